@@ -1,0 +1,369 @@
+//! The command line (clap). Thin: each command parses its flags, calls the library, prints, and
+//! returns an exit code — 0 ok, 1 an SLO or determinism check failed, 2 bad input or usage.
+
+use crate::engine::time::{as_secs_f64, human};
+use crate::report;
+use crate::run::{self, RunOutput};
+use crate::scenario::{self, Override, Scenario};
+use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Exit code: everything fine.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: an SLO was violated (or a determinism check failed).
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code: bad input or usage.
+pub const EXIT_BAD_INPUT: u8 = 2;
+
+/// A deterministic discrete-event simulator of a web system's scaling journey.
+#[derive(Parser, Debug)]
+#[command(name = "scalesim", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run one scenario and write its report (results.json, timeseries.csv, charts, summary.md).
+    Run {
+        /// Scenario file, or `chapter:N` for an embedded chapter.
+        scenario: String,
+        /// Master seed (overrides the file's).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Override any value: `--set workload.users=1000` (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Output folder. Default: reports/<scenario name>.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print only errors.
+        #[arg(long, short)]
+        quiet: bool,
+        /// Run twice and fail (exit 1) unless both runs produce identical event streams and results.
+        #[arg(long)]
+        check_determinism: bool,
+    },
+    /// Parse and check scenario files without running them.
+    Validate {
+        /// Scenario files (or `chapter:N`).
+        #[arg(required = true)]
+        scenarios: Vec<String>,
+        /// Override values before checking.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+    },
+    /// Replay every embedded chapter at 10, 100, 1k, 10k and 100k users and chart them together.
+    Journey {
+        /// Output folder.
+        #[arg(long, default_value = "reports/journey")]
+        out: PathBuf,
+        /// User levels to replay.
+        #[arg(long, value_delimiter = ',', default_values_t = crate::journey::DEFAULT_LEVELS.to_vec())]
+        users: Vec<u32>,
+        /// Parallel runs. Default: all cores. Results do not depend on it.
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Print only errors.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+}
+
+/// Parses the process arguments and runs the command.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                EXIT_BAD_INPUT
+            } else {
+                EXIT_OK
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    ExitCode::from(dispatch(cli))
+}
+
+/// Runs a parsed command; returns the exit code.
+pub fn dispatch(cli: Cli) -> u8 {
+    match cli.command {
+        Command::Run {
+            scenario,
+            seed,
+            set,
+            out,
+            quiet,
+            check_determinism,
+        } => cmd_run(&scenario, seed, &set, out, quiet, check_determinism),
+        Command::Validate { scenarios, set } => cmd_validate(&scenarios, &set),
+        Command::Journey {
+            out,
+            users,
+            jobs,
+            quiet,
+        } => cmd_journey(&out, &users, jobs, quiet),
+    }
+}
+
+fn parse_sets(set: &[String]) -> Result<Vec<Override>, String> {
+    set.iter()
+        .map(|s| Override::parse(s).map_err(|e| format!("error: --set {s}: {e}")))
+        .collect()
+}
+
+/// Loads a scenario with `--seed` and `--set` applied, printing errors. `None` on bad input.
+pub fn load_with(path: &str, seed: Option<u64>, set: &[String]) -> Option<Scenario> {
+    let mut overrides = match parse_sets(set) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("{e}");
+            return None;
+        }
+    };
+    if let Some(s) = seed {
+        overrides.push(Override::parse(&format!("scenario.seed={s}")).expect("well-formed"));
+    }
+    match scenario::load(path, &overrides) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            eprintln!("{e}");
+            None
+        }
+    }
+}
+
+/// The run header: seed and every resolved parameter, so one command reproduces any figure.
+pub fn header(scn: &Scenario) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "scalesim {} — {} ({})",
+        env!("CARGO_PKG_VERSION"),
+        scn.name,
+        scn.source
+    );
+    let _ = writeln!(
+        s,
+        "  seed {}  duration {}  warm-up {}  window {}",
+        scn.seed,
+        human(scn.duration),
+        human(scn.warmup),
+        human(scn.window)
+    );
+    for o in &scn.overrides {
+        let _ = writeln!(s, "  --set {o}");
+    }
+    let c = &scn.client;
+    if c.users > 0 {
+        let _ = writeln!(
+            s,
+            "  users {} (closed loop), think {}",
+            c.users,
+            c.think.describe()
+        );
+    }
+    for st in &c.streams {
+        let _ = writeln!(
+            s,
+            "  open arrivals {:.3}/s{}",
+            st.rate,
+            if st.follows_curve { "" } else { " (bot)" }
+        );
+    }
+    let _ = writeln!(
+        s,
+        "  timeout {}  retries {}",
+        c.timeout.map_or("none".to_string(), human),
+        c.retry.map_or("none".to_string(), |r| format!(
+            "{} (base {}, cap {})",
+            r.0,
+            human(r.2),
+            human(r.3)
+        ))
+    );
+    for (name, spec) in &scn.components {
+        match spec {
+            scenario::ComponentSpec::Server(sv) => {
+                let _ = writeln!(
+                    s,
+                    "  {name}: server {} ({} vCPU, {} MiB, ${}/h), {} workers, backlog {}, service {}",
+                    sv.instance,
+                    sv.vcpus,
+                    sv.memory >> 20,
+                    sv.price_per_hour,
+                    sv.workers,
+                    sv.backlog,
+                    sv.service.describe()
+                );
+            }
+        }
+    }
+    for f in &scn.faults {
+        let _ = writeln!(
+            s,
+            "  fault at {}: {}",
+            crate::engine::time::clock(f.at),
+            f.describe()
+        );
+    }
+    s
+}
+
+/// Runs with a progress bar on a terminal when the run takes more than a second.
+pub fn run_with_progress(scn: &Scenario, quiet: bool) -> RunOutput {
+    let start = Instant::now();
+    let mut bar: Option<indicatif::ProgressBar> = None;
+    let tty = std::io::stderr().is_terminal() && !quiet;
+    let total = scn.duration;
+    let out = run::run(scn, &mut |t| {
+        if !tty {
+            return;
+        }
+        if bar.is_none() && start.elapsed().as_secs_f64() > 1.0 {
+            let b = indicatif::ProgressBar::new(total / 1_000_000_000);
+            b.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "  {bar:40} {pos}/{len} simulated s  ({eta} left)",
+                )
+                .expect("static template"),
+            );
+            bar = Some(b);
+        }
+        if let Some(b) = &bar {
+            b.set_position(t / 1_000_000_000);
+        }
+    });
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    out
+}
+
+fn cmd_run(
+    path: &str,
+    seed: Option<u64>,
+    set: &[String],
+    out: Option<PathBuf>,
+    quiet: bool,
+    check: bool,
+) -> u8 {
+    let Some(scn) = load_with(path, seed, set) else {
+        return EXIT_BAD_INPUT;
+    };
+    if !quiet {
+        print!("{}", header(&scn));
+    }
+    let wall = Instant::now();
+    let result = run_with_progress(&scn, quiet);
+    let secs = wall.elapsed().as_secs_f64();
+    if check {
+        let again = run::run(&scn, &mut |_| {});
+        let a = report::results::results_json(&scn, &result).to_string();
+        let b = report::results::results_json(&scn, &again).to_string();
+        if again.hash != result.hash || a != b {
+            eprintln!(
+                "error: determinism check FAILED: event hash {:016x} vs {:016x}; results {}",
+                result.hash,
+                again.hash,
+                if a == b { "equal" } else { "differ" }
+            );
+            return EXIT_FAILED;
+        }
+        if !quiet {
+            println!(
+                "  determinism check passed: two runs, event hash {:016x}, identical results",
+                result.hash
+            );
+        }
+    }
+    let dir = out.unwrap_or_else(|| PathBuf::from("reports").join(&scn.name));
+    let files = match report::write_run(&dir, &scn, &result) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    if !quiet {
+        let f = report::results::figures(&result);
+        let q = |p: f64| {
+            if f.latency.is_empty() {
+                "—".into()
+            } else {
+                human(f.latency.value_at_quantile(p))
+            }
+        };
+        println!(
+            "  {} events in {:.2}s wall ({:.1} M events/s), event hash {:016x}",
+            result.events,
+            secs,
+            result.events as f64 / secs.max(1e-9) / 1e6,
+            result.hash
+        );
+        println!(
+            "  {} requests, {:.2} % failed, p50 {}, p99 {}, cost ${:.4}",
+            f.total,
+            f.error_rate * 100.0,
+            q(0.5),
+            q(0.99),
+            f.cost
+        );
+        let a = report::summary::analyze(&result);
+        if let Some(b) = a.bottleneck {
+            println!(
+                "  first to saturate: {b} at {}",
+                crate::engine::time::clock(a.firsts[0].at)
+            );
+        }
+        println!("  wrote {} files to {}", files.len(), dir.display());
+        let _ = as_secs_f64(0);
+    }
+    EXIT_OK
+}
+
+fn cmd_validate(paths: &[String], set: &[String]) -> u8 {
+    let mut code = EXIT_OK;
+    for p in paths {
+        match load_with(p, None, set) {
+            Some(s) => println!("ok: {p} ({})", s.name),
+            None => code = EXIT_BAD_INPUT,
+        }
+    }
+    code
+}
+
+fn cmd_journey(out: &std::path::Path, users: &[u32], jobs: Option<usize>, quiet: bool) -> u8 {
+    if users.is_empty() || users.contains(&0) {
+        eprintln!("error: --users needs positive user counts, e.g. --users 10,100,1000");
+        return EXIT_BAD_INPUT;
+    }
+    let wall = Instant::now();
+    match crate::journey::run_journey(out, users, jobs, !quiet) {
+        Ok(files) => {
+            if !quiet {
+                println!(
+                    "journey: {} runs in {:.1}s; wrote {} files to {}",
+                    crate::scenario::embedded::CHAPTERS.len() * users.len(),
+                    wall.elapsed().as_secs_f64(),
+                    files.len(),
+                    out.display()
+                );
+            }
+            EXIT_OK
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_BAD_INPUT
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! Simulated time: `u64` nanoseconds since the start of the run. No floats in the clock.
+
+/// A point in simulated time, or a span of it, in nanoseconds.
+pub type Time = u64;
+
+/// One nanosecond.
+pub const NS: Time = 1;
+/// One microsecond.
+pub const US: Time = 1_000;
+/// One millisecond.
+pub const MS: Time = 1_000_000;
+/// One second.
+pub const SEC: Time = 1_000_000_000;
+/// One minute.
+pub const MIN: Time = 60 * SEC;
+/// One hour.
+pub const HOUR: Time = 60 * MIN;
+
+/// Seconds as a float, for reporting only (never for the clock).
+pub fn as_secs_f64(t: Time) -> f64 {
+    t as f64 / SEC as f64
+}
+
+/// Converts a non-negative number of seconds to integer nanoseconds, rounding to nearest and
+/// saturating at `u64::MAX`. Used where a sampled duration enters the clock.
+#[inline]
+pub fn from_secs_f64(s: f64) -> Time {
+    if s.is_nan() || s <= 0.0 {
+        0
+    } else {
+        let ns = s * SEC as f64;
+        if ns >= u64::MAX as f64 {
+            u64::MAX
+        } else {
+            ns.round() as u64
+        }
+    }
+}
+
+/// Formats a span for humans: `850µs`, `12.3ms`, `4.20s`, `3m20s`, `2h05m`.
+pub fn human(t: Time) -> String {
+    if t < MS {
+        format!("{}µs", t / US)
+    } else if t < SEC {
+        format!("{:.1}ms", t as f64 / MS as f64)
+    } else if t < MIN {
+        format!("{:.2}s", t as f64 / SEC as f64)
+    } else if t < HOUR {
+        format!("{}m{:02}s", t / MIN, (t % MIN) / SEC)
+    } else {
+        format!("{}h{:02}m", t / HOUR, (t % HOUR) / MIN)
+    }
+}
+
+/// Formats a clock reading as `h:mm:ss` from the start of the run.
+pub fn clock(t: Time) -> String {
+    let s = t / SEC;
+    format!("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secs_round_trip_rounds_to_nearest_ns() {
+        assert_eq!(from_secs_f64(1.5), 1_500_000_000);
+        assert_eq!(from_secs_f64(-3.0), 0);
+        assert_eq!(from_secs_f64(f64::NAN), 0);
+        assert_eq!(from_secs_f64(1e30), u64::MAX);
+        assert_eq!(from_secs_f64(0.000_000_000_4), 0);
+        assert_eq!(from_secs_f64(0.000_000_000_6), 1);
+    }
+
+    #[test]
+    fn human_formats() {
+        assert_eq!(human(850 * US), "850µs");
+        assert_eq!(human(12_300 * US), "12.3ms");
+        assert_eq!(human(4_200 * MS), "4.20s");
+        assert_eq!(human(200 * SEC), "3m20s");
+        assert_eq!(human(2 * HOUR + 5 * MIN), "2h05m");
+        assert_eq!(clock(HOUR + 61 * SEC), "1:01:01");
+    }
+}

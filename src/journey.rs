@@ -1,0 +1,166 @@
+//! `scalesim journey`: every embedded chapter's architecture replayed at steady load from 10 to
+//! 100,000 users, and the comparison charts (p99 and error rate against users, log axes).
+//!
+//! Each replay keeps the chapter's architecture in its final form — a scheduled resize is applied
+//! from the start, spikes and faults are left out — so the lines compare *designs*, not incidents.
+
+use crate::engine::time::MIN;
+use crate::model::catalog;
+use crate::report::results::figures;
+use crate::report::{charts, ReportError, Staging};
+use crate::scenario::{self, ComponentSpec, Scenario};
+use rayon::prelude::*;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+
+/// User levels replayed by default.
+pub const DEFAULT_LEVELS: [u32; 5] = [10, 100, 1_000, 10_000, 100_000];
+/// Simulated length of each replay.
+pub const REPLAY_DURATION: u64 = 10 * MIN;
+/// Warm-up of each replay.
+pub const REPLAY_WARMUP: u64 = 2 * MIN;
+
+/// One point of the journey: an architecture at a load level.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JourneyPoint {
+    /// Chapter number.
+    pub chapter: u32,
+    /// Scenario name.
+    pub name: String,
+    /// Users.
+    pub users: u32,
+    /// p99 of successful requests, ms (None if nothing succeeded).
+    pub p99_ms: Option<f64>,
+    /// p50, ms.
+    pub p50_ms: Option<f64>,
+    /// Failed fraction.
+    pub error_rate: f64,
+    /// Successful requests per second.
+    pub goodput: f64,
+    /// $ per month at the run's rate.
+    pub cost_per_month: f64,
+}
+
+/// Turns a chapter scenario into its steady-state architecture at `users`.
+pub fn steady_state(mut scn: Scenario, users: u32) -> Scenario {
+    scn.client.users = users;
+    scn.client.curve.spikes.clear();
+    scn.faults.clear();
+    scn.duration = REPLAY_DURATION;
+    scn.warmup = REPLAY_WARMUP;
+    scn.window = crate::metrics::auto_window(REPLAY_DURATION, 60);
+    for (_, c) in &mut scn.components {
+        match c {
+            ComponentSpec::Server(s) => {
+                if let Some(&(_, t, _)) = s.resizes.last() {
+                    s.instance = t.name.to_string();
+                    s.vcpus = t.vcpus;
+                    s.memory = u64::from(t.memory_gib) << 30;
+                    s.price_per_hour = t.price_per_hour;
+                }
+                s.resizes.clear();
+            }
+        }
+    }
+    let _ = catalog::CATALOG;
+    scn.overrides
+        .push(format!("journey: users={users}, steady state"));
+    scn
+}
+
+/// Runs every chapter at every level; writes journey.json, journey.csv and the charts to `out`.
+pub fn run_journey(
+    out: &Path,
+    levels: &[u32],
+    jobs: Option<usize>,
+    verbose: bool,
+) -> Result<Vec<PathBuf>, String> {
+    let mut tasks = Vec::new();
+    for ch in scenario::embedded::CHAPTERS {
+        let scn =
+            scenario::load(&format!("chapter:{}", ch.number), &[]).map_err(|e| e.to_string())?;
+        for &u in levels {
+            tasks.push((ch.number, steady_state(scn.clone(), u)));
+        }
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs.unwrap_or(0))
+        .build()
+        .map_err(|e| format!("cannot start worker threads: {e}"))?;
+    let points: Vec<JourneyPoint> = pool.install(|| {
+        tasks
+            .par_iter()
+            .map(|(chapter, scn)| {
+                let run = crate::run::run(scn, &mut |_| {});
+                let f = figures(&run);
+                let hours = (scn.duration - scn.warmup) as f64 / 3.6e12;
+                let p = JourneyPoint {
+                    chapter: *chapter,
+                    name: scn.name.clone(),
+                    users: scn.client.users,
+                    p99_ms: (!f.latency.is_empty())
+                        .then(|| f.latency.value_at_quantile(0.99) as f64 / 1e6),
+                    p50_ms: (!f.latency.is_empty())
+                        .then(|| f.latency.value_at_quantile(0.5) as f64 / 1e6),
+                    error_rate: f.error_rate,
+                    goodput: f.goodput,
+                    cost_per_month: f.cost / hours * crate::scenario::units::HOURS_PER_MONTH,
+                };
+                if verbose {
+                    eprintln!(
+                        "  chapter {:>2} at {:>6} users: p99 {:>9}, errors {:>6.2} %",
+                        p.chapter,
+                        p.users,
+                        p.p99_ms.map_or("—".into(), |x| format!("{x:.1} ms")),
+                        p.error_rate * 100.0
+                    );
+                }
+                p
+            })
+            .collect()
+    });
+    write_journey(out, &points).map_err(|e| e.to_string())
+}
+
+/// Writes the journey's files atomically.
+pub fn write_journey(out: &Path, points: &[JourneyPoint]) -> Result<Vec<PathBuf>, ReportError> {
+    let stage = Staging::new(out)?;
+    let rows: Vec<_> = points
+        .iter()
+        .map(|p| {
+            json!({
+                "chapter": p.chapter, "name": p.name, "users": p.users,
+                "p50_ms": p.p50_ms, "p99_ms": p.p99_ms,
+                "error_rate": crate::report::results::round6(p.error_rate),
+                "goodput_rps": crate::report::results::round6(p.goodput),
+                "cost_per_month_usd": crate::report::results::round6(p.cost_per_month),
+            })
+        })
+        .collect();
+    let doc = json!({"schema_version": 1, "duration_s": REPLAY_DURATION / 1_000_000_000, "warmup_s": REPLAY_WARMUP / 1_000_000_000, "points": rows});
+    let mut names = vec!["journey.json".to_string(), "journey.csv".to_string()];
+    stage.write(
+        "journey.json",
+        (serde_json::to_string_pretty(&doc).expect("serializes") + "\n").as_bytes(),
+    )?;
+    let mut csv = String::from(
+        "chapter,name,users,p50_ms,p99_ms,error_rate,goodput_rps,cost_per_month_usd\n",
+    );
+    for p in points {
+        csv.push_str(&format!(
+            "{},{},{},{},{},{},{},{}\n",
+            p.chapter,
+            p.name,
+            p.users,
+            p.p50_ms.map_or(String::new(), |x| x.to_string()),
+            p.p99_ms.map_or(String::new(), |x| x.to_string()),
+            crate::report::results::round6(p.error_rate),
+            crate::report::results::round6(p.goodput),
+            crate::report::results::round6(p.cost_per_month)
+        ));
+    }
+    stage.write("journey.csv", csv.as_bytes())?;
+    names.extend(charts::journey_charts(&stage.dir, points)?);
+    let target = stage.commit()?;
+    Ok(names.into_iter().map(|n| target.join(n)).collect())
+}

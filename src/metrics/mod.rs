@@ -1,0 +1,295 @@
+//! Streaming recorders: HDR histograms of end-to-end latency, outcome counters by cause, and
+//! per-window time series. Nothing is stored per request after it ends: a request's latency goes
+//! into a histogram and its outcome into a counter, and that is all that remains of it.
+
+use crate::engine::time::Time;
+use crate::model::request::Outcome;
+use hdrhistogram::Histogram;
+
+/// Lowest latency the histograms tell apart: 1 µs (values are nanoseconds).
+pub const HIST_LOW: u64 = 1_000;
+/// Highest latency recorded exactly: 24 h. Longer ones saturate to it.
+pub const HIST_HIGH: u64 = 24 * 3_600 * 1_000_000_000;
+/// Significant decimal digits kept: 3 (a recorded value is within 0.1 % of the truth).
+pub const HIST_SIGFIG: u8 = 3;
+
+/// A fresh latency histogram with the project's bounds.
+pub fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(HIST_LOW, HIST_HIGH, HIST_SIGFIG).expect("static bounds are valid")
+}
+
+/// Gauges sampled from the model at the end of each window.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Gauges {
+    /// Users active in the load curve (closed loop).
+    pub users: u64,
+    /// Requests inside servers (in service + queued).
+    pub in_system: u64,
+    /// Requests waiting in accept backlogs.
+    pub backlog: u64,
+    /// Mean CPU utilization over the window across running servers, 0..1.
+    pub utilization: f64,
+    /// Instances running (up or booting), all fleets.
+    pub instances: u32,
+    /// Instances able to serve.
+    pub healthy: u32,
+    /// Dollars spent so far.
+    pub cost: f64,
+}
+
+/// One row of the time series: a window of simulated time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WindowRow {
+    /// Window start.
+    pub start: Time,
+    /// Window end.
+    pub end: Time,
+    /// Requests that ended in the window, by outcome.
+    pub outcomes: [u64; Outcome::COUNT],
+    /// Latency percentiles of successful requests ending in the window, ms (NaN if none).
+    pub p50_ms: f64,
+    /// 90th percentile, ms.
+    pub p90_ms: f64,
+    /// 99th percentile, ms.
+    pub p99_ms: f64,
+    /// 99.9th percentile, ms.
+    pub p999_ms: f64,
+    /// Mean latency of successful requests, ms.
+    pub mean_ms: f64,
+    /// Retries sent in the window.
+    pub retries: u64,
+    /// Gauges at the window's end.
+    pub gauges: Gauges,
+}
+
+impl WindowRow {
+    /// Requests that ended in the window.
+    pub fn total(&self) -> u64 {
+        self.outcomes.iter().sum()
+    }
+    /// Failed requests in the window.
+    pub fn errors(&self) -> u64 {
+        self.total() - self.outcomes[Outcome::Ok.index()]
+    }
+}
+
+/// Totals for one request class after warm-up.
+#[derive(Clone, Debug)]
+pub struct ClassStats {
+    /// Class name from the mix.
+    pub name: String,
+    /// Ended requests by outcome.
+    pub outcomes: [u64; Outcome::COUNT],
+    /// Latency of successful requests (ns).
+    pub latency: Histogram<u64>,
+    /// Exact sum of successful latencies (ns), for the mean.
+    pub latency_sum: u128,
+}
+
+/// All streaming recorders of one run.
+pub struct Metrics {
+    /// Statistics count only what ends at or after this time.
+    pub warmup: Time,
+    /// Per-class totals after warm-up.
+    pub classes: Vec<ClassStats>,
+    /// Logical requests started over the whole run.
+    pub started: u64,
+    /// Logical requests ended over the whole run.
+    pub ended: u64,
+    /// Attempts sent after warm-up (first tries + retries).
+    pub attempts: u64,
+    /// Retries sent after warm-up.
+    pub retries: u64,
+    /// Window length of the time series.
+    pub window: Time,
+    /// Completed windows.
+    pub series: Vec<WindowRow>,
+    win_start: Time,
+    win_outcomes: [u64; Outcome::COUNT],
+    win_hist: Histogram<u64>,
+    win_sum: u128,
+    win_retries: u64,
+}
+
+impl Metrics {
+    /// Recorders for the given classes.
+    pub fn new(class_names: &[String], warmup: Time, window: Time) -> Self {
+        Self {
+            warmup,
+            classes: class_names
+                .iter()
+                .map(|n| ClassStats {
+                    name: n.clone(),
+                    outcomes: [0; Outcome::COUNT],
+                    latency: new_histogram(),
+                    latency_sum: 0,
+                })
+                .collect(),
+            started: 0,
+            ended: 0,
+            attempts: 0,
+            retries: 0,
+            window,
+            series: Vec::new(),
+            win_start: 0,
+            win_outcomes: [0; Outcome::COUNT],
+            win_hist: new_histogram(),
+            win_sum: 0,
+            win_retries: 0,
+        }
+    }
+
+    /// A logical request (a user's action) started.
+    #[inline]
+    pub fn request_started(&mut self) {
+        self.started += 1;
+    }
+
+    /// An attempt was sent (`retry` when it is not the first).
+    #[inline]
+    pub fn attempt_sent(&mut self, now: Time, retry: bool) {
+        if retry {
+            self.win_retries += 1;
+        }
+        if now >= self.warmup {
+            self.attempts += 1;
+            if retry {
+                self.retries += 1;
+            }
+        }
+    }
+
+    /// A logical request ended with `outcome` after `latency` (first try sent → final answer).
+    #[inline]
+    pub fn request_ended(&mut self, now: Time, class: u16, outcome: Outcome, latency: Time) {
+        self.ended += 1;
+        self.win_outcomes[outcome.index()] += 1;
+        let ok = outcome == Outcome::Ok;
+        if ok {
+            self.win_hist.saturating_record(latency.max(HIST_LOW));
+            self.win_sum += u128::from(latency);
+        }
+        if now >= self.warmup {
+            let c = &mut self.classes[class as usize];
+            c.outcomes[outcome.index()] += 1;
+            if ok {
+                c.latency.saturating_record(latency.max(HIST_LOW));
+                c.latency_sum += u128::from(latency);
+            }
+        }
+    }
+
+    /// Closes the current window at `end` with the model's gauges.
+    pub fn close_window(&mut self, end: Time, gauges: Gauges) {
+        let ok = self.win_outcomes[Outcome::Ok.index()];
+        let q = |h: &Histogram<u64>, p: f64| {
+            if ok == 0 {
+                f64::NAN
+            } else {
+                h.value_at_quantile(p) as f64 / 1e6
+            }
+        };
+        let row = WindowRow {
+            start: self.win_start,
+            end,
+            outcomes: self.win_outcomes,
+            p50_ms: q(&self.win_hist, 0.50),
+            p90_ms: q(&self.win_hist, 0.90),
+            p99_ms: q(&self.win_hist, 0.99),
+            p999_ms: q(&self.win_hist, 0.999),
+            mean_ms: if ok == 0 {
+                f64::NAN
+            } else {
+                self.win_sum as f64 / ok as f64 / 1e6
+            },
+            retries: self.win_retries,
+            gauges,
+        };
+        self.series.push(row);
+        self.win_start = end;
+        self.win_outcomes = [0; Outcome::COUNT];
+        self.win_hist.reset();
+        self.win_sum = 0;
+        self.win_retries = 0;
+    }
+
+    /// Outcome totals over all classes after warm-up.
+    pub fn outcome_totals(&self) -> [u64; Outcome::COUNT] {
+        let mut t = [0; Outcome::COUNT];
+        for c in &self.classes {
+            for (i, v) in c.outcomes.iter().enumerate() {
+                t[i] += v;
+            }
+        }
+        t
+    }
+
+    /// Latency of successful requests over all classes after warm-up, and the exact sum.
+    pub fn overall_latency(&self) -> (Histogram<u64>, u128) {
+        let mut h = new_histogram();
+        let mut sum = 0;
+        for c in &self.classes {
+            h.add(&c.latency).expect("same bounds");
+            sum += c.latency_sum;
+        }
+        (h, sum)
+    }
+}
+
+/// Picks a window length giving about `target` points over `duration`, rounded to a round value.
+pub fn auto_window(duration: Time, target: u64) -> Time {
+    use crate::engine::time::{MIN, SEC};
+    const NICE: [Time; 14] = [
+        SEC,
+        2 * SEC,
+        5 * SEC,
+        10 * SEC,
+        15 * SEC,
+        30 * SEC,
+        MIN,
+        2 * MIN,
+        5 * MIN,
+        10 * MIN,
+        15 * MIN,
+        30 * MIN,
+        60 * MIN,
+        120 * MIN,
+    ];
+    let raw = duration / target.max(1);
+    NICE.iter()
+        .copied()
+        .find(|&w| w >= raw)
+        .unwrap_or(NICE[NICE.len() - 1])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::time::{HOUR, MIN, MS, SEC};
+
+    #[test]
+    fn counts_after_warmup_only_but_windows_always() {
+        let mut m = Metrics::new(&["a".into(), "b".into()], 10 * SEC, SEC);
+        m.request_ended(5 * SEC, 0, Outcome::Ok, 10 * MS);
+        m.request_ended(11 * SEC, 1, Outcome::Timeout, 10 * SEC);
+        m.request_ended(12 * SEC, 0, Outcome::Ok, 30 * MS);
+        assert_eq!(m.ended, 3);
+        assert_eq!(m.outcome_totals()[Outcome::Ok.index()], 1);
+        assert_eq!(m.outcome_totals()[Outcome::Timeout.index()], 1);
+        let (h, sum) = m.overall_latency();
+        assert_eq!(h.len(), 1);
+        assert_eq!(sum, 30 * MS as u128);
+        m.close_window(SEC, Gauges::default());
+        let row = &m.series[0];
+        assert_eq!(row.total(), 3);
+        assert_eq!(row.errors(), 1);
+        assert!((row.mean_ms - 20.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn auto_window_is_round() {
+        assert_eq!(auto_window(2 * HOUR, 240), 30 * SEC);
+        assert_eq!(auto_window(10 * MIN, 240), 5 * SEC);
+        assert_eq!(auto_window(SEC, 240), SEC);
+    }
+}

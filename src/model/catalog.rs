@@ -1,0 +1,117 @@
+//! The built-in EC2 instance catalog: vCPUs, memory and on-demand price.
+//!
+//! Figures: ../shared/reference/aws-semantics.md §2 (on-demand Linux, us-east-1; several
+//! independent public price tables agree).
+
+/// One instance type.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct InstanceType {
+    /// API name, e.g. `"c5.large"`.
+    pub name: &'static str,
+    /// Virtual CPUs.
+    pub vcpus: u32,
+    /// Memory, GiB.
+    pub memory_gib: u32,
+    /// On-demand price, $/hour.
+    pub price_per_hour: f64,
+}
+
+/// Every instance type the catalog knows, smallest first within each family.
+pub const CATALOG: &[InstanceType] = &[
+    InstanceType {
+        name: "t2.micro",
+        vcpus: 1,
+        memory_gib: 1,
+        price_per_hour: 0.0116,
+    },
+    InstanceType {
+        name: "t3.micro",
+        vcpus: 2,
+        memory_gib: 1,
+        price_per_hour: 0.0104,
+    },
+    InstanceType {
+        name: "t3.small",
+        vcpus: 2,
+        memory_gib: 2,
+        price_per_hour: 0.0208,
+    },
+    InstanceType {
+        name: "t3.medium",
+        vcpus: 2,
+        memory_gib: 4,
+        price_per_hour: 0.0416,
+    },
+    InstanceType {
+        name: "t3.large",
+        vcpus: 2,
+        memory_gib: 8,
+        price_per_hour: 0.0832,
+    },
+    InstanceType {
+        name: "m5.large",
+        vcpus: 2,
+        memory_gib: 8,
+        price_per_hour: 0.096,
+    },
+    InstanceType {
+        name: "m5.xlarge",
+        vcpus: 4,
+        memory_gib: 16,
+        price_per_hour: 0.192,
+    },
+    InstanceType {
+        name: "m5.2xlarge",
+        vcpus: 8,
+        memory_gib: 32,
+        price_per_hour: 0.384,
+    },
+    InstanceType {
+        name: "c5.large",
+        vcpus: 2,
+        memory_gib: 4,
+        price_per_hour: 0.085,
+    },
+    InstanceType {
+        name: "c5.xlarge",
+        vcpus: 4,
+        memory_gib: 8,
+        price_per_hour: 0.17,
+    },
+    InstanceType {
+        name: "c5.2xlarge",
+        vcpus: 8,
+        memory_gib: 16,
+        price_per_hour: 0.34,
+    },
+    InstanceType {
+        name: "c5.4xlarge",
+        vcpus: 16,
+        memory_gib: 32,
+        price_per_hour: 0.68,
+    },
+];
+
+/// Looks an instance type up by name.
+pub fn lookup(name: &str) -> Option<&'static InstanceType> {
+    CATALOG.iter().find(|t| t.name == name)
+}
+
+/// All names, for "expected one of" messages and suggestions.
+pub fn names() -> Vec<&'static str> {
+    CATALOG.iter().map(|t| t.name).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalog_matches_the_reference_table() {
+        let t = lookup("c5.4xlarge").unwrap();
+        assert_eq!((t.vcpus, t.memory_gib, t.price_per_hour), (16, 32, 0.68));
+        assert_eq!(lookup("t2.micro").unwrap().price_per_hour, 0.0116);
+        assert!(lookup("z9.huge").is_none());
+        assert_eq!(names().len(), 12);
+    }
+}

@@ -1,0 +1,502 @@
+//! The client population: closed-loop users with think time, open Poisson streams (validation
+//! runs, bots), a weighted request mix, client timeouts, and retries with exponential backoff and
+//! jitter. The load curve (daily shape, spikes) moves the number of active users and the rates.
+//!
+//! One logical request (a user's click) may take several attempts; it ends in exactly one outcome,
+//! recorded once, with its latency measured from the first attempt to the final answer.
+
+use super::dist::{exp_gap, Dist, DistConfig};
+use super::request::{Outcome, ReqId, ReqState};
+use super::{CompId, Ctx, Msg, Timer};
+use crate::engine::time::{Time, SEC};
+use crate::engine::RngStream;
+use crate::scenario::units::{Duration, Rate};
+use serde::{Deserialize, Serialize};
+
+/// `[workload]` in a scenario file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadConfig {
+    /// Concurrent users in a closed loop (each waits for an answer, thinks, then clicks again).
+    pub users: Option<u32>,
+    /// Think time between a user's answer and their next click. Default exponential, mean 8s.
+    pub think_time: Option<DistConfig>,
+    /// Open-loop Poisson arrivals instead of users (validation runs, or traffic that never waits).
+    pub arrival_rate: Option<Rate>,
+    /// How long a client waits for an answer before giving up. Default: forever.
+    pub timeout: Option<Duration>,
+    /// Retries after a failed attempt. Default: none.
+    pub retries: Option<RetryConfig>,
+    /// The component the users connect to. Default: the only component that isn't a fault target.
+    pub target: Option<String>,
+    /// Short bursts of extra load on top of the base level.
+    #[serde(default)]
+    pub spikes: Vec<SpikeConfig>,
+    /// 24 hourly multipliers of the base load (hour 0 first), linearly interpolated.
+    pub daily_curve: Option<Vec<f64>>,
+    /// Hour of day at which the run starts, for `daily_curve`. Default 0.
+    pub start_hour: Option<f64>,
+    /// Kinds of request and their shares. Default: one class called "request".
+    #[serde(default)]
+    pub mix: Vec<ClassConfig>,
+    /// Open-loop automated traffic with its own rate, independent of the load curve.
+    #[serde(default)]
+    pub bots: Vec<BotConfig>,
+}
+
+/// `retries = { max = 2, backoff = "exponential", base = "200ms", jitter = true }`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetryConfig {
+    /// Retries after the first attempt (so at most max + 1 attempts).
+    pub max: u32,
+    /// "exponential" (base × 2^(n-1)) or "constant" (base). Default exponential.
+    #[serde(default)]
+    pub backoff: Backoff,
+    /// First backoff. Default 100ms.
+    pub base: Option<Duration>,
+    /// Largest backoff. Default 10s.
+    pub cap: Option<Duration>,
+    /// Full jitter: wait uniform(0, backoff) instead of backoff. Default true.
+    pub jitter: Option<bool>,
+}
+
+/// Backoff growth.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Backoff {
+    /// base × 2^(retry − 1), capped.
+    #[default]
+    Exponential,
+    /// Always base.
+    Constant,
+}
+
+/// `{ at = "40m", multiplier = 10, ramp = "2m", hold = "15m" }`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpikeConfig {
+    /// When the ramp up starts.
+    pub at: Duration,
+    /// Peak load as a multiple of the base.
+    pub multiplier: f64,
+    /// Length of the linear ramp up (and of the ramp down). Default 0 (a step).
+    #[serde(default)]
+    pub ramp: Duration,
+    /// How long the peak lasts.
+    pub hold: Duration,
+}
+
+/// `{ name = "browse", path = "/products", weight = 0.8, work = 1.0 }`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassConfig {
+    /// Name used in reports.
+    pub name: String,
+    /// URL path (used by path-routing components).
+    pub path: Option<String>,
+    /// Relative share of requests.
+    pub weight: f64,
+    /// CPU work relative to the server's service-time distribution. Default 1.
+    pub work: Option<f64>,
+}
+
+/// `{ name = "scraper", rate = "20/s", path = "/login" }`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BotConfig {
+    /// Name used in reports (as its own request class).
+    pub name: String,
+    /// Poisson rate.
+    pub rate: Rate,
+    /// URL path.
+    pub path: Option<String>,
+    /// CPU work multiplier. Default 1.
+    pub work: Option<f64>,
+    /// Start time. Default 0.
+    pub from: Option<Duration>,
+    /// End time. Default: end of run.
+    pub until: Option<Duration>,
+}
+
+/// A request class after validation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClassSpec {
+    /// Name.
+    pub name: String,
+    /// Path, if any.
+    pub path: Option<String>,
+    /// Work multiplier.
+    pub work: f64,
+}
+
+/// An open-loop stream after validation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StreamSpec {
+    /// Base rate, per second.
+    pub rate: f64,
+    /// Follows the load curve (main arrivals) or not (bots).
+    pub follows_curve: bool,
+    /// Fixed class (bots) or `None` (drawn from the mix).
+    pub class: Option<u16>,
+    /// Active from.
+    pub from: Time,
+    /// Active until.
+    pub until: Time,
+}
+
+/// The load curve: base level × daily shape × spikes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoadCurve {
+    /// Spikes (at, multiplier, ramp, hold) in ns.
+    pub spikes: Vec<(Time, f64, Time, Time)>,
+    /// Hourly multipliers.
+    pub daily: Option<Vec<f64>>,
+    /// Hour of day at t = 0.
+    pub start_hour: f64,
+}
+
+impl LoadCurve {
+    /// True when the level never changes.
+    pub fn is_flat(&self) -> bool {
+        self.spikes.is_empty() && self.daily.is_none()
+    }
+
+    /// The largest multiplier the curve ever reaches (sizes the user population).
+    pub fn max_multiplier(&self) -> f64 {
+        let daily = self
+            .daily
+            .as_ref()
+            .map_or(1.0, |d| d.iter().copied().fold(0.0, f64::max));
+        let spike = self.spikes.iter().map(|s| s.1).fold(1.0, f64::max);
+        daily * spike
+    }
+
+    /// The load multiplier at time `t`.
+    pub fn multiplier(&self, t: Time) -> f64 {
+        let mut m = 1.0;
+        if let Some(d) = &self.daily {
+            let h = (self.start_hour + t as f64 / 3600e9).rem_euclid(24.0);
+            let i = h.floor() as usize % 24;
+            let f = h - h.floor();
+            m *= d[i] * (1.0 - f) + d[(i + 1) % 24] * f;
+        }
+        let mut spike: f64 = 1.0;
+        for &(at, mult, ramp, hold) in &self.spikes {
+            let s = if t < at {
+                1.0
+            } else if t < at + ramp {
+                1.0 + (mult - 1.0) * (t - at) as f64 / ramp as f64
+            } else if t < at + ramp + hold {
+                mult
+            } else if t < at + 2 * ramp + hold {
+                mult - (mult - 1.0) * (t - at - ramp - hold) as f64 / ramp as f64
+            } else {
+                1.0
+            };
+            spike = spike.max(s);
+        }
+        m * spike
+    }
+}
+
+/// The workload after validation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClientSpec {
+    /// Closed-loop users at base level.
+    pub users: u32,
+    /// Think time.
+    pub think: DistConfig,
+    /// Open streams (main arrivals first, then bots).
+    pub streams: Vec<StreamSpec>,
+    /// Client timeout, if any.
+    pub timeout: Option<Time>,
+    /// Retries: (max, backoff, base, cap, jitter).
+    pub retry: Option<(u32, Backoff, Time, Time, bool)>,
+    /// Entry component.
+    pub entry: CompId,
+    /// Classes (mix first, then bots).
+    pub classes: Vec<ClassSpec>,
+    /// Cumulative weights of the mix classes, ending at 1.
+    pub mix_cdf: Vec<f64>,
+    /// The load curve.
+    pub curve: LoadCurve,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum UserState {
+    Asleep,
+    Thinking,
+    Waiting,
+}
+
+/// The client population component.
+pub struct Client {
+    spec: ClientSpec,
+    rng: RngStream,
+    think: Dist,
+    users: Vec<UserState>,
+    target_users: u32,
+    stream_epoch: Vec<u32>,
+    stream_rate: Vec<f64>,
+}
+
+/// Period of load-curve re-evaluation when the curve is not flat.
+pub const LOAD_TICK: Time = SEC;
+
+impl Client {
+    /// A population from its spec; `seed` derives its random stream.
+    pub fn new(spec: ClientSpec, seed: u64) -> Self {
+        let n = (f64::from(spec.users) * spec.curve.max_multiplier()).ceil() as usize;
+        let k = spec.streams.len();
+        Self {
+            think: spec.think.sampler(),
+            rng: RngStream::new(seed, "client"),
+            users: vec![UserState::Asleep; n],
+            target_users: 0,
+            stream_epoch: vec![0; k],
+            stream_rate: vec![0.0; k],
+            spec,
+        }
+    }
+
+    /// Users currently meant to be active.
+    pub fn active_users(&self) -> u32 {
+        self.target_users
+    }
+
+    /// Schedules the first events (call once at time zero).
+    pub fn start(&mut self, ctx: &mut Ctx) {
+        self.apply_curve(ctx);
+        if !self.spec.curve.is_flat()
+            || self
+                .spec
+                .streams
+                .iter()
+                .any(|s| s.from > 0 || s.until < Time::MAX)
+        {
+            ctx.timer(LOAD_TICK, Timer::LoadTick);
+        }
+    }
+
+    fn apply_curve(&mut self, ctx: &mut Ctx) {
+        let now = ctx.now();
+        let m = self.spec.curve.multiplier(now);
+        let target =
+            ((f64::from(self.spec.users) * m).round() as u64).min(self.users.len() as u64) as u32;
+        if target > self.target_users {
+            for u in self.target_users..target {
+                if self.users[u as usize] == UserState::Asleep {
+                    self.users[u as usize] = UserState::Thinking;
+                    let d = self.think.sample(&mut self.rng);
+                    ctx.timer(d, Timer::UserWake(u));
+                }
+            }
+        }
+        self.target_users = target;
+        for i in 0..self.spec.streams.len() {
+            let s = &self.spec.streams[i];
+            let active = now >= s.from && now < s.until;
+            let rate = if !active {
+                0.0
+            } else if s.follows_curve {
+                s.rate * m
+            } else {
+                s.rate
+            };
+            if rate != self.stream_rate[i] {
+                // Memorylessness: redrawing the gap at a rate change is exact for piecewise-constant rates.
+                self.stream_rate[i] = rate;
+                self.stream_epoch[i] = self.stream_epoch[i].wrapping_add(1) & 0xff_ffff;
+                if rate > 0.0 {
+                    let gap = exp_gap(&mut self.rng, rate);
+                    ctx.timer(gap, Timer::Arrival(self.stream_timer(i)));
+                }
+            }
+        }
+    }
+
+    fn stream_timer(&self, i: usize) -> u32 {
+        (self.stream_epoch[i] << 8) | i as u32
+    }
+
+    fn pick_class(&mut self) -> u16 {
+        let cdf = &self.spec.mix_cdf;
+        if cdf.len() == 1 {
+            return 0;
+        }
+        let u = self.rng.open01();
+        cdf.iter().position(|&c| u < c).unwrap_or(cdf.len() - 1) as u16
+    }
+
+    /// Handles one message.
+    pub fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
+        match msg {
+            Msg::Timer(Timer::UserWake(u)) => self.user_wakes(u, ctx),
+            Msg::Timer(Timer::Arrival(tag)) => {
+                let i = (tag & 0xff) as usize;
+                if tag >> 8 != self.stream_epoch[i] || self.stream_rate[i] <= 0.0 {
+                    return; // superseded by a rate change
+                }
+                let class = match self.spec.streams[i].class {
+                    Some(c) => c,
+                    None => self.pick_class(),
+                };
+                self.begin(class, u32::MAX, ctx);
+                let gap = exp_gap(&mut self.rng, self.stream_rate[i]);
+                ctx.timer(gap, Timer::Arrival(tag));
+            }
+            Msg::Timer(Timer::LoadTick) => {
+                self.apply_curve(ctx);
+                ctx.timer(LOAD_TICK, Timer::LoadTick);
+            }
+            Msg::Timer(Timer::ClientTimeout(id)) => {
+                let Some(r) = ctx.reqs.get_mut(id) else {
+                    return;
+                };
+                if r.state != ReqState::Pending {
+                    return;
+                }
+                // Stop waiting; the slot lives until the late answer (if any) comes back.
+                r.state = ReqState::Abandoned;
+                self.failed(id, Outcome::Timeout, false, ctx);
+            }
+            Msg::Timer(Timer::RetrySend(id)) => self.send_attempt(id, ctx),
+            Msg::Response(id) => {
+                let Some(r) = ctx.reqs.get(id) else { return };
+                match r.state {
+                    ReqState::Abandoned => ctx.reqs.free(id),
+                    ReqState::Pending => {
+                        let outcome = r.outcome;
+                        if outcome == Outcome::Ok {
+                            let (class, user, first) = (r.class, r.user, r.first_sent);
+                            ctx.reqs.free(id);
+                            self.finish(class, user, first, Outcome::Ok, ctx);
+                        } else {
+                            self.failed(id, outcome, true, ctx);
+                        }
+                    }
+                    ReqState::Backoff => debug_assert!(false, "answer to an unsent retry {id:?}"),
+                }
+            }
+            Msg::Request(id) => {
+                // Nobody sends requests to users; answer with an error rather than lose it.
+                if let Some(r) = ctx.reqs.get_mut(id) {
+                    r.outcome = Outcome::Error;
+                }
+                ctx.respond(id, &mut self.rng);
+            }
+            Msg::Timer(_) | Msg::Control(_) => {}
+        }
+    }
+
+    fn user_wakes(&mut self, u: u32, ctx: &mut Ctx) {
+        if u >= self.target_users {
+            self.users[u as usize] = UserState::Asleep;
+            return;
+        }
+        self.users[u as usize] = UserState::Waiting;
+        let class = self.pick_class();
+        self.begin(class, u, ctx);
+    }
+
+    fn begin(&mut self, class: u16, user: u32, ctx: &mut Ctx) {
+        let work = self.spec.classes[class as usize].work;
+        let id = ctx.reqs.alloc(class, user, ctx.now(), work);
+        ctx.metrics.request_started();
+        self.send_attempt(id, ctx);
+    }
+
+    fn send_attempt(&mut self, id: ReqId, ctx: &mut Ctx) {
+        let now = ctx.now();
+        let me = ctx.me;
+        let Some(r) = ctx.reqs.get_mut(id) else {
+            return;
+        };
+        r.sent = now;
+        r.state = ReqState::Pending;
+        r.push_hop(me);
+        let retry = r.attempt > 1;
+        ctx.metrics.attempt_sent(now, retry);
+        let entry = self.spec.entry;
+        let d = ctx.hop_delay(entry, &mut self.rng);
+        ctx.send(entry, Msg::Request(id), d);
+        if let Some(t) = self.spec.timeout {
+            ctx.timer(t, Timer::ClientTimeout(id));
+        }
+    }
+
+    /// Attempt `id` failed with `outcome`. `answered`: the slot came back and can be freed (a
+    /// timed-out slot is still out there and is freed when its answer returns).
+    fn failed(&mut self, id: ReqId, outcome: Outcome, answered: bool, ctx: &mut Ctx) {
+        let r = ctx.reqs.get(id).expect("live attempt");
+        let (class, user, first, attempt, work) =
+            (r.class, r.user, r.first_sent, r.attempt, r.work);
+        if answered {
+            ctx.reqs.free(id);
+        }
+        if let Some((max, backoff, base, cap, jitter)) = self.spec.retry {
+            if u32::from(attempt) <= max && attempt < u8::MAX {
+                let next = ctx.reqs.alloc(class, user, first, work);
+                let n = ctx.reqs.get_mut(next).expect("fresh");
+                n.attempt = attempt + 1;
+                n.state = ReqState::Backoff;
+                let mut wait = match backoff {
+                    Backoff::Exponential => base.saturating_mul(1u64 << (attempt - 1).min(40)),
+                    Backoff::Constant => base,
+                }
+                .min(cap);
+                if jitter {
+                    wait = (self.rng.open01() * wait as f64) as Time;
+                }
+                ctx.timer(wait, Timer::RetrySend(next));
+                return;
+            }
+        }
+        self.finish(class, user, first, outcome, ctx);
+    }
+
+    fn finish(&mut self, class: u16, user: u32, first: Time, outcome: Outcome, ctx: &mut Ctx) {
+        let now = ctx.now();
+        ctx.metrics.request_ended(now, class, outcome, now - first);
+        if user != u32::MAX {
+            self.users[user as usize] = UserState::Thinking;
+            let d = self.think.sample(&mut self.rng);
+            ctx.timer(d, Timer::UserWake(user));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::time::MIN;
+
+    #[test]
+    fn spike_ramps_holds_and_returns() {
+        let c = LoadCurve {
+            spikes: vec![(10 * MIN, 11.0, 2 * MIN, 5 * MIN)],
+            daily: None,
+            start_hour: 0.0,
+        };
+        assert_eq!(c.multiplier(0), 1.0);
+        assert_eq!(c.multiplier(11 * MIN), 6.0); // half-way up the ramp
+        assert_eq!(c.multiplier(12 * MIN), 11.0);
+        assert_eq!(c.multiplier(16 * MIN), 11.0);
+        assert_eq!(c.multiplier(18 * MIN), 6.0); // half-way down
+        assert_eq!(c.multiplier(30 * MIN), 1.0);
+    }
+
+    #[test]
+    fn daily_curve_interpolates_between_hours() {
+        let mut d = vec![1.0; 24];
+        d[1] = 3.0;
+        let c = LoadCurve {
+            spikes: vec![],
+            daily: Some(d),
+            start_hour: 0.5,
+        };
+        assert!((c.multiplier(0) - 2.0).abs() < 1e-12);
+        assert!((c.multiplier(30 * MIN) - 3.0).abs() < 1e-12);
+    }
+}

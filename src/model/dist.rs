@@ -1,0 +1,288 @@
+//! Distributions of durations (service demand, think time, latency), as configured and as sampled.
+//!
+//! Written in scenario files as `{ dist = "exponential", mean = "20ms" }`; every variant knows its
+//! mean and second moment, which the closed-form checks (Pollaczek–Khinchine) use.
+
+use crate::engine::time::{as_secs_f64, from_secs_f64, Time};
+use crate::engine::RngStream;
+use crate::scenario::units::Duration;
+use rand_distr::{Distribution, Exp1, Gamma, StandardNormal};
+use serde::{Deserialize, Serialize};
+
+/// A duration distribution as written in a scenario file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "dist", rename_all = "snake_case", deny_unknown_fields)]
+pub enum DistConfig {
+    /// Memoryless: `{ dist = "exponential", mean = "20ms" }`.
+    Exponential {
+        /// The mean.
+        mean: Duration,
+    },
+    /// Always the same value: `{ dist = "deterministic", value = "20ms" }`.
+    #[serde(alias = "constant")]
+    Deterministic {
+        /// The value.
+        value: Duration,
+    },
+    /// Right-skewed, the usual shape of real service times: `{ dist = "lognormal", mean = "20ms", cv = 1.5 }`.
+    Lognormal {
+        /// The mean.
+        mean: Duration,
+        /// Coefficient of variation (standard deviation / mean), > 0.
+        cv: f64,
+    },
+    /// Uniform between two values: `{ dist = "uniform", min = "10ms", max = "30ms" }`.
+    Uniform {
+        /// Lower bound.
+        min: Duration,
+        /// Upper bound.
+        max: Duration,
+    },
+    /// Sum of `k` exponential phases (less variable than exponential): `{ dist = "erlang", mean = "20ms", k = 4 }`.
+    Erlang {
+        /// The mean.
+        mean: Duration,
+        /// Number of phases, ≥ 1.
+        k: u32,
+    },
+}
+
+impl DistConfig {
+    /// Checks the parameters; the error names the offending field.
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        match *self {
+            DistConfig::Lognormal { cv, .. } if !(cv > 0.0 && cv.is_finite() && cv <= 100.0) => {
+                Err((
+                    "cv",
+                    format!("cv must be a positive number up to 100, found {cv}"),
+                ))
+            }
+            DistConfig::Uniform { min, max } if min > max => {
+                Err(("max", format!("max ({max}) must be at least min ({min})")))
+            }
+            DistConfig::Erlang { k, .. } if k == 0 || k > 1000 => {
+                Err(("k", format!("k must be between 1 and 1000, found {k}")))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The mean, in nanoseconds.
+    pub fn mean(&self) -> f64 {
+        match *self {
+            DistConfig::Exponential { mean }
+            | DistConfig::Lognormal { mean, .. }
+            | DistConfig::Erlang { mean, .. } => mean.0 as f64,
+            DistConfig::Deterministic { value } => value.0 as f64,
+            DistConfig::Uniform { min, max } => (min.0 as f64 + max.0 as f64) / 2.0,
+        }
+    }
+
+    /// E[X²], in ns².
+    pub fn second_moment(&self) -> f64 {
+        let m = self.mean();
+        match *self {
+            DistConfig::Exponential { .. } => 2.0 * m * m,
+            DistConfig::Deterministic { .. } => m * m,
+            DistConfig::Lognormal { cv, .. } => m * m * (1.0 + cv * cv),
+            DistConfig::Uniform { min, max } => {
+                let (a, b) = (min.0 as f64, max.0 as f64);
+                (a * a + a * b + b * b) / 3.0
+            }
+            DistConfig::Erlang { k, .. } => m * m * (1.0 + 1.0 / f64::from(k)),
+        }
+    }
+
+    /// Builds the sampler.
+    pub fn sampler(&self) -> Dist {
+        match *self {
+            DistConfig::Exponential { mean } => Dist::Exponential {
+                mean: mean.0 as f64,
+            },
+            DistConfig::Deterministic { value } => Dist::Constant(value.0),
+            DistConfig::Lognormal { mean, cv } => {
+                let s2 = (1.0 + cv * cv).ln();
+                Dist::Lognormal {
+                    mu: (mean.0 as f64).ln() - s2 / 2.0,
+                    sigma: s2.sqrt(),
+                }
+            }
+            DistConfig::Uniform { min, max } => Dist::Uniform {
+                lo: min.0,
+                span: max.0 - min.0,
+            },
+            DistConfig::Erlang { mean, k } => Dist::Gamma(
+                Gamma::new(f64::from(k), mean.0 as f64 / f64::from(k)).expect("k checked ≥ 1"),
+            ),
+        }
+    }
+
+    /// A short human description: "exponential(mean 20ms)".
+    pub fn describe(&self) -> String {
+        match self {
+            DistConfig::Exponential { mean } => format!("exponential(mean {mean})"),
+            DistConfig::Deterministic { value } => format!("constant {value}"),
+            DistConfig::Lognormal { mean, cv } => format!("lognormal(mean {mean}, cv {cv})"),
+            DistConfig::Uniform { min, max } => format!("uniform({min}..{max})"),
+            DistConfig::Erlang { mean, k } => format!("erlang(mean {mean}, k {k})"),
+        }
+    }
+}
+
+/// A ready-to-sample duration distribution (nanoseconds).
+#[derive(Clone, Debug)]
+pub enum Dist {
+    /// Exponential with this mean (ns).
+    Exponential {
+        /// Mean, ns.
+        mean: f64,
+    },
+    /// Always this value.
+    Constant(Time),
+    /// exp(N(mu, sigma²)) ns.
+    Lognormal {
+        /// Location of ln X.
+        mu: f64,
+        /// Scale of ln X.
+        sigma: f64,
+    },
+    /// lo + U[0, span].
+    Uniform {
+        /// Lower bound.
+        lo: Time,
+        /// Width.
+        span: Time,
+    },
+    /// Gamma (Erlang when the shape is whole).
+    Gamma(Gamma<f64>),
+}
+
+impl Dist {
+    /// One draw, in nanoseconds, scaled by `factor` (a class's work multiplier, or 1).
+    #[inline]
+    pub fn sample_scaled(&self, rng: &mut RngStream, factor: f64) -> Time {
+        let x = match self {
+            Dist::Exponential { mean } => {
+                let e: f64 = Exp1.sample(rng);
+                e * mean
+            }
+            Dist::Constant(v) => *v as f64,
+            Dist::Lognormal { mu, sigma } => {
+                let z: f64 = StandardNormal.sample(rng);
+                (mu + sigma * z).exp()
+            }
+            Dist::Uniform { lo, span } => *lo as f64 + rng.open01() * *span as f64,
+            Dist::Gamma(g) => g.sample(rng),
+        };
+        let ns = x * factor;
+        if ns >= u64::MAX as f64 {
+            u64::MAX
+        } else if ns <= 0.0 {
+            0
+        } else {
+            ns.round() as u64
+        }
+    }
+
+    /// One draw, in nanoseconds.
+    #[inline]
+    pub fn sample(&self, rng: &mut RngStream) -> Time {
+        self.sample_scaled(rng, 1.0)
+    }
+}
+
+/// Samples an exponential gap with the given rate per second (for Poisson arrivals).
+#[inline]
+pub fn exp_gap(rng: &mut RngStream, rate_per_sec: f64) -> Time {
+    let e: f64 = Exp1.sample(rng);
+    from_secs_f64(e / rate_per_sec)
+}
+
+/// Seconds of a duration, for describing configs.
+pub fn secs(d: Duration) -> f64 {
+    as_secs_f64(d.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::time::MS;
+
+    fn moments(c: &DistConfig, n: usize) -> (f64, f64) {
+        let d = c.sampler();
+        let mut rng = RngStream::new(7, "dist");
+        let (mut s1, mut s2) = (0.0, 0.0);
+        for _ in 0..n {
+            let x = d.sample(&mut rng) as f64;
+            s1 += x;
+            s2 += x * x;
+        }
+        (s1 / n as f64, s2 / n as f64)
+    }
+
+    #[test]
+    fn sample_moments_match_the_declared_ones() {
+        let n = 400_000;
+        for c in [
+            DistConfig::Exponential {
+                mean: Duration(20 * MS),
+            },
+            DistConfig::Deterministic {
+                value: Duration(20 * MS),
+            },
+            DistConfig::Lognormal {
+                mean: Duration(20 * MS),
+                cv: 0.8,
+            },
+            DistConfig::Uniform {
+                min: Duration(10 * MS),
+                max: Duration(30 * MS),
+            },
+            DistConfig::Erlang {
+                mean: Duration(20 * MS),
+                k: 4,
+            },
+        ] {
+            let (m1, m2) = moments(&c, n);
+            let var = c.second_moment() - c.mean().powi(2);
+            // Mean within 5 standard errors.
+            let se = (var / n as f64).sqrt().max(1.0);
+            assert!(
+                (m1 - c.mean()).abs() < 5.0 * se,
+                "{c:?}: mean {m1} vs {}",
+                c.mean()
+            );
+            // Second moment within 3% (loose; fourth moments of lognormal are large).
+            assert!(
+                (m2 / c.second_moment() - 1.0).abs() < 0.03,
+                "{c:?}: E[X²] {m2} vs {}",
+                c.second_moment()
+            );
+        }
+    }
+
+    #[test]
+    fn check_rejects_bad_parameters() {
+        assert!(DistConfig::Lognormal {
+            mean: Duration(1),
+            cv: 0.0
+        }
+        .check()
+        .is_err());
+        assert!(DistConfig::Erlang {
+            mean: Duration(1),
+            k: 0
+        }
+        .check()
+        .is_err());
+        assert!(DistConfig::Uniform {
+            min: Duration(5),
+            max: Duration(1)
+        }
+        .check()
+        .is_err());
+        assert!(DistConfig::Exponential { mean: Duration(1) }
+            .check()
+            .is_ok());
+    }
+}

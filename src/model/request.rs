@@ -1,0 +1,278 @@
+//! The per-request table: one slot per request *in flight*, reused when it ends.
+//!
+//! Events carry a [`ReqId`] (slot + generation), never a copy of the request. A slot's generation
+//! changes when it is freed, so a late event about a finished request is recognised and dropped.
+//! Memory follows what is in flight, never how many requests a run has simulated.
+
+use crate::engine::Time;
+use std::fmt;
+
+/// A handle to a request slot. Stale handles (slot since reused) are detected by generation.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ReqId {
+    idx: u32,
+    gen: u32,
+}
+
+impl ReqId {
+    /// Packs the handle into 64 bits (for event fingerprints).
+    #[inline]
+    pub fn bits(self) -> u64 {
+        (u64::from(self.gen) << 32) | u64::from(self.idx)
+    }
+}
+
+impl fmt::Debug for ReqId {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "r{}.{}", self.idx, self.gen)
+    }
+}
+
+/// How a request ended. The cause of every failure is kept, so charts can split errors by cause.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub enum Outcome {
+    /// Answered successfully.
+    Ok = 0,
+    /// The client gave up waiting.
+    Timeout,
+    /// The connection was refused: backlog full, or nothing listening (server down).
+    Refused,
+    /// The server crashed (or was stopped) while holding the request: connection reset.
+    Crashed,
+    /// The name could not be resolved (DNS).
+    DnsFailure,
+    /// 503: no healthy target behind a balancer, or a balancer over its own capacity.
+    Unavailable,
+    /// 429: rejected by a rate limiter.
+    Throttled,
+    /// A 5xx answered by a dependency (a failed downstream call).
+    Error,
+}
+
+impl Outcome {
+    /// Every outcome, in report order.
+    pub const ALL: [Outcome; 8] = [
+        Outcome::Ok,
+        Outcome::Timeout,
+        Outcome::Refused,
+        Outcome::Crashed,
+        Outcome::DnsFailure,
+        Outcome::Unavailable,
+        Outcome::Throttled,
+        Outcome::Error,
+    ];
+    /// Number of outcomes.
+    pub const COUNT: usize = 8;
+
+    /// The stable name used in results.json, CSV headers and charts.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Timeout => "timeout",
+            Outcome::Refused => "refused",
+            Outcome::Crashed => "crashed",
+            Outcome::DnsFailure => "dns_failure",
+            Outcome::Unavailable => "unavailable",
+            Outcome::Throttled => "throttled",
+            Outcome::Error => "error",
+        }
+    }
+
+    /// Index into per-outcome arrays.
+    #[inline]
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Where a request is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReqState {
+    /// Sent; the client is waiting for the answer.
+    Pending,
+    /// The client stopped waiting (timed out); the slot lives until the answer comes back.
+    Abandoned,
+    /// Waiting for a retry's backoff to pass; not yet sent.
+    Backoff,
+}
+
+/// The most hops a request can be forwarded through before it is answered.
+pub const MAX_HOPS: usize = 8;
+
+/// One request attempt.
+#[derive(Clone, Debug)]
+pub struct Request {
+    gen: u32,
+    /// Index of the request class in the workload mix.
+    pub class: u16,
+    /// 1 for the first try, 2 for the first retry, ...
+    pub attempt: u8,
+    /// Life-cycle state, from the client's point of view.
+    pub state: ReqState,
+    /// Owning user (closed loop), or `u32::MAX` for open-loop arrivals.
+    pub user: u32,
+    /// Set by whichever component ends the request.
+    pub outcome: Outcome,
+    /// When the user's first try was sent (end-to-end latency includes retries).
+    pub first_sent: Time,
+    /// When this attempt was sent.
+    pub sent: Time,
+    /// Work multiplier of the request's class (a "buy" may cost more CPU than a "browse").
+    pub work: f64,
+    route: [u32; MAX_HOPS],
+    hops: u8,
+}
+
+impl Request {
+    /// Pushes `component` as the hop to answer to.
+    #[inline]
+    pub fn push_hop(&mut self, component: u32) -> bool {
+        if (self.hops as usize) < MAX_HOPS {
+            self.route[self.hops as usize] = component;
+            self.hops += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Pops the hop to answer to.
+    #[inline]
+    pub fn pop_hop(&mut self) -> Option<u32> {
+        if self.hops == 0 {
+            None
+        } else {
+            self.hops -= 1;
+            Some(self.route[self.hops as usize])
+        }
+    }
+
+    /// Number of hops on the return path.
+    pub fn depth(&self) -> usize {
+        self.hops as usize
+    }
+}
+
+/// The table of requests in flight.
+#[derive(Default)]
+pub struct RequestTable {
+    slots: Vec<Request>,
+    free: Vec<u32>,
+    live: usize,
+    peak: usize,
+}
+
+impl RequestTable {
+    /// An empty table.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Allocates a slot for a new attempt. Reuses freed slots; grows only past the peak in flight.
+    #[inline]
+    pub fn alloc(&mut self, class: u16, user: u32, now: Time, work: f64) -> ReqId {
+        self.live += 1;
+        self.peak = self.peak.max(self.live);
+        if let Some(idx) = self.free.pop() {
+            let r = &mut self.slots[idx as usize];
+            r.class = class;
+            r.attempt = 1;
+            r.state = ReqState::Pending;
+            r.user = user;
+            r.outcome = Outcome::Ok;
+            r.first_sent = now;
+            r.sent = now;
+            r.work = work;
+            r.hops = 0;
+            ReqId { idx, gen: r.gen }
+        } else {
+            let idx =
+                u32::try_from(self.slots.len()).expect("more than 4 billion requests in flight");
+            self.slots.push(Request {
+                gen: 0,
+                class,
+                attempt: 1,
+                state: ReqState::Pending,
+                user,
+                outcome: Outcome::Ok,
+                first_sent: now,
+                sent: now,
+                work,
+                route: [0; MAX_HOPS],
+                hops: 0,
+            });
+            ReqId { idx, gen: 0 }
+        }
+    }
+
+    /// Frees a slot. Later handles to it become stale.
+    #[inline]
+    pub fn free(&mut self, id: ReqId) {
+        let r = &mut self.slots[id.idx as usize];
+        debug_assert_eq!(r.gen, id.gen, "double free of {id:?}");
+        r.gen = r.gen.wrapping_add(1);
+        self.live -= 1;
+        self.free.push(id.idx);
+    }
+
+    /// The request behind a live handle, or `None` if the handle is stale.
+    #[inline]
+    pub fn get(&self, id: ReqId) -> Option<&Request> {
+        let r = self.slots.get(id.idx as usize)?;
+        (r.gen == id.gen).then_some(r)
+    }
+
+    /// Mutable access to a live request.
+    #[inline]
+    pub fn get_mut(&mut self, id: ReqId) -> Option<&mut Request> {
+        let r = self.slots.get_mut(id.idx as usize)?;
+        (r.gen == id.gen).then_some(r)
+    }
+
+    /// Requests currently in flight.
+    pub fn live(&self) -> usize {
+        self.live
+    }
+
+    /// The most requests ever in flight at once (the table's size).
+    pub fn peak(&self) -> usize {
+        self.peak
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_are_reused_and_stale_handles_detected() {
+        let mut t = RequestTable::new();
+        let a = t.alloc(0, 1, 10, 1.0);
+        let b = t.alloc(1, 2, 20, 1.0);
+        assert_eq!(t.live(), 2);
+        t.free(a);
+        assert!(t.get(a).is_none());
+        let c = t.alloc(2, 3, 30, 1.0);
+        assert!(t.get(a).is_none(), "a's slot was reused by c");
+        assert_eq!(t.get(c).unwrap().class, 2);
+        assert_eq!(t.get(b).unwrap().user, 2);
+        assert_eq!(t.peak(), 2);
+    }
+
+    #[test]
+    fn return_route_is_a_stack() {
+        let mut t = RequestTable::new();
+        let a = t.alloc(0, 0, 0, 1.0);
+        let r = t.get_mut(a).unwrap();
+        assert!(r.push_hop(7));
+        assert!(r.push_hop(9));
+        assert_eq!(r.pop_hop(), Some(9));
+        assert_eq!(r.pop_hop(), Some(7));
+        assert_eq!(r.pop_hop(), None);
+        for i in 0..MAX_HOPS as u32 {
+            assert!(r.push_hop(i));
+        }
+        assert!(!r.push_hop(99), "overflow is reported, not a panic");
+    }
+}

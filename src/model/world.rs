@@ -1,0 +1,140 @@
+//! The world: every component, the request table, the metrics, and the dispatch of events.
+
+use super::client::Client;
+use super::faults::Faults;
+use super::network::Network;
+use super::request::RequestTable;
+use super::server::Server;
+use super::{Ctx, Event, Zone};
+use crate::engine::{Model, Scheduler, Time};
+use crate::metrics::{Gauges, Metrics};
+
+/// One component of the world.
+pub enum Component {
+    /// The users.
+    Client(Client),
+    /// The fault injector.
+    Faults(Faults),
+    /// A server.
+    Server(Server),
+}
+
+/// Index of the client population in every world.
+pub const CLIENT: u32 = 0;
+/// Index of the fault injector in every world.
+pub const FAULTS: u32 = 1;
+
+/// Everything simulated.
+pub struct World {
+    /// Components by index: the client, the fault injector, then the scenario's components.
+    pub comps: Vec<Component>,
+    /// Zone of each component.
+    pub zones: Vec<Zone>,
+    /// Requests in flight.
+    pub reqs: RequestTable,
+    /// Recorders.
+    pub metrics: Metrics,
+    /// Link latencies.
+    pub net: Network,
+}
+
+impl World {
+    /// Schedules every component's first events.
+    pub fn start(&mut self, sched: &mut Scheduler<Event>) {
+        for i in 0..self.comps.len() {
+            let mut ctx = Ctx {
+                sched,
+                reqs: &mut self.reqs,
+                metrics: &mut self.metrics,
+                net: &self.net,
+                zones: &self.zones,
+                me: i as u32,
+            };
+            match &mut self.comps[i] {
+                Component::Client(c) => c.start(&mut ctx),
+                Component::Faults(f) => f.start(&mut ctx),
+                Component::Server(s) => s.start(&mut ctx),
+            }
+        }
+    }
+
+    /// Servers, in component order.
+    pub fn servers(&self) -> impl Iterator<Item = &Server> {
+        self.comps.iter().filter_map(|c| match c {
+            Component::Server(s) => Some(s),
+            _ => None,
+        })
+    }
+
+    /// Servers, mutable.
+    pub fn servers_mut(&mut self) -> impl Iterator<Item = &mut Server> {
+        self.comps.iter_mut().filter_map(|c| match c {
+            Component::Server(s) => Some(s),
+            _ => None,
+        })
+    }
+
+    /// The client population.
+    pub fn client(&self) -> &Client {
+        match &self.comps[CLIENT as usize] {
+            Component::Client(c) => c,
+            _ => unreachable!("component 0 is always the client"),
+        }
+    }
+
+    /// Resets every component's counters (end of warm-up).
+    pub fn reset_stats(&mut self, now: Time) {
+        for s in self.servers_mut() {
+            s.reset_stats(now);
+        }
+    }
+
+    /// Gauges at `now`, closing every component's window.
+    pub fn gauges(&mut self, now: Time) -> Gauges {
+        let users = u64::from(self.client().active_users());
+        let mut g = Gauges {
+            users,
+            ..Gauges::default()
+        };
+        let (mut busy_sum, mut n_up) = (0.0, 0u32);
+        for s in self.servers_mut() {
+            let u = s.sample_window(now);
+            g.in_system += (s.in_service() + s.queued()) as u64;
+            g.backlog += s.queued() as u64;
+            g.instances += 1;
+            if s.is_up() {
+                g.healthy += 1;
+                n_up += 1;
+                busy_sum += u;
+            }
+            g.cost += s.cost_so_far(now);
+        }
+        g.utilization = if n_up > 0 {
+            busy_sum / f64::from(n_up)
+        } else {
+            0.0
+        };
+        g
+    }
+}
+
+impl Model for World {
+    type Event = Event;
+
+    #[inline]
+    fn handle(&mut self, ev: Event, sched: &mut Scheduler<Event>) {
+        let mut ctx = Ctx {
+            sched,
+            reqs: &mut self.reqs,
+            metrics: &mut self.metrics,
+            net: &self.net,
+            zones: &self.zones,
+            me: ev.to,
+        };
+        match &mut self.comps[ev.to as usize] {
+            Component::Client(c) => c.handle(ev.msg, &mut ctx),
+            Component::Faults(f) => f.handle(ev.msg, &mut ctx),
+            Component::Server(s) => s.handle(ev.msg, &mut ctx),
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! results.json: schema-versioned totals of one run. Every key below is stable and documented in
+//! the README; nothing in it depends on wall-clock time, so equal seeds give equal bytes.
+
+use crate::engine::time::as_secs_f64;
+use crate::metrics::new_histogram;
+use crate::model::request::Outcome;
+use crate::run::RunOutput;
+use crate::scenario::units::HOURS_PER_MONTH;
+use crate::scenario::Scenario;
+use hdrhistogram::Histogram;
+use serde_json::{json, Map, Value};
+
+/// Version of the results.json layout. Bumped when a key changes meaning or disappears.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Latency summary of a histogram in milliseconds (nulls when empty).
+pub fn latency_ms(h: &Histogram<u64>, sum_ns: u128) -> Value {
+    if h.is_empty() {
+        return json!({"count": 0, "mean": null, "p50": null, "p90": null, "p95": null, "p99": null, "p999": null, "max": null});
+    }
+    let q = |p: f64| h.value_at_quantile(p) as f64 / 1e6;
+    json!({
+        "count": h.len(),
+        "mean": round6(sum_ns as f64 / h.len() as f64 / 1e6),
+        "p50": q(0.50),
+        "p90": q(0.90),
+        "p95": q(0.95),
+        "p99": q(0.99),
+        "p999": q(0.999),
+        "max": h.max() as f64 / 1e6,
+    })
+}
+
+/// Rounds to 6 significant decimals after the point, so tiny float noise never reaches a report.
+pub fn round6(x: f64) -> f64 {
+    if !x.is_finite() {
+        return x;
+    }
+    (x * 1e6).round() / 1e6
+}
+
+fn outcomes_map(o: &[u64; Outcome::COUNT]) -> Value {
+    let mut m = Map::new();
+    for oc in Outcome::ALL {
+        m.insert(oc.name().to_string(), json!(o[oc.index()]));
+    }
+    Value::Object(m)
+}
+
+/// Key figures of a run, shared by results.json, the summary and SLO checks.
+#[derive(Clone, Debug)]
+pub struct Figures {
+    /// Requests ended after warm-up.
+    pub total: u64,
+    /// Successful ones.
+    pub ok: u64,
+    /// Failed fraction.
+    pub error_rate: f64,
+    /// Successful requests per second over the measured period.
+    pub goodput: f64,
+    /// Latency histogram of successes (ns).
+    pub latency: Histogram<u64>,
+    /// Exact latency sum (ns).
+    pub latency_sum: u128,
+    /// Dollars spent in the measured period.
+    pub cost: f64,
+}
+
+/// Computes the key figures.
+pub fn figures(run: &RunOutput) -> Figures {
+    let totals = run.metrics.outcome_totals();
+    let total: u64 = totals.iter().sum();
+    let ok = totals[Outcome::Ok.index()];
+    let (latency, latency_sum) = run.metrics.overall_latency();
+    let secs = as_secs_f64(run.measured).max(1e-9);
+    Figures {
+        total,
+        ok,
+        error_rate: if total == 0 {
+            0.0
+        } else {
+            (total - ok) as f64 / total as f64
+        },
+        goodput: ok as f64 / secs,
+        latency,
+        latency_sum,
+        cost: run.servers.iter().map(|s| s.stats.cost).sum(),
+    }
+}
+
+/// The whole results.json document.
+pub fn results_json(scn: &Scenario, run: &RunOutput) -> Value {
+    let f = figures(run);
+    let secs = as_secs_f64(run.measured).max(1e-9);
+    let totals = run.metrics.outcome_totals();
+    let classes: Vec<Value> = run
+        .metrics
+        .classes
+        .iter()
+        .map(|c| {
+            let total: u64 = c.outcomes.iter().sum();
+            json!({
+                "name": c.name,
+                "requests": total,
+                "outcomes": outcomes_map(&c.outcomes),
+                "error_rate": if total == 0 { 0.0 } else { round6((total - c.outcomes[0]) as f64 / total as f64) },
+                "latency_ms": latency_ms(&c.latency, c.latency_sum),
+            })
+        })
+        .collect();
+    let servers: Vec<Value> = run.servers.iter().map(server_json).collect();
+    let hours = secs / 3600.0;
+    let per_hour = if hours > 0.0 { f.cost / hours } else { 0.0 };
+    let mut doc = json!({
+        "schema_version": SCHEMA_VERSION,
+        "tool": { "name": "scalesim", "version": env!("CARGO_PKG_VERSION") },
+        "scenario": {
+            "name": scn.name,
+            "chapter": scn.chapter,
+            "source": scn.source,
+            "seed": scn.seed,
+            "duration_s": as_secs_f64(scn.duration),
+            "warmup_s": as_secs_f64(scn.warmup),
+            "window_s": as_secs_f64(scn.window),
+            "overrides": scn.overrides,
+            "config": serde_json::to_value(&scn.file).expect("config serializes"),
+        },
+        "run": {
+            "events": run.events,
+            "event_hash": format!("{:016x}", run.hash),
+            "requests_started": run.metrics.started,
+            "requests_ended": run.metrics.ended,
+            "in_flight_at_end": run.in_flight_end,
+            "peak_in_flight": run.peak_in_flight,
+        },
+        "requests": {
+            "total": f.total,
+            "ok": f.ok,
+            "error_rate": round6(f.error_rate),
+            "outcomes": outcomes_map(&totals),
+            "attempts": run.metrics.attempts,
+            "retries": run.metrics.retries,
+            "throughput_rps": round6(f.total as f64 / secs),
+            "goodput_rps": round6(f.goodput),
+        },
+        "latency_ms": latency_ms(&f.latency, f.latency_sum),
+        "classes": classes,
+        "servers": servers,
+        "cost": {
+            "total_usd": round6(f.cost),
+            "per_hour_usd": round6(per_hour),
+            "per_month_usd": round6(per_hour * HOURS_PER_MONTH),
+            "per_1000_ok_usd": if f.ok == 0 { Value::Null } else { json!(round6(f.cost / f.ok as f64 * 1000.0)) },
+        },
+    });
+    if let Some(first) = run.servers.first() {
+        doc.as_object_mut()
+            .expect("object")
+            .insert("queue".into(), queue_json(first, secs));
+    }
+    doc
+}
+
+fn server_json(s: &crate::run::ServerReport) -> Value {
+    let st = &s.stats;
+    let util = if st.capacity_area > 0.0 {
+        st.busy_area / st.capacity_area
+    } else {
+        0.0
+    };
+    json!({
+        "name": s.name,
+        "instance": s.instance,
+        "vcpus": s.vcpus,
+        "utilization": round6(util),
+        "arrivals": st.arrivals,
+        "completed": st.completed,
+        "refused": st.refused,
+        "reset": st.reset,
+        "crashes": st.crashes,
+        "oom_crashes": st.oom_crashes,
+        "mean_wait_ms": if st.completed == 0 { Value::Null } else { json!(round6(st.wait_sum / st.completed as f64 / 1e6)) },
+        "mean_sojourn_ms": if st.completed == 0 { Value::Null } else { json!(round6(st.sojourn_sum / st.completed as f64 / 1e6)) },
+        "cost_usd": round6(st.cost),
+        "events": s.events.iter().map(|e| json!({"at_s": as_secs_f64(e.at), "what": e.what})).collect::<Vec<_>>(),
+    })
+}
+
+/// Queueing figures of the entry server under stable keys (the validation scenarios read these):
+/// `mean_wait_s` (W_q), `mean_sojourn_s` (W), `refusal_probability`, `utilization` (ρ),
+/// `wait_probability` (P(wait > 0)), `arrival_rate`, `throughput`, `mean_in_system` (L, time average),
+/// and `littles_law_lambda_w` (λW, which Little's law says equals L).
+pub fn queue_json(s: &crate::run::ServerReport, secs: f64) -> Value {
+    let st = &s.stats;
+    let n = st.completed.max(1) as f64;
+    let offered = st.arrivals as f64;
+    let lambda = st.completed as f64 / secs;
+    let w = st.sojourn_sum / n / 1e9;
+    json!({
+        "server": s.name,
+        "arrivals": st.arrivals,
+        "completed": st.completed,
+        "arrival_rate": round6(offered / secs),
+        "throughput": round6(lambda),
+        "mean_wait_s": st.wait_sum / n / 1e9,
+        "mean_sojourn_s": w,
+        "wait_probability": st.waited as f64 / n,
+        "refusal_probability": if st.arrivals == 0 { 0.0 } else { st.refused as f64 / offered },
+        "utilization": if st.capacity_area > 0.0 { st.busy_area / st.capacity_area } else { 0.0 },
+        "mean_in_system": st.in_system_area / (secs * 1e9),
+        "littles_law_lambda_w": lambda * w,
+    })
+}
+
+/// An empty histogram (for callers that need one).
+pub fn empty_histogram() -> Histogram<u64> {
+    new_histogram()
+}

@@ -1,0 +1,123 @@
+//! One run: wire a world from a checked scenario, drive it window by window, and collect what the
+//! reports need.
+
+use crate::engine::sim::Simulation;
+use crate::engine::time::Time;
+use crate::metrics::Metrics;
+use crate::model::client::Client;
+use crate::model::faults::Faults;
+use crate::model::network::Network;
+use crate::model::request::RequestTable;
+use crate::model::server::{Server, ServerEvent, ServerStats};
+use crate::model::world::{Component, World};
+use crate::model::Zone;
+use crate::scenario::{ComponentSpec, Scenario};
+
+/// What a server reports after a run.
+#[derive(Clone, Debug)]
+pub struct ServerReport {
+    /// Component name.
+    pub name: String,
+    /// Instance type at the end of the run.
+    pub instance: String,
+    /// vCPUs at the end of the run.
+    pub vcpus: u32,
+    /// Counters since warm-up.
+    pub stats: ServerStats,
+    /// Crashes, restarts, resizes.
+    pub events: Vec<ServerEvent>,
+}
+
+/// Everything a run produced.
+pub struct RunOutput {
+    /// Streaming recorders (totals and time series).
+    pub metrics: Metrics,
+    /// One report per server.
+    pub servers: Vec<ServerReport>,
+    /// Events handled.
+    pub events: u64,
+    /// Event-stream hash.
+    pub hash: u64,
+    /// Most requests in flight at once.
+    pub peak_in_flight: usize,
+    /// Requests still in flight when the run stopped.
+    pub in_flight_end: usize,
+    /// Measured period (duration − warm-up), ns.
+    pub measured: Time,
+}
+
+/// Wires a world from a scenario.
+pub fn build(scn: &Scenario) -> Simulation<World> {
+    let class_names: Vec<String> = scn.client.classes.iter().map(|c| c.name.clone()).collect();
+    let mut comps = vec![
+        Component::Client(Client::new(scn.client.clone(), scn.seed)),
+        Component::Faults(Faults {
+            timeline: scn.faults.clone(),
+        }),
+    ];
+    let mut zones = vec![Zone::Users, Zone::Internal];
+    for (name, spec) in &scn.components {
+        match spec {
+            ComponentSpec::Server(s) => {
+                comps.push(Component::Server(Server::new(name, s.clone(), scn.seed)))
+            }
+        }
+        zones.push(Zone::Internal);
+    }
+    let world = World {
+        comps,
+        zones,
+        reqs: RequestTable::new(),
+        metrics: Metrics::new(&class_names, scn.warmup, scn.window),
+        net: Network::new(&scn.network),
+    };
+    let mut sim = Simulation::new(world);
+    sim.model.start(&mut sim.sched);
+    sim
+}
+
+/// Runs a scenario to the end. `progress` is called after each window with the simulated time.
+pub fn run(scn: &Scenario, progress: &mut dyn FnMut(Time)) -> RunOutput {
+    let mut sim = build(scn);
+    let mut warm = scn.warmup == 0;
+    let mut t = 0;
+    while t < scn.duration {
+        let end = (t + scn.window).min(scn.duration);
+        if !warm && scn.warmup <= end {
+            sim.run_until(scn.warmup);
+            sim.model.reset_stats(scn.warmup);
+            warm = true;
+        }
+        sim.run_until(end);
+        let g = sim.model.gauges(end);
+        sim.model.metrics.close_window(end, g);
+        t = end;
+        progress(t);
+    }
+    let now = sim.now();
+    let world = &mut sim.model;
+    let servers = world
+        .servers_mut()
+        .map(|s| {
+            s.cost_so_far(now);
+            ServerReport {
+                name: s.name.clone(),
+                instance: s.instance.clone(),
+                vcpus: s.vcpus(),
+                stats: s.stats.clone(),
+                events: s.events.clone(),
+            }
+        })
+        .collect();
+    let in_flight_end = world.reqs.live();
+    let peak = world.reqs.peak();
+    RunOutput {
+        servers,
+        events: sim.stats.events,
+        hash: sim.stats.hash,
+        peak_in_flight: peak,
+        in_flight_end,
+        measured: scn.duration - scn.warmup,
+        metrics: std::mem::replace(&mut sim.model.metrics, Metrics::new(&[], 0, 1)),
+    }
+}

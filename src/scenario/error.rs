@@ -1,0 +1,267 @@
+//! Load errors that point at the problem: file, line, column, key path, what was expected, and the
+//! nearest valid key or value.
+
+use std::fmt;
+use std::ops::Range;
+
+/// One problem found in a scenario file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Diagnostic {
+    /// File name as given (or `chapter:N`).
+    pub file: String,
+    /// 1-based line and column, when the problem has a place in the file.
+    pub location: Option<(usize, usize)>,
+    /// Dotted key path, e.g. `components.web.service.mean`.
+    pub key_path: Option<String>,
+    /// What is wrong.
+    pub message: String,
+    /// What would be right, e.g. "did you mean `service`?".
+    pub help: Option<String>,
+    /// The source line, for context.
+    pub snippet: Option<String>,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "error: {}", self.file)?;
+        if let Some((l, c)) = self.location {
+            write!(f, ":{l}:{c}")?;
+        }
+        if let Some(k) = &self.key_path {
+            write!(f, ": `{k}`")?;
+        }
+        write!(f, ": {}", self.message)?;
+        if let (Some((l, c)), Some(s)) = (self.location, &self.snippet) {
+            let gutter = l.to_string().len();
+            write!(
+                f,
+                "\n {:gutter$} |\n {l} | {s}\n {:gutter$} | {:>width$}",
+                "",
+                "",
+                "^",
+                width = c
+            )?;
+        }
+        if let Some(h) = &self.help {
+            write!(f, "\n  help: {h}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Everything wrong with one scenario (at least one problem).
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub struct LoadError {
+    /// The problems, in file order where known.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        for (i, d) in self.diagnostics.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{d}")?;
+        }
+        Ok(())
+    }
+}
+
+impl LoadError {
+    /// A single problem without a location.
+    pub fn plain(file: &str, message: impl Into<String>, help: Option<String>) -> Self {
+        LoadError {
+            diagnostics: vec![Diagnostic {
+                file: file.to_string(),
+                location: None,
+                key_path: None,
+                message: message.into(),
+                help,
+                snippet: None,
+            }],
+        }
+    }
+}
+
+/// 1-based (line, column) of a byte offset; the column counts characters.
+pub fn line_col(src: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(src.len());
+    let before = &src[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let col = src[line_start..offset].chars().count() + 1;
+    (line, col)
+}
+
+/// The text of 1-based line `line`.
+pub fn line_text(src: &str, line: usize) -> Option<String> {
+    src.lines()
+        .nth(line.saturating_sub(1))
+        .map(|s| s.trim_end().to_string())
+}
+
+/// One step of a key path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Seg {
+    /// A table key.
+    Key(String),
+    /// An array index.
+    Index(usize),
+}
+
+/// Formats a path as `a.b[2].c`.
+pub fn path_string(path: &[Seg]) -> String {
+    let mut s = String::new();
+    for seg in path {
+        match seg {
+            Seg::Key(k) => {
+                if !s.is_empty() {
+                    s.push('.');
+                }
+                s.push_str(k);
+            }
+            Seg::Index(i) => s.push_str(&format!("[{i}]")),
+        }
+    }
+    s
+}
+
+/// Finds the span of the key (or, failing that, the value) at `path` in TOML `src`. If the path
+/// runs past what exists, returns the span of the deepest part that does.
+pub fn locate(src: &str, path: &[Seg]) -> Option<Range<usize>> {
+    use toml_edit::{ImDocument, Item, Table, Value};
+    let doc = ImDocument::parse(src.to_string()).ok()?;
+    #[derive(Clone, Copy)]
+    enum Node<'a> {
+        Table(&'a Table),
+        Item(&'a Item),
+        Value(&'a Value),
+    }
+    fn as_table<'a>(n: Node<'a>) -> Option<&'a Table> {
+        match n {
+            Node::Table(t) | Node::Item(Item::Table(t)) => Some(t),
+            _ => None,
+        }
+    }
+    let mut node = Node::Table(doc.as_table());
+    let mut best: Option<Range<usize>> = None;
+    for seg in path {
+        let (next, key_span): (Option<Node>, Option<Range<usize>>) = match (node, seg) {
+            (n, Seg::Key(k)) if as_table(n).is_some() => {
+                let t = as_table(n).expect("checked");
+                (t.get(k).map(Node::Item), t.key(k).and_then(|k| k.span()))
+            }
+            (
+                Node::Item(Item::Value(Value::InlineTable(t))) | Node::Value(Value::InlineTable(t)),
+                Seg::Key(k),
+            ) => (t.get(k).map(Node::Value), t.key(k).and_then(|k| k.span())),
+            (Node::Item(Item::ArrayOfTables(a)), Seg::Index(i)) => {
+                let t = a.get(*i);
+                (t.map(Node::Table), t.and_then(|t| t.span()))
+            }
+            (
+                Node::Item(Item::Value(Value::Array(a))) | Node::Value(Value::Array(a)),
+                Seg::Index(i),
+            ) => {
+                let v = a.get(*i);
+                (v.map(Node::Value), v.and_then(|v| v.span()))
+            }
+            _ => (None, None),
+        };
+        match next {
+            Some(n) => {
+                let span = key_span.or_else(|| match n {
+                    Node::Table(t) => t.span(),
+                    Node::Item(i) => i.span(),
+                    Node::Value(v) => v.span(),
+                });
+                if span.is_some() {
+                    best = span;
+                }
+                node = n;
+            }
+            None => break,
+        }
+    }
+    best
+}
+
+/// The candidates named in a serde "expected one of `a`, `b`" message.
+pub fn expected_names(message: &str) -> Vec<String> {
+    let Some(i) = message.find("expected") else {
+        return vec![];
+    };
+    message[i..]
+        .split('`')
+        .enumerate()
+        .filter(|(k, _)| k % 2 == 1)
+        .map(|(_, s)| s.to_string())
+        .collect()
+}
+
+/// The name in a serde "unknown field `x`" / "unknown variant `x`" message.
+pub fn unknown_name(message: &str) -> Option<String> {
+    let rest = message
+        .strip_prefix("unknown field `")
+        .or_else(|| message.strip_prefix("unknown variant `"))?;
+    rest.split('`').next().map(str::to_string)
+}
+
+/// The candidate closest to `word`, if it is close enough to be a likely typo.
+pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let mut best: Option<(&str, f64)> = None;
+    for c in candidates {
+        let score = strsim::jaro_winkler(&word.to_lowercase(), &c.to_lowercase());
+        if best.is_none_or(|(_, s)| score > s) {
+            best = Some((c, score));
+        }
+    }
+    best.filter(|(_, s)| *s >= 0.75).map(|(c, _)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_and_column_count_characters() {
+        let src = "a = 1\nbé = 2\n";
+        assert_eq!(line_col(src, 0), (1, 1));
+        assert_eq!(line_col(src, src.find('=').unwrap()), (1, 3));
+        let off = src.rfind('=').unwrap();
+        assert_eq!(line_col(src, off), (2, 4));
+    }
+
+    #[test]
+    fn locates_nested_keys_tables_and_arrays() {
+        let src = "[scenario]\nname = \"x\"\n\n[components.web]\nkind = \"server\"\nservice = { dist = \"exponential\", mean = \"5ms\" }\n\n[[faults]]\nat = \"1m\"\n\n[[faults]]\nat = \"2m\"\n[workload]\nmix = [{ name = \"a\" }, { name = \"b\" }]\n";
+        let at = |p: &[Seg]| locate(src, p).map(|r| line_col(src, r.start));
+        let k = |s: &str| Seg::Key(s.into());
+        assert_eq!(at(&[k("scenario"), k("name")]), Some((2, 1)));
+        assert_eq!(
+            at(&[k("components"), k("web"), k("service"), k("mean")]),
+            Some((6, 35))
+        );
+        assert_eq!(at(&[k("faults"), Seg::Index(1), k("at")]), Some((12, 1)));
+        assert_eq!(
+            at(&[k("workload"), k("mix"), Seg::Index(1), k("name")]),
+            Some((14, 26))
+        );
+        // Past the end: the deepest existing part.
+        assert_eq!(at(&[k("components"), k("web"), k("nope")]), Some((4, 13)));
+    }
+
+    #[test]
+    fn suggestions() {
+        let msg = "unknown field `servce`, expected one of `instance`, `service`, `workers`";
+        assert_eq!(unknown_name(msg).as_deref(), Some("servce"));
+        let names = expected_names(msg);
+        assert_eq!(names, vec!["instance", "service", "workers"]);
+        assert_eq!(
+            nearest("servce", names.iter().map(String::as_str)),
+            Some("service")
+        );
+        assert_eq!(nearest("zzzzzz", ["service"]), None);
+    }
+}

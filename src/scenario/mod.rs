@@ -1,0 +1,418 @@
+//! Scenario files: TOML → raw serde structs (unknown keys rejected) → `validate` → a checked
+//! [`Scenario`] the model is wired from. All user-input checking lives in this room, and every
+//! error names the file, line, column and key path, says what was expected, and suggests the
+//! nearest valid key.
+
+pub mod embedded;
+pub mod error;
+pub mod overrides;
+pub mod units;
+mod validate;
+
+use crate::model::client::{ClientSpec, WorkloadConfig};
+use crate::model::faults::{FaultConfig, FaultSpec};
+use crate::model::network::NetworkConfig;
+use crate::model::server::{ServerConfig, ServerSpec};
+use error::{Diagnostic, LoadError, Seg};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use units::Duration;
+
+pub use overrides::Override;
+
+/// `[scenario]`: name, length and seed of the run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetaConfig {
+    /// Short name, used in reports.
+    pub name: String,
+    /// Journey chapter this scenario illustrates, if any.
+    pub chapter: Option<u32>,
+    /// One sentence on what the scenario shows.
+    pub description: Option<String>,
+    /// Simulated time to run.
+    pub duration: Duration,
+    /// Statistics ignore what ends before this. Default 0s.
+    pub warmup: Option<Duration>,
+    /// Master seed of every random stream. Default 1.
+    pub seed: Option<u64>,
+    /// Time-series resolution. Default: about 240 points over the run, rounded.
+    pub window: Option<Duration>,
+}
+
+/// A scenario file as written (before semantic checks).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// `[scenario]`.
+    pub scenario: MetaConfig,
+    /// `[workload]`.
+    pub workload: WorkloadConfig,
+    /// `[network]`.
+    #[serde(default)]
+    pub network: NetworkConfig,
+    /// `[components.NAME]`, each with a `kind`.
+    pub components: BTreeMap<String, ComponentConfig>,
+    /// `[[faults]]`.
+    #[serde(default)]
+    pub faults: Vec<FaultConfig>,
+}
+
+/// One component as written: its kind and that kind's settings.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ComponentConfig {
+    /// A single server.
+    Server(ServerConfig),
+}
+
+/// Component kinds, for "expected one of" messages.
+pub const COMPONENT_KINDS: &[&str] = &["server"];
+
+/// A checked component.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ComponentSpec {
+    /// A server.
+    Server(ServerSpec),
+}
+
+/// A validated scenario, ready to wire into a world.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// Where it came from (file path or `chapter:N`).
+    pub source: String,
+    /// The file as written, after `--set` overrides (echoed into results.json).
+    pub file: ScenarioFile,
+    /// Name.
+    pub name: String,
+    /// Chapter, if any.
+    pub chapter: Option<u32>,
+    /// Simulated run length, ns.
+    pub duration: u64,
+    /// Warm-up, ns.
+    pub warmup: u64,
+    /// Master seed.
+    pub seed: u64,
+    /// Time-series window, ns.
+    pub window: u64,
+    /// The users.
+    pub client: ClientSpec,
+    /// Components, in name order; component index = position + 2 (0 is the client, 1 the faults).
+    pub components: Vec<(String, ComponentSpec)>,
+    /// Fault timeline, in time order.
+    pub faults: Vec<FaultSpec>,
+    /// Link latencies.
+    pub network: NetworkConfig,
+    /// Overrides applied, as given.
+    pub overrides: Vec<String>,
+}
+
+/// First component index after the client (0) and the fault injector (1).
+pub const FIRST_COMPONENT: u32 = 2;
+
+/// Loads a scenario from a path, or `chapter:N` for an embedded chapter, applying overrides.
+pub fn load(source: &str, overrides: &[Override]) -> Result<Scenario, LoadError> {
+    let text = read_source(source)?;
+    parse(source, &text, overrides)
+}
+
+/// Reads a file (or an embedded chapter) as text, with clear errors for missing, empty and binary files.
+pub fn read_source(source: &str) -> Result<String, LoadError> {
+    if let Some(n) = source.strip_prefix("chapter:") {
+        let list = embedded::CHAPTERS
+            .iter()
+            .map(|c| c.number.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let num: u32 = n.trim().parse().map_err(|_| {
+            LoadError::plain(
+                source,
+                format!("`{n}` is not a chapter number"),
+                Some(format!("embedded chapters: {list}")),
+            )
+        })?;
+        return embedded::chapter(num)
+            .map(|c| c.text.to_string())
+            .ok_or_else(|| {
+                LoadError::plain(
+                    source,
+                    format!("there is no embedded chapter {num}"),
+                    Some(format!("embedded chapters: {list}")),
+                )
+            });
+    }
+    let bytes = std::fs::read(source).map_err(|e| {
+        let help = if e.kind() == std::io::ErrorKind::NotFound {
+            Some("check the path, or run an embedded chapter with `chapter:N` (e.g. `scalesim run chapter:1`)".into())
+        } else {
+            None
+        };
+        LoadError::plain(source, format!("cannot read the file: {e}"), help)
+    })?;
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(LoadError::plain(
+            source,
+            "the file is empty",
+            Some("a scenario needs at least [scenario], [workload] and [components.NAME]; `scalesim new --chapter 1` prints a starting point".into()),
+        ));
+    }
+    if bytes.contains(&0) {
+        return Err(LoadError::plain(
+            source,
+            "this is a binary file, not a TOML scenario",
+            None,
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        LoadError::plain(
+            source,
+            format!(
+                "the file is not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+            None,
+        )
+    })
+}
+
+/// Parses and validates scenario text. `source` names it in errors.
+pub fn parse(source: &str, text: &str, overrides: &[Override]) -> Result<Scenario, LoadError> {
+    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
+        let (location, snippet) = match e.span() {
+            Some(span) => {
+                let (l, c) = error::line_col(text, span.start);
+                (Some((l, c)), error::line_text(text, l))
+            }
+            None => (None, None),
+        };
+        let msg = e.message().trim().to_string();
+        LoadError {
+            diagnostics: vec![Diagnostic {
+                file: source.to_string(),
+                location,
+                key_path: None,
+                message: format!("TOML syntax error: {msg}"),
+                help: None,
+                snippet,
+            }],
+        }
+    })?;
+    for o in overrides {
+        o.apply(&mut doc)
+            .map_err(|m| LoadError::plain(&format!("--set {}", o.raw), m, None))?;
+    }
+    let value = toml::Value::Table(
+        toml::from_str::<toml::Table>(&doc.to_string())
+            .map_err(|e| LoadError::plain(source, e.message().to_string(), None))?,
+    );
+    let ctx = ErrCtx {
+        source,
+        text,
+        overrides,
+    };
+    let file = deserialize_file(&ctx, value)?;
+    validate::validate(&ctx, file)
+}
+
+/// What error reporting needs to place a problem.
+pub(crate) struct ErrCtx<'a> {
+    pub source: &'a str,
+    pub text: &'a str,
+    pub overrides: &'a [Override],
+}
+
+impl ErrCtx<'_> {
+    /// A diagnostic at `path`, located in the source (or attributed to a `--set`).
+    pub fn at(&self, path: &[Seg], message: impl Into<String>, help: Option<String>) -> Diagnostic {
+        let ps = error::path_string(path);
+        if let Some(o) = self.overrides.iter().find(|o| {
+            ps.starts_with(&o.path_string()) || o.path_string().starts_with(&ps) && !ps.is_empty()
+        }) {
+            return Diagnostic {
+                file: format!("--set {}", o.raw),
+                location: None,
+                key_path: Some(ps),
+                message: message.into(),
+                help,
+                snippet: None,
+            };
+        }
+        let location = error::locate(self.text, path).map(|r| error::line_col(self.text, r.start));
+        Diagnostic {
+            file: self.source.to_string(),
+            location,
+            key_path: (!ps.is_empty()).then_some(ps),
+            message: message.into(),
+            help,
+            snippet: location.and_then(|(l, _)| error::line_text(self.text, l)),
+        }
+    }
+}
+
+fn serde_path(p: &serde_path_to_error::Path) -> Vec<Seg> {
+    use serde_path_to_error::Segment;
+    p.iter()
+        .filter_map(|s| match s {
+            Segment::Seq { index } => Some(Seg::Index(*index)),
+            Segment::Map { key } => Some(Seg::Key(key.clone())),
+            Segment::Enum { .. } | Segment::Unknown => None,
+        })
+        .collect()
+}
+
+/// Turns a serde error at `prefix + path` into a diagnostic with a suggestion.
+fn serde_diag(
+    ctx: &ErrCtx,
+    prefix: &[Seg],
+    e: serde_path_to_error::Error<toml::de::Error>,
+) -> Diagnostic {
+    let mut path = prefix.to_vec();
+    path.extend(serde_path(e.path()));
+    let msg = e.inner().message().trim().to_string();
+    let mut help = None;
+    let mut message = msg.clone();
+    if let Some(word) = error::unknown_name(&msg) {
+        let names = error::expected_names(&msg);
+        let is_field = msg.starts_with("unknown field");
+        if is_field {
+            path.push(Seg::Key(word.clone()));
+            message = format!("unknown key `{word}`");
+        } else {
+            message = format!("unknown value \"{word}\"");
+        }
+        help = match error::nearest(&word, names.iter().map(String::as_str)) {
+            Some(n) => Some(format!(
+                "did you mean `{n}`? (expected one of: {})",
+                names.join(", ")
+            )),
+            None if !names.is_empty() => Some(format!("expected one of: {}", names.join(", "))),
+            None => None,
+        };
+    } else if let Some(field) = msg
+        .strip_prefix("missing field `")
+        .and_then(|r| r.split('`').next())
+    {
+        message = format!("missing required key `{field}`");
+        help = Some(format!("add `{field} = ...` here"));
+    }
+    ctx.at(&path, message, help)
+}
+
+fn deserialize_file(ctx: &ErrCtx, mut value: toml::Value) -> Result<ScenarioFile, LoadError> {
+    // Components are dispatched on `kind` by hand so that errors inside them keep their key paths.
+    let comps =
+        match value.as_table_mut().and_then(|t| t.remove("components")) {
+            Some(toml::Value::Table(t)) => t,
+            Some(_) => {
+                return Err(LoadError {
+                    diagnostics: vec![ctx.at(
+                        &[Seg::Key("components".into())],
+                        "expected a table of components",
+                        Some("write each as [components.NAME] with a `kind`".into()),
+                    )],
+                })
+            }
+            None => return Err(LoadError {
+                diagnostics: vec![ctx.at(
+                    &[],
+                    "missing required table `components`",
+                    Some(
+                        "add at least one component, e.g. [components.web] with kind = \"server\""
+                            .into(),
+                    ),
+                )],
+            }),
+        };
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Rest {
+        scenario: MetaConfig,
+        workload: WorkloadConfig,
+        #[serde(default)]
+        network: NetworkConfig,
+        #[serde(default)]
+        faults: Vec<FaultConfig>,
+        // `components` was taken out above; accept it in the known-keys list for suggestions.
+        #[serde(default)]
+        #[allow(dead_code)]
+        components: Option<toml::Value>,
+    }
+    let rest: Rest = serde_path_to_error::deserialize(value).map_err(|e| LoadError {
+        diagnostics: vec![serde_diag(ctx, &[], e)],
+    })?;
+    let mut components = BTreeMap::new();
+    let mut diags = Vec::new();
+    for (name, v) in comps {
+        let base = vec![Seg::Key("components".into()), Seg::Key(name.clone())];
+        let toml::Value::Table(mut t) = v else {
+            diags.push(ctx.at(
+                &base,
+                "expected a table",
+                Some(format!("write it as [components.{name}] with a `kind`")),
+            ));
+            continue;
+        };
+        let kind = match t.remove("kind") {
+            Some(toml::Value::String(k)) => k,
+            Some(_) => {
+                let mut p = base.clone();
+                p.push(Seg::Key("kind".into()));
+                diags.push(ctx.at(
+                    &p,
+                    "expected a string",
+                    Some(format!("one of: {}", COMPONENT_KINDS.join(", "))),
+                ));
+                continue;
+            }
+            None => {
+                diags.push(ctx.at(
+                    &base,
+                    "missing required key `kind`",
+                    Some(format!(
+                        "add kind = \"...\", one of: {}",
+                        COMPONENT_KINDS.join(", ")
+                    )),
+                ));
+                continue;
+            }
+        };
+        let parsed = match kind.as_str() {
+            "server" => {
+                serde_path_to_error::deserialize(toml::Value::Table(t)).map(ComponentConfig::Server)
+            }
+            other => {
+                let mut p = base.clone();
+                p.push(Seg::Key("kind".into()));
+                let help = match error::nearest(other, COMPONENT_KINDS.iter().copied()) {
+                    Some(n) => format!(
+                        "did you mean \"{n}\"? (expected one of: {})",
+                        COMPONENT_KINDS.join(", ")
+                    ),
+                    None => format!("expected one of: {}", COMPONENT_KINDS.join(", ")),
+                };
+                diags.push(ctx.at(
+                    &p,
+                    format!("unknown component kind \"{other}\""),
+                    Some(help),
+                ));
+                continue;
+            }
+        };
+        match parsed {
+            Ok(c) => {
+                components.insert(name, c);
+            }
+            Err(e) => diags.push(serde_diag(ctx, &base, e)),
+        }
+    }
+    if !diags.is_empty() {
+        return Err(LoadError { diagnostics: diags });
+    }
+    Ok(ScenarioFile {
+        scenario: rest.scenario,
+        workload: rest.workload,
+        network: rest.network,
+        components,
+        faults: rest.faults,
+    })
+}
