@@ -60,6 +60,7 @@ pub fn steady_state(mut scn: Scenario, users: u32) -> Scenario {
                 }
                 s.resizes.clear();
             }
+            ComponentSpec::Fleet(_) | ComponentSpec::LoadBalancer(_) | ComponentSpec::Dns(_) => {}
         }
     }
     let _ = catalog::CATALOG;

@@ -5,8 +5,12 @@ use crate::engine::sim::Simulation;
 use crate::engine::time::Time;
 use crate::metrics::Metrics;
 use crate::model::client::Client;
+use crate::model::dns::Dns;
 use crate::model::faults::Faults;
+use crate::model::fleet::Fleet;
+use crate::model::load_balancer::LoadBalancer;
 use crate::model::network::Network;
+use crate::model::registry::{Registry, TargetGroup};
 use crate::model::request::RequestTable;
 use crate::model::server::{Server, ServerEvent, ServerStats};
 use crate::model::world::{Component, World};
@@ -51,18 +55,42 @@ pub fn build(scn: &Scenario) -> Simulation<World> {
     let class_names: Vec<String> = scn.client.classes.iter().map(|c| c.name.clone()).collect();
     let mut comps = vec![
         Component::Client(Client::new(scn.client.clone(), scn.seed)),
-        Component::Faults(Faults {
-            timeline: scn.faults.clone(),
-        }),
+        Component::Faults(Faults::new(scn.faults.clone(), scn.seed)),
     ];
     let mut zones = vec![Zone::Users, Zone::Internal];
+    let n = scn.components.len() + 2;
+    let mut registry = Registry::new(n, scn.azs as usize);
+    registry.names[0] = "users".into();
+    registry.names[1] = "faults".into();
     for (name, spec) in &scn.components {
-        match spec {
-            ComponentSpec::Server(s) => {
-                comps.push(Component::Server(Server::new(name, s.clone(), scn.seed)))
-            }
-        }
-        zones.push(Zone::Internal);
+        registry.names[comps.len()] = name.clone();
+        let (c, zone) = match spec {
+            ComponentSpec::Server(s) => (
+                Component::Server(Server::new(name, s.clone(), scn.seed)),
+                Zone::Internal,
+            ),
+            ComponentSpec::Fleet(f) => (
+                Component::Fleet(Fleet::new(name, f.clone())),
+                Zone::Internal,
+            ),
+            ComponentSpec::LoadBalancer(l) => (
+                Component::LoadBalancer(LoadBalancer::new(name, l.clone(), scn.seed)),
+                Zone::Internal,
+            ),
+            // The users' resolvers sit on the users' side of the network.
+            ComponentSpec::Dns(d) => (
+                Component::Dns(Dns::new(name, d.clone(), scn.seed)),
+                Zone::Users,
+            ),
+        };
+        comps.push(c);
+        zones.push(zone);
+    }
+    for (name, members) in &scn.groups {
+        registry.groups.push(TargetGroup {
+            name: name.clone(),
+            members: members.clone(),
+        });
     }
     let world = World {
         comps,
@@ -70,6 +98,7 @@ pub fn build(scn: &Scenario) -> Simulation<World> {
         reqs: RequestTable::new(),
         metrics: Metrics::new(&class_names, scn.warmup, scn.window),
         net: Network::new(&scn.network),
+        registry,
     };
     let mut sim = Simulation::new(world);
     sim.model.start(&mut sim.sched);

@@ -194,6 +194,9 @@ pub fn header(scn: &Scenario) -> String {
     for (name, spec) in &scn.components {
         match spec {
             scenario::ComponentSpec::Server(sv) => {
+                if name.contains('[') {
+                    continue; // fleet slots are described by their fleet
+                }
                 let _ = writeln!(
                     s,
                     "  {name}: server {} ({} vCPU, {} MiB, ${}/h), {} workers, backlog {}, service {}",
@@ -204,6 +207,57 @@ pub fn header(scn: &Scenario) -> String {
                     sv.workers,
                     sv.backlog,
                     sv.service.describe()
+                );
+            }
+            scenario::ComponentSpec::Fleet(f) => {
+                let inst = scn.components.iter().find_map(|(n, c)| match c {
+                    scenario::ComponentSpec::Server(sv) if n.starts_with(&format!("{name}[")) => {
+                        Some(sv)
+                    }
+                    _ => None,
+                });
+                let _ = writeln!(
+                    s,
+                    "  {name}: fleet of {} (min {}, max {}, desired {}), boot {}, policy {:?}",
+                    inst.map_or("?".to_string(), |sv| format!(
+                        "{} ({} vCPU)",
+                        sv.instance, sv.vcpus
+                    )),
+                    f.min,
+                    f.max,
+                    f.desired,
+                    human(f.boot_time),
+                    f.policy
+                );
+            }
+            scenario::ComponentSpec::LoadBalancer(l) => {
+                let _ = writeln!(
+                    s,
+                    "  {name}: load balancer, {:?}, {} targets, health check {}, TLS {}",
+                    l.algorithm,
+                    l.members.len(),
+                    l.health.map_or("none".to_string(), |(i, t, u, h)| format!(
+                        "every {} (timeout {}, unhealthy {u}, healthy {h})",
+                        human(i),
+                        human(t)
+                    )),
+                    if l.tls {
+                        "terminated here"
+                    } else {
+                        "passed through"
+                    }
+                );
+            }
+            scenario::ComponentSpec::Dns(d) => {
+                let _ = writeln!(
+                    s,
+                    "  {name}: DNS, TTL {}, {} resolvers{}",
+                    human(d.ttl),
+                    d.resolvers,
+                    d.failover.map_or(String::new(), |(_, i, th, _)| format!(
+                        ", failover after {th} failed checks every {}",
+                        human(i)
+                    ))
                 );
             }
         }

@@ -415,7 +415,7 @@ impl Client {
         };
         r.sent = now;
         r.state = ReqState::Pending;
-        r.push_hop(me);
+        r.push_hop(me, 0);
         let retry = r.attempt > 1;
         ctx.metrics.attempt_sent(now, retry);
         let entry = self.spec.entry;

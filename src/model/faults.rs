@@ -1,8 +1,11 @@
-//! Faults on a timeline: plain verbs (crash, stop, hang, slow, recover) sent to components at
-//! scheduled times, with an optional duration after which the component recovers.
+//! Faults on a timeline: plain verbs sent to components at scheduled times — crash, stop, hang,
+//! slow, recover — plus availability-zone outages, DNS outages, added link latency, and random
+//! crashes by mean time between failures. A fault with a `duration` is undone when it ends.
 
+use super::registry::Lifecycle;
 use super::{CompId, Control, Ctx, Msg, Timer};
 use crate::engine::time::Time;
+use crate::engine::RngStream;
 use crate::scenario::units::Duration;
 use serde::{Deserialize, Serialize};
 
@@ -12,14 +15,23 @@ use serde::{Deserialize, Serialize};
 pub struct FaultConfig {
     /// When it happens.
     pub at: Duration,
-    /// What happens: "crash", "stop", "hang", "slow" or "recover".
+    /// What happens.
     pub kind: FaultKind,
-    /// The component it happens to.
-    pub target: String,
-    /// For stop/hang/slow: recover after this long. Default: never.
+    /// The component it happens to: a name, or `fleet[3]` for one instance of a fleet.
+    /// Not used by `az_outage`.
+    pub target: Option<String>,
+    /// For stop/hang/slow/az_outage/dns_outage/latency: undo after this long. Default: never.
     pub duration: Option<Duration>,
-    /// For slow: how many times slower. Required for "slow", > 1.
+    /// For slow: how many times slower (> 1).
     pub factor: Option<f64>,
+    /// For a fleet target: the fraction of its in-service instances hit (e.g. 0.3). Default: one instance (the first).
+    pub fraction: Option<f64>,
+    /// For az_outage: the zone, "a", "b", "c", ...
+    pub az: Option<String>,
+    /// For latency: the delay added to every message to the target.
+    pub added: Option<Duration>,
+    /// For random_crash: mean time between failures of each instance.
+    pub mtbf: Option<Duration>,
 }
 
 /// Fault verbs.
@@ -28,7 +40,7 @@ pub struct FaultConfig {
 pub enum FaultKind {
     /// The process dies; it restarts after the component's restart delay.
     Crash,
-    /// The machine stops and stays down (until `duration` passes or a `recover`).
+    /// The machine stops and stays down (until `duration` passes, a `recover`, or its group replaces it).
     Stop,
     /// Accepts connections but never answers.
     Hang,
@@ -36,59 +48,60 @@ pub enum FaultKind {
     Slow,
     /// Undo a stop, hang or slow.
     Recover,
+    /// Every instance in zone `az` stops; groups launch replacements elsewhere.
+    AzOutage,
+    /// The authoritative DNS service goes down.
+    DnsOutage,
+    /// Messages to the target take `added` longer.
+    Latency,
+    /// Each instance of the target crashes at random, `mtbf` apart on average, from `at` on.
+    RandomCrash,
 }
 
-/// A fault after validation.
+/// Which instances a fault hits.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Hit {
+    /// One component.
+    One(CompId),
+    /// A fraction of a group's in-service members (chosen at random when it fires).
+    Fraction {
+        /// Registry group.
+        group: usize,
+        /// Fraction in (0, 1].
+        fraction: f64,
+    },
+}
+
+/// A fault action after validation.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// Send a control verb.
+    Send(Hit, Control),
+    /// A zone goes out (true) or comes back (false).
+    Zone(u8, bool),
+    /// Add (or remove, when negative) delay to messages for a component, ns.
+    Delay(CompId, i64),
+    /// Start random crashes of a group's members (or one component) with this MTBF.
+    RandomCrash(Hit, Time),
+    /// Send `Recover` to whatever timeline entry `index` hit (the end of a fault's duration).
+    Undo(usize),
+}
+
+/// One timeline entry after validation.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FaultSpec {
     /// When.
     pub at: Time,
-    /// Target component index.
-    pub target: CompId,
-    /// Target name (for the narrative).
-    pub target_name: String,
-    /// The verb.
-    pub control: Control,
+    /// What.
+    pub action: Action,
+    /// In words, for the narrative and charts.
+    pub label: String,
 }
 
 impl FaultSpec {
-    /// Expands a checked config into one or two timeline entries (the fault and its recovery).
-    pub fn expand(c: &FaultConfig, target: CompId) -> Vec<FaultSpec> {
-        let control = match c.kind {
-            FaultKind::Crash => Control::Crash,
-            FaultKind::Stop => Control::Stop,
-            FaultKind::Hang => Control::Hang,
-            FaultKind::Slow => Control::Slow((c.factor.unwrap_or(1.0) * 1000.0).round() as u32),
-            FaultKind::Recover => Control::Recover,
-        };
-        let mut v = vec![FaultSpec {
-            at: c.at.0,
-            target,
-            target_name: c.target.clone(),
-            control,
-        }];
-        if let (Some(d), FaultKind::Stop | FaultKind::Hang | FaultKind::Slow) = (c.duration, c.kind)
-        {
-            v.push(FaultSpec {
-                at: c.at.0.saturating_add(d.0),
-                target,
-                target_name: c.target.clone(),
-                control: Control::Recover,
-            });
-        }
-        v
-    }
-
-    /// In words: "crash web".
+    /// In words: "crash web[0]".
     pub fn describe(&self) -> String {
-        let verb = match self.control {
-            Control::Crash => "crash".to_string(),
-            Control::Stop => "stop".to_string(),
-            Control::Hang => "hang".to_string(),
-            Control::Slow(p) => format!("slow {:.1}×", f64::from(p) / 1000.0),
-            Control::Recover => "recover".to_string(),
-        };
-        format!("{verb} {}", self.target_name)
+        self.label.clone()
     }
 }
 
@@ -96,9 +109,28 @@ impl FaultSpec {
 pub struct Faults {
     /// The timeline, sorted by time.
     pub timeline: Vec<FaultSpec>,
+    rng: RngStream,
+    /// Instances a "fraction" hit picked, per timeline entry (so its recovery hits the same ones).
+    picked: Vec<Vec<CompId>>,
+    /// Random-crash streams: (members, mtbf).
+    random: Vec<(Vec<CompId>, Time)>,
+    /// What was done, in order: (time, words).
+    pub log: Vec<(Time, String)>,
 }
 
 impl Faults {
+    /// An injector for a timeline.
+    pub fn new(timeline: Vec<FaultSpec>, seed: u64) -> Self {
+        let n = timeline.len();
+        Self {
+            timeline,
+            rng: RngStream::new(seed, "faults"),
+            picked: vec![Vec::new(); n],
+            random: Vec::new(),
+            log: Vec::new(),
+        }
+    }
+
     /// Schedules every fault (call once at time zero).
     pub fn start(&mut self, ctx: &mut Ctx) {
         for (i, f) in self.timeline.iter().enumerate() {
@@ -106,11 +138,101 @@ impl Faults {
         }
     }
 
+    fn resolve(&mut self, hit: &Hit, ctx: &Ctx) -> Vec<CompId> {
+        match hit {
+            Hit::One(c) => vec![*c],
+            Hit::Fraction { group, fraction } => {
+                let members: Vec<CompId> = ctx.registry.groups[*group]
+                    .members
+                    .iter()
+                    .copied()
+                    .filter(|&c| ctx.registry.of(c).lifecycle == Lifecycle::InService)
+                    .collect();
+                let k = ((members.len() as f64 * fraction).ceil() as usize).min(members.len());
+                // Partial Fisher–Yates with the injector's own stream: deterministic.
+                let mut pool = members;
+                for j in 0..k {
+                    let r = j + self.rng.below((pool.len() - j) as u64) as usize;
+                    pool.swap(j, r);
+                }
+                pool.truncate(k);
+                pool
+            }
+        }
+    }
+
     /// Handles one message.
     pub fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
-        if let Msg::Timer(Timer::Fault(i)) = msg {
-            let f = &self.timeline[i as usize];
-            ctx.send(f.target, Msg::Control(f.control), 0);
+        let now = ctx.now();
+        match msg {
+            Msg::Timer(Timer::Fault(i)) => {
+                let i = i as usize;
+                let f = self.timeline[i].clone();
+                self.log.push((now, f.label.clone()));
+                match &f.action {
+                    Action::Send(hit, control) => {
+                        let targets = self.resolve(hit, ctx);
+                        for &c in &targets {
+                            ctx.send(c, Msg::Control(*control), 0);
+                        }
+                        self.picked[i] = targets;
+                    }
+                    Action::Undo(j) => {
+                        for &c in &self.picked[*j] {
+                            ctx.send(c, Msg::Control(Control::Recover), 0);
+                        }
+                    }
+                    Action::Zone(az, down) => {
+                        if let Some(z) = ctx.registry.az_down.get_mut(*az as usize) {
+                            *z = *down;
+                        }
+                        let n = ctx.registry.status.len();
+                        for c in 0..n as CompId {
+                            let st = ctx.registry.of(c);
+                            if st.instance && st.az == *az && st.lifecycle != Lifecycle::Off {
+                                let verb = if *down {
+                                    Control::Stop
+                                } else {
+                                    Control::Recover
+                                };
+                                ctx.send(c, Msg::Control(verb), 0);
+                            }
+                        }
+                    }
+                    Action::Delay(c, add) => {
+                        let d = &mut ctx.registry.delay_to[*c as usize];
+                        *d = (*d as i64 + add).max(0) as Time;
+                    }
+                    Action::RandomCrash(hit, mtbf) => {
+                        let members = match hit {
+                            Hit::One(c) => vec![*c],
+                            Hit::Fraction { group, .. } => {
+                                ctx.registry.groups[*group].members.clone()
+                            }
+                        };
+                        let k = self.random.len() as u32;
+                        for (m, _) in members.iter().enumerate() {
+                            let gap = super::dist::exp_gap(&mut self.rng, 1e9 / *mtbf as f64);
+                            ctx.timer(gap, Timer::Tick((k << 16) | m as u32));
+                        }
+                        self.random.push((members, *mtbf));
+                    }
+                }
+            }
+            Msg::Timer(Timer::Tick(tag)) => {
+                let (k, m) = ((tag >> 16) as usize, (tag & 0xffff) as usize);
+                let (members, mtbf) = &self.random[k];
+                let c = members[m];
+                let mtbf = *mtbf;
+                if ctx.registry.of(c).lifecycle == Lifecycle::InService && ctx.registry.of(c).up {
+                    self.log
+                        .push((now, format!("random crash of {}", ctx.registry.name_of(c))));
+                    ctx.send(c, Msg::Control(Control::Crash), 0);
+                }
+                let gap = super::dist::exp_gap(&mut self.rng, 1e9 / mtbf as f64);
+                ctx.timer(gap, Timer::Tick(tag));
+            }
+            _ => {}
         }
     }
 }

@@ -13,8 +13,13 @@
 pub mod catalog;
 pub mod client;
 pub mod dist;
+pub mod dns;
 pub mod faults;
+pub mod fleet;
+pub mod load_balancer;
 pub mod network;
+pub mod probe;
+pub mod registry;
 pub mod request;
 pub mod server;
 pub mod world;
@@ -40,6 +45,14 @@ pub enum Control {
     Slow(u32),
     /// Back to normal: undo `Hang`, `Slow` or `Stop`.
     Recover,
+    /// Start an instance (an autoscaling group launches it): boot, then serve.
+    Launch,
+    /// Start an instance that is already booted (a group's capacity when the run begins).
+    LaunchBooted,
+    /// Terminate an instance: anything still held is reset; billing stops.
+    Terminate,
+    /// The authoritative DNS service goes down (lookups that miss every cache fail).
+    DnsOutage,
 }
 
 /// A timer a component set for itself. The payload's meaning is the component's.
@@ -63,6 +76,14 @@ pub enum Timer {
     Resize(u32),
     /// A fault on the timeline fires (payload: fault index).
     Fault(u32),
+    /// An instance finished booting (payload: launch epoch).
+    BootDone(u64),
+    /// Time for a periodic check (health checks, scaling evaluation; payload is the component's).
+    Tick(u32),
+    /// A probe or lookup was not answered in time.
+    ProbeTimeout(ReqId),
+    /// A DNS resolution finished for a resolver (payload: resolver index).
+    Resolved(u32),
 }
 
 /// A message delivered to a component.
@@ -96,12 +117,17 @@ impl Fingerprint for Event {
             Msg::Timer(t) => (
                 3,
                 match t {
-                    Timer::UserWake(x) | Timer::Arrival(x) | Timer::Resize(x) | Timer::Fault(x) => {
-                        u64::from(x)
+                    Timer::UserWake(x)
+                    | Timer::Arrival(x)
+                    | Timer::Resize(x)
+                    | Timer::Fault(x)
+                    | Timer::Tick(x)
+                    | Timer::Resolved(x) => u64::from(x),
+                    Timer::ClientTimeout(r) | Timer::RetrySend(r) | Timer::ProbeTimeout(r) => {
+                        r.bits() ^ 0x55
                     }
-                    Timer::ClientTimeout(r) | Timer::RetrySend(r) => r.bits() ^ 0x55,
                     Timer::LoadTick => 7,
-                    Timer::ServiceDone(e) | Timer::Restart(e) => e,
+                    Timer::ServiceDone(e) | Timer::Restart(e) | Timer::BootDone(e) => e,
                 },
             ),
             Msg::Control(_) => (4, 0),
@@ -133,6 +159,8 @@ pub struct Ctx<'a> {
     pub zones: &'a [Zone],
     /// The component handling the message.
     pub me: CompId,
+    /// The shared control plane (target groups, instance status, metrics, injected link delays).
+    pub registry: &'a mut registry::Registry,
 }
 
 impl Ctx<'_> {
@@ -178,13 +206,14 @@ impl Ctx<'_> {
     #[inline]
     pub fn hop_delay(&self, to: CompId, rng: &mut crate::engine::RngStream) -> Time {
         let crosses = self.zones[self.me as usize] != self.zones[to as usize];
-        self.net.one_way(crosses, rng)
+        self.net.one_way(crosses, rng) + self.registry.extra_delay(to)
     }
 
-    /// Answers request `id` to the previous hop on its route (popping it), over the network.
-    /// Returns false if the route was empty (nobody to answer: the request is freed).
+    /// Answers request `id` to the hop on top of its route, over the network (that hop pops its
+    /// own entry when the answer reaches it). Returns false if the route was empty (nobody to
+    /// answer: the request is freed).
     pub fn respond(&mut self, id: ReqId, rng: &mut crate::engine::RngStream) -> bool {
-        let hop = self.reqs.get_mut(id).and_then(|r| r.pop_hop());
+        let hop = self.reqs.get(id).and_then(|r| r.top());
         match hop {
             Some(to) => {
                 let d = self.hop_delay(to, rng);

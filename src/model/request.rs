@@ -120,16 +120,19 @@ pub struct Request {
     pub sent: Time,
     /// Work multiplier of the request's class (a "buy" may cost more CPU than a "browse").
     pub work: f64,
-    route: [u32; MAX_HOPS],
+    /// True once a balancer has terminated TLS, so servers skip the handshake work.
+    pub tls_terminated: bool,
+    route: [(u32, u32); MAX_HOPS],
     hops: u8,
 }
 
 impl Request {
-    /// Pushes `component` as the hop to answer to.
+    /// Pushes `component` as the hop to answer to, with a word of its own to get back with the
+    /// answer (a balancer keeps the chosen target there). Returns false if the route is full.
     #[inline]
-    pub fn push_hop(&mut self, component: u32) -> bool {
+    pub fn push_hop(&mut self, component: u32, data: u32) -> bool {
         if (self.hops as usize) < MAX_HOPS {
-            self.route[self.hops as usize] = component;
+            self.route[self.hops as usize] = (component, data);
             self.hops += 1;
             true
         } else {
@@ -137,9 +140,21 @@ impl Request {
         }
     }
 
-    /// Pops the hop to answer to.
+    /// The hop the answer goes to next (the last one pushed).
     #[inline]
-    pub fn pop_hop(&mut self) -> Option<u32> {
+    pub fn top(&self) -> Option<u32> {
+        self.hops.checked_sub(1).map(|i| self.route[i as usize].0)
+    }
+
+    /// The word the top hop stored with its entry.
+    #[inline]
+    pub fn top_data(&self) -> Option<u32> {
+        self.hops.checked_sub(1).map(|i| self.route[i as usize].1)
+    }
+
+    /// Pops the hop (done by the hop itself when the answer reaches it): `(component, data)`.
+    #[inline]
+    pub fn pop_hop(&mut self) -> Option<(u32, u32)> {
         if self.hops == 0 {
             None
         } else {
@@ -184,6 +199,7 @@ impl RequestTable {
             r.first_sent = now;
             r.sent = now;
             r.work = work;
+            r.tls_terminated = false;
             r.hops = 0;
             ReqId { idx, gen: r.gen }
         } else {
@@ -199,7 +215,8 @@ impl RequestTable {
                 first_sent: now,
                 sent: now,
                 work,
-                route: [0; MAX_HOPS],
+                tls_terminated: false,
+                route: [(0, 0); MAX_HOPS],
                 hops: 0,
             });
             ReqId { idx, gen: 0 }
@@ -265,14 +282,16 @@ mod tests {
         let mut t = RequestTable::new();
         let a = t.alloc(0, 0, 0, 1.0);
         let r = t.get_mut(a).unwrap();
-        assert!(r.push_hop(7));
-        assert!(r.push_hop(9));
-        assert_eq!(r.pop_hop(), Some(9));
-        assert_eq!(r.pop_hop(), Some(7));
+        assert!(r.push_hop(7, 1));
+        assert!(r.push_hop(9, 2));
+        assert_eq!(r.top(), Some(9));
+        assert_eq!(r.pop_hop(), Some((9, 2)));
+        assert_eq!(r.pop_hop(), Some((7, 1)));
         assert_eq!(r.pop_hop(), None);
+        assert_eq!(r.top(), None);
         for i in 0..MAX_HOPS as u32 {
-            assert!(r.push_hop(i));
+            assert!(r.push_hop(i, 0));
         }
-        assert!(!r.push_hop(99), "overflow is reported, not a panic");
+        assert!(!r.push_hop(99, 0), "overflow is reported, not a panic");
     }
 }

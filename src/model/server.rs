@@ -48,6 +48,9 @@ pub struct ServerConfig {
     /// Scheduled vertical resizes: stop, change type, start.
     #[serde(default)]
     pub resize: Vec<ResizeConfig>,
+    /// CPU time per request for TLS when this server terminates TLS itself (no balancer doing it).
+    /// Default 0s.
+    pub tls_cpu: Option<Duration>,
 }
 
 /// `{ at = "45m", to = "c5.4xlarge", downtime = "4m" }`.
@@ -88,6 +91,14 @@ pub struct ServerSpec {
     pub restart: Time,
     /// Resizes: (at, new type, downtime).
     pub resizes: Vec<(Time, InstanceType, Time)>,
+    /// TLS CPU per request unless a balancer terminated TLS.
+    pub tls_cpu: Time,
+    /// Boot time when launched by a fleet.
+    pub boot_time: Time,
+    /// Availability zone index.
+    pub az: u8,
+    /// Runs from time zero (a standalone server) or waits for a fleet's `Launch`.
+    pub starts_up: bool,
 }
 
 /// Counters a server keeps (reset at warm-up).
@@ -125,6 +136,11 @@ pub struct ServerStats {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
+    /// Not launched, or terminated: not billed.
+    Off,
+    /// Launched and booting: billed, not serving.
+    Booting,
+    /// Serving.
     Up,
     /// Down until a restart timer with this epoch fires (or forever, for a stop).
     Down,
@@ -172,6 +188,8 @@ pub struct Server {
     /// Instance type currently running.
     pub instance: String,
     state: State,
+    billed: bool,
+    stopped: bool,
     hung: bool,
     speed: f64,
     down_epoch: u64,
@@ -190,6 +208,9 @@ pub struct Server {
     pub events: Vec<ServerEvent>,
     /// Dollars billed since time zero (never reset).
     pub cost_total: f64,
+    busy_total: f64,
+    capacity_total: f64,
+    arrivals_total: u64,
 }
 
 impl Server {
@@ -203,7 +224,13 @@ impl Server {
             memory: spec.memory,
             price: spec.price_per_hour,
             instance: spec.instance.clone(),
-            state: State::Up,
+            state: if spec.starts_up {
+                State::Up
+            } else {
+                State::Off
+            },
+            billed: spec.starts_up,
+            stopped: false,
             hung: false,
             speed: 1.0,
             down_epoch: 0,
@@ -219,6 +246,9 @@ impl Server {
             window_capacity: 0.0,
             events: Vec::new(),
             cost_total: 0.0,
+            busy_total: 0.0,
+            capacity_total: 0.0,
+            arrivals_total: 0,
             spec,
         }
     }
@@ -228,9 +258,33 @@ impl Server {
         for (i, &(at, _, _)) in self.spec.resizes.iter().enumerate() {
             ctx.timer_at(at, Timer::Resize(i as u32));
         }
+        ctx.registry.of_mut(ctx.me).az = self.spec.az;
+        ctx.registry.of_mut(ctx.me).instance = true;
+        if self.spec.starts_up {
+            ctx.registry
+                .set_lifecycle(ctx.me, crate::model::registry::Lifecycle::InService);
+        }
+        self.publish(ctx);
     }
 
-    /// True while able to serve.
+    /// Writes this instance's status into the control plane.
+    #[inline]
+    fn publish(&self, ctx: &mut Ctx) {
+        let st = ctx.registry.of_mut(ctx.me);
+        st.up = self.state == State::Up;
+        st.stopped = self.stopped;
+        st.in_flight = (self.active.len() + self.backlog.len()) as u32;
+        st.busy_area = self.busy_total;
+        st.capacity_area = self.capacity_total;
+        st.arrivals = self.arrivals_total;
+    }
+
+    /// True while running (booting, up, or crashed and restarting): billed and counted.
+    pub fn is_running(&self) -> bool {
+        self.state != State::Off
+    }
+
+    /// True while able to serve (hung servers included: nothing outside can tell without asking).
     pub fn is_up(&self) -> bool {
         self.state == State::Up
     }
@@ -257,7 +311,7 @@ impl Server {
 
     /// Memory in use now, bytes.
     pub fn memory_used(&self) -> u64 {
-        if self.state == State::Down {
+        if self.state != State::Up {
             return 0;
         }
         self.spec.memory_base
@@ -282,7 +336,7 @@ impl Server {
         if dt > 0.0 {
             let n = self.active.len();
             self.v += dt * self.rate(n);
-            let busy = if self.hung || self.state == State::Down {
+            let busy = if self.hung || self.state != State::Up {
                 0.0
             } else {
                 n.min(self.vcpus as usize) as f64
@@ -292,12 +346,14 @@ impl Server {
             } else {
                 0.0
             };
+            self.busy_total += dt * busy;
+            self.capacity_total += dt * cap;
             self.stats.busy_area += dt * busy;
             self.stats.capacity_area += dt * cap;
             self.window_busy += dt * busy;
             self.window_capacity += dt * cap;
             self.stats.in_system_area += dt * (n + self.backlog.len()) as f64;
-            if self.state == State::Up {
+            if self.billed {
                 let dollars = self.price * dt / 3600e9;
                 self.stats.cost += dollars;
                 self.cost_total += dollars;
@@ -359,8 +415,14 @@ impl Server {
 
     fn start_job(&mut self, req: ReqId, arrived: Time, ctx: &mut Ctx) {
         let now = ctx.now();
-        let work = ctx.reqs.get(req).map_or(1.0, |r| r.work);
-        let demand = self.service.sample_scaled(&mut self.rng, work) as f64;
+        let (work, tls) = ctx
+            .reqs
+            .get(req)
+            .map_or((1.0, true), |r| (r.work, r.tls_terminated));
+        let mut demand = self.service.sample_scaled(&mut self.rng, work) as f64;
+        if !tls {
+            demand += self.spec.tls_cpu as f64;
+        }
         self.seq += 1;
         self.active.push(Reverse(Job {
             finish_v: (self.v + demand).to_bits(),
@@ -379,13 +441,20 @@ impl Server {
     }
 
     /// Handles one message.
+    #[inline]
     pub fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
+        self.handle_inner(msg, ctx);
+        self.publish(ctx);
+    }
+
+    fn handle_inner(&mut self, msg: Msg, ctx: &mut Ctx) {
         let now = ctx.now();
         self.advance(now);
         match msg {
             Msg::Request(req) => {
                 self.stats.arrivals += 1;
-                if self.state == State::Down {
+                self.arrivals_total += 1;
+                if self.state != State::Up {
                     self.stats.refused += 1;
                     self.refuse(req, Outcome::Refused, ctx);
                     return;
@@ -441,6 +510,8 @@ impl Server {
             Msg::Timer(Timer::Restart(epoch)) => {
                 if self.state == State::Down && epoch == self.down_epoch {
                     self.state = State::Up;
+                    self.billed = true;
+                    self.stopped = false;
                     self.events.push(ServerEvent {
                         at: now,
                         what: format!("back up as {} ({} vCPU)", self.instance, self.vcpus),
@@ -460,10 +531,20 @@ impl Server {
                 });
                 self.crash(ctx, Some(downtime));
                 self.stats.crashes -= 1; // a planned stop is not a crash
+                self.billed = false; // a stopped instance is not billed
                 self.vcpus = to.vcpus;
                 self.memory = u64::from(to.memory_gib) << 30;
                 self.price = to.price_per_hour;
                 self.instance = to.name.to_string();
+            }
+            Msg::Timer(Timer::BootDone(epoch)) => {
+                if self.state == State::Booting && epoch == self.down_epoch {
+                    self.state = State::Up;
+                    self.events.push(ServerEvent {
+                        at: now,
+                        what: "booted and in service".into(),
+                    });
+                }
             }
             Msg::Control(c) => self.control(c, ctx),
             Msg::Response(req) => {
@@ -477,6 +558,41 @@ impl Server {
     fn control(&mut self, c: Control, ctx: &mut Ctx) {
         let now = ctx.now();
         match c {
+            Control::Launch | Control::LaunchBooted => {
+                if self.state == State::Off {
+                    self.state = if c == Control::Launch {
+                        State::Booting
+                    } else {
+                        State::Up
+                    };
+                    self.billed = true;
+                    self.stopped = false;
+                    self.hung = false;
+                    self.speed = 1.0;
+                    self.down_epoch += 1;
+                    // A new instance boots with the original type.
+                    self.vcpus = self.spec.vcpus;
+                    self.memory = self.spec.memory;
+                    ctx.registry.of_mut(ctx.me).launched_at = now;
+                    if c == Control::Launch {
+                        ctx.timer(self.spec.boot_time.max(1), Timer::BootDone(self.down_epoch));
+                    }
+                }
+            }
+            Control::Terminate => {
+                if self.state != State::Off {
+                    self.events.push(ServerEvent {
+                        at: now,
+                        what: "terminated".into(),
+                    });
+                    self.crash(ctx, None);
+                    self.stats.crashes -= 1; // a termination is not a crash
+                    self.state = State::Off;
+                    self.billed = false;
+                    self.stopped = false;
+                }
+            }
+            Control::DnsOutage => {}
             Control::Crash => {
                 if self.state == State::Up {
                     self.events.push(ServerEvent {
@@ -487,11 +603,14 @@ impl Server {
                 }
             }
             Control::Stop => {
-                self.events.push(ServerEvent {
-                    at: now,
-                    what: "stopped (fault injected)".into(),
-                });
-                self.crash(ctx, None);
+                if matches!(self.state, State::Up | State::Booting | State::Down) {
+                    self.events.push(ServerEvent {
+                        at: now,
+                        what: "stopped (fault injected)".into(),
+                    });
+                    self.crash(ctx, None);
+                    self.stopped = true;
+                }
             }
             Control::Hang => {
                 self.events.push(ServerEvent {
@@ -510,6 +629,9 @@ impl Server {
                 self.reschedule(ctx);
             }
             Control::Recover => {
+                if self.state == State::Off {
+                    return;
+                }
                 self.events.push(ServerEvent {
                     at: now,
                     what: "recovered".into(),
@@ -519,6 +641,8 @@ impl Server {
                 if self.state == State::Down {
                     self.down_epoch += 1;
                     self.state = State::Up;
+                    self.billed = true;
+                    self.stopped = false;
                 }
                 self.reschedule(ctx);
             }

@@ -1,8 +1,12 @@
 //! The world: every component, the request table, the metrics, and the dispatch of events.
 
 use super::client::Client;
+use super::dns::Dns;
 use super::faults::Faults;
+use super::fleet::Fleet;
+use super::load_balancer::LoadBalancer;
 use super::network::Network;
+use super::registry::Registry;
 use super::request::RequestTable;
 use super::server::Server;
 use super::{Ctx, Event, Zone};
@@ -15,8 +19,14 @@ pub enum Component {
     Client(Client),
     /// The fault injector.
     Faults(Faults),
-    /// A server.
+    /// A server (standalone, or one slot of a fleet).
     Server(Server),
+    /// An autoscaling group.
+    Fleet(Fleet),
+    /// A load balancer.
+    LoadBalancer(LoadBalancer),
+    /// DNS resolvers and the authoritative service.
+    Dns(Dns),
 }
 
 /// Index of the client population in every world.
@@ -36,25 +46,42 @@ pub struct World {
     pub metrics: Metrics,
     /// Link latencies.
     pub net: Network,
+    /// The control plane.
+    pub registry: Registry,
+}
+
+macro_rules! ctx {
+    ($w:expr, $sched:expr, $me:expr) => {
+        Ctx {
+            sched: $sched,
+            reqs: &mut $w.reqs,
+            metrics: &mut $w.metrics,
+            net: &$w.net,
+            zones: &$w.zones,
+            me: $me,
+            registry: &mut $w.registry,
+        }
+    };
 }
 
 impl World {
     /// Schedules every component's first events.
     pub fn start(&mut self, sched: &mut Scheduler<Event>) {
         for i in 0..self.comps.len() {
-            let mut ctx = Ctx {
-                sched,
-                reqs: &mut self.reqs,
-                metrics: &mut self.metrics,
-                net: &self.net,
-                zones: &self.zones,
-                me: i as u32,
-            };
-            match &mut self.comps[i] {
+            let mut comp = std::mem::replace(
+                &mut self.comps[i],
+                Component::Faults(Faults::new(Vec::new(), 0)),
+            );
+            let mut ctx = ctx!(self, sched, i as u32);
+            match &mut comp {
                 Component::Client(c) => c.start(&mut ctx),
                 Component::Faults(f) => f.start(&mut ctx),
                 Component::Server(s) => s.start(&mut ctx),
+                Component::Fleet(f) => f.start(&mut ctx),
+                Component::LoadBalancer(l) => l.start(&mut ctx),
+                Component::Dns(d) => d.start(&mut ctx),
             }
+            self.comps[i] = comp;
         }
     }
 
@@ -99,6 +126,10 @@ impl World {
         let (mut busy_sum, mut n_up) = (0.0, 0u32);
         for s in self.servers_mut() {
             let u = s.sample_window(now);
+            g.cost += s.cost_so_far(now);
+            if !s.is_running() {
+                continue;
+            }
             g.in_system += (s.in_service() + s.queued()) as u64;
             g.backlog += s.queued() as u64;
             g.instances += 1;
@@ -107,7 +138,11 @@ impl World {
                 n_up += 1;
                 busy_sum += u;
             }
-            g.cost += s.cost_so_far(now);
+        }
+        for c in &self.comps {
+            if let Component::LoadBalancer(l) = c {
+                g.cost += l.price_per_hour() * now as f64 / 3.6e12;
+            }
         }
         g.utilization = if n_up > 0 {
             busy_sum / f64::from(n_up)
@@ -123,6 +158,7 @@ impl Model for World {
 
     #[inline]
     fn handle(&mut self, ev: Event, sched: &mut Scheduler<Event>) {
+        let comp = &mut self.comps[ev.to as usize];
         let mut ctx = Ctx {
             sched,
             reqs: &mut self.reqs,
@@ -130,11 +166,15 @@ impl Model for World {
             net: &self.net,
             zones: &self.zones,
             me: ev.to,
+            registry: &mut self.registry,
         };
-        match &mut self.comps[ev.to as usize] {
+        match comp {
             Component::Client(c) => c.handle(ev.msg, &mut ctx),
             Component::Faults(f) => f.handle(ev.msg, &mut ctx),
             Component::Server(s) => s.handle(ev.msg, &mut ctx),
+            Component::Fleet(f) => f.handle(ev.msg, &mut ctx),
+            Component::LoadBalancer(l) => l.handle(ev.msg, &mut ctx),
+            Component::Dns(d) => d.handle(ev.msg, &mut ctx),
         }
     }
 }

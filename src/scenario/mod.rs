@@ -10,7 +10,10 @@ pub mod units;
 mod validate;
 
 use crate::model::client::{ClientSpec, WorkloadConfig};
+use crate::model::dns::{DnsConfig, DnsSpec};
 use crate::model::faults::{FaultConfig, FaultSpec};
+use crate::model::fleet::{FleetConfig, FleetSpec};
+use crate::model::load_balancer::{LoadBalancerConfig, LoadBalancerSpec};
 use crate::model::network::NetworkConfig;
 use crate::model::server::{ServerConfig, ServerSpec};
 use error::{Diagnostic, LoadError, Seg};
@@ -64,16 +67,48 @@ pub struct ScenarioFile {
 pub enum ComponentConfig {
     /// A single server.
     Server(ServerConfig),
+    /// An autoscaling group of identical servers.
+    Fleet {
+        /// Group settings.
+        #[serde(flatten)]
+        fleet: FleetConfig,
+        /// Settings of each instance.
+        #[serde(flatten)]
+        server: ServerConfig,
+    },
+    /// A load balancer.
+    LoadBalancer(LoadBalancerConfig),
+    /// DNS.
+    Dns(DnsConfig),
 }
 
 /// Component kinds, for "expected one of" messages.
-pub const COMPONENT_KINDS: &[&str] = &["server"];
+pub const COMPONENT_KINDS: &[&str] = &["server", "fleet", "load_balancer", "dns"];
+
+/// Keys of a fleet that belong to the group rather than to its instances.
+pub const FLEET_KEYS: &[&str] = &[
+    "min",
+    "max",
+    "desired",
+    "boot_time",
+    "azs",
+    "scaling",
+    "schedule",
+    "deregistration_delay",
+    "replace_after",
+];
 
 /// A checked component.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ComponentSpec {
-    /// A server.
+    /// A server (standalone or a fleet slot).
     Server(ServerSpec),
+    /// An autoscaling group.
+    Fleet(FleetSpec),
+    /// A load balancer.
+    LoadBalancer(LoadBalancerSpec),
+    /// DNS.
+    Dns(DnsSpec),
 }
 
 /// A validated scenario, ready to wire into a world.
@@ -97,8 +132,13 @@ pub struct Scenario {
     pub window: u64,
     /// The users.
     pub client: ClientSpec,
-    /// Components, in name order; component index = position + 2 (0 is the client, 1 the faults).
+    /// Components, in name order, then the slots of every fleet (`web[0]`, `web[1]`, ...);
+    /// component index = position + 2 (0 is the client, 1 the faults).
     pub components: Vec<(String, ComponentSpec)>,
+    /// Target groups: (name, member component indices).
+    pub groups: Vec<(String, Vec<u32>)>,
+    /// Availability zones in use.
+    pub azs: u32,
     /// Fault timeline, in time order.
     pub faults: Vec<FaultSpec>,
     /// Link latencies.
@@ -300,19 +340,19 @@ fn serde_diag(
 
 fn deserialize_file(ctx: &ErrCtx, mut value: toml::Value) -> Result<ScenarioFile, LoadError> {
     // Components are dispatched on `kind` by hand so that errors inside them keep their key paths.
-    let comps =
-        match value.as_table_mut().and_then(|t| t.remove("components")) {
-            Some(toml::Value::Table(t)) => t,
-            Some(_) => {
-                return Err(LoadError {
-                    diagnostics: vec![ctx.at(
-                        &[Seg::Key("components".into())],
-                        "expected a table of components",
-                        Some("write each as [components.NAME] with a `kind`".into()),
-                    )],
-                })
-            }
-            None => return Err(LoadError {
+    let comps = match value.as_table_mut().and_then(|t| t.remove("components")) {
+        Some(toml::Value::Table(t)) => t,
+        Some(_) => {
+            return Err(LoadError {
+                diagnostics: vec![ctx.at(
+                    &[Seg::Key("components".into())],
+                    "expected a table of components",
+                    Some("write each as [components.NAME] with a `kind`".into()),
+                )],
+            })
+        }
+        None => {
+            return Err(LoadError {
                 diagnostics: vec![ctx.at(
                     &[],
                     "missing required table `components`",
@@ -321,8 +361,9 @@ fn deserialize_file(ctx: &ErrCtx, mut value: toml::Value) -> Result<ScenarioFile
                             .into(),
                     ),
                 )],
-            }),
-        };
+            })
+        }
+    };
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Rest {
@@ -402,7 +443,15 @@ fn deserialize_file(ctx: &ErrCtx, mut value: toml::Value) -> Result<ScenarioFile
             Ok(c) => {
                 components.insert(name, c);
             }
-            Err(e) => diags.push(serde_diag(ctx, &base, e)),
+            Err(e) => {
+                let mut d = serde_diag(ctx, &base, e);
+                if kind == "fleet" {
+                    if let Some(h) = d.help.as_mut() {
+                        h.push_str(&format!(" (group keys: {})", FLEET_KEYS.join(", ")));
+                    }
+                }
+                diags.push(d)
+            }
         }
     }
     if !diags.is_empty() {

@@ -1,17 +1,40 @@
 //! Semantic checks: ranges, references between components, defaults resolved. Raw file → [`Scenario`].
 
 use super::error::{Diagnostic, LoadError, Seg};
+use super::DnsSpec;
 use super::{ComponentConfig, ComponentSpec, ErrCtx, Scenario, ScenarioFile, FIRST_COMPONENT};
 use crate::engine::time::{HOUR, MS, SEC};
 use crate::model::catalog;
 use crate::model::client::{Backoff, ClassSpec, ClientSpec, LoadCurve, StreamSpec};
 use crate::model::dist::DistConfig;
-use crate::model::faults::{FaultKind, FaultSpec};
+use crate::model::dns;
+use crate::model::faults::{Action, FaultKind, FaultSpec, Hit};
+use crate::model::fleet::{FleetConfig, FleetSpec, Metric, Policy, ScalingConfig};
+use crate::model::load_balancer::{self as lb, LoadBalancerSpec};
 use crate::model::server::{ServerConfig, ServerSpec, DEFAULT_RESIZE_DOWNTIME, DEFAULT_RESTART};
+use crate::model::Control;
 use crate::scenario::units::Duration;
 
 fn k(s: &str) -> Seg {
     Seg::Key(s.to_string())
+}
+
+fn at_key(p: &[Seg], key: &str) -> Vec<Seg> {
+    let mut v = p.to_vec();
+    v.push(k(key));
+    v
+}
+
+/// Most instance slots a fleet may have.
+pub const MAX_FLEET: u32 = 2_000;
+
+enum Placeholder {
+    Index(usize),
+    Group(String),
+}
+
+fn group_key(name: &str, names: &[String]) -> usize {
+    names.iter().position(|n| n == name).unwrap_or(0)
 }
 
 struct Checker<'a, 'b> {
@@ -107,7 +130,7 @@ pub(super) fn validate(ctx: &ErrCtx, file: ScenarioFile) -> Result<Scenario, Loa
     };
     let _ = sp;
 
-    // Components (names sorted; index = position + FIRST_COMPONENT).
+    // Components: named ones in name order, then every fleet's instance slots.
     let names: Vec<String> = file.components.keys().cloned().collect();
     if names.is_empty() {
         c.err(
@@ -116,13 +139,39 @@ pub(super) fn validate(ctx: &ErrCtx, file: ScenarioFile) -> Result<Scenario, Loa
             Some("add one, e.g. [components.web] with kind = \"server\"".into()),
         );
     }
+    let mut next_id = FIRST_COMPONENT + names.len() as u32;
+    let mut slot_base: std::collections::BTreeMap<String, (u32, u32)> = Default::default();
+    for (name, cfg) in &file.components {
+        if let ComponentConfig::Fleet { fleet, .. } = cfg {
+            let n = fleet.max.min(MAX_FLEET);
+            slot_base.insert(name.clone(), (next_id, n));
+            next_id += n;
+        }
+    }
     let index_of = |name: &str| {
         names
             .iter()
             .position(|n| n == name)
             .map(|i| i as u32 + FIRST_COMPONENT)
     };
+    let suggest = |t: &str| match super::error::nearest(t, names.iter().map(String::as_str)) {
+        Some(n) => format!("did you mean \"{n}\"? components: {}", names.join(", ")),
+        None => format!("components: {}", names.join(", ")),
+    };
+    let azs = file
+        .components
+        .values()
+        .filter_map(|cfg| match cfg {
+            ComponentConfig::Fleet { fleet, .. } => fleet.azs,
+            _ => None,
+        })
+        .max()
+        .unwrap_or(3)
+        .clamp(1, 26);
     let mut components = Vec::new();
+    let mut slots = Vec::new();
+    let mut groups: Vec<(String, Vec<u32>)> = Vec::new();
+    let mut group_of: std::collections::BTreeMap<String, usize> = Default::default();
     for (name, cfg) in &file.components {
         let base = vec![k("components"), k(name)];
         if name.is_empty()
@@ -136,14 +185,225 @@ pub(super) fn validate(ctx: &ErrCtx, file: ScenarioFile) -> Result<Scenario, Loa
                 None,
             );
         }
-        match cfg {
+        let spec = match cfg {
             ComponentConfig::Server(s) => {
-                if let Some(spec) = server_spec(&mut c, &base, s, duration) {
-                    components.push((name.clone(), ComponentSpec::Server(spec)));
+                server_spec(&mut c, &base, s, duration).map(ComponentSpec::Server)
+            }
+            ComponentConfig::Fleet { fleet, server } => {
+                let (first, n) = slot_base[name];
+                fleet_spec(&mut c, &base, fleet, server, duration, first, n, azs).map(|(f, s)| {
+                    for i in 0..n {
+                        let mut sv = s.clone();
+                        sv.az = (i % azs) as u8;
+                        slots.push((format!("{name}[{i}]"), ComponentSpec::Server(sv)));
+                    }
+                    group_of.insert(name.clone(), groups.len());
+                    groups.push((name.clone(), f.slots.clone()));
+                    ComponentSpec::Fleet(f)
+                })
+            }
+            ComponentConfig::LoadBalancer(l) => {
+                let mut members = Vec::new();
+                let tnames = l.targets.names();
+                if tnames.is_empty() {
+                    c.err(
+                        &at_key(&base, "targets"),
+                        "a balancer needs at least one target",
+                        None,
+                    );
                 }
+                let mut gi = None;
+                for t in &tnames {
+                    match file.components.get(t) {
+                        Some(ComponentConfig::Fleet { .. }) if tnames.len() == 1 => {
+                            let (first, n) = slot_base[t];
+                            members.extend(first..first + n);
+                            gi = Some(t.clone());
+                        }
+                        Some(ComponentConfig::Server(_)) => {
+                            members.push(index_of(t).expect("named"))
+                        }
+                        Some(ComponentConfig::Fleet { .. }) => c.err(
+                            &at_key(&base, "targets"),
+                            "a fleet must be a balancer's only target",
+                            None,
+                        ),
+                        Some(_) => c.err(
+                            &at_key(&base, "targets"),
+                            format!("\"{t}\" is not a server or a fleet"),
+                            Some("a balancer sends to servers or to a fleet".into()),
+                        ),
+                        None => c.err(
+                            &at_key(&base, "targets"),
+                            format!("there is no component called \"{t}\""),
+                            Some(suggest(t)),
+                        ),
+                    }
+                }
+                let hc = l.health_check.as_ref().map(|h| {
+                    let interval = h.interval.map_or(lb::DEFAULT_INTERVAL, |d| d.0);
+                    let timeout = h.timeout.map_or(lb::DEFAULT_TIMEOUT.min(interval), |d| d.0);
+                    let hp = at_key(&base, "health_check");
+                    if interval < MS {
+                        c.err(
+                            &at_key(&hp, "interval"),
+                            "the interval must be at least 1ms",
+                            None,
+                        );
+                    }
+                    if timeout == 0 || timeout > interval {
+                        c.err(
+                            &at_key(&hp, "timeout"),
+                            "the timeout must be more than zero and at most the interval",
+                            None,
+                        );
+                    }
+                    let (u, hth) = (
+                        h.unhealthy.unwrap_or(lb::DEFAULT_UNHEALTHY),
+                        h.healthy.unwrap_or(lb::DEFAULT_HEALTHY),
+                    );
+                    if !(1..=10).contains(&u) {
+                        c.err(
+                            &at_key(&hp, "unhealthy"),
+                            format!("the unhealthy threshold must be 1–10, found {u}"),
+                            None,
+                        );
+                    }
+                    if !(1..=10).contains(&hth) {
+                        c.err(
+                            &at_key(&hp, "healthy"),
+                            format!("the healthy threshold must be 1–10, found {hth}"),
+                            None,
+                        );
+                    }
+                    (interval, timeout, u, hth)
+                });
+                if l.max_outstanding == Some(0) {
+                    c.err(
+                        &at_key(&base, "max_outstanding"),
+                        "max_outstanding must be at least 1",
+                        None,
+                    );
+                }
+                let group = match gi {
+                    Some(g) => Placeholder::Group(g),
+                    None => {
+                        groups.push((name.clone(), members.clone()));
+                        Placeholder::Index(groups.len() - 1)
+                    }
+                };
+                Some(ComponentSpec::LoadBalancer(LoadBalancerSpec {
+                    members,
+                    group: match group {
+                        Placeholder::Index(i) => i,
+                        Placeholder::Group(g) => usize::MAX - group_key(&g, &names),
+                    },
+                    algorithm: l.algorithm,
+                    health: hc,
+                    tls: l.tls_termination.unwrap_or(true),
+                    max_outstanding: l.max_outstanding.unwrap_or(u32::MAX),
+                    fail_open: l.fail_open.unwrap_or(false),
+                    price_per_hour: l.price.map_or(lb::DEFAULT_PRICE, |p| p.0),
+                }))
+            }
+            ComponentConfig::Dns(d) => {
+                let endpoint = |c: &mut Checker, key: &[Seg], t: &str| match file.components.get(t)
+                {
+                    Some(ComponentConfig::Server(_) | ComponentConfig::LoadBalancer(_)) => {
+                        index_of(t)
+                    }
+                    Some(_) => {
+                        c.err(
+                            key,
+                            format!("\"{t}\" can't be a DNS answer"),
+                            Some("point the record at a server or a load balancer".into()),
+                        );
+                        None
+                    }
+                    None => {
+                        c.err(
+                            key,
+                            format!("there is no component called \"{t}\""),
+                            Some(suggest(t)),
+                        );
+                        None
+                    }
+                };
+                let primary = endpoint(&mut c, &at_key(&base, "record"), &d.record);
+                let fo = d.failover.as_ref().and_then(|f| {
+                    let fp = at_key(&base, "failover");
+                    let sec = endpoint(&mut c, &at_key(&fp, "secondary"), &f.secondary)?;
+                    let interval = f.interval.map_or(30 * SEC, |x| x.0);
+                    let timeout = f.timeout.map_or((4 * SEC).min(interval), |x| x.0);
+                    let th = f.threshold.unwrap_or(3);
+                    if interval < MS {
+                        c.err(
+                            &at_key(&fp, "interval"),
+                            "the interval must be at least 1ms",
+                            None,
+                        );
+                    }
+                    if timeout == 0 || timeout > interval {
+                        c.err(
+                            &at_key(&fp, "timeout"),
+                            "the timeout must be more than zero and at most the interval",
+                            None,
+                        );
+                    }
+                    if !(1..=10).contains(&th) {
+                        c.err(
+                            &at_key(&fp, "threshold"),
+                            format!("the threshold must be 1–10, found {th}"),
+                            None,
+                        );
+                    }
+                    Some((sec, interval, th, timeout))
+                });
+                let ttl = d.ttl.map_or(
+                    if fo.is_some() {
+                        dns::DEFAULT_FAILOVER_TTL
+                    } else {
+                        dns::DEFAULT_TTL
+                    },
+                    |x| x.0,
+                );
+                let resolvers = d.resolvers.unwrap_or(20);
+                if resolvers == 0 || resolvers > 1_000_000 {
+                    c.err(
+                        &at_key(&base, "resolvers"),
+                        format!("resolvers must be 1–1,000,000, found {resolvers}"),
+                        None,
+                    );
+                }
+                let lookup = d.lookup_time.clone().unwrap_or_else(dns::default_lookup);
+                c.dist(&at_key(&base, "lookup_time"), &lookup, true);
+                primary.map(|p| {
+                    ComponentSpec::Dns(DnsSpec {
+                        primary: p,
+                        ttl,
+                        resolvers: resolvers.max(1),
+                        lookup,
+                        failure_time: d.failure_time.map_or(dns::DEFAULT_FAILURE_TIME, |x| x.0),
+                        failover: fo,
+                    })
+                })
+            }
+        };
+        if let Some(spec) = spec {
+            components.push((name.clone(), spec));
+        }
+    }
+    // Balancers in front of a fleet use the fleet's group.
+    for (_, spec) in &mut components {
+        if let ComponentSpec::LoadBalancer(l) = spec {
+            if l.group > usize::MAX / 2 {
+                let key = usize::MAX - l.group;
+                let fleet_name = &names[key];
+                l.group = group_of.get(fleet_name).copied().unwrap_or(0);
             }
         }
     }
+    components.extend(slots);
 
     // Workload.
     let w = &file.workload;
@@ -390,52 +650,324 @@ pub(super) fn validate(ctx: &ErrCtx, file: ScenarioFile) -> Result<Scenario, Loa
     }
 
     // Faults.
-    let mut faults = Vec::new();
+    let mut faults: Vec<FaultSpec> = Vec::new();
     for (i, f) in file.faults.iter().enumerate() {
         let p = vec![k("faults"), Seg::Index(i)];
-        let Some(target) = index_of(&f.target) else {
-            let help = match super::error::nearest(&f.target, names.iter().map(String::as_str)) {
-                Some(n) => format!("did you mean \"{n}\"? components: {}", names.join(", ")),
-                None => format!("components: {}", names.join(", ")),
-            };
-            c.err(
-                &at(&p, "target"),
-                format!("there is no component called \"{}\"", f.target),
-                Some(help),
-            );
-            continue;
-        };
-        if f.kind == FaultKind::Slow {
-            match f.factor {
-                Some(x) if x > 1.0 && x <= 1000.0 => {}
-                Some(x) => c.err(
-                    &at(&p, "factor"),
-                    format!("a slow-down factor must be in (1, 1000], found {x}"),
-                    None,
-                ),
-                None => c.err(
-                    &p,
-                    "a \"slow\" fault needs `factor` (how many times slower)",
-                    Some("e.g. factor = 3".into()),
-                ),
-            }
-        } else if f.factor.is_some() {
-            c.err(
-                &at(&p, "factor"),
-                "`factor` applies only to \"slow\" faults",
-                None,
-            );
-        }
-        if f.duration.is_some_and(|d| d.0 == 0) {
+        let dur = f.duration.map(|d| d.0);
+        if dur == Some(0) {
             c.err(
                 &at(&p, "duration"),
                 "the duration must be more than zero",
                 None,
             );
         }
-        faults.extend(FaultSpec::expand(f, target));
+        if duration > 0 && f.at.0 > duration {
+            c.err(
+                &at(&p, "at"),
+                "the fault is scheduled after the run ends",
+                None,
+            );
+        }
+        let check_only = |c: &mut Checker, key: &str, present: bool, kinds: &str| {
+            if present {
+                c.err(
+                    &at(&p, key),
+                    format!("`{key}` applies only to {kinds} faults"),
+                    None,
+                );
+            }
+        };
+        check_only(
+            &mut c,
+            "factor",
+            f.factor.is_some() && f.kind != FaultKind::Slow,
+            "\"slow\"",
+        );
+        check_only(
+            &mut c,
+            "az",
+            f.az.is_some() && f.kind != FaultKind::AzOutage,
+            "\"az_outage\"",
+        );
+        check_only(
+            &mut c,
+            "added",
+            f.added.is_some() && f.kind != FaultKind::Latency,
+            "\"latency\"",
+        );
+        check_only(
+            &mut c,
+            "mtbf",
+            f.mtbf.is_some() && f.kind != FaultKind::RandomCrash,
+            "\"random_crash\"",
+        );
+        if f.kind == FaultKind::AzOutage {
+            let Some(az) = &f.az else {
+                c.err(&p, "an \"az_outage\" needs `az` (\"a\", \"b\", ...)", None);
+                continue;
+            };
+            let idx = az
+                .bytes()
+                .next()
+                .filter(|_| az.len() == 1)
+                .map(|b| b.wrapping_sub(b'a'));
+            let Some(z) = idx.filter(|&z| u32::from(z) < azs) else {
+                c.err(
+                    &at(&p, "az"),
+                    format!("there is no zone \"{az}\""),
+                    Some(format!(
+                        "zones: {}",
+                        (0..azs)
+                            .map(|z| ((b'a' + z as u8) as char).to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
+                );
+                continue;
+            };
+            faults.push(FaultSpec {
+                at: f.at.0,
+                action: Action::Zone(z, true),
+                label: format!("zone {az} out"),
+            });
+            if let Some(d) = dur {
+                faults.push(FaultSpec {
+                    at: f.at.0.saturating_add(d),
+                    action: Action::Zone(z, false),
+                    label: format!("zone {az} back"),
+                });
+            }
+            continue;
+        }
+        let Some(target) = &f.target else {
+            c.err(&p, "this fault needs a `target` component", None);
+            continue;
+        };
+        // `name` or `name[i]`.
+        let (tname, slot) = match target.split_once('[') {
+            Some((n, rest)) => (
+                n.to_string(),
+                rest.strip_suffix(']')
+                    .and_then(|x| x.trim().parse::<u32>().ok())
+                    .map(Some)
+                    .unwrap_or(Some(u32::MAX)),
+            ),
+            None => (target.clone(), None),
+        };
+        let Some(tid) = index_of(&tname) else {
+            c.err(
+                &at(&p, "target"),
+                format!("there is no component called \"{tname}\""),
+                Some(suggest(&tname)),
+            );
+            continue;
+        };
+        let is_fleet = slot_base.contains_key(&tname);
+        let hit = match (slot, is_fleet) {
+            (Some(u32::MAX), _) => {
+                c.err(
+                    &at(&p, "target"),
+                    format!("\"{target}\" is not `name` or `name[index]`"),
+                    None,
+                );
+                continue;
+            }
+            (Some(ix), true) => {
+                let (first, n) = slot_base[&tname];
+                if ix >= n {
+                    c.err(
+                        &at(&p, "target"),
+                        format!(
+                            "{tname} has {n} instance slots (its max); index {ix} is out of range"
+                        ),
+                        None,
+                    );
+                    continue;
+                }
+                if f.fraction.is_some() {
+                    c.err(
+                        &at(&p, "fraction"),
+                        "give either an instance index or a fraction, not both",
+                        None,
+                    );
+                }
+                Hit::One(first + ix)
+            }
+            (Some(_), false) => {
+                c.err(
+                    &at(&p, "target"),
+                    format!("\"{tname}\" is not a fleet, so it has no instances to index"),
+                    None,
+                );
+                continue;
+            }
+            (None, true) => {
+                let fr = f.fraction.unwrap_or(0.0);
+                if f.fraction.is_some() && !(fr > 0.0 && fr <= 1.0) {
+                    c.err(
+                        &at(&p, "fraction"),
+                        format!("the fraction must be in (0, 1], found {fr}"),
+                        None,
+                    );
+                }
+                match f.fraction {
+                    Some(fraction) => Hit::Fraction {
+                        group: usize::MAX - names.iter().position(|n| *n == tname).unwrap_or(0),
+                        fraction,
+                    },
+                    None if f.kind == FaultKind::RandomCrash => Hit::Fraction {
+                        group: usize::MAX - names.iter().position(|n| *n == tname).unwrap_or(0),
+                        fraction: 1.0,
+                    },
+                    None => Hit::One(slot_base[&tname].0),
+                }
+            }
+            (None, false) => {
+                if f.fraction.is_some() {
+                    c.err(
+                        &at(&p, "fraction"),
+                        "`fraction` applies only to fleet targets",
+                        None,
+                    );
+                }
+                Hit::One(tid)
+            }
+        };
+        let label_target = target.clone();
+        let control = match f.kind {
+            FaultKind::Crash => Some(Control::Crash),
+            FaultKind::Stop => Some(Control::Stop),
+            FaultKind::Hang => Some(Control::Hang),
+            FaultKind::Recover => Some(Control::Recover),
+            FaultKind::DnsOutage => {
+                if !matches!(file.components.get(&tname), Some(ComponentConfig::Dns(_))) {
+                    c.err(
+                        &at(&p, "target"),
+                        format!("\"{tname}\" is not a DNS component"),
+                        None,
+                    );
+                }
+                Some(Control::DnsOutage)
+            }
+            FaultKind::Slow => match f.factor {
+                Some(x) if x > 1.0 && x <= 1000.0 => {
+                    Some(Control::Slow((x * 1000.0).round() as u32))
+                }
+                Some(x) => {
+                    c.err(
+                        &at(&p, "factor"),
+                        format!("a slow-down factor must be in (1, 1000], found {x}"),
+                        None,
+                    );
+                    None
+                }
+                None => {
+                    c.err(
+                        &p,
+                        "a \"slow\" fault needs `factor` (how many times slower)",
+                        Some("e.g. factor = 3".into()),
+                    );
+                    None
+                }
+            },
+            FaultKind::Latency | FaultKind::RandomCrash | FaultKind::AzOutage => None,
+        };
+        let index = faults.len();
+        match f.kind {
+            FaultKind::Latency => {
+                let Some(add) = f.added.filter(|a| a.0 > 0) else {
+                    c.err(
+                        &at(&p, "added"),
+                        "a \"latency\" fault needs `added` > 0 (e.g. added = \"200ms\")",
+                        None,
+                    );
+                    continue;
+                };
+                let Hit::One(comp) = hit else {
+                    unreachable!("latency targets are single components")
+                };
+                let comp = if is_fleet && slot.is_none() {
+                    tid
+                } else {
+                    comp
+                };
+                faults.push(FaultSpec {
+                    at: f.at.0,
+                    action: Action::Delay(comp, add.0 as i64),
+                    label: format!("+{} to {label_target}", Duration(add.0)),
+                });
+                if let Some(d) = dur {
+                    faults.push(FaultSpec {
+                        at: f.at.0.saturating_add(d),
+                        action: Action::Delay(comp, -(add.0 as i64)),
+                        label: format!("latency to {label_target} back to normal"),
+                    });
+                }
+            }
+            FaultKind::RandomCrash => {
+                let Some(m) = f.mtbf.filter(|m| m.0 >= SEC) else {
+                    c.err(
+                        &at(&p, "mtbf"),
+                        "a \"random_crash\" fault needs `mtbf` of at least 1s",
+                        None,
+                    );
+                    continue;
+                };
+                faults.push(FaultSpec {
+                    at: f.at.0,
+                    action: Action::RandomCrash(hit, m.0),
+                    label: format!("random crashes of {label_target} (MTBF {})", Duration(m.0)),
+                });
+            }
+            _ => {
+                let Some(control) = control else { continue };
+                let verb = format!("{:?}", f.kind).to_lowercase();
+                faults.push(FaultSpec {
+                    at: f.at.0,
+                    action: Action::Send(hit, control),
+                    label: format!("{verb} {label_target}"),
+                });
+                if let (
+                    Some(d),
+                    FaultKind::Stop | FaultKind::Hang | FaultKind::Slow | FaultKind::DnsOutage,
+                ) = (dur, f.kind)
+                {
+                    faults.push(FaultSpec {
+                        at: f.at.0.saturating_add(d),
+                        action: Action::Undo(index),
+                        label: format!("recover {label_target}"),
+                    });
+                }
+            }
+        }
     }
-    faults.sort_by_key(|f| f.at);
+    // Fraction hits name their fleet by position until groups are numbered: fix them up.
+    for fs in &mut faults {
+        let hit = match &mut fs.action {
+            Action::Send(h, _) | Action::RandomCrash(h, _) => h,
+            _ => continue,
+        };
+        if let Hit::Fraction { group, .. } = hit {
+            if *group > usize::MAX / 2 {
+                let fleet_name = &names[usize::MAX - *group];
+                *group = group_of.get(fleet_name).copied().unwrap_or(0);
+            }
+        }
+    }
+    // Stable sort: simultaneous entries keep file order; undo entries keep pointing at their fault.
+    let mut order: Vec<usize> = (0..faults.len()).collect();
+    order.sort_by_key(|&i| faults[i].at);
+    let mut new_index = vec![0; faults.len()];
+    for (new, &old) in order.iter().enumerate() {
+        new_index[old] = new;
+    }
+    let mut sorted: Vec<FaultSpec> = order.iter().map(|&i| faults[i].clone()).collect();
+    for fs in &mut sorted {
+        if let Action::Undo(j) = &mut fs.action {
+            *j = new_index[*j];
+        }
+    }
+    let faults = sorted;
 
     if !c.diags.is_empty() {
         return Err(LoadError {
@@ -467,6 +999,8 @@ pub(super) fn validate(ctx: &ErrCtx, file: ScenarioFile) -> Result<Scenario, Loa
         window,
         client,
         components,
+        groups,
+        azs,
         faults,
         network: file.network.clone(),
         overrides: ctx.overrides.iter().map(|o| o.raw.clone()).collect(),
@@ -625,5 +1159,190 @@ fn server_spec(
         memory_per_request: s.memory_per_request.map_or(0, |b| b.0),
         restart,
         resizes,
+        tls_cpu: s.tls_cpu.map_or(0, |d| d.0),
+        boot_time: 0,
+        az: 0,
+        starts_up: true,
     })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn fleet_spec(
+    c: &mut Checker,
+    base: &[Seg],
+    f: &FleetConfig,
+    s: &ServerConfig,
+    duration: u64,
+    first: u32,
+    n: u32,
+    azs: u32,
+) -> Option<(FleetSpec, ServerSpec)> {
+    let mut server = server_spec(c, base, s, duration)?;
+    if !s.resize.is_empty() {
+        c.err(
+            &at_key(base, "resize"),
+            "fleets scale out, not up: `resize` applies only to a single server",
+            None,
+        );
+    }
+    if f.max == 0 || f.max > MAX_FLEET {
+        c.err(
+            &at_key(base, "max"),
+            format!("max must be 1–{MAX_FLEET}, found {}", f.max),
+            None,
+        );
+    }
+    if f.min > f.max {
+        c.err(
+            &at_key(base, "min"),
+            format!("min ({}) must not exceed max ({})", f.min, f.max),
+            None,
+        );
+    }
+    let desired = f.desired.unwrap_or(f.min);
+    if desired < f.min || desired > f.max {
+        c.err(
+            &at_key(base, "desired"),
+            format!(
+                "desired ({desired}) must be between min ({}) and max ({})",
+                f.min, f.max
+            ),
+            None,
+        );
+    }
+    if f.azs.is_some_and(|a| a == 0 || a > 26) {
+        c.err(&at_key(base, "azs"), "azs must be 1–26", None);
+    }
+    let boot = f
+        .boot_time
+        .map_or(crate::model::fleet::DEFAULT_BOOT, |d| d.0);
+    server.boot_time = boot;
+    server.starts_up = false;
+    let sp = at_key(base, "scaling");
+    let policy = match &f.scaling {
+        None => Policy::None,
+        Some(ScalingConfig::TargetTracking {
+            metric,
+            target,
+            period,
+            scale_out_periods,
+            scale_in_periods,
+            warmup,
+            cooldown,
+        }) => {
+            let ok = match metric {
+                Metric::Cpu => *target > 0.0 && *target <= 1.0,
+                Metric::RequestsPerTarget => *target > 0.0 && target.is_finite(),
+            };
+            if !ok {
+                c.err(&at_key(&sp, "target"), format!("target must be in (0, 1] for cpu, or positive for requests_per_target; found {target}"), None);
+            }
+            let period = period.map_or(60 * SEC, |d| d.0);
+            if period < SEC {
+                c.err(
+                    &at_key(&sp, "period"),
+                    "the period must be at least 1s",
+                    None,
+                );
+            }
+            let out = scale_out_periods.unwrap_or(3);
+            let inn = scale_in_periods.unwrap_or(15);
+            if out == 0 || inn == 0 {
+                c.err(
+                    &sp,
+                    "scale_out_periods and scale_in_periods must be at least 1",
+                    None,
+                );
+            }
+            Policy::TargetTracking {
+                metric: *metric,
+                target: *target,
+                period: period.max(SEC),
+                out_periods: out.max(1),
+                in_periods: inn.max(1),
+                warmup: warmup.map_or(0, |d| d.0),
+                cooldown: cooldown.map_or(300 * SEC, |d| d.0),
+            }
+        }
+        Some(ScalingConfig::Step {
+            metric,
+            steps,
+            period,
+            cooldown,
+        }) => {
+            if steps.is_empty() {
+                c.err(
+                    &at_key(&sp, "steps"),
+                    "step scaling needs at least one step",
+                    None,
+                );
+            }
+            for (i, st) in steps.iter().enumerate() {
+                let mut p = at_key(&sp, "steps");
+                p.push(Seg::Index(i));
+                if st.above.is_some() == st.below.is_some() {
+                    c.err(
+                        &p,
+                        "each step needs exactly one of `above` or `below`",
+                        None,
+                    );
+                }
+                if st.change == 0 {
+                    c.err(&at_key(&p, "change"), "change must not be 0", None);
+                }
+                if st.above.is_some_and(|x| !x.is_finite())
+                    || st.below.is_some_and(|x| !x.is_finite())
+                {
+                    c.err(&p, "thresholds must be finite numbers", None);
+                }
+            }
+            let period = period.map_or(60 * SEC, |d| d.0);
+            if period < SEC {
+                c.err(
+                    &at_key(&sp, "period"),
+                    "the period must be at least 1s",
+                    None,
+                );
+            }
+            Policy::Step {
+                metric: *metric,
+                steps: steps.iter().map(|s| (s.above, s.below, s.change)).collect(),
+                period: period.max(SEC),
+                cooldown: cooldown.map_or(300 * SEC, |d| d.0),
+            }
+        }
+    };
+    let mut schedule = Vec::new();
+    for (i, a) in f.schedule.iter().enumerate() {
+        let mut p = at_key(base, "schedule");
+        p.push(Seg::Index(i));
+        if a.min.is_none() && a.max.is_none() && a.desired.is_none() {
+            c.err(&p, "a scheduled action needs min, max or desired", None);
+        }
+        if a.max.is_some_and(|m| m > f.max) {
+            c.err(
+                &at_key(&p, "max"),
+                format!("a scheduled max can't exceed the group's max ({})", f.max),
+                None,
+            );
+        }
+        schedule.push((a.at.0, a.min, a.max, a.desired));
+    }
+    schedule.sort_by_key(|s| s.0);
+    let _ = azs;
+    Some((
+        FleetSpec {
+            slots: (first..first + n).collect(),
+            min: f.min,
+            max: f.max.min(n),
+            desired: desired.clamp(f.min, f.max.min(n)),
+            azs: f.azs.unwrap_or(3).clamp(1, 26),
+            policy,
+            schedule,
+            deregistration_delay: f.deregistration_delay.map_or(30 * SEC, |d| d.0),
+            replace_after: f.replace_after.map_or(120 * SEC, |d| d.0),
+            boot_time: boot,
+        },
+        server,
+    ))
 }

@@ -1,0 +1,311 @@
+//! DNS: the users' recursive resolvers, each with a cache that honours the record's TTL, in front
+//! of an authoritative service that can go down, with optional health-checked failover routing
+//! (answer the primary while its health check passes, else the secondary).
+//!
+//! Semantics and defaults: ../shared/reference/aws-semantics.md §1 (Route 53): TTL 300 s (≤ 60 s
+//! when health-checked), checks every 30 s, 3 consecutive failures flip the state; an
+//! authoritative outage leaves cached answers working until their TTL runs out, then lookups fail
+//! after the stub resolver's ~10 s (5 s × 2 attempts); SERVFAIL is not cached.
+//!
+//! A lookup is a hop in front of the site: on a cache hit the request goes straight on to the
+//! answered endpoint; on a miss it waits for the resolver's query to the authoritative service
+//! (lookups from many users of one resolver share a single query). The DNS component is not on the
+//! answer's way back — responses go from the endpoint straight to the user.
+
+use super::dist::{Dist, DistConfig};
+use super::probe::{self, ProbeResult};
+use super::request::{Outcome, ReqId};
+use super::server::ServerEvent;
+use super::{CompId, Control, Ctx, Msg, Timer};
+use crate::engine::time::{Time, MS, SEC};
+use crate::engine::RngStream;
+use crate::scenario::units::Duration;
+use serde::{Deserialize, Serialize};
+
+/// `[components.NAME] kind = "dns"` in a scenario file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnsConfig {
+    /// The endpoint the name points at (a server or a load balancer).
+    pub record: String,
+    /// How long resolvers reuse an answer. Default 300s (60s with failover).
+    pub ttl: Option<Duration>,
+    /// How many recursive resolvers the users are spread over (each has its own cache). Default 20.
+    pub resolvers: Option<u32>,
+    /// Resolver → authoritative lookup time on a cache miss. Default lognormal, mean 50ms, cv 0.5 (model).
+    pub lookup_time: Option<DistConfig>,
+    /// How long a lookup takes to fail when the authoritative service is down. Default 10s
+    /// (glibc stub resolver: 5 s × 2 attempts).
+    pub failure_time: Option<Duration>,
+    /// Health-checked failover to a secondary endpoint.
+    pub failover: Option<FailoverConfig>,
+}
+
+/// `failover = { secondary = "standby", interval = "30s", threshold = 3 }`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FailoverConfig {
+    /// Endpoint answered while the primary is unhealthy.
+    pub secondary: String,
+    /// Health check interval. Default 30s (10s is Route 53's "fast").
+    pub interval: Option<Duration>,
+    /// Consecutive results that flip the state. Default 3.
+    pub threshold: Option<u32>,
+    /// A check not answered within this fails. Default 4s (Route 53 HTTP connect limit).
+    pub timeout: Option<Duration>,
+}
+
+/// A DNS after validation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DnsSpec {
+    /// Primary endpoint.
+    pub primary: CompId,
+    /// TTL.
+    pub ttl: Time,
+    /// Resolvers.
+    pub resolvers: u32,
+    /// Lookup time.
+    pub lookup: DistConfig,
+    /// Failure time.
+    pub failure_time: Time,
+    /// (secondary, interval, threshold, timeout).
+    pub failover: Option<(CompId, Time, u32, Time)>,
+}
+
+/// Default TTL (Route 53).
+pub const DEFAULT_TTL: Time = 300 * SEC;
+/// Default TTL for health-checked records.
+pub const DEFAULT_FAILOVER_TTL: Time = 60 * SEC;
+/// Default stub-resolver failure time.
+pub const DEFAULT_FAILURE_TIME: Time = 10 * SEC;
+/// Default lookup time.
+pub fn default_lookup() -> DistConfig {
+    DistConfig::Lognormal {
+        mean: Duration(50 * MS),
+        cv: 0.5,
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+struct Resolver {
+    answer: Option<(CompId, Time)>,
+    waiting: Vec<ReqId>,
+    querying: bool,
+    failing: bool,
+}
+
+/// Counters of the DNS.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DnsStats {
+    /// Lookups (one per request attempt).
+    pub lookups: u64,
+    /// Answered from a resolver's cache.
+    pub cache_hits: u64,
+    /// Queries that reached the authoritative service (one per resolver per expiry).
+    pub authoritative_queries: u64,
+    /// Lookups that failed (authoritative down).
+    pub failures: u64,
+}
+
+/// The DNS component.
+pub struct Dns {
+    /// Component name.
+    pub name: String,
+    spec: DnsSpec,
+    rng: RngStream,
+    lookup: Dist,
+    resolvers: Vec<Resolver>,
+    down: bool,
+    primary_healthy: bool,
+    passes: u32,
+    fails: u32,
+    /// Counters since time zero.
+    pub stats: DnsStats,
+    /// Authoritative queries per resolver.
+    pub queries_per_resolver: Vec<u64>,
+    /// Outages and failovers, in order.
+    pub events: Vec<ServerEvent>,
+}
+
+impl Dns {
+    /// A DNS from its spec.
+    pub fn new(name: &str, spec: DnsSpec, seed: u64) -> Self {
+        let n = spec.resolvers as usize;
+        Self {
+            name: name.to_string(),
+            rng: RngStream::new(seed, &format!("dns/{name}")),
+            lookup: spec.lookup.sampler(),
+            resolvers: vec![Resolver::default(); n],
+            down: false,
+            primary_healthy: true,
+            passes: 0,
+            fails: 0,
+            stats: DnsStats::default(),
+            queries_per_resolver: vec![0; n],
+            events: Vec::new(),
+            spec,
+        }
+    }
+
+    /// True while the authoritative service answers the primary.
+    pub fn answering_primary(&self) -> bool {
+        self.primary_healthy
+    }
+
+    /// Starts failover health checks (call once at time zero).
+    pub fn start(&mut self, ctx: &mut Ctx) {
+        if let Some((_, interval, _, _)) = self.spec.failover {
+            ctx.timer(interval, Timer::Tick(0));
+        }
+    }
+
+    fn current_answer(&self) -> CompId {
+        match self.spec.failover {
+            Some((secondary, ..)) if !self.primary_healthy => secondary,
+            _ => self.spec.primary,
+        }
+    }
+
+    fn forward(&mut self, id: ReqId, to: CompId, ctx: &mut Ctx) {
+        // The user connects to the answer directly: a hop from the users' side.
+        let d = self.spec_delay(to, ctx);
+        ctx.send(to, Msg::Request(id), d);
+    }
+
+    fn spec_delay(&mut self, to: CompId, ctx: &Ctx) -> Time {
+        ctx.hop_delay(to, &mut self.rng)
+    }
+
+    /// Handles one message.
+    pub fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
+        let now = ctx.now();
+        match msg {
+            Msg::Request(id) => {
+                self.stats.lookups += 1;
+                let Some(r) = ctx.reqs.get(id) else { return };
+                let k = if r.user != u32::MAX {
+                    r.user
+                } else {
+                    (r.first_sent ^ (r.first_sent >> 17)) as u32
+                } as usize
+                    % self.resolvers.len();
+                let res = &mut self.resolvers[k];
+                match res.answer {
+                    Some((to, expires)) if now < expires => {
+                        self.stats.cache_hits += 1;
+                        self.forward(id, to, ctx);
+                    }
+                    _ => {
+                        res.waiting.push(id);
+                        if !res.querying {
+                            res.querying = true;
+                            self.stats.authoritative_queries += 1;
+                            self.queries_per_resolver[k] += 1;
+                            res.failing = self.down;
+                            let d = if self.down {
+                                self.spec.failure_time
+                            } else {
+                                self.lookup.sample(&mut self.rng)
+                            };
+                            ctx.timer(d, Timer::Resolved(k as u32));
+                        }
+                    }
+                }
+            }
+            Msg::Timer(Timer::Resolved(k)) => {
+                let k = k as usize;
+                let failing = self.resolvers[k].failing;
+                let answer = self.current_answer();
+                let waiting = std::mem::take(&mut self.resolvers[k].waiting);
+                let res = &mut self.resolvers[k];
+                res.querying = false;
+                if failing {
+                    // SERVFAIL is not cached: the next lookup asks again.
+                    res.answer = None;
+                } else {
+                    res.answer = Some((answer, now + self.spec.ttl));
+                }
+                for &id in &waiting {
+                    if failing {
+                        self.stats.failures += 1;
+                        if let Some(r) = ctx.reqs.get_mut(id) {
+                            r.outcome = Outcome::DnsFailure;
+                        }
+                        ctx.respond(id, &mut self.rng);
+                    } else {
+                        self.forward(id, answer, ctx);
+                    }
+                }
+                // Give the buffer back so steady state allocates nothing.
+                let mut waiting = waiting;
+                waiting.clear();
+                self.resolvers[k].waiting = waiting;
+            }
+            Msg::Control(Control::DnsOutage) => {
+                self.down = true;
+                self.events.push(ServerEvent {
+                    at: now,
+                    what: "authoritative DNS down: lookups that miss every cache fail".into(),
+                });
+            }
+            Msg::Control(Control::Recover) => {
+                if self.down {
+                    self.down = false;
+                    self.events.push(ServerEvent {
+                        at: now,
+                        what: "authoritative DNS back".into(),
+                    });
+                }
+            }
+            Msg::Timer(Timer::Tick(_)) => {
+                if let Some((_, interval, _, timeout)) = self.spec.failover {
+                    let primary = self.spec.primary;
+                    probe::send(ctx, &mut self.rng, primary, 0, timeout);
+                    ctx.timer(interval, Timer::Tick(0));
+                }
+            }
+            Msg::Timer(Timer::ProbeTimeout(id)) => {
+                if let ProbeResult::TimedOut { .. } = probe::on_timeout(ctx, id) {
+                    self.check_result(false, now);
+                }
+            }
+            Msg::Response(id) => {
+                if probe::is_probe(ctx, id) {
+                    if let ProbeResult::Answered { ok, .. } = probe::on_response(ctx, id) {
+                        self.check_result(ok, now);
+                    }
+                } else {
+                    // Not on the answer path; pass anything that arrives along.
+                    ctx.respond(id, &mut self.rng);
+                }
+            }
+            Msg::Timer(_) | Msg::Control(_) => {}
+        }
+    }
+
+    fn check_result(&mut self, ok: bool, now: Time) {
+        let Some((_, _, threshold, _)) = self.spec.failover else {
+            return;
+        };
+        if ok {
+            self.passes += 1;
+            self.fails = 0;
+        } else {
+            self.fails += 1;
+            self.passes = 0;
+        }
+        if self.primary_healthy && self.fails >= threshold {
+            self.primary_healthy = false;
+            self.events.push(ServerEvent {
+                at: now,
+                what: format!("primary failed {threshold} health checks: answering the secondary (cached answers live on until their TTL)"),
+            });
+        } else if !self.primary_healthy && self.passes >= threshold {
+            self.primary_healthy = true;
+            self.events.push(ServerEvent {
+                at: now,
+                what: "primary healthy again: answering the primary".into(),
+            });
+        }
+    }
+}

@@ -1,0 +1,579 @@
+//! An autoscaling group: identical instances between `min` and `max`, launched with a boot time,
+//! registered with balancers when booted, drained before termination, replaced when stopped, and
+//! sized by target tracking (average CPU or requests per target), step scaling, or a schedule.
+//!
+//! Semantics and defaults: ../shared/reference/aws-semantics.md §4. Target tracking scales out
+//! when 3 of 3 one-minute datapoints exceed the target (proportionally: capacity × metric /
+//! target) and in when 15 of 15 fall below 90 % of it (gradually); scale-in waits for the
+//! cooldown and for instances still warming up. Instances in warm-up are left out of the metric.
+
+use super::registry::Lifecycle;
+use super::server::ServerEvent;
+use super::{CompId, Control, Ctx, Msg, Timer};
+use crate::engine::time::{Time, MIN, SEC};
+use crate::scenario::units::Duration;
+use serde::{Deserialize, Serialize};
+
+/// The fleet-only keys of `[components.NAME] kind = "fleet"` (the rest are server keys).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FleetConfig {
+    /// Fewest instances.
+    pub min: u32,
+    /// Most instances.
+    pub max: u32,
+    /// Instances at start. Default `min`.
+    pub desired: Option<u32>,
+    /// Launch to in-service. Default 90s (aws-semantics.md §4/§2: ≈30 s launch + 60–120 s app boot, model).
+    pub boot_time: Option<Duration>,
+    /// Availability zones the group spreads over. Default 3.
+    pub azs: Option<u32>,
+    /// How the group sizes itself. Default: it doesn't (fixed at `desired`).
+    pub scaling: Option<ScalingConfig>,
+    /// Scheduled capacity changes.
+    #[serde(default)]
+    pub schedule: Vec<ScheduledAction>,
+    /// How long a scale-in waits for in-flight requests before terminating. Default 30s
+    /// (ALB's default is 300 s; most shops lower it).
+    pub deregistration_delay: Option<Duration>,
+    /// How long a stopped instance stays before it is replaced. Default 2m (two failed EC2 status checks).
+    pub replace_after: Option<Duration>,
+}
+
+/// The scaling policy.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "policy", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ScalingConfig {
+    /// Keep a metric near a target.
+    TargetTracking {
+        /// "cpu" (average utilization, 0..1) or "requests_per_target" (per minute).
+        metric: Metric,
+        /// The value to hold.
+        target: f64,
+        /// Metric datapoint length. Default 1m.
+        period: Option<Duration>,
+        /// Datapoints above target before scaling out. Default 3.
+        scale_out_periods: Option<u32>,
+        /// Datapoints below 90 % of target before scaling in. Default 15.
+        scale_in_periods: Option<u32>,
+        /// New instances' metrics are ignored this long after boot. Default 0s.
+        warmup: Option<Duration>,
+        /// Scale-in waits this long after any scaling. Default 5m.
+        cooldown: Option<Duration>,
+    },
+    /// Add or remove instances by how far the metric is past thresholds.
+    Step {
+        /// The metric.
+        metric: Metric,
+        /// Steps: `{ above = 0.7, change = 2 }`, `{ below = 0.3, change = -1 }`.
+        steps: Vec<StepConfig>,
+        /// Metric datapoint length. Default 1m.
+        period: Option<Duration>,
+        /// Wait after a scaling action. Default 5m.
+        cooldown: Option<Duration>,
+    },
+}
+
+/// The metric a policy watches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    /// Average CPU utilization of in-service instances, 0..1.
+    Cpu,
+    /// Requests per instance per minute.
+    RequestsPerTarget,
+}
+
+/// One step of a step-scaling policy.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepConfig {
+    /// Applies when the metric is above this.
+    pub above: Option<f64>,
+    /// Applies when the metric is below this.
+    pub below: Option<f64>,
+    /// Instances to add (negative: remove).
+    pub change: i32,
+}
+
+/// `{ at = "8h", min = 4, max = 20, desired = 8 }`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduledAction {
+    /// When.
+    pub at: Duration,
+    /// New minimum.
+    pub min: Option<u32>,
+    /// New maximum.
+    pub max: Option<u32>,
+    /// New desired capacity.
+    pub desired: Option<u32>,
+}
+
+/// The checked policy.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Policy {
+    /// Fixed size.
+    None,
+    /// Target tracking: metric, target, period, out periods, in periods, warm-up, cooldown.
+    TargetTracking {
+        /// Metric.
+        metric: Metric,
+        /// Target.
+        target: f64,
+        /// Period.
+        period: Time,
+        /// Datapoints to scale out.
+        out_periods: u32,
+        /// Datapoints to scale in.
+        in_periods: u32,
+        /// Warm-up.
+        warmup: Time,
+        /// Cooldown.
+        cooldown: Time,
+    },
+    /// Step scaling.
+    Step {
+        /// Metric.
+        metric: Metric,
+        /// (above, below, change).
+        steps: Vec<(Option<f64>, Option<f64>, i32)>,
+        /// Period.
+        period: Time,
+        /// Cooldown.
+        cooldown: Time,
+    },
+}
+
+/// A fleet after validation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FleetSpec {
+    /// Instance slot components (length = max).
+    pub slots: Vec<CompId>,
+    /// Min.
+    pub min: u32,
+    /// Max.
+    pub max: u32,
+    /// Desired at start.
+    pub desired: u32,
+    /// Zones.
+    pub azs: u32,
+    /// Policy.
+    pub policy: Policy,
+    /// Schedule: (at, min, max, desired).
+    pub schedule: Vec<(Time, Option<u32>, Option<u32>, Option<u32>)>,
+    /// Deregistration delay.
+    pub deregistration_delay: Time,
+    /// Replace stopped instances after.
+    pub replace_after: Time,
+    /// Boot time (for warm-up accounting).
+    pub boot_time: Time,
+}
+
+/// Default boot time.
+pub const DEFAULT_BOOT: Time = 90 * SEC;
+/// How often the group reconciles its instances with `desired`.
+pub const RECONCILE_EVERY: Time = 5 * SEC;
+
+const TICK_METRIC: u32 = 0;
+const TICK_RECONCILE: u32 = 1;
+const TICK_SCHEDULE: u32 = 2; // + index
+
+/// An autoscaling group component.
+pub struct Fleet {
+    /// Component name.
+    pub name: String,
+    spec: FleetSpec,
+    min: u32,
+    max: u32,
+    desired: u32,
+    last_busy: Vec<f64>,
+    last_cap: Vec<f64>,
+    last_arrivals: Vec<u64>,
+    breach_out: u32,
+    breach_in: u32,
+    last_scaling: Option<Time>,
+    draining_since: Vec<Option<Time>>,
+    stopped_since: Vec<Option<Time>>,
+    /// Scaling activity, in order.
+    pub events: Vec<ServerEvent>,
+    /// The metric's value at each evaluation: (time, value).
+    pub metric_history: Vec<(Time, f64)>,
+}
+
+impl Fleet {
+    /// A fleet from its spec.
+    pub fn new(name: &str, spec: FleetSpec) -> Self {
+        let n = spec.slots.len();
+        Self {
+            name: name.to_string(),
+            min: spec.min,
+            max: spec.max,
+            desired: spec.desired,
+            last_busy: vec![0.0; n],
+            last_cap: vec![0.0; n],
+            last_arrivals: vec![0; n],
+            breach_out: 0,
+            breach_in: 0,
+            last_scaling: None,
+            draining_since: vec![None; n],
+            stopped_since: vec![None; n],
+            events: Vec::new(),
+            metric_history: Vec::new(),
+            spec,
+        }
+    }
+
+    /// Desired capacity now.
+    pub fn desired(&self) -> u32 {
+        self.desired
+    }
+
+    /// Instances counted against min/max (pending + in service).
+    pub fn counted(&self, ctx: &Ctx) -> u32 {
+        self.spec
+            .slots
+            .iter()
+            .filter(|&&c| {
+                matches!(
+                    ctx.registry.of(c).lifecycle,
+                    Lifecycle::Pending | Lifecycle::InService
+                )
+            })
+            .count() as u32
+    }
+
+    /// Launches the initial instances and starts the timers (call once at time zero).
+    pub fn start(&mut self, ctx: &mut Ctx) {
+        // The initial capacity is there from the start (already booted), as when a scenario begins
+        // with a running shop.
+        let mut n = 0;
+        for i in 0..self.spec.slots.len() {
+            if n == self.desired {
+                break;
+            }
+            let c = self.spec.slots[i];
+            ctx.send(c, Msg::Control(Control::LaunchBooted), 0);
+            ctx.registry.set_lifecycle(c, Lifecycle::InService);
+            // Counted as booted long ago, so the first datapoints are not "warming up".
+            ctx.registry.of_mut(c).launched_at = 0;
+            n += 1;
+        }
+        if let Some(period) = self.period() {
+            ctx.timer(period, Timer::Tick(TICK_METRIC));
+        }
+        ctx.timer(RECONCILE_EVERY, Timer::Tick(TICK_RECONCILE));
+        for (i, &(at, _, _, _)) in self.spec.schedule.iter().enumerate() {
+            ctx.timer_at(at, Timer::Tick(TICK_SCHEDULE + i as u32));
+        }
+    }
+
+    fn period(&self) -> Option<Time> {
+        match &self.spec.policy {
+            Policy::None => None,
+            Policy::TargetTracking { period, .. } | Policy::Step { period, .. } => Some(*period),
+        }
+    }
+
+    fn set_desired(&mut self, d: u32, why: String, ctx: &mut Ctx) {
+        let d = d.clamp(self.min, self.max);
+        if d != self.desired {
+            self.events.push(ServerEvent {
+                at: ctx.now(),
+                what: format!("desired capacity {} → {d}: {why}", self.desired),
+            });
+            self.desired = d;
+            self.last_scaling = Some(ctx.now());
+            self.reconcile(ctx);
+        }
+    }
+
+    /// Measures the policy's metric over the last period, over instances past warm-up.
+    fn measure(&mut self, metric: Metric, warmup: Time, period: Time, ctx: &Ctx) -> Option<f64> {
+        let now = ctx.now();
+        let (mut busy, mut cap, mut reqs, mut n) = (0.0, 0.0, 0u64, 0u32);
+        for (i, &c) in self.spec.slots.iter().enumerate() {
+            let st = ctx.registry.of(c);
+            let (db, dc, da) = (
+                st.busy_area - self.last_busy[i],
+                st.capacity_area - self.last_cap[i],
+                st.arrivals - self.last_arrivals[i],
+            );
+            self.last_busy[i] = st.busy_area;
+            self.last_cap[i] = st.capacity_area;
+            self.last_arrivals[i] = st.arrivals;
+            let warm = st.launched_at == 0 || now >= st.launched_at + self.spec.boot_time + warmup;
+            if st.lifecycle == Lifecycle::InService && warm {
+                busy += db;
+                cap += dc;
+                reqs += da;
+                n += 1;
+            }
+        }
+        if n == 0 {
+            return None;
+        }
+        match metric {
+            Metric::Cpu => (cap > 0.0).then(|| busy / cap),
+            Metric::RequestsPerTarget => {
+                Some(reqs as f64 / f64::from(n) / (period as f64 / MIN as f64))
+            }
+        }
+    }
+
+    fn warming(&self, warmup: Time, ctx: &Ctx) -> bool {
+        let now = ctx.now();
+        self.spec.slots.iter().any(|&c| {
+            let st = ctx.registry.of(c);
+            st.lifecycle == Lifecycle::Pending
+                || (st.lifecycle == Lifecycle::InService
+                    && st.launched_at > 0
+                    && now < st.launched_at + self.spec.boot_time + warmup)
+        })
+    }
+
+    fn evaluate(&mut self, ctx: &mut Ctx) {
+        let now = ctx.now();
+        match self.spec.policy.clone() {
+            Policy::None => {}
+            Policy::TargetTracking {
+                metric,
+                target,
+                period,
+                out_periods,
+                in_periods,
+                warmup,
+                cooldown,
+            } => {
+                let Some(m) = self.measure(metric, warmup, period, ctx) else {
+                    return;
+                };
+                self.metric_history.push((now, m));
+                self.breach_out = if m > target { self.breach_out + 1 } else { 0 };
+                self.breach_in = if m < 0.9 * target {
+                    self.breach_in + 1
+                } else {
+                    0
+                };
+                let cur = self.counted(ctx).max(1);
+                if self.breach_out >= out_periods {
+                    let want = (f64::from(cur) * m / target).ceil() as u32;
+                    if want > self.desired {
+                        self.set_desired(
+                            want,
+                            format!(
+                                "{} {:.2} above target {:.2} for {} periods",
+                                metric_name(metric),
+                                m,
+                                target,
+                                self.breach_out
+                            ),
+                            ctx,
+                        );
+                    }
+                    self.breach_out = 0;
+                } else if self.breach_in >= in_periods
+                    && self.last_scaling.is_none_or(|t| now >= t + cooldown)
+                    && !self.warming(warmup, ctx)
+                {
+                    let proportional = (f64::from(cur) * m / target).ceil() as u32;
+                    let gradual = cur.saturating_sub((cur / 10).max(1));
+                    let want = proportional.max(gradual);
+                    if want < self.desired {
+                        self.set_desired(
+                            want,
+                            format!(
+                                "{} {:.2} below 90 % of target for {} periods",
+                                metric_name(metric),
+                                m,
+                                self.breach_in
+                            ),
+                            ctx,
+                        );
+                    }
+                    self.breach_in = 0;
+                }
+            }
+            Policy::Step {
+                metric,
+                steps,
+                period,
+                cooldown,
+            } => {
+                let Some(m) = self.measure(metric, 0, period, ctx) else {
+                    return;
+                };
+                self.metric_history.push((now, m));
+                if self.last_scaling.is_some_and(|t| now < t + cooldown) {
+                    return;
+                }
+                let up = steps
+                    .iter()
+                    .filter(|s| s.0.is_some_and(|a| m > a))
+                    .max_by(|a, b| a.0.partial_cmp(&b.0).expect("finite"));
+                let down = steps
+                    .iter()
+                    .filter(|s| s.1.is_some_and(|b| m < b))
+                    .min_by(|a, b| a.1.partial_cmp(&b.1).expect("finite"));
+                if let Some(&(_, _, change)) = up.or(down) {
+                    let want = (i64::from(self.desired) + i64::from(change))
+                        .clamp(0, i64::from(u32::MAX)) as u32;
+                    self.set_desired(
+                        want,
+                        format!(
+                            "{} {:.2} crossed a step ({:+})",
+                            metric_name(metric),
+                            m,
+                            change
+                        ),
+                        ctx,
+                    );
+                }
+            }
+        }
+    }
+
+    /// Brings the running instances in line with `desired`: launch, drain, terminate, replace.
+    fn reconcile(&mut self, ctx: &mut Ctx) {
+        let now = ctx.now();
+        let slots = self.spec.slots.clone();
+        // Pending → InService once booted; stopped instances are replaced after a while.
+        for (i, &c) in slots.iter().enumerate() {
+            let st = ctx.registry.of(c).clone();
+            if st.lifecycle == Lifecycle::Pending && st.up {
+                ctx.registry.set_lifecycle(c, Lifecycle::InService);
+            }
+            if st.lifecycle == Lifecycle::InService && st.stopped {
+                let since = *self.stopped_since[i].get_or_insert(now);
+                if now >= since + self.spec.replace_after {
+                    self.events.push(ServerEvent {
+                        at: now,
+                        what: format!(
+                            "replacing {} (stopped, failed status checks)",
+                            ctx.registry.name_of(c)
+                        ),
+                    });
+                    ctx.registry.set_lifecycle(c, Lifecycle::Off);
+                    ctx.send(c, Msg::Control(Control::Terminate), 0);
+                    self.stopped_since[i] = None;
+                }
+            } else {
+                self.stopped_since[i] = None;
+            }
+            if st.lifecycle == Lifecycle::Draining {
+                let since = self.draining_since[i].unwrap_or(now);
+                if st.in_flight == 0 || now >= since + self.spec.deregistration_delay {
+                    ctx.registry.set_lifecycle(c, Lifecycle::Off);
+                    ctx.send(c, Msg::Control(Control::Terminate), 0);
+                    self.draining_since[i] = None;
+                }
+            }
+        }
+        let mut counted = self.counted(ctx);
+        while counted < self.desired {
+            // Launch in the zone with the fewest instances (skipping zones that are out).
+            let mut per_az = vec![0u32; self.spec.azs as usize];
+            for &c in &slots {
+                let st = ctx.registry.of(c);
+                if st.lifecycle != Lifecycle::Off {
+                    let z = st.az as usize % per_az.len();
+                    per_az[z] += 1;
+                }
+            }
+            let free: Vec<usize> = (0..slots.len())
+                .filter(|&i| {
+                    let st = ctx.registry.of(slots[i]);
+                    st.lifecycle == Lifecycle::Off
+                        && !ctx
+                            .registry
+                            .az_down
+                            .get(st.az as usize)
+                            .copied()
+                            .unwrap_or(false)
+                })
+                .collect();
+            let Some(&slot) = free.iter().min_by_key(|&&i| {
+                (
+                    per_az[ctx.registry.of(slots[i]).az as usize % per_az.len()],
+                    i,
+                )
+            }) else {
+                break;
+            };
+            let c = slots[slot];
+            ctx.registry.set_lifecycle(c, Lifecycle::Pending);
+            ctx.send(c, Msg::Control(Control::Launch), 0);
+            counted += 1;
+        }
+        while counted > self.desired {
+            // Scale in: the zone with the most instances, then the oldest instance.
+            let mut per_az = vec![0u32; self.spec.azs as usize];
+            for &c in &slots {
+                let st = ctx.registry.of(c);
+                if matches!(st.lifecycle, Lifecycle::Pending | Lifecycle::InService) {
+                    let z = st.az as usize % per_az.len();
+                    per_az[z] += 1;
+                }
+            }
+            let victim = (0..slots.len())
+                .filter(|&i| {
+                    matches!(
+                        ctx.registry.of(slots[i]).lifecycle,
+                        Lifecycle::Pending | Lifecycle::InService
+                    )
+                })
+                .min_by_key(|&i| {
+                    let st = ctx.registry.of(slots[i]);
+                    (
+                        std::cmp::Reverse(per_az[st.az as usize % per_az.len()]),
+                        st.launched_at,
+                        i,
+                    )
+                });
+            let Some(i) = victim else { break };
+            let c = slots[i];
+            ctx.registry.set_lifecycle(c, Lifecycle::Draining);
+            self.draining_since[i] = Some(now);
+            counted -= 1;
+        }
+    }
+
+    /// Handles one message.
+    pub fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
+        if let Msg::Timer(Timer::Tick(t)) = msg {
+            match t {
+                TICK_METRIC => {
+                    self.evaluate(ctx);
+                    if let Some(p) = self.period() {
+                        ctx.timer(p, Timer::Tick(TICK_METRIC));
+                    }
+                }
+                TICK_RECONCILE => {
+                    self.reconcile(ctx);
+                    ctx.timer(RECONCILE_EVERY, Timer::Tick(TICK_RECONCILE));
+                }
+                i => {
+                    let (_, min, max, desired) = self.spec.schedule[(i - TICK_SCHEDULE) as usize];
+                    if let Some(m) = min {
+                        self.min = m;
+                    }
+                    if let Some(m) = max {
+                        self.max = m.min(self.spec.slots.len() as u32);
+                    }
+                    let want = desired.unwrap_or(self.desired).clamp(self.min, self.max);
+                    let why = "scheduled action".to_string();
+                    if want != self.desired {
+                        self.set_desired(want, why, ctx);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn metric_name(m: Metric) -> &'static str {
+    match m {
+        Metric::Cpu => "CPU",
+        Metric::RequestsPerTarget => "requests per target",
+    }
+}

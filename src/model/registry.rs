@@ -1,0 +1,122 @@
+//! The control plane every cloud has: target groups (which instances a balancer may send to), the
+//! status each instance reports (CloudWatch-style counters), availability-zone outages, and link
+//! delays injected by faults.
+//!
+//! Components still never call each other. Each entry here has exactly one writer — an instance
+//! writes its own status, a fleet writes its group's membership and lifecycle, the fault injector
+//! writes delays and zone outages — and others only read it, the way an autoscaling group reads
+//! CloudWatch and a load balancer reads its target group.
+
+use super::CompId;
+use crate::engine::Time;
+
+/// Where an instance is in an autoscaling group's life.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Lifecycle {
+    /// Not launched (a free slot of the group).
+    #[default]
+    Off,
+    /// Launched, booting; not yet registered with balancers.
+    Pending,
+    /// Registered: balancers may route to it (once their health checks pass).
+    InService,
+    /// Deregistering: balancers send it nothing new; terminated when idle or after the delay.
+    Draining,
+}
+
+/// What an instance publishes about itself, and its group's view of it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct InstanceStatus {
+    /// Written by the group (or fixed "in service" for a standalone server).
+    pub lifecycle: Lifecycle,
+    /// Running and able to accept connections (not booting, crashed or stopped). Written by the instance.
+    pub up: bool,
+    /// Stopped with no automatic restart (machine failure, zone outage). Written by the instance.
+    pub stopped: bool,
+    /// Requests held now (in service + queued). Written by the instance.
+    pub in_flight: u32,
+    /// Cumulative busy vCPU·ns. Written by the instance.
+    pub busy_area: f64,
+    /// Cumulative available vCPU·ns. Written by the instance.
+    pub capacity_area: f64,
+    /// Cumulative requests arrived. Written by the instance.
+    pub arrivals: u64,
+    /// Availability zone index.
+    pub az: u8,
+    /// True for server instances (what zone outages and status checks apply to).
+    pub instance: bool,
+    /// When it was launched.
+    pub launched_at: Time,
+}
+
+/// The control plane.
+#[derive(Clone, Debug, Default)]
+pub struct Registry {
+    /// Status by component index (entries for non-instances stay default).
+    pub status: Vec<InstanceStatus>,
+    /// Target groups by index: the member instances, in slot order.
+    pub groups: Vec<TargetGroup>,
+    /// Extra one-way delay for messages sent *to* each component (latency faults), ns.
+    pub delay_to: Vec<Time>,
+    /// Zones currently out.
+    pub az_down: Vec<bool>,
+    /// Display name of every component (instances as `fleet[3]`).
+    pub names: Vec<String>,
+    /// Bumped whenever any lifecycle changes, so readers can cache what they derive from it.
+    pub membership_gen: u64,
+}
+
+/// A named group of instances (a fleet's slots, or a list of standalone servers).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TargetGroup {
+    /// Group name (the fleet's or the balancer's).
+    pub name: String,
+    /// Member component indices.
+    pub members: Vec<CompId>,
+}
+
+impl Registry {
+    /// A registry for `n` components and `azs` zones.
+    pub fn new(n: usize, azs: usize) -> Self {
+        Self {
+            status: vec![InstanceStatus::default(); n],
+            groups: Vec::new(),
+            delay_to: vec![0; n],
+            az_down: vec![false; azs.max(1)],
+            names: vec![String::new(); n],
+            membership_gen: 0,
+        }
+    }
+
+    /// Display name of component `c`.
+    pub fn name_of(&self, c: CompId) -> String {
+        self.names.get(c as usize).cloned().unwrap_or_default()
+    }
+
+    /// Sets an instance's lifecycle (by its group's owner) and bumps the membership generation.
+    pub fn set_lifecycle(&mut self, c: CompId, l: Lifecycle) {
+        let st = &mut self.status[c as usize];
+        if st.lifecycle != l {
+            st.lifecycle = l;
+            self.membership_gen += 1;
+        }
+    }
+
+    /// Extra delay for messages to `to`.
+    #[inline]
+    pub fn extra_delay(&self, to: CompId) -> Time {
+        self.delay_to.get(to as usize).copied().unwrap_or(0)
+    }
+
+    /// Status of instance `c`.
+    #[inline]
+    pub fn of(&self, c: CompId) -> &InstanceStatus {
+        &self.status[c as usize]
+    }
+
+    /// Mutable status of instance `c`.
+    #[inline]
+    pub fn of_mut(&mut self, c: CompId) -> &mut InstanceStatus {
+        &mut self.status[c as usize]
+    }
+}
