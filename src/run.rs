@@ -11,11 +11,13 @@ use crate::model::fleet::Fleet;
 use crate::model::load_balancer::LoadBalancer;
 use crate::model::network::Network;
 use crate::model::registry::{Registry, TargetGroup};
+use crate::model::request::ReqState;
 use crate::model::request::RequestTable;
 use crate::model::server::{Server, ServerEvent, ServerStats};
 use crate::model::world::{Component, World};
 use crate::model::Zone;
 use crate::scenario::{ComponentSpec, Scenario};
+use serde_json::json;
 
 /// What a server reports after a run.
 #[derive(Clone, Debug)]
@@ -48,6 +50,16 @@ pub struct RunOutput {
     pub in_flight_end: usize,
     /// Measured period (duration − warm-up), ns.
     pub measured: Time,
+    /// User requests still open at the end (counted independently, from the request table: one
+    /// live attempt per open request, abandoned attempts and probes excluded). Every request ends
+    /// in exactly one outcome iff `metrics.started == metrics.ended + open_at_end`.
+    pub open_at_end: u64,
+    /// What happened to components, in time order: (time, component, words).
+    pub timeline: Vec<(Time, String, String)>,
+    /// Per-component figures for results.json (balancers, DNS, fleets), in component order.
+    pub components: Vec<serde_json::Value>,
+    /// Balancer hours × price over the measured period, $.
+    pub lb_cost: f64,
 }
 
 /// Wires a world from a scenario.
@@ -127,20 +139,79 @@ pub fn run(scn: &Scenario, progress: &mut dyn FnMut(Time)) -> RunOutput {
     let world = &mut sim.model;
     let servers = world
         .servers_mut()
-        .map(|s| {
+        .filter_map(|s| {
             s.cost_so_far(now);
-            ServerReport {
+            (s.cost_total > 0.0 || s.stats.arrivals > 0).then(|| ServerReport {
                 name: s.name.clone(),
                 instance: s.instance.clone(),
                 vcpus: s.vcpus(),
                 stats: s.stats.clone(),
                 events: s.events.clone(),
-            }
+            })
         })
         .collect();
     let in_flight_end = world.reqs.live();
     let peak = world.reqs.peak();
+    let open_at_end = world
+        .reqs
+        .count(|r| r.state != ReqState::Abandoned && r.class != crate::model::probe::PROBE_CLASS)
+        as u64;
+    let hours = (scn.duration - scn.warmup) as f64 / 3.6e12;
+    let mut timeline = Vec::new();
+    let mut components = Vec::new();
+    let mut lb_cost = 0.0;
+    for c in &world.comps {
+        match c {
+            Component::Server(s) => timeline.extend(
+                s.events
+                    .iter()
+                    .map(|e| (e.at, s.name.clone(), e.what.clone())),
+            ),
+            Component::Faults(f) => timeline.extend(
+                f.log
+                    .iter()
+                    .map(|(t, w)| (*t, "faults".to_string(), w.clone())),
+            ),
+            Component::Fleet(f) => {
+                timeline.extend(
+                    f.events
+                        .iter()
+                        .map(|e| (e.at, f.name.clone(), e.what.clone())),
+                );
+                components.push(json!({"name": f.name, "kind": "fleet", "desired_at_end": f.desired(),
+                    "scaling_actions": f.events.iter().filter(|e| e.what.starts_with("desired")).count()}));
+            }
+            Component::LoadBalancer(l) => {
+                timeline.extend(
+                    l.events
+                        .iter()
+                        .map(|e| (e.at, l.name.clone(), e.what.clone())),
+                );
+                lb_cost += l.price_per_hour() * hours;
+                components.push(json!({"name": l.name, "kind": "load_balancer", "received": l.stats.received,
+                    "forwarded": l.stats.forwarded, "unavailable_503": l.stats.unavailable, "probes": l.stats.probes,
+                    "probe_failures": l.stats.probe_failures, "healthy_targets_at_end": l.healthy_count(),
+                    "cost_usd": crate::report::results::round6(l.price_per_hour() * hours)}));
+            }
+            Component::Dns(d) => {
+                timeline.extend(
+                    d.events
+                        .iter()
+                        .map(|e| (e.at, d.name.clone(), e.what.clone())),
+                );
+                components.push(json!({"name": d.name, "kind": "dns", "lookups": d.stats.lookups,
+                    "cache_hits": d.stats.cache_hits, "authoritative_queries": d.stats.authoritative_queries,
+                    "failures": d.stats.failures, "answering_primary_at_end": d.answering_primary()}));
+            }
+            Component::Client(_) => {}
+        }
+    }
+    timeline.sort_by_key(|e| e.0); // stable: same-time entries keep component order
     RunOutput {
+        open_at_end,
+        timeline,
+        components,
+        lb_cost,
         servers,
         events: sim.stats.events,
         hash: sim.stats.hash,

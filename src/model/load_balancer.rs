@@ -215,6 +215,12 @@ impl LoadBalancer {
 
     /// Starts health checks (call once at time zero).
     pub fn start(&mut self, ctx: &mut Ctx) {
+        // The run begins with a working shop: targets in service now have passed their checks.
+        for m in &mut self.members {
+            if Self::in_service(ctx, m.comp) {
+                m.health = Health::Healthy;
+            }
+        }
         self.rebuild(ctx);
         if self.spec.health.is_some() {
             self.check_all(ctx);
@@ -230,6 +236,10 @@ impl LoadBalancer {
         self.seen_gen = ctx.registry.membership_gen;
         self.eligible.clear();
         for (i, m) in self.members.iter_mut().enumerate() {
+            if ctx.now() == 0 && Self::in_service(ctx, m.comp) && m.health == Health::Initial {
+                // The run begins with a working shop: targets in service at time zero are healthy.
+                m.health = Health::Healthy;
+            }
             if !Self::in_service(ctx, m.comp) {
                 // Deregistered or not yet registered: checks start afresh when it comes back.
                 m.health = Health::Initial;

@@ -124,6 +124,7 @@ pub struct Request {
     pub tls_terminated: bool,
     route: [(u32, u32); MAX_HOPS],
     hops: u8,
+    live: bool,
 }
 
 impl Request {
@@ -201,6 +202,7 @@ impl RequestTable {
             r.work = work;
             r.tls_terminated = false;
             r.hops = 0;
+            r.live = true;
             ReqId { idx, gen: r.gen }
         } else {
             let idx =
@@ -218,6 +220,7 @@ impl RequestTable {
                 tls_terminated: false,
                 route: [(0, 0); MAX_HOPS],
                 hops: 0,
+                live: true,
             });
             ReqId { idx, gen: 0 }
         }
@@ -229,6 +232,7 @@ impl RequestTable {
         let r = &mut self.slots[id.idx as usize];
         debug_assert_eq!(r.gen, id.gen, "double free of {id:?}");
         r.gen = r.gen.wrapping_add(1);
+        r.live = false;
         self.live -= 1;
         self.free.push(id.idx);
     }
@@ -245,6 +249,11 @@ impl RequestTable {
     pub fn get_mut(&mut self, id: ReqId) -> Option<&mut Request> {
         let r = self.slots.get_mut(id.idx as usize)?;
         (r.gen == id.gen).then_some(r)
+    }
+
+    /// Live slots matching `pred` (a scan of the table: for end-of-run checks, not hot paths).
+    pub fn count(&self, pred: impl Fn(&Request) -> bool) -> usize {
+        self.slots.iter().filter(|r| r.live && pred(r)).count()
     }
 
     /// Requests currently in flight.

@@ -67,7 +67,13 @@ macro_rules! ctx {
 impl World {
     /// Schedules every component's first events.
     pub fn start(&mut self, sched: &mut Scheduler<Event>) {
-        for i in 0..self.comps.len() {
+        // Balancers start last, so the groups they front are already populated.
+        let n = self.comps.len();
+        let order = (0..n)
+            .filter(|&i| !matches!(self.comps[i], Component::LoadBalancer(_)))
+            .chain((0..n).filter(|&i| matches!(self.comps[i], Component::LoadBalancer(_))))
+            .collect::<Vec<_>>();
+        for i in order {
             let mut comp = std::mem::replace(
                 &mut self.comps[i],
                 Component::Faults(Faults::new(Vec::new(), 0)),

@@ -84,7 +84,7 @@ pub fn figures(run: &RunOutput) -> Figures {
         goodput: ok as f64 / secs,
         latency,
         latency_sum,
-        cost: run.servers.iter().map(|s| s.stats.cost).sum(),
+        cost: run.servers.iter().map(|s| s.stats.cost).sum::<f64>() + run.lb_cost,
     }
 }
 
@@ -131,6 +131,7 @@ pub fn results_json(scn: &Scenario, run: &RunOutput) -> Value {
             "requests_started": run.metrics.started,
             "requests_ended": run.metrics.ended,
             "in_flight_at_end": run.in_flight_end,
+            "open_requests_at_end": run.open_at_end,
             "peak_in_flight": run.peak_in_flight,
         },
         "requests": {
@@ -146,6 +147,8 @@ pub fn results_json(scn: &Scenario, run: &RunOutput) -> Value {
         "latency_ms": latency_ms(&f.latency, f.latency_sum),
         "classes": classes,
         "servers": servers,
+        "components": run.components,
+        "timeline": run.timeline.iter().map(|(t, c, w)| json!({"at_s": as_secs_f64(*t), "component": c, "what": w})).collect::<Vec<_>>(),
         "cost": {
             "total_usd": round6(f.cost),
             "per_hour_usd": round6(per_hour),

@@ -191,30 +191,30 @@ pub fn summary_md(scn: &Scenario, run: &RunOutput) -> String {
             let _ = writeln!(s, "- {} — {}", clock(fi.at), fi.what);
         }
     }
-    let events: Vec<_> = run
-        .servers
-        .iter()
-        .flat_map(|srv| srv.events.iter().map(move |e| (e.at, &srv.name, &e.what)))
-        .collect();
-    if !events.is_empty() {
-        let _ = writeln!(s, "\n## Server events\n");
-        let mut shown = 0;
-        for (at, name, what) in &events {
-            if shown == 20 {
-                let _ = writeln!(s, "- … and {} more", events.len() - 20);
+    if !run.timeline.is_empty() {
+        let _ = writeln!(s, "\n## Timeline\n");
+        let n = run.timeline.len();
+        for (i, (at, comp, what)) in run.timeline.iter().enumerate() {
+            if i == 30 && n > 32 {
+                let _ = writeln!(
+                    s,
+                    "- … {} more (all of them are in results.json under `timeline`)",
+                    n - 30
+                );
                 break;
             }
-            let _ = writeln!(s, "- {} — {name} {what}", clock(*at));
-            shown += 1;
+            let _ = writeln!(s, "- {} — {comp}: {what}", clock(*at));
         }
     }
     // Before/after each resize: the story of chapter 3.
     for srv in &run.servers {
-        for e in srv
+        // A resize is a stop followed by the instance coming back as the new type.
+        let resumed = srv
             .events
-            .iter()
-            .filter(|e| e.what.starts_with("back up as"))
-        {
+            .windows(2)
+            .filter(|w| w[0].what.contains("for a resize") && w[1].what.starts_with("back up as"))
+            .map(|w| &w[1]);
+        for e in resumed {
             let after: Vec<_> = run
                 .metrics
                 .series

@@ -12,18 +12,23 @@ pub struct Chapter {
     pub text: &'static str,
 }
 
+macro_rules! chapter {
+    ($n:expr, $file:literal) => {
+        Chapter {
+            number: $n,
+            file: $file,
+            text: include_str!(concat!("../../scenarios/", $file)),
+        }
+    };
+}
+
 /// Every chapter scenario written so far, in journey order.
 pub const CHAPTERS: &[Chapter] = &[
-    Chapter {
-        number: 1,
-        file: "01-single-server.toml",
-        text: include_str!("../../scenarios/01-single-server.toml"),
-    },
-    Chapter {
-        number: 3,
-        file: "03-vertical-scaling.toml",
-        text: include_str!("../../scenarios/03-vertical-scaling.toml"),
-    },
+    chapter!(1, "01-single-server.toml"),
+    chapter!(2, "02-dns.toml"),
+    chapter!(3, "03-vertical-scaling.toml"),
+    chapter!(4, "04-horizontal-scaling.toml"),
+    chapter!(5, "05-load-balancer.toml"),
 ];
 
 /// The embedded chapter `n`, if there is one.

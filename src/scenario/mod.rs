@@ -417,28 +417,46 @@ fn deserialize_file(ctx: &ErrCtx, mut value: toml::Value) -> Result<ScenarioFile
                 continue;
             }
         };
-        let parsed = match kind.as_str() {
-            "server" => {
-                serde_path_to_error::deserialize(toml::Value::Table(t)).map(ComponentConfig::Server)
-            }
-            other => {
-                let mut p = base.clone();
-                p.push(Seg::Key("kind".into()));
-                let help = match error::nearest(other, COMPONENT_KINDS.iter().copied()) {
-                    Some(n) => format!(
-                        "did you mean \"{n}\"? (expected one of: {})",
-                        COMPONENT_KINDS.join(", ")
-                    ),
-                    None => format!("expected one of: {}", COMPONENT_KINDS.join(", ")),
-                };
-                diags.push(ctx.at(
-                    &p,
-                    format!("unknown component kind \"{other}\""),
-                    Some(help),
-                ));
-                continue;
-            }
-        };
+        let parsed =
+            match kind.as_str() {
+                "server" => serde_path_to_error::deserialize(toml::Value::Table(t))
+                    .map(ComponentConfig::Server),
+                "load_balancer" => serde_path_to_error::deserialize(toml::Value::Table(t))
+                    .map(ComponentConfig::LoadBalancer),
+                "dns" => serde_path_to_error::deserialize(toml::Value::Table(t))
+                    .map(ComponentConfig::Dns),
+                "fleet" => {
+                    // Split the group's keys from the instances' keys; each half rejects unknown keys.
+                    let mut group = toml::Table::new();
+                    for k in FLEET_KEYS {
+                        if let Some(v) = t.remove(*k) {
+                            group.insert((*k).to_string(), v);
+                        }
+                    }
+                    match serde_path_to_error::deserialize(toml::Value::Table(t)) {
+                        Ok(server) => serde_path_to_error::deserialize(toml::Value::Table(group))
+                            .map(|fleet| ComponentConfig::Fleet { fleet, server }),
+                        Err(e) => Err(e),
+                    }
+                }
+                other => {
+                    let mut p = base.clone();
+                    p.push(Seg::Key("kind".into()));
+                    let help = match error::nearest(other, COMPONENT_KINDS.iter().copied()) {
+                        Some(n) => format!(
+                            "did you mean \"{n}\"? (expected one of: {})",
+                            COMPONENT_KINDS.join(", ")
+                        ),
+                        None => format!("expected one of: {}", COMPONENT_KINDS.join(", ")),
+                    };
+                    diags.push(ctx.at(
+                        &p,
+                        format!("unknown component kind \"{other}\""),
+                        Some(help),
+                    ));
+                    continue;
+                }
+            };
         match parsed {
             Ok(c) => {
                 components.insert(name, c);

@@ -629,14 +629,31 @@ pub(super) fn validate(ctx: &ErrCtx, file: ScenarioFile) -> Result<Scenario, Loa
         },
         None if names.len() == 1 => FIRST_COMPONENT,
         None => {
-            if names.len() > 1 {
-                c.err(
-                    &wp,
-                    "which component do users connect to? set `target`",
-                    Some(format!("one of: {}", names.join(", "))),
-                );
+            // The front door: a DNS name if there is one, else a balancer, else ask.
+            let front = |kind: fn(&ComponentConfig) -> bool| {
+                let v: Vec<u32> = file
+                    .components
+                    .iter()
+                    .filter(|(_, c)| kind(c))
+                    .filter_map(|(n, _)| index_of(n))
+                    .collect();
+                (v.len() == 1).then(|| v[0])
+            };
+            let door = front(|c| matches!(c, ComponentConfig::Dns(_)))
+                .or_else(|| front(|c| matches!(c, ComponentConfig::LoadBalancer(_))));
+            match door {
+                Some(i) => i,
+                None => {
+                    if names.len() > 1 {
+                        c.err(
+                            &wp,
+                            "which component do users connect to? set `target`",
+                            Some(format!("one of: {}", names.join(", "))),
+                        );
+                    }
+                    FIRST_COMPONENT
+                }
             }
-            FIRST_COMPONENT
         }
     };
 
