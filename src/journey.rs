@@ -18,7 +18,7 @@ pub const DEFAULT_LEVELS: [u32; 5] = [10, 100, 1_000, 10_000, 100_000];
 /// Simulated length of each replay.
 pub const REPLAY_DURATION: u64 = 10 * MIN;
 /// Warm-up of each replay.
-pub const REPLAY_WARMUP: u64 = 2 * MIN;
+pub const REPLAY_WARMUP: u64 = 4 * MIN;
 
 /// One point of the journey: an architecture at a load level.
 #[derive(Clone, Debug, PartialEq)]

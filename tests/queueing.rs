@@ -648,15 +648,10 @@ fn littles_law_chapter_3_without_resets() {
 
 /// Chapter 3 as written: OOM crashes and a resize stop reset the requests the server holds.
 ///
-/// KNOWN BUG (reported, not papered over): `queue.mean_in_system` integrates every request held
-/// by the server, including those later reset by a crash or a stop, but
-/// `queue.littles_law_lambda_w` is built from completed requests only (λ = completed / T,
-/// W = sojourn_sum / completed; `ServerStats` never records how long reset requests were held,
-/// see `Server::crash` and `queue_json`). With ~28 crashes resetting ~10,000 requests, L = 7.08
-/// but λW = 3.24 (≈ 200 SE apart); adding the reset requests' time in the server closes the gap
-/// exactly. Un-ignore when reset requests are counted in λ and W.
+/// Regression test for a fixed bug: `littles_law_lambda_w` used to count completed requests only,
+/// while `mean_in_system` integrates every request held, including those later reset by a crash
+/// or a stop (L = 7.08 vs λW = 3.24 with ~28 crashes). Reset requests now count in λ and W.
 #[test]
-#[ignore = "known bug: littles_law_lambda_w leaves out requests reset by crashes (see doc comment)"]
 fn littles_law_chapter_3() {
     let reps = replicate_n("chapter:3", &[], R_CHAPTER3);
     check_little("chapter 3 (closed loop, crashes, resize)", &reps);

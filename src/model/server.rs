@@ -118,6 +118,9 @@ pub struct ServerStats {
     pub wait_sum: f64,
     /// Sum over completed requests of time in the server (ns).
     pub sojourn_sum: f64,
+    /// Sum over requests reset by a crash or stop of the time they were held (ns). With
+    /// `sojourn_sum` it makes Little's law exact on runs with crashes.
+    pub reset_sojourn_sum: f64,
     /// Completed requests that had to wait at all.
     pub waited: u64,
     /// ∫ busy vCPUs dt (vCPU·ns).
@@ -654,12 +657,15 @@ impl Server {
         self.stats.crashes += 1;
         let mut jobs: Vec<Job> = self.active.drain().map(|Reverse(j)| j).collect();
         jobs.sort_by_key(|j| (j.started, j.seq)); // a deterministic order for the resets
+        let now = ctx.now();
         for j in jobs {
             self.stats.reset += 1;
+            self.stats.reset_sojourn_sum += (now - j.arrived) as f64;
             self.refuse(j.req, Outcome::Crashed, ctx);
         }
-        while let Some((req, _)) = self.backlog.pop_front() {
+        while let Some((req, arrived)) = self.backlog.pop_front() {
             self.stats.reset += 1;
+            self.stats.reset_sojourn_sum += (now - arrived) as f64;
             self.refuse(req, Outcome::Crashed, ctx);
         }
         self.state = State::Down;

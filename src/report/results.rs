@@ -197,21 +197,23 @@ pub fn queue_json(s: &crate::run::ServerReport, secs: f64) -> Value {
     let st = &s.stats;
     let n = st.completed.max(1) as f64;
     let offered = st.arrivals as f64;
-    let lambda = st.completed as f64 / secs;
-    let w = st.sojourn_sum / n / 1e9;
+    // Everything that left the server — served or reset by a crash — counts for Little's law.
+    let left = (st.completed + st.reset) as f64;
+    let lambda_all = left / secs;
+    let w_all = if left > 0.0 { (st.sojourn_sum + st.reset_sojourn_sum) / left / 1e9 } else { 0.0 };
     json!({
         "server": s.name,
         "arrivals": st.arrivals,
         "completed": st.completed,
         "arrival_rate": round6(offered / secs),
-        "throughput": round6(lambda),
+        "throughput": round6(st.completed as f64 / secs),
         "mean_wait_s": st.wait_sum / n / 1e9,
-        "mean_sojourn_s": w,
+        "mean_sojourn_s": st.sojourn_sum / n / 1e9,
         "wait_probability": st.waited as f64 / n,
         "refusal_probability": if st.arrivals == 0 { 0.0 } else { st.refused as f64 / offered },
         "utilization": if st.capacity_area > 0.0 { st.busy_area / st.capacity_area } else { 0.0 },
         "mean_in_system": st.in_system_area / (secs * 1e9),
-        "littles_law_lambda_w": lambda * w,
+        "littles_law_lambda_w": lambda_all * w_all,
     })
 }
 
