@@ -145,6 +145,9 @@ pub enum Policy {
     },
 }
 
+/// A scheduled action after validation: (at, min, max, desired).
+pub type Scheduled = (Time, Option<u32>, Option<u32>, Option<u32>);
+
 /// A fleet after validation.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FleetSpec {
@@ -161,7 +164,7 @@ pub struct FleetSpec {
     /// Policy.
     pub policy: Policy,
     /// Schedule: (at, min, max, desired).
-    pub schedule: Vec<(Time, Option<u32>, Option<u32>, Option<u32>)>,
+    pub schedule: Vec<Scheduled>,
     /// Deregistration delay.
     pub deregistration_delay: Time,
     /// Replace stopped instances after.
@@ -247,17 +250,11 @@ impl Fleet {
     pub fn start(&mut self, ctx: &mut Ctx) {
         // The initial capacity is there from the start (already booted), as when a scenario begins
         // with a running shop.
-        let mut n = 0;
-        for i in 0..self.spec.slots.len() {
-            if n == self.desired {
-                break;
-            }
-            let c = self.spec.slots[i];
+        for &c in self.spec.slots.iter().take(self.desired as usize) {
             ctx.send(c, Msg::Control(Control::LaunchBooted), 0);
             ctx.registry.set_lifecycle(c, Lifecycle::InService);
             // Counted as booted long ago, so the first datapoints are not "warming up".
             ctx.registry.of_mut(c).launched_at = 0;
-            n += 1;
         }
         if let Some(period) = self.period() {
             ctx.timer(period, Timer::Tick(TICK_METRIC));

@@ -141,7 +141,7 @@ impl Override {
 
 fn set_in_table(t: &mut Table, path: &[Seg], value: &Value) -> Result<(), String> {
     match path.split_first() {
-        Some((Seg::Key(k), rest)) if rest.is_empty() => {
+        Some((Seg::Key(k), [])) => {
             t.insert(k, Item::Value(value.clone()));
             Ok(())
         }
