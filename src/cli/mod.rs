@@ -375,8 +375,9 @@ fn cmd_run(
         let a = report::summary::analyze(&result);
         if let Some(b) = a.bottleneck {
             println!(
-                "  first to saturate: {b} at {}",
-                crate::engine::time::clock(a.firsts[0].at)
+                "  first to go wrong: {} at {}",
+                b.what,
+                crate::engine::time::clock(b.at)
             );
         }
         println!("  wrote {} files to {}", files.len(), dir.display());

@@ -58,6 +58,23 @@ pub enum FaultKind {
     RandomCrash,
 }
 
+impl FaultKind {
+    /// The name used in scenario files.
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultKind::Crash => "crash",
+            FaultKind::Stop => "stop",
+            FaultKind::Hang => "hang",
+            FaultKind::Slow => "slow",
+            FaultKind::Recover => "recover",
+            FaultKind::AzOutage => "az_outage",
+            FaultKind::DnsOutage => "dns_outage",
+            FaultKind::Latency => "latency",
+            FaultKind::RandomCrash => "random_crash",
+        }
+    }
+}
+
 /// Which instances a fault hits.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Hit {

@@ -374,17 +374,13 @@ impl Server {
         };
     }
 
-    /// CPU utilization since the last call (0..1), and dollars so far. Starts a new window.
-    pub fn sample_window(&mut self, now: Time) -> f64 {
+    /// Busy and available vCPU·ns since the last call; starts a new window.
+    pub fn sample_window(&mut self, now: Time) -> (f64, f64) {
         self.advance(now);
-        let u = if self.window_capacity > 0.0 {
-            self.window_busy / self.window_capacity
-        } else {
-            0.0
-        };
+        let out = (self.window_busy, self.window_capacity);
         self.window_busy = 0.0;
         self.window_capacity = 0.0;
-        u
+        out
     }
 
     /// Dollars billed since time zero, up to `now`.

@@ -131,9 +131,11 @@ impl World {
             users,
             ..Gauges::default()
         };
-        let (mut busy_sum, mut n_up) = (0.0, 0u32);
+        let (mut busy, mut capacity) = (0.0, 0.0);
         for s in self.servers_mut() {
-            let u = s.sample_window(now);
+            let (b, c) = s.sample_window(now);
+            busy += b;
+            capacity += c;
             g.cost += s.cost_so_far(now);
             if !s.is_running() {
                 continue;
@@ -143,20 +145,15 @@ impl World {
             g.instances += 1;
             if s.is_up() {
                 g.healthy += 1;
-                n_up += 1;
-                busy_sum += u;
             }
         }
+        // Capacity-weighted: busy vCPU time over available vCPU time, across every server.
+        g.utilization = if capacity > 0.0 { busy / capacity } else { 0.0 };
         for c in &self.comps {
             if let Component::LoadBalancer(l) = c {
                 g.cost += l.price_per_hour() * now as f64 / 3.6e12;
             }
         }
-        g.utilization = if n_up > 0 {
-            busy_sum / f64::from(n_up)
-        } else {
-            0.0
-        };
         g
     }
 }

@@ -8,13 +8,15 @@ use crate::run::RunOutput;
 use crate::scenario::Scenario;
 use std::fmt::Write;
 
-/// A milestone found in the time series.
+/// A milestone found in the time series or the timeline.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Finding {
-    /// When (window start), ns.
+    /// When (window start, or the event's time), ns.
     pub at: u64,
     /// What, in words.
     pub what: String,
+    /// A cause (a saturated resource, an injected fault) rather than a symptom users saw.
+    pub cause: bool,
 }
 
 /// The analysis behind the summary.
@@ -30,8 +32,8 @@ pub struct Analysis {
     pub troubled_fraction: f64,
     /// Peak utilization of any window.
     pub peak_utilization: f64,
-    /// What saturated first, as a short noun phrase.
-    pub bottleneck: Option<String>,
+    /// The first cause (or, failing one, the first symptom).
+    pub bottleneck: Option<Finding>,
 }
 
 fn troubled(r: &crate::metrics::WindowRow) -> bool {
@@ -39,28 +41,24 @@ fn troubled(r: &crate::metrics::WindowRow) -> bool {
     (t > 0 && r.errors() as f64 / t as f64 >= 0.01) || r.p99_ms >= 1000.0
 }
 
-/// Reads the time series and server events for milestones.
+/// Reads the time series and the component timeline for milestones.
 pub fn analyze(run: &RunOutput) -> Analysis {
     let s = &run.metrics.series;
     let mut a = Analysis::default();
-    let first = |at: u64, what: String, firsts: &mut Vec<Finding>| {
+    let mut firsts: Vec<Finding> = Vec::new();
+    let mut first = |at: u64, what: String, cause: bool| {
         if !firsts.iter().any(|f| f.what == what) {
-            firsts.push(Finding { at, what });
+            firsts.push(Finding { at, what, cause });
         }
     };
-    let mut firsts = Vec::new();
     let mut n_troubled = 0;
     for r in s {
         a.peak_utilization = a.peak_utilization.max(r.gauges.utilization);
-        if r.gauges.utilization >= 0.95 {
-            first(r.start, "CPU saturated (≥ 95 % busy)".into(), &mut firsts);
+        if r.gauges.utilization >= 0.9 {
+            first(r.start, "CPU saturated (≥ 90 % busy)".into(), true);
         }
-        if r.gauges.backlog > 0 && r.gauges.utilization >= 0.9 {
-            first(
-                r.start,
-                "requests queueing for a worker".into(),
-                &mut firsts,
-            );
+        if r.gauges.backlog > 0 && r.gauges.utilization >= 0.8 {
+            first(r.start, "requests queueing for a worker".into(), true);
         }
         for (o, what) in [
             (Outcome::Timeout, "users timing out"),
@@ -71,7 +69,7 @@ pub fn analyze(run: &RunOutput) -> Analysis {
             (Outcome::Throttled, "requests throttled"),
         ] {
             if r.outcomes[o.index()] > 0 {
-                first(r.start, what.into(), &mut firsts);
+                first(r.start, what.into(), false);
             }
         }
         if troubled(r) {
@@ -80,19 +78,15 @@ pub fn analyze(run: &RunOutput) -> Analysis {
             a.trouble_end = Some(r.end);
         }
     }
-    for srv in &run.servers {
-        for e in &srv.events {
-            if e.what.contains("out of memory") {
-                first(
-                    e.at,
-                    format!("{} ran out of memory and crashed", srv.name),
-                    &mut firsts,
-                );
-            }
+    for (at, comp, what) in &run.timeline {
+        if what.contains("out of memory") {
+            first(*at, format!("{comp} ran out of memory and crashed"), true);
+        } else if comp == "faults" && !what.starts_with("recover") && !what.contains("back") {
+            first(*at, format!("injected fault: {what}"), true);
         }
     }
     firsts.sort_by_key(|f| f.at);
-    a.bottleneck = firsts.first().map(|f| f.what.clone());
+    a.bottleneck = firsts.iter().find(|f| f.cause).or(firsts.first()).cloned();
     a.firsts = firsts;
     a.troubled_fraction = if s.is_empty() {
         0.0
@@ -105,17 +99,33 @@ pub fn analyze(run: &RunOutput) -> Analysis {
 /// The chapter whose idea addresses a bottleneck.
 pub fn remedy(bottleneck: &str, chapter: Option<u32>) -> &'static str {
     let ch = chapter.unwrap_or(0);
-    if bottleneck.contains("CPU")
+    if bottleneck.contains("dns_outage") || bottleneck.contains("DNS") {
+        "resolvers ride out an outage only as long as their cached answers last: longer TTLs and a DNS provider with redundant name servers (chapter 2)"
+    } else if bottleneck.starts_with("injected fault: crash")
+        || bottleneck.starts_with("injected fault: hang")
+        || bottleneck.starts_with("injected fault: stop")
+        || bottleneck.starts_with("injected fault: slow")
+        || bottleneck.starts_with("injected fault: random")
+        || bottleneck.starts_with("injected fault: zone")
+    {
+        if ch >= 5 {
+            "health checks take a failed server out of rotation; faster checks (shorter interval, lower threshold) shorten the window of errors, and spare capacity absorbs the loss"
+        } else {
+            "redundancy: several servers behind a balancer whose health checks route around a failed one (chapters 4 and 5)"
+        }
+    } else if bottleneck.starts_with("injected fault") {
+        "the fault's own remedy: see the timeline for what it hit and how long it lasted"
+    } else if bottleneck.contains("CPU")
         || bottleneck.contains("queueing")
         || bottleneck.contains("memory")
     {
         if ch < 3 {
             "a bigger machine (chapter 3, vertical scaling) raises the ceiling; more machines (chapter 4) remove it"
+        } else if ch == 3 {
+            "a bigger machine (this chapter's resize) serves the spike; but one machine has a ceiling however big it is — past it, add identical servers behind a balancer (chapters 4 and 5)"
         } else {
-            "one machine has a ceiling however big it is: add identical servers behind a balancer (chapters 4 and 5)"
+            "more capacity sooner: a lower scaling target, shorter boot and warm-up, or scheduled capacity ahead of known peaks (chapter 4); then take load off the servers with caches (chapters 13 and 14)"
         }
-    } else if bottleneck.contains("DNS") {
-        "longer TTLs and health-checked failover records (chapter 2) keep the name resolvable"
     } else if bottleneck.contains("503") {
         "more healthy capacity and faster health checks (chapters 4 and 5)"
     } else if bottleneck.contains("throttled") {
@@ -160,11 +170,25 @@ pub fn summary_md(scn: &Scenario, run: &RunOutput) -> String {
 
     let _ = writeln!(s, "## What happened\n");
     match (a.trouble_start, &a.bottleneck) {
-        (None, _) => {
+        (None, None) => {
             let _ = writeln!(
                 s,
                 "Nothing saturated. The busiest window used {:.0} % of the CPU; no window had 1 % errors or a p99 over 1 s.",
                 a.peak_utilization * 100.0
+            );
+        }
+        (None, Some(b)) => {
+            let _ = writeln!(
+                s,
+                "No window had 1 % errors or a p99 over 1 s, but something did happen: {} at {}. The busiest window used {:.0} % of the CPU.",
+                b.what,
+                clock(b.at),
+                a.peak_utilization * 100.0
+            );
+            let _ = writeln!(
+                s,
+                "\n**What addresses it:** {}.",
+                remedy(&b.what, scn.chapter)
             );
         }
         (Some(start), bottleneck) => {
@@ -178,10 +202,15 @@ pub fn summary_md(scn: &Scenario, run: &RunOutput) -> String {
             if let Some(b) = bottleneck {
                 let _ = writeln!(
                     s,
-                    "\n**What saturated first:** {b}, at {}.",
-                    clock(a.firsts[0].at)
+                    "\n**What went wrong first:** {}, at {}.",
+                    b.what,
+                    clock(b.at)
                 );
-                let _ = writeln!(s, "\n**What addresses it:** {}.", remedy(b, scn.chapter));
+                let _ = writeln!(
+                    s,
+                    "\n**What addresses it:** {}.",
+                    remedy(&b.what, scn.chapter)
+                );
             }
         }
     }

@@ -938,7 +938,7 @@ pub(super) fn validate(ctx: &ErrCtx, file: ScenarioFile) -> Result<Scenario, Loa
             }
             _ => {
                 let Some(control) = control else { continue };
-                let verb = format!("{:?}", f.kind).to_lowercase();
+                let verb = f.kind.name();
                 faults.push(FaultSpec {
                     at: f.at.0,
                     action: Action::Send(hit, control),
