@@ -3,7 +3,7 @@
 
 use crate::engine::sim::Simulation;
 use crate::engine::time::Time;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, SloRecorder};
 use crate::model::client::Client;
 use crate::model::dns::Dns;
 use crate::model::faults::Faults;
@@ -113,6 +113,17 @@ pub fn build(scn: &Scenario) -> Simulation<World> {
         registry,
     };
     let mut sim = Simulation::new(world);
+    sim.model.metrics.slo = scn
+        .slos
+        .iter()
+        .map(|o| {
+            let q = match o.measure {
+                crate::slo::Measure::Quantile(q) => q,
+                _ => 0.99,
+            };
+            SloRecorder::new(o.class, q, o.every, scn.warmup, scn.duration)
+        })
+        .collect();
     sim.model.start(&mut sim.sched);
     sim
 }
@@ -136,6 +147,9 @@ pub fn run(scn: &Scenario, progress: &mut dyn FnMut(Time)) -> RunOutput {
         progress(t);
     }
     let now = sim.now();
+    for r in &mut sim.model.metrics.slo {
+        r.finish(scn.duration, scn.warmup);
+    }
     let world = &mut sim.model;
     let servers = world
         .servers_mut()

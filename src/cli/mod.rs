@@ -59,6 +59,37 @@ pub enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
     },
+    /// Run scenarios and evaluate their SLOs: exit 0 all met, 1 any violated, 2 bad input.
+    Check {
+        /// Scenario files (or `chapter:N`).
+        #[arg(required = true)]
+        scenarios: Vec<String>,
+        /// Master seed (overrides the files').
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Override any value (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Also write JUnit XML here (one testcase per objective).
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        /// Output format on stdout.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Compare against a stored results.json and fail on regressions beyond the tolerance.
+        #[arg(long, value_name = "RESULTS_JSON")]
+        baseline: Option<PathBuf>,
+        /// Allowed regressions against the baseline, e.g. `p99=10%,error_rate=0.1%`
+        /// (defaults: p50 and p99 +10 %, error rate +0.1 percentage points, goodput −10 %).
+        #[arg(long, value_name = "METRIC=TOL,...")]
+        tolerance: Option<String>,
+    },
+    /// Print a commented starting scenario for a chapter.
+    New {
+        /// The chapter.
+        #[arg(long)]
+        chapter: u32,
+    },
     /// Replay every embedded chapter at 10, 100, 1k, 10k and 100k users and chart them together.
     Journey {
         /// Output folder.
@@ -74,6 +105,17 @@ pub enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+}
+
+/// Output formats of `check`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A table for humans.
+    Text,
+    /// A JSON document.
+    Json,
+    /// GitHub Actions workflow annotations.
+    Github,
 }
 
 /// Parses the process arguments and runs the command.
@@ -105,6 +147,24 @@ pub fn dispatch(cli: Cli) -> u8 {
             check_determinism,
         } => cmd_run(&scenario, seed, &set, out, quiet, check_determinism),
         Command::Validate { scenarios, set } => cmd_validate(&scenarios, &set),
+        Command::Check {
+            scenarios,
+            seed,
+            set,
+            junit,
+            format,
+            baseline,
+            tolerance,
+        } => cmd_check(
+            &scenarios,
+            seed,
+            &set,
+            junit.as_deref(),
+            format,
+            baseline.as_deref(),
+            tolerance.as_deref(),
+        ),
+        Command::New { chapter } => cmd_new(chapter),
         Command::Journey {
             out,
             users,
@@ -420,5 +480,135 @@ fn cmd_journey(out: &std::path::Path, users: &[u32], jobs: Option<usize>, quiet:
             eprintln!("error: {e}");
             EXIT_BAD_INPUT
         }
+    }
+}
+
+fn cmd_new(chapter: u32) -> u8 {
+    match crate::scenario::embedded::chapter(chapter) {
+        Some(c) => {
+            print!("{}", c.text);
+            EXIT_OK
+        }
+        None => {
+            let list: Vec<String> = crate::scenario::embedded::CHAPTERS
+                .iter()
+                .map(|c| c.number.to_string())
+                .collect();
+            eprintln!(
+                "error: there is no chapter {chapter} scenario yet; chapters: {}",
+                list.join(", ")
+            );
+            EXIT_BAD_INPUT
+        }
+    }
+}
+
+/// Writes a file atomically: a temporary sibling, then a rename.
+pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name()
+            .map_or("out".into(), |n| n.to_string_lossy().into_owned()),
+        std::process::id()
+    ));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+fn cmd_check(
+    paths: &[String],
+    seed: Option<u64>,
+    set: &[String],
+    junit: Option<&std::path::Path>,
+    format: Format,
+    baseline: Option<&std::path::Path>,
+    tolerance: Option<&str>,
+) -> u8 {
+    use crate::report::check;
+    let tol = match tolerance.map(check::Tolerances::parse).transpose() {
+        Ok(t) => t.unwrap_or_default(),
+        Err(e) => {
+            eprintln!("error: --tolerance: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let base = match baseline {
+        None => None,
+        Some(p) => {
+            let text = match std::fs::read_to_string(p) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("error: --baseline {}: cannot read: {e}", p.display());
+                    return EXIT_BAD_INPUT;
+                }
+            };
+            let v: serde_json::Value = match serde_json::from_str(&text) {
+                Ok(v) => v,
+                Err(e) => {
+                    eprintln!(
+                        "error: --baseline {}:{}:{}: not JSON: {e}",
+                        p.display(),
+                        e.line(),
+                        e.column()
+                    );
+                    return EXIT_BAD_INPUT;
+                }
+            };
+            match check::baseline_objectives(&v, &tol) {
+                Ok(o) => Some(o),
+                Err(e) => {
+                    eprintln!("error: --baseline {}: {e}", p.display());
+                    return EXIT_BAD_INPUT;
+                }
+            }
+        }
+    };
+    let mut scenarios = Vec::new();
+    for p in paths {
+        let Some(mut scn) = load_with(p, seed, set) else {
+            return EXIT_BAD_INPUT;
+        };
+        if let Some(b) = &base {
+            scn.slos.extend(b.iter().map(|(o, _)| o.clone()));
+        }
+        scenarios.push(scn);
+    }
+    let mut results = Vec::new();
+    for scn in &scenarios {
+        let out = run::run(scn, &mut |_| {});
+        let verdicts = crate::slo::evaluate(&scn.slos, &out);
+        results.push(check::ScenarioVerdicts {
+            name: scn.name.clone(),
+            source: scn.source.clone(),
+            seed: scn.seed,
+            verdicts,
+            measured_s: as_secs_f64(out.measured),
+        });
+    }
+    match format {
+        Format::Text => print!("{}", check::text(&results)),
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&check::json_doc(&results)).expect("serializes")
+        ),
+        Format::Github => print!("{}", check::github(&results)),
+    }
+    if let Some(j) = junit {
+        if let Err(e) = write_atomic(j, check::junit(&results).as_bytes()) {
+            eprintln!("error: --junit {}: {e}", j.display());
+            return EXIT_BAD_INPUT;
+        }
+    }
+    if results.iter().all(|r| r.passed()) {
+        EXIT_OK
+    } else {
+        EXIT_FAILED
     }
 }

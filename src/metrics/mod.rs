@@ -109,6 +109,8 @@ pub struct Metrics {
     win_hist: Histogram<u64>,
     win_sum: u128,
     win_retries: u64,
+    /// One recorder per SLO objective, in the scenario's order.
+    pub slo: Vec<SloRecorder>,
 }
 
 impl Metrics {
@@ -136,6 +138,7 @@ impl Metrics {
             win_hist: new_histogram(),
             win_sum: 0,
             win_retries: 0,
+            slo: Vec::new(),
         }
     }
 
@@ -170,6 +173,9 @@ impl Metrics {
             self.win_sum += u128::from(latency);
         }
         if now >= self.warmup {
+            for r in &mut self.slo {
+                r.record(now, class, ok, latency);
+            }
             let c = &mut self.classes[class as usize];
             c.outcomes[outcome.index()] += 1;
             if ok {
@@ -291,5 +297,157 @@ mod tests {
         assert_eq!(auto_window(2 * HOUR, 240), 30 * SEC);
         assert_eq!(auto_window(10 * MIN, 240), 5 * SEC);
         assert_eq!(auto_window(SEC, 240), SEC);
+    }
+}
+
+/// A window's (or the whole run's) figures for one objective.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Summary {
+    /// Window start (ns).
+    pub start: Time,
+    /// Successful requests.
+    pub ok: u64,
+    /// Ended requests.
+    pub total: u64,
+    /// The quantile this recorder tracks, and its value in ms (NaN if no successes).
+    pub q: (f64, f64),
+    /// Mean latency of successes, ms.
+    pub mean: f64,
+    /// Largest latency, ms.
+    pub max: f64,
+}
+
+impl Summary {
+    /// The tracked quantile's value (the recorder tracks one quantile; `1.0` asks for the max).
+    pub fn quantile_ms(&self, q: f64) -> f64 {
+        if q >= 1.0 {
+            self.max
+        } else {
+            self.q.1
+        }
+    }
+    /// Mean latency, ms.
+    pub fn mean_ms(&self) -> f64 {
+        self.mean
+    }
+}
+
+/// Streams what one SLO objective needs: the whole measured period, and fixed-length windows
+/// after warm-up (the objective's `every`, or ten batches for noise estimates).
+pub struct SloRecorder {
+    class: Option<u16>,
+    quantile: f64,
+    window: Time,
+    next_end: Time,
+    hist: Histogram<u64>,
+    win: Histogram<u64>,
+    counts: (u64, u64, u128),
+    win_counts: (u64, u64, u128),
+    /// The whole measured period (filled by `finish`).
+    pub whole: Summary,
+    /// Every full window `every` long (windowed objectives).
+    pub windows: Vec<Summary>,
+    /// Ten equal batches of the measured period (whole-run objectives).
+    pub batches: Vec<Summary>,
+    batch_mode: bool,
+}
+
+impl SloRecorder {
+    /// A recorder for a class filter and quantile; `every` = Some(window) for windowed objectives,
+    /// None for whole-run ones (which get ten batches over `warmup..duration`).
+    pub fn new(
+        class: Option<u16>,
+        quantile: f64,
+        every: Option<Time>,
+        warmup: Time,
+        duration: Time,
+    ) -> Self {
+        let batch_mode = every.is_none();
+        let window = every.unwrap_or(((duration - warmup) / 10).max(1));
+        Self {
+            class,
+            quantile,
+            window,
+            next_end: warmup + window,
+            hist: new_histogram(),
+            win: new_histogram(),
+            counts: (0, 0, 0),
+            win_counts: (0, 0, 0),
+            whole: Summary {
+                start: warmup,
+                ok: 0,
+                total: 0,
+                q: (quantile, f64::NAN),
+                mean: f64::NAN,
+                max: f64::NAN,
+            },
+            windows: Vec::new(),
+            batches: Vec::new(),
+            batch_mode,
+        }
+    }
+
+    fn summarize(&self, start: Time, h: &Histogram<u64>, c: (u64, u64, u128)) -> Summary {
+        let (ok, total, sum) = c;
+        let has = ok > 0;
+        Summary {
+            start,
+            ok,
+            total,
+            q: (
+                self.quantile,
+                if has {
+                    h.value_at_quantile(self.quantile) as f64 / 1e6
+                } else {
+                    f64::NAN
+                },
+            ),
+            mean: if has {
+                sum as f64 / ok as f64 / 1e6
+            } else {
+                f64::NAN
+            },
+            max: if has { h.max() as f64 / 1e6 } else { f64::NAN },
+        }
+    }
+
+    fn roll(&mut self, now: Time) {
+        while now >= self.next_end {
+            let s = self.summarize(self.next_end - self.window, &self.win, self.win_counts);
+            if self.batch_mode {
+                self.batches.push(s);
+            } else {
+                self.windows.push(s);
+            }
+            self.win.reset();
+            self.win_counts = (0, 0, 0);
+            self.next_end += self.window;
+        }
+    }
+
+    /// Records a request that ended after warm-up.
+    #[inline]
+    pub fn record(&mut self, now: Time, class: u16, ok: bool, latency: Time) {
+        if self.class.is_some_and(|c| c != class) {
+            return;
+        }
+        self.roll(now);
+        self.counts.1 += 1;
+        self.win_counts.1 += 1;
+        if ok {
+            let v = latency.max(HIST_LOW);
+            self.hist.saturating_record(v);
+            self.win.saturating_record(v);
+            self.counts.0 += 1;
+            self.win_counts.0 += 1;
+            self.counts.2 += u128::from(latency);
+            self.win_counts.2 += u128::from(latency);
+        }
+    }
+
+    /// Closes the windows that ended by `end` and computes the whole-period summary.
+    pub fn finish(&mut self, end: Time, warmup: Time) {
+        self.roll(end);
+        self.whole = self.summarize(warmup, &self.hist, self.counts);
     }
 }

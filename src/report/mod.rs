@@ -2,6 +2,7 @@
 //! folder and moved into place in one rename, so a failed run leaves no half-written report.
 
 pub mod charts;
+pub mod check;
 pub mod csv;
 pub mod results;
 pub mod summary;

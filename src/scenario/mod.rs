@@ -59,6 +59,9 @@ pub struct ScenarioFile {
     /// `[[faults]]`.
     #[serde(default)]
     pub faults: Vec<FaultConfig>,
+    /// `[slo]`: the service-level objectives `scalesim check` evaluates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo: Option<crate::slo::SloConfig>,
 }
 
 /// One component as written: its kind and that kind's settings.
@@ -145,6 +148,8 @@ pub struct Scenario {
     pub network: NetworkConfig,
     /// Overrides applied, as given.
     pub overrides: Vec<String>,
+    /// Service-level objectives, in file order (shorthands first).
+    pub slos: Vec<crate::slo::Objective>,
 }
 
 /// First component index after the client (0) and the fault injector (1).
@@ -373,6 +378,7 @@ fn deserialize_file(ctx: &ErrCtx, mut value: toml::Value) -> Result<ScenarioFile
         network: NetworkConfig,
         #[serde(default)]
         faults: Vec<FaultConfig>,
+        slo: Option<crate::slo::SloConfig>,
         // `components` was taken out above; accept it in the known-keys list for suggestions.
         #[serde(default)]
         #[allow(dead_code)]
@@ -481,5 +487,6 @@ fn deserialize_file(ctx: &ErrCtx, mut value: toml::Value) -> Result<ScenarioFile
         network: rest.network,
         components,
         faults: rest.faults,
+        slo: rest.slo,
     })
 }

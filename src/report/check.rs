@@ -1,0 +1,348 @@
+//! `scalesim check` output: a table for humans, JSON for tools, JUnit XML for CI dashboards, and
+//! GitHub workflow annotations. Also the baseline comparison ("not worse than main").
+
+use crate::slo::{Bound, Measure, Objective, Verdict};
+use serde_json::{json, Value};
+use std::fmt::Write;
+
+/// The verdicts of one scenario.
+pub struct ScenarioVerdicts {
+    /// Scenario name.
+    pub name: String,
+    /// Where it came from.
+    pub source: String,
+    /// Seed used.
+    pub seed: u64,
+    /// One per objective (SLOs first, then baseline comparisons).
+    pub verdicts: Vec<Verdict>,
+    /// Simulated seconds measured, for JUnit `time`.
+    pub measured_s: f64,
+}
+
+impl ScenarioVerdicts {
+    /// True when every objective holds.
+    pub fn passed(&self) -> bool {
+        self.verdicts.iter().all(|v| v.passed)
+    }
+}
+
+fn margin_text(v: &Verdict) -> String {
+    if v.margin.is_nan() {
+        return "—".into();
+    }
+    let m = v.objective.measure;
+    let sign = if v.margin >= 0.0 { "+" } else { "−" };
+    let abs = m.format(v.margin.abs());
+    let fraction = matches!(m, Measure::ErrorRate | Measure::Availability);
+    let rel = if v.objective.threshold != 0.0 && !fraction {
+        format!(
+            " ({}{:.0} %)",
+            sign,
+            (v.margin / v.objective.threshold).abs() * 100.0
+        )
+    } else {
+        String::new()
+    };
+    format!("{sign}{abs}{rel}")
+}
+
+/// The human table.
+pub fn text(results: &[ScenarioVerdicts]) -> String {
+    let mut s = String::new();
+    for r in results {
+        let _ = writeln!(s, "{} ({}), seed {}", r.name, r.source, r.seed);
+        if r.verdicts.is_empty() {
+            let _ = writeln!(
+                s,
+                "  no objectives: add an [slo] table (e.g. p99 = \"300ms\", error_rate = 0.001)"
+            );
+            continue;
+        }
+        let w = r
+            .verdicts
+            .iter()
+            .map(|v| v.objective.label.chars().count())
+            .max()
+            .unwrap_or(9)
+            .max(9);
+        let _ = writeln!(
+            s,
+            "  {:<w$}  {:>14}  {:>14}  {:>22}  result",
+            "objective", "target", "measured", "margin"
+        );
+        for v in &r.verdicts {
+            let result = if v.passed { "pass" } else { "FAIL" };
+            let _ = writeln!(
+                s,
+                "  {:<w$}  {:>14}  {:>14}  {:>22}  {result}",
+                v.objective.label,
+                v.objective.target(),
+                v.objective.measure.format(v.measured),
+                margin_text(v)
+            );
+            if let Some((bad, n)) = v.windows {
+                if bad > 0 {
+                    let _ = writeln!(s, "  {:<w$}  {bad} of {n} windows failed", "");
+                }
+            }
+            if let Some(n) = &v.note {
+                let _ = writeln!(s, "  {:<w$}  note: {n}", "");
+            }
+        }
+        let failed = r.verdicts.iter().filter(|v| !v.passed).count();
+        let _ = writeln!(
+            s,
+            "  {}: {} of {} objectives met\n",
+            if failed == 0 { "PASS" } else { "FAIL" },
+            r.verdicts.len() - failed,
+            r.verdicts.len()
+        );
+    }
+    s
+}
+
+fn num(x: f64) -> Value {
+    if x.is_finite() {
+        json!(crate::report::results::round6(x))
+    } else {
+        Value::Null
+    }
+}
+
+/// The JSON document.
+pub fn json_doc(results: &[ScenarioVerdicts]) -> Value {
+    json!({
+        "schema_version": 1,
+        "passed": results.iter().all(|r| r.passed()),
+        "scenarios": results.iter().map(|r| json!({
+            "name": r.name,
+            "source": r.source,
+            "seed": r.seed,
+            "passed": r.passed(),
+            "objectives": r.verdicts.iter().map(|v| json!({
+                "objective": v.objective.label,
+                "target": v.objective.target(),
+                "threshold": num(v.objective.threshold),
+                "unit": unit(v.objective.measure),
+                "measured": num(v.measured),
+                "margin": num(v.margin),
+                "passed": v.passed,
+                "noise_se": v.noise.map_or(Value::Null, num),
+                "windows_failed": v.windows.map(|w| w.0),
+                "windows": v.windows.map(|w| w.1),
+                "note": v.note,
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn unit(m: Measure) -> &'static str {
+    match m {
+        Measure::Quantile(_) | Measure::Mean | Measure::Max => "ms",
+        Measure::ErrorRate | Measure::Availability => "fraction",
+        Measure::Throughput => "requests/s",
+        Measure::CostPerMonth => "usd/month",
+    }
+}
+
+fn xml(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
+}
+
+/// JUnit XML: one testsuite per scenario, one testcase per objective, `<failure>` when violated.
+pub fn junit(results: &[ScenarioVerdicts]) -> String {
+    let tests: usize = results.iter().map(|r| r.verdicts.len()).sum();
+    let failures: usize = results
+        .iter()
+        .map(|r| r.verdicts.iter().filter(|v| !v.passed).count())
+        .sum();
+    let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(s, "<testsuites name=\"scalesim check\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\">");
+    for r in results {
+        let f = r.verdicts.iter().filter(|v| !v.passed).count();
+        let _ = writeln!(
+            s,
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{f}\" errors=\"0\" skipped=\"0\" time=\"0\">",
+            xml(&r.name),
+            r.verdicts.len()
+        );
+        let _ = writeln!(s, "    <properties><property name=\"seed\" value=\"{}\"/><property name=\"source\" value=\"{}\"/></properties>", r.seed, xml(&r.source));
+        for v in &r.verdicts {
+            let _ = write!(
+                s,
+                "    <testcase classname=\"{}\" name=\"{}\" time=\"0\"",
+                xml(&r.name),
+                xml(&v.objective.label)
+            );
+            let detail = format!(
+                "target {}, measured {}, margin {}{}",
+                v.objective.target(),
+                v.objective.measure.format(v.measured),
+                margin_text(v),
+                v.note.as_ref().map_or(String::new(), |n| format!("; {n}"))
+            );
+            if v.passed {
+                let _ = writeln!(s, "><system-out>{}</system-out></testcase>", xml(&detail));
+            } else {
+                let _ = writeln!(s, ">\n      <failure message=\"{}\" type=\"SloViolated\">{}</failure>\n    </testcase>", xml(&format!("SLO violated: {}", v.objective.label)), xml(&detail));
+            }
+        }
+        let _ = writeln!(s, "  </testsuite>");
+    }
+    s.push_str("</testsuites>\n");
+    s
+}
+
+/// GitHub Actions workflow commands: an error per violated objective, a notice per met one.
+pub fn github(results: &[ScenarioVerdicts]) -> String {
+    let esc = |t: &str| {
+        t.replace('%', "%25")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A")
+    };
+    let mut s = String::new();
+    for r in results {
+        for v in &r.verdicts {
+            let level = if v.passed { "notice" } else { "error" };
+            let _ = writeln!(
+                s,
+                "::{level} title={}::{}",
+                esc(&format!(
+                    "SLO {} — {}",
+                    if v.passed { "met" } else { "violated" },
+                    r.name
+                ))
+                .replace(',', "%2C")
+                .replace(':', "%3A"),
+                esc(&format!(
+                    "{}: measured {} (target {}, margin {}){}",
+                    v.objective.label,
+                    v.objective.measure.format(v.measured),
+                    v.objective.target(),
+                    margin_text(v),
+                    v.note.as_ref().map_or(String::new(), |n| format!(" — {n}"))
+                ))
+            );
+        }
+    }
+    s
+}
+
+/// How much worse than the baseline a metric may get.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tolerances {
+    /// (metric name, allowed relative increase for latency / absolute for error rate, relative decrease for goodput).
+    pub items: Vec<(String, f64)>,
+}
+
+impl Default for Tolerances {
+    fn default() -> Self {
+        Tolerances {
+            items: vec![
+                ("p50".into(), 0.10),
+                ("p99".into(), 0.10),
+                ("error_rate".into(), 0.001),
+                ("goodput".into(), 0.10),
+            ],
+        }
+    }
+}
+
+impl Tolerances {
+    /// Parses `p99=10%,error_rate=0.1%` (replacing the defaults for the named metrics).
+    pub fn parse(text: &str) -> Result<Tolerances, String> {
+        let mut t = Tolerances::default();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (k, v) = part
+                .split_once('=')
+                .ok_or_else(|| format!("`{part}` is not metric=tolerance (e.g. p99=10%)"))?;
+            let k = k.trim().to_string();
+            if !["p50", "p90", "p99", "p999", "mean", "error_rate", "goodput"].contains(&k.as_str())
+            {
+                return Err(format!("unknown metric `{k}` in --tolerance; use p50, p90, p99, p999, mean, error_rate or goodput"));
+            }
+            let x = crate::scenario::units::parse_fraction_str(v.trim())?;
+            t.items.retain(|(n, _)| *n != k);
+            t.items.push((k, x));
+        }
+        Ok(t)
+    }
+}
+
+/// Objectives built from a stored results.json: "not worse than the baseline, within tolerance".
+pub fn baseline_objectives(
+    baseline: &Value,
+    tol: &Tolerances,
+) -> Result<Vec<(Objective, String)>, String> {
+    let lat = |k: &str| {
+        baseline
+            .pointer(&format!("/latency_ms/{k}"))
+            .and_then(Value::as_f64)
+    };
+    let mut out = Vec::new();
+    for (k, t) in &tol.items {
+        let (measure, base, bound, threshold) = match k.as_str() {
+            "p50" | "p90" | "p99" | "p999" | "mean" => {
+                let Some(b) = lat(k) else { continue };
+                let m = match k.as_str() {
+                    "p50" => Measure::Quantile(0.5),
+                    "p90" => Measure::Quantile(0.9),
+                    "p99" => Measure::Quantile(0.99),
+                    "p999" => Measure::Quantile(0.999),
+                    _ => Measure::Mean,
+                };
+                (m, b, Bound::Below { inclusive: true }, b * (1.0 + t))
+            }
+            "error_rate" => {
+                let b = baseline
+                    .pointer("/requests/error_rate")
+                    .and_then(Value::as_f64)
+                    .ok_or("the baseline has no requests.error_rate")?;
+                (
+                    Measure::ErrorRate,
+                    b,
+                    Bound::Below { inclusive: true },
+                    b + t,
+                )
+            }
+            "goodput" => {
+                let b = baseline
+                    .pointer("/requests/goodput_rps")
+                    .and_then(Value::as_f64)
+                    .ok_or("the baseline has no requests.goodput_rps")?;
+                (
+                    Measure::Throughput,
+                    b,
+                    Bound::Above { inclusive: true },
+                    b * (1.0 - t),
+                )
+            }
+            _ => continue,
+        };
+        let tol_text = match k.as_str() {
+            "error_rate" => format!("+{:.3} pp", t * 100.0),
+            "goodput" => format!("−{:.0} %", t * 100.0),
+            _ => format!("+{:.0} %", t * 100.0),
+        };
+        let label = format!("{k} vs baseline ({} {tol_text})", measure.format(base));
+        out.push((
+            Objective {
+                label: label.clone(),
+                measure,
+                bound,
+                threshold,
+                class: None,
+                every: None,
+            },
+            label,
+        ));
+    }
+    if out.is_empty() {
+        return Err("the baseline file has none of latency_ms.p50/p99, requests.error_rate, requests.goodput_rps — is it a scalesim results.json?".into());
+    }
+    Ok(out)
+}
