@@ -30,6 +30,7 @@
 
 pub mod cli;
 pub mod engine;
+pub mod explain;
 pub mod journey;
 pub mod metrics;
 pub mod model;

@@ -84,6 +84,17 @@ pub enum Command {
         #[arg(long, value_name = "METRIC=TOL,...")]
         tolerance: Option<String>,
     },
+    /// Show a scenario's topology as text, Mermaid and Graphviz DOT, with hop latencies and capacities.
+    Explain {
+        /// Scenario file (or `chapter:N`).
+        scenario: String,
+        /// Override values first.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Print only this form.
+        #[arg(long, value_enum)]
+        only: Option<ExplainForm>,
+    },
     /// Print a commented starting scenario for a chapter.
     New {
         /// The chapter.
@@ -105,6 +116,17 @@ pub enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+}
+
+/// The forms `explain` can print alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExplainForm {
+    /// Indented text.
+    Text,
+    /// A Mermaid flowchart.
+    Mermaid,
+    /// Graphviz DOT.
+    Dot,
 }
 
 /// Output formats of `check`.
@@ -165,6 +187,23 @@ pub fn dispatch(cli: Cli) -> u8 {
             tolerance.as_deref(),
         ),
         Command::New { chapter } => cmd_new(chapter),
+        Command::Explain {
+            scenario,
+            set,
+            only,
+        } => {
+            let Some(scn) = load_with(&scenario, None, &set) else {
+                return EXIT_BAD_INPUT;
+            };
+            let t = crate::explain::topology(&scn);
+            match only {
+                None => print!("{}", crate::explain::explain(&scn)),
+                Some(ExplainForm::Text) => print!("{}", crate::explain::text(&t, &scn)),
+                Some(ExplainForm::Mermaid) => print!("{}", crate::explain::mermaid(&t)),
+                Some(ExplainForm::Dot) => print!("{}", crate::explain::dot(&t)),
+            }
+            EXIT_OK
+        }
         Command::Journey {
             out,
             users,
