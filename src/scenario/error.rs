@@ -208,16 +208,27 @@ pub fn unknown_name(message: &str) -> Option<String> {
     rest.split('`').next().map(str::to_string)
 }
 
-/// The candidate closest to `word`, if it is close enough to be a likely typo.
+/// The candidate closest to `word`, if it is close enough to be a likely typo: similar by
+/// Jaro–Winkler, or a small edit (a swap, a missing or extra letter) away. The edit test catches
+/// typos in short names (`wbe` → `web`), where Jaro–Winkler's matching window is too narrow.
 pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let word = word.to_lowercase();
     let mut best: Option<(&str, f64)> = None;
     for c in candidates {
-        let score = strsim::jaro_winkler(&word.to_lowercase(), &c.to_lowercase());
-        if best.is_none_or(|(_, s)| score > s) {
+        let lc = c.to_lowercase();
+        let score = strsim::jaro_winkler(&word, &lc);
+        let longer = word.chars().count().max(lc.chars().count());
+        let edits = strsim::osa_distance(&word, &lc);
+        let close = score >= 0.75 || (edits <= (longer / 4).max(1) && 2 * edits < longer);
+        let better = match best {
+            None => true,
+            Some((_, s)) => score > s,
+        };
+        if close && better {
             best = Some((c, score));
         }
     }
-    best.filter(|(_, s)| *s >= 0.75).map(|(c, _)| c)
+    best.map(|(c, _)| c)
 }
 
 #[cfg(test)]
@@ -263,5 +274,11 @@ mod tests {
             Some("service")
         );
         assert_eq!(nearest("zzzzzz", ["service"]), None);
+        // Short names: one swap, one missing or one extra letter is still a likely typo.
+        assert_eq!(nearest("wbe", ["web", "db"]), Some("web"));
+        assert_eq!(nearest("wb", ["web"]), Some("web"));
+        assert_eq!(nearest("webb", ["web", "db"]), Some("web"));
+        assert_eq!(nearest("a", ["b"]), None);
+        assert_eq!(nearest("nope", ["name", "seed"]), None);
     }
 }
