@@ -217,10 +217,11 @@ impl Measure {
     }
 }
 
+/// A parsed compact objective: (class, measure, bound, threshold, every).
+pub type Compact = (Option<String>, Measure, Bound, f64, Option<Time>);
+
 /// Parses the compact form: `[CLASS:] METRIC OP VALUE [every DURATION]`.
-pub fn parse_compact(
-    text: &str,
-) -> Result<(Option<String>, Measure, Bound, f64, Option<Time>), String> {
+pub fn parse_compact(text: &str) -> Result<Compact, String> {
     let mut s = text.trim();
     let mut every = None;
     if let Some(i) = s.find(" every ") {

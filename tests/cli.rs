@@ -420,7 +420,6 @@ fn rerun_replaces_the_report_folder_cleanly() {
 }
 
 #[test]
-#[ignore = "bug: `run --out <existing regular file>` exits 0, replaces the user's file by a report folder and leaves it renamed as a hidden `.NAME.old-PID` file (Staging::commit in src/report/mod.rs renames any existing target away and `remove_dir_all` fails on a file). It should refuse with exit 2 and leave the file alone"]
 fn out_pointing_at_a_regular_file_is_refused() {
     let tmp = Tmp::new("out_pointing_at_a_regular_file_is_refused");
     fs::write(tmp.join("notes.txt"), "precious\n").unwrap();
@@ -441,7 +440,6 @@ fn out_pointing_at_a_regular_file_is_refused() {
 }
 
 #[test]
-#[ignore = "bug (data loss): `run --out <existing folder that is not a report>` deletes the folder and everything in it (Staging::commit in src/report/mod.rs replaces any existing target). It should refuse unless the folder is empty or holds a previous report (results.json)"]
 fn out_pointing_at_a_non_report_folder_is_refused() {
     let tmp = Tmp::new("out_pointing_at_a_non_report_folder_is_refused");
     let dir = tmp.join("my-documents");

@@ -455,8 +455,7 @@ proptest! {
     #![proptest_config(config(256))]
 
     #[test]
-    #[ignore = "bug: the loader panics (`min > max` in Ord::clamp, src/scenario/validate.rs fleet_spec: `desired.clamp(f.min, f.max.min(n))`) on a fleet whose min exceeds its max, e.g. chapter 4 with `max = 1`; see bad_input.rs fleet_min_above_max_is_an_error_not_a_panic"]
-    fn mutated_scale_out_chapter_files_never_panic_the_loader(
+        fn mutated_scale_out_chapter_files_never_panic_the_loader(
         (base, muts, cut) in mutated(SCALE_OUT)
     ) {
         check_mutated_load(base, &muts, cut)?;
@@ -742,7 +741,6 @@ fn unmutated_bases_conserve_requests() {
 // Known bug found by the mutations
 
 #[test]
-#[ignore = "bug: livelock — with zero think time, a zero client round trip and no retries, users whose requests are refused (server down) re-click at the same instant forever; simulated time never advances and `scalesim run` hangs. validate.rs should reject a zero think-time mean when client_rtt is 0 (or the client should enforce a minimum think time)"]
 fn zero_think_time_and_zero_rtt_do_not_livelock() {
     let text = CH1
         .replace("retries = {", "# retries = {")

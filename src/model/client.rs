@@ -239,6 +239,11 @@ pub struct Client {
     target_users: u32,
     stream_epoch: Vec<u32>,
     stream_rate: Vec<f64>,
+    /// Pending timeouts in deadline order. Every attempt gets the same timeout and time only moves
+    /// forward, so deadlines arrive already sorted: a FIFO plus one timer for its head replaces a
+    /// heap entry per request (most of which would be dead by the time they fire).
+    timeouts: std::collections::VecDeque<(Time, ReqId)>,
+    timeout_armed: bool,
 }
 
 /// Period of load-curve re-evaluation when the curve is not flat.
@@ -256,6 +261,8 @@ impl Client {
             target_users: 0,
             stream_epoch: vec![0; k],
             stream_rate: vec![0.0; k],
+            timeouts: std::collections::VecDeque::new(),
+            timeout_armed: false,
             spec,
         }
     }
@@ -350,16 +357,28 @@ impl Client {
                 self.apply_curve(ctx);
                 ctx.timer(LOAD_TICK, Timer::LoadTick);
             }
-            Msg::Timer(Timer::ClientTimeout(id)) => {
-                let Some(r) = ctx.reqs.get_mut(id) else {
-                    return;
-                };
-                if r.state != ReqState::Pending {
-                    return;
+            Msg::Timer(Timer::ClientTimeout(_)) => {
+                self.timeout_armed = false;
+                let now = ctx.now();
+                while let Some(&(deadline, id)) = self.timeouts.front() {
+                    if deadline > now {
+                        break;
+                    }
+                    self.timeouts.pop_front();
+                    // Answered attempts have been freed (stale handle) or are no longer pending.
+                    let Some(r) = ctx.reqs.get_mut(id) else {
+                        continue;
+                    };
+                    if r.state != ReqState::Pending
+                        || r.sent + self.spec.timeout.unwrap_or(0) != deadline
+                    {
+                        continue;
+                    }
+                    // Stop waiting; the slot lives until the late answer (if any) comes back.
+                    r.state = ReqState::Abandoned;
+                    self.failed(id, Outcome::Timeout, false, ctx);
                 }
-                // Stop waiting; the slot lives until the late answer (if any) comes back.
-                r.state = ReqState::Abandoned;
-                self.failed(id, Outcome::Timeout, false, ctx);
+                self.arm_timeout(ctx);
             }
             Msg::Timer(Timer::RetrySend(id)) => self.send_attempt(id, ctx),
             Msg::Response(id) => {
@@ -422,7 +441,29 @@ impl Client {
         let d = ctx.hop_delay(entry, &mut self.rng);
         ctx.send(entry, Msg::Request(id), d);
         if let Some(t) = self.spec.timeout {
-            ctx.timer(t, Timer::ClientTimeout(id));
+            self.timeouts.push_back((now + t, id));
+            self.arm_timeout(ctx);
+        }
+    }
+
+    /// Makes sure one timer is pending for the earliest deadline.
+    fn arm_timeout(&mut self, ctx: &mut Ctx) {
+        if self.timeout_armed {
+            return;
+        }
+        // Drop entries whose attempt already ended: most do, long before their deadline.
+        let t = self.spec.timeout.unwrap_or(0);
+        while let Some(&(deadline, id)) = self.timeouts.front() {
+            match ctx.reqs.get(id) {
+                Some(r) if r.state == ReqState::Pending && r.sent + t == deadline => break,
+                _ => {
+                    self.timeouts.pop_front();
+                }
+            }
+        }
+        if let Some(&(deadline, id)) = self.timeouts.front() {
+            self.timeout_armed = true;
+            ctx.timer_at(deadline, Timer::ClientTimeout(id));
         }
     }
 

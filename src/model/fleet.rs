@@ -440,7 +440,7 @@ impl Fleet {
             if st.lifecycle == Lifecycle::Pending && st.up {
                 ctx.registry.set_lifecycle(c, Lifecycle::InService);
             }
-            if st.lifecycle == Lifecycle::InService && st.stopped {
+            if matches!(st.lifecycle, Lifecycle::InService | Lifecycle::Pending) && st.stopped {
                 let since = *self.stopped_since[i].get_or_insert(now);
                 if now >= since + self.spec.replace_after {
                     self.events.push(ServerEvent {

@@ -48,8 +48,29 @@ pub struct Staging {
 }
 
 impl Staging {
-    /// Creates a staging folder next to `target`.
+    /// Creates a staging folder next to `target`. Refuses a target that is a file, or a folder
+    /// that holds something other than an earlier report (nothing of the user's is ever replaced).
     pub fn new(target: &Path) -> Result<Self, ReportError> {
+        if target.exists() {
+            let refuse = |why: &str| ReportError::Io {
+                path: target.to_path_buf(),
+                source: std::io::Error::new(std::io::ErrorKind::AlreadyExists, why.to_string()),
+            };
+            if !target.is_dir() {
+                return Err(refuse(
+                    "it exists and is not a folder; choose another --out",
+                ));
+            }
+            let is_report =
+                target.join("results.json").exists() || target.join("journey.json").exists();
+            let empty = std::fs::read_dir(target)
+                .map_err(io_err(target))?
+                .next()
+                .is_none();
+            if !is_report && !empty {
+                return Err(refuse("the folder holds files that are not a scalesim report; choose an empty or new folder"));
+            }
+        }
         let parent = target
             .parent()
             .filter(|p| !p.as_os_str().is_empty())

@@ -200,7 +200,11 @@ pub fn queue_json(s: &crate::run::ServerReport, secs: f64) -> Value {
     // Everything that left the server — served or reset by a crash — counts for Little's law.
     let left = (st.completed + st.reset) as f64;
     let lambda_all = left / secs;
-    let w_all = if left > 0.0 { (st.sojourn_sum + st.reset_sojourn_sum) / left / 1e9 } else { 0.0 };
+    let w_all = if left > 0.0 {
+        (st.sojourn_sum + st.reset_sojourn_sum) / left / 1e9
+    } else {
+        0.0
+    };
     json!({
         "server": s.name,
         "arrivals": st.arrivals,

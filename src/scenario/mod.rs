@@ -305,6 +305,29 @@ fn serde_path(p: &serde_path_to_error::Path) -> Vec<Seg> {
         .collect()
 }
 
+/// Rewrites serde's type jargon ("expected u32") in plain words.
+fn plain_words(msg: &str) -> String {
+    let mut m = msg.to_string();
+    for (from, to) in [
+        (
+            "expected u32",
+            "expected a whole number from 0 to 4,294,967,295",
+        ),
+        ("expected u64", "expected a whole number, 0 or more"),
+        ("expected u16", "expected a whole number from 0 to 65,535"),
+        ("expected u8", "expected a whole number from 0 to 255"),
+        ("expected f64", "expected a number"),
+        ("expected a boolean", "expected true or false"),
+        (
+            "expected a sequence",
+            "expected a list in brackets, like [ ... ]",
+        ),
+    ] {
+        m = m.replace(from, to);
+    }
+    m
+}
+
 /// Turns a serde error at `prefix + path` into a diagnostic with a suggestion.
 fn serde_diag(
     ctx: &ErrCtx,
@@ -313,14 +336,16 @@ fn serde_diag(
 ) -> Diagnostic {
     let mut path = prefix.to_vec();
     path.extend(serde_path(e.path()));
-    let msg = e.inner().message().trim().to_string();
+    let msg = plain_words(e.inner().message().trim());
     let mut help = None;
     let mut message = msg.clone();
     if let Some(word) = error::unknown_name(&msg) {
         let names = error::expected_names(&msg);
         let is_field = msg.starts_with("unknown field");
-        if is_field {
+        if is_field && path.last() != Some(&Seg::Key(word.clone())) {
             path.push(Seg::Key(word.clone()));
+        }
+        if is_field {
             message = format!("unknown key `{word}`");
         } else {
             message = format!("unknown value \"{word}\"");
@@ -469,10 +494,41 @@ fn deserialize_file(ctx: &ErrCtx, mut value: toml::Value) -> Result<ScenarioFile
             }
             Err(e) => {
                 let mut d = serde_diag(ctx, &base, e);
-                if kind == "fleet" {
-                    if let Some(h) = d.help.as_mut() {
-                        h.push_str(&format!(" (group keys: {})", FLEET_KEYS.join(", ")));
-                    }
+                if kind == "fleet" && d.message.starts_with("unknown key `") {
+                    // The instance keys were searched; the group's keys are candidates too.
+                    let word = d
+                        .message
+                        .trim_start_matches("unknown key `")
+                        .trim_end_matches('`')
+                        .to_string();
+                    let expected = d
+                        .help
+                        .as_deref()
+                        .and_then(|h| h.split("expected one of: ").nth(1))
+                        .map(|l| {
+                            l.trim_end_matches(')')
+                                .split(", ")
+                                .map(str::to_string)
+                                .collect::<Vec<_>>()
+                        })
+                        .unwrap_or_default();
+                    let all: Vec<&str> = expected
+                        .iter()
+                        .map(String::as_str)
+                        .chain(FLEET_KEYS.iter().copied())
+                        .collect();
+                    d.help = Some(match error::nearest(&word, all.iter().copied()) {
+                        Some(n) => format!(
+                            "did you mean `{n}`? (fleet keys: {}; instance keys: {})",
+                            FLEET_KEYS.join(", "),
+                            expected.join(", ")
+                        ),
+                        None => format!(
+                            "fleet keys: {}; instance keys: {}",
+                            FLEET_KEYS.join(", "),
+                            expected.join(", ")
+                        ),
+                    });
                 }
                 diags.push(d)
             }

@@ -430,6 +430,32 @@ pub(super) fn validate(ctx: &ErrCtx, file: ScenarioFile) -> Result<Scenario, Loa
     if w.users == Some(0) {
         c.err(&at(&wp, "users"), "users must be at least 1", None);
     }
+    let peak_mult = {
+        let daily = w
+            .daily_curve
+            .as_ref()
+            .map_or(1.0, |d| d.iter().copied().fold(0.0, f64::max));
+        let spike = w.spikes.iter().map(|s| s.multiplier).fold(1.0, f64::max);
+        daily * spike
+    };
+    if f64::from(users) * peak_mult > 10_000_000.0 {
+        c.err(
+            &at(&wp, "users"),
+            format!("users × the largest load multiplier is {:.0}; at most 10,000,000 users can be active at once", f64::from(users) * peak_mult),
+            None,
+        );
+    }
+    if w.users.is_some() {
+        if let Some(t) = &w.think_time {
+            if t.mean() < 1e6 {
+                c.err(
+                    &at(&wp, "think_time"),
+                    "users need a mean think time of at least 1ms (people can't click again in no time, and a zero think time can loop forever on instant failures)",
+                    None,
+                );
+            }
+        }
+    }
     if users > 10_000_000 {
         c.err(
             &at(&wp, "users"),
@@ -508,10 +534,10 @@ pub(super) fn validate(ctx: &ErrCtx, file: ScenarioFile) -> Result<Scenario, Loa
                 format!("the daily curve needs 24 hourly values, found {}", d.len()),
                 None,
             );
-        } else if d.iter().any(|v| !(*v >= 0.0 && v.is_finite())) {
+        } else if d.iter().any(|v| !(*v >= 0.0 && *v <= 10_000.0)) {
             c.err(
                 &at(&wp, "daily_curve"),
-                "daily curve values must be non-negative numbers",
+                "daily curve values must be numbers between 0 and 10000",
                 None,
             );
         }
@@ -900,25 +926,39 @@ pub(super) fn validate(ctx: &ErrCtx, file: ScenarioFile) -> Result<Scenario, Loa
                     );
                     continue;
                 };
-                let Hit::One(comp) = hit else {
-                    unreachable!("latency targets are single components")
+                // A whole fleet: every instance slot gets the delay (messages go to instances).
+                let comps: Vec<u32> = match (&hit, is_fleet && slot.is_none()) {
+                    (_, true) => {
+                        if f.fraction.is_some() {
+                            c.err(&at(&p, "fraction"), "a \"latency\" fault applies to a whole fleet or one instance, not a fraction", None);
+                            continue;
+                        }
+                        let (first, n) = slot_base[&tname];
+                        (first..first + n).collect()
+                    }
+                    (Hit::One(comp), false) => vec![*comp],
+                    (Hit::Fraction { .. }, false) => {
+                        c.err(
+                            &at(&p, "fraction"),
+                            "`fraction` applies only to fleet targets",
+                            None,
+                        );
+                        continue;
+                    }
                 };
-                let comp = if is_fleet && slot.is_none() {
-                    tid
-                } else {
-                    comp
-                };
-                faults.push(FaultSpec {
-                    at: f.at.0,
-                    action: Action::Delay(comp, add.0 as i64),
-                    label: format!("+{} to {label_target}", Duration(add.0)),
-                });
-                if let Some(d) = dur {
+                for comp in comps {
                     faults.push(FaultSpec {
-                        at: f.at.0.saturating_add(d),
-                        action: Action::Delay(comp, -(add.0 as i64)),
-                        label: format!("latency to {label_target} back to normal"),
+                        at: f.at.0,
+                        action: Action::Delay(comp, add.0 as i64),
+                        label: format!("+{} to {label_target}", Duration(add.0)),
                     });
+                    if let Some(d) = dur {
+                        faults.push(FaultSpec {
+                            at: f.at.0.saturating_add(d),
+                            action: Action::Delay(comp, -(add.0 as i64)),
+                            label: format!("latency to {label_target} back to normal"),
+                        });
+                    }
                 }
             }
             FaultKind::RandomCrash => {
@@ -1354,7 +1394,7 @@ fn fleet_spec(
             slots: (first..first + n).collect(),
             min: f.min,
             max: f.max.min(n),
-            desired: desired.clamp(f.min, f.max.min(n)),
+            desired: desired.clamp(f.min.min(f.max.min(n)), f.max.min(n)),
             azs: f.azs.unwrap_or(3).clamp(1, 26),
             policy,
             schedule,
