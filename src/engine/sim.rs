@@ -100,22 +100,25 @@ impl<M: Model> Simulation<M> {
     pub fn step(&mut self) -> bool {
         match self.sched.queue.pop() {
             Some((t, ev)) => {
-                self.stats.events += 1;
-                self.stats.hash = mix64(self.stats.hash ^ t).wrapping_add(ev.fingerprint());
-                self.model.handle(ev, &mut self.sched);
+                self.dispatch(t, ev);
                 true
             }
             None => false,
         }
     }
 
+    /// Counts, hashes and handles one popped event.
+    #[inline(always)]
+    fn dispatch(&mut self, t: Time, ev: M::Event) {
+        self.stats.events += 1;
+        self.stats.hash = mix64(self.stats.hash ^ t).wrapping_add(ev.fingerprint());
+        self.model.handle(ev, &mut self.sched);
+    }
+
     /// Handles every event due at or before `until`, then leaves the clock at `until`.
     pub fn run_until(&mut self, until: Time) {
-        while let Some(t) = self.sched.queue.peek_time() {
-            if t > until {
-                break;
-            }
-            self.step();
+        while let Some((t, ev)) = self.sched.queue.pop_until(until) {
+            self.dispatch(t, ev);
         }
         self.sched.queue.advance_to(until);
     }
