@@ -14,7 +14,7 @@ use crate::scenario::units::{Duration, Rate};
 use serde::{Deserialize, Serialize};
 
 /// `[workload]` in a scenario file.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkloadConfig {
     /// Concurrent users in a closed loop (each waits for an answer, thinks, then clicks again).
@@ -45,7 +45,7 @@ pub struct WorkloadConfig {
 }
 
 /// `retries = { max = 2, backoff = "exponential", base = "200ms", jitter = true }`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RetryConfig {
     /// Retries after the first attempt (so at most max + 1 attempts).
@@ -62,7 +62,9 @@ pub struct RetryConfig {
 }
 
 /// Backoff growth.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Backoff {
     /// base × 2^(retry − 1), capped.
@@ -73,7 +75,7 @@ pub enum Backoff {
 }
 
 /// `{ at = "40m", multiplier = 10, ramp = "2m", hold = "15m" }`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SpikeConfig {
     /// When the ramp up starts.
@@ -88,7 +90,7 @@ pub struct SpikeConfig {
 }
 
 /// `{ name = "browse", path = "/products", weight = 0.8, work = 1.0 }`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClassConfig {
     /// Name used in reports.
@@ -102,7 +104,7 @@ pub struct ClassConfig {
 }
 
 /// `{ name = "scraper", rate = "20/s", path = "/login" }`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BotConfig {
     /// Name used in reports (as its own request class).

@@ -23,7 +23,7 @@ use crate::scenario::units::Duration;
 use serde::{Deserialize, Serialize};
 
 /// `[components.NAME] kind = "dns"` in a scenario file.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DnsConfig {
     /// The endpoint the name points at (a server or a load balancer).
@@ -42,7 +42,7 @@ pub struct DnsConfig {
 }
 
 /// `failover = { secondary = "standby", interval = "30s", threshold = 3 }`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FailoverConfig {
     /// Endpoint answered while the primary is unhealthy.

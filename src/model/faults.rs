@@ -10,7 +10,7 @@ use crate::scenario::units::Duration;
 use serde::{Deserialize, Serialize};
 
 /// One `[[faults]]` entry in a scenario file.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FaultConfig {
     /// When it happens.
@@ -35,7 +35,7 @@ pub struct FaultConfig {
 }
 
 /// Fault verbs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FaultKind {
     /// The process dies; it restarts after the component's restart delay.

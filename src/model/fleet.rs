@@ -15,7 +15,7 @@ use crate::scenario::units::Duration;
 use serde::{Deserialize, Serialize};
 
 /// The fleet-only keys of `[components.NAME] kind = "fleet"` (the rest are server keys).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FleetConfig {
     /// Fewest instances.
@@ -41,7 +41,7 @@ pub struct FleetConfig {
 }
 
 /// The scaling policy.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "policy", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ScalingConfig {
     /// Keep a metric near a target.
@@ -75,7 +75,7 @@ pub enum ScalingConfig {
 }
 
 /// The metric a policy watches.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Metric {
     /// Average CPU utilization of in-service instances, 0..1.
@@ -85,7 +85,7 @@ pub enum Metric {
 }
 
 /// One step of a step-scaling policy.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StepConfig {
     /// Applies when the metric is above this.
@@ -97,7 +97,7 @@ pub struct StepConfig {
 }
 
 /// `{ at = "8h", min = 4, max = 20, desired = 8 }`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduledAction {
     /// When.

@@ -17,7 +17,7 @@ use crate::scenario::units::{Duration, Price};
 use serde::{Deserialize, Serialize};
 
 /// `[components.NAME] kind = "load_balancer"` in a scenario file.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoadBalancerConfig {
     /// A fleet's name, or a list of server names.
@@ -39,7 +39,7 @@ pub struct LoadBalancerConfig {
 }
 
 /// One target group name, or several server names.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum Targets {
     /// A fleet (or a single server).
@@ -59,7 +59,9 @@ impl Targets {
 }
 
 /// How the next target is chosen.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Algorithm {
     /// Each healthy target in turn.
@@ -74,7 +76,7 @@ pub enum Algorithm {
 }
 
 /// `health_check = { interval = "10s", timeout = "2s", unhealthy = 2, healthy = 3 }`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HealthCheckConfig {
     /// Time between checks of each target. Default 30s.

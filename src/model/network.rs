@@ -9,7 +9,7 @@ use crate::scenario::units::Duration;
 use serde::{Deserialize, Serialize};
 
 /// `[network]` in a scenario file.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkConfig {
     /// Round trip between a user and the site's entry point. Default 40ms.

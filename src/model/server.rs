@@ -21,7 +21,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
 /// `[components.NAME] kind = "server"` in a scenario file.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ServerConfig {
     /// Instance type from the built-in catalog (e.g. "c5.large").
@@ -54,7 +54,7 @@ pub struct ServerConfig {
 }
 
 /// `{ at = "45m", to = "c5.4xlarge", downtime = "4m" }`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResizeConfig {
     /// When the stop begins.

@@ -6,6 +6,7 @@
 pub mod embedded;
 pub mod error;
 pub mod overrides;
+pub mod schema;
 pub mod units;
 mod validate;
 
@@ -24,7 +25,7 @@ use units::Duration;
 pub use overrides::Override;
 
 /// `[scenario]`: name, length and seed of the run.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MetaConfig {
     /// Short name, used in reports.
@@ -44,7 +45,7 @@ pub struct MetaConfig {
 }
 
 /// A scenario file as written (before semantic checks).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScenarioFile {
     /// `[scenario]`.
