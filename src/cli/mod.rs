@@ -95,6 +95,8 @@ pub enum Command {
         #[arg(long, value_enum)]
         only: Option<ExplainForm>,
     },
+    /// Print the JSON Schema of scenario files (for editors: taplo / Even Better TOML).
+    Schema,
     /// Print a commented starting scenario for a chapter.
     New {
         /// The chapter.
@@ -187,6 +189,14 @@ pub fn dispatch(cli: Cli) -> u8 {
             tolerance.as_deref(),
         ),
         Command::New { chapter } => cmd_new(chapter),
+        Command::Schema => {
+            let doc = crate::scenario::schema::scenario_schema();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&doc).expect("a schema serializes")
+            );
+            EXIT_OK
+        }
         Command::Explain {
             scenario,
             set,
