@@ -76,7 +76,11 @@ fn exit_codes_follow_the_verdicts() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("FAIL"), "{out}");
     // Several files: any violation fails the whole check.
-    let (code, _, _) = run(&["check", scenario(&d, 10).to_str().unwrap(), scenario(&d, 400).to_str().unwrap()]);
+    let (code, _, _) = run(&[
+        "check",
+        scenario(&d, 10).to_str().unwrap(),
+        scenario(&d, 400).to_str().unwrap(),
+    ]);
     assert_eq!(code, 1);
     // Bad input: exit 2 with a located message.
     let bad = d.join("bad.toml");
@@ -123,20 +127,35 @@ fn junit_is_well_formed_with_one_testcase_per_objective() {
         for a in ["name", "tests", "failures", "errors"] {
             assert!(s.attribute(a).is_some(), "testsuite lacks {a}");
         }
-        let cases: Vec<_> = s.children().filter(|n| n.is_element() && n.tag_name().name() == "testcase").collect();
+        let cases: Vec<_> = s
+            .children()
+            .filter(|n| n.is_element() && n.tag_name().name() == "testcase")
+            .collect();
         assert_eq!(cases.len(), 3, "one testcase per objective");
         assert_eq!(s.attribute("tests").unwrap(), "3");
-        let failed = cases.iter().filter(|c| c.children().any(|n| n.is_element() && n.tag_name().name() == "failure")).count();
+        let failed = cases
+            .iter()
+            .filter(|c| {
+                c.children()
+                    .any(|n| n.is_element() && n.tag_name().name() == "failure")
+            })
+            .count();
         assert_eq!(s.attribute("failures").unwrap(), failed.to_string());
         for c in &cases {
             assert!(c.attribute("name").is_some() && c.attribute("classname").is_some());
-            for f in c.children().filter(|n| n.is_element() && n.tag_name().name() == "failure") {
+            for f in c
+                .children()
+                .filter(|n| n.is_element() && n.tag_name().name() == "failure")
+            {
                 assert!(f.attribute("message").unwrap().starts_with("SLO violated"));
             }
         }
         failures_seen += failed;
     }
-    assert_eq!(root.attribute("failures").unwrap(), failures_seen.to_string());
+    assert_eq!(
+        root.attribute("failures").unwrap(),
+        failures_seen.to_string()
+    );
     assert!(failures_seen >= 1);
     let _ = std::fs::remove_dir_all(&d);
 }
@@ -144,7 +163,12 @@ fn junit_is_well_formed_with_one_testcase_per_objective() {
 #[test]
 fn json_reports_measured_values_and_margins() {
     let d = tmp("json");
-    let (code, out, _) = run(&["check", scenario(&d, 400).to_str().unwrap(), "--format", "json"]);
+    let (code, out, _) = run(&[
+        "check",
+        scenario(&d, 400).to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     assert_eq!(code, 1);
     let v: serde_json::Value = serde_json::from_str(&out).expect("JSON on stdout");
     assert_eq!(v["passed"], false);
@@ -155,10 +179,18 @@ fn json_reports_measured_values_and_margins() {
         let threshold = o["threshold"].as_f64().unwrap();
         let margin = o["margin"].as_f64().unwrap();
         // margin = threshold − measured for "below" objectives; its sign is the verdict.
-        assert!((margin - (threshold - measured)).abs() < 1e-3 * threshold.max(1.0), "{o}");
+        assert!(
+            (margin - (threshold - measured)).abs() < 1e-3 * threshold.max(1.0),
+            "{o}"
+        );
         assert_eq!(o["passed"].as_bool().unwrap(), margin > 0.0, "{o}");
     }
-    let (_, gh, _) = run(&["check", scenario(&d, 400).to_str().unwrap(), "--format", "github"]);
+    let (_, gh, _) = run(&[
+        "check",
+        scenario(&d, 400).to_str().unwrap(),
+        "--format",
+        "github",
+    ]);
     assert!(gh.lines().any(|l| l.starts_with("::error title=")), "{gh}");
     let _ = std::fs::remove_dir_all(&d);
 }
@@ -168,11 +200,24 @@ fn baseline_fails_on_a_regression_and_passes_without_one() {
     let d = tmp("baseline");
     let s = scenario(&d, 150);
     let out_dir = d.join("base");
-    let (code, _, err) = run(&["run", s.to_str().unwrap(), "--out", out_dir.to_str().unwrap(), "--quiet"]);
+    let (code, _, err) = run(&[
+        "run",
+        s.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+        "--quiet",
+    ]);
     assert_eq!(code, 0, "{err}");
     let base = out_dir.join("results.json");
     // The same scenario and seed: identical figures, within any tolerance.
-    let (code, out, _) = run(&["check", s.to_str().unwrap(), "--baseline", base.to_str().unwrap(), "--format", "json"]);
+    let (code, out, _) = run(&[
+        "check",
+        s.to_str().unwrap(),
+        "--baseline",
+        base.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let baseline_rows: Vec<_> = v["scenarios"][0]["objectives"]
         .as_array()
@@ -193,7 +238,11 @@ fn baseline_fails_on_a_regression_and_passes_without_one() {
         base.to_str().unwrap(),
     ]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.lines().any(|l| l.contains("p99 vs baseline") && l.trim_end().ends_with("FAIL")), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.contains("p99 vs baseline") && l.trim_end().ends_with("FAIL")),
+        "{out}"
+    );
     // A tolerance loose enough to absorb a small change passes: seed change only.
     let (code, out, _) = run(&[
         "check",
@@ -209,15 +258,32 @@ fn baseline_fails_on_a_regression_and_passes_without_one() {
     ]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert!(
-        v["scenarios"][0]["objectives"].as_array().unwrap().iter().filter(|o| o["objective"].as_str().unwrap().contains("vs baseline")).all(|o| o["passed"] == true),
+        v["scenarios"][0]["objectives"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| o["objective"].as_str().unwrap().contains("vs baseline"))
+            .all(|o| o["passed"] == true),
         "{out}"
     );
     let _ = code;
     // A bad baseline file is bad input.
     std::fs::write(d.join("junk.json"), "{not json").unwrap();
-    let (code, _, err) = run(&["check", s.to_str().unwrap(), "--baseline", d.join("junk.json").to_str().unwrap()]);
+    let (code, _, err) = run(&[
+        "check",
+        s.to_str().unwrap(),
+        "--baseline",
+        d.join("junk.json").to_str().unwrap(),
+    ]);
     assert_eq!(code, 2, "{err}");
-    let (code, _, _) = run(&["check", s.to_str().unwrap(), "--baseline", base.to_str().unwrap(), "--tolerance", "p77=3%"]);
+    let (code, _, _) = run(&[
+        "check",
+        s.to_str().unwrap(),
+        "--baseline",
+        base.to_str().unwrap(),
+        "--tolerance",
+        "p77=3%",
+    ]);
     assert_eq!(code, 2);
     let _ = std::fs::remove_dir_all(&d);
 }
@@ -231,7 +297,11 @@ fn mermaid_ok(src: &str) -> Result<(), String> {
     if lines.next().map(str::trim) != Some("flowchart LR") {
         return Err("missing `flowchart LR` header".into());
     }
-    let ident = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && !s.starts_with(|c: char| c.is_ascii_digit());
+    let ident = |s: &str| {
+        !s.is_empty()
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !s.starts_with(|c: char| c.is_ascii_digit())
+    };
     let mut nodes = std::collections::BTreeSet::new();
     let mut edges = Vec::new();
     for l in lines {
@@ -239,7 +309,10 @@ fn mermaid_ok(src: &str) -> Result<(), String> {
         if let Some((a, rest)) = l.split_once(" -->").or_else(|| l.split_once(" -.->")) {
             let rest = rest.trim_start();
             let (label, b) = match rest.strip_prefix("|\"") {
-                Some(r) => r.split_once("\"|").map(|(lab, b)| (lab, b.trim())).ok_or(format!("bad edge label: {l}"))?,
+                Some(r) => r
+                    .split_once("\"|")
+                    .map(|(lab, b)| (lab, b.trim()))
+                    .ok_or(format!("bad edge label: {l}"))?,
                 None => ("", rest.trim()),
             };
             if label.contains('"') || !ident(a.trim()) || !ident(b) {
@@ -248,11 +321,22 @@ fn mermaid_ok(src: &str) -> Result<(), String> {
             edges.push((a.trim().to_string(), b.to_string()));
             continue;
         }
-        let open = l.find(['[', '(', '{']).ok_or(format!("not a node or edge: {l}"))?;
+        let open = l
+            .find(['[', '(', '{'])
+            .ok_or(format!("not a node or edge: {l}"))?;
         let (id, shape) = l.split_at(open);
-        let ok_shape = [("[\"", "\"]"), ("([\"", "\"])"), ("[[\"", "\"]]"), ("{\"", "\"}")]
-            .iter()
-            .any(|(o, c)| shape.starts_with(o) && shape.ends_with(c) && !shape[o.len()..shape.len() - c.len()].contains('"'));
+        let ok_shape = [
+            ("[\"", "\"]"),
+            ("([\"", "\"])"),
+            ("[[\"", "\"]]"),
+            ("{\"", "\"}"),
+        ]
+        .iter()
+        .any(|(o, c)| {
+            shape.starts_with(o)
+                && shape.ends_with(c)
+                && !shape[o.len()..shape.len() - c.len()].contains('"')
+        });
         if !ident(id) || !ok_shape {
             return Err(format!("bad node: {l}"));
         }
@@ -274,13 +358,22 @@ fn explain_lists_every_component_and_route_and_its_mermaid_parses() {
         assert_eq!(code, 0, "{err}");
         let scn = scalesim::scenario::load(&src, &[]).unwrap();
         for (name, _) in scn.components.iter().filter(|(n, _)| !n.contains('[')) {
-            assert!(text.lines().any(|l| l.trim_start().starts_with(name.as_str())), "chapter {ch}: {name} missing\n{text}");
+            assert!(
+                text.lines()
+                    .any(|l| l.trim_start().starts_with(name.as_str())),
+                "chapter {ch}: {name} missing\n{text}"
+            );
         }
         let topo = scalesim::explain::topology(&scn);
         for e in &topo.edges {
             let from = topo.nodes.iter().find(|n| n.id == e.from).unwrap();
             let to = topo.nodes.iter().find(|n| n.id == e.to).unwrap();
-            assert!(text.contains(&format!("{} → {}", from.name, to.name)), "chapter {ch}: route {} → {} missing", from.name, to.name);
+            assert!(
+                text.contains(&format!("{} → {}", from.name, to.name)),
+                "chapter {ch}: route {} → {} missing",
+                from.name,
+                to.name
+            );
         }
         let (code, mm, _) = run(&["explain", &src, "--only", "mermaid"]);
         assert_eq!(code, 0);
@@ -290,7 +383,10 @@ fn explain_lists_every_component_and_route_and_its_mermaid_parses() {
     }
     // Chapter 5 by name: users → lb → web.
     let (_, text, _) = run(&["explain", "chapter:5"]);
-    assert!(text.contains("users → lb") && text.contains("lb → web"), "{text}");
+    assert!(
+        text.contains("users → lb") && text.contains("lb → web"),
+        "{text}"
+    );
     assert!(text.contains("```mermaid") && text.contains("```dot"));
 }
 
@@ -299,7 +395,9 @@ fn explain_syntax_check_rejects_broken_mermaid() {
     assert!(mermaid_ok("flowchart LR\n    a[\"x\"]\n    a --> b\n").is_err());
     assert!(mermaid_ok("graph\n").is_err());
     assert!(mermaid_ok("flowchart LR\n    a[\"x\"y\"]\n").is_err());
-    assert!(mermaid_ok("flowchart LR\n    a[\"x\"]\n    b[\"y\"]\n    a -->|\"1 ms\"| b\n").is_ok());
+    assert!(
+        mermaid_ok("flowchart LR\n    a[\"x\"]\n    b[\"y\"]\n    a -->|\"1 ms\"| b\n").is_ok()
+    );
 }
 
 #[test]
