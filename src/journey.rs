@@ -5,7 +5,6 @@
 //! from the start, spikes and faults are left out — so the lines compare *designs*, not incidents.
 
 use crate::engine::time::MIN;
-use crate::model::catalog;
 use crate::report::results::figures;
 use crate::report::{charts, ReportError, Staging};
 use crate::scenario::{self, ComponentSpec, Scenario};
@@ -63,7 +62,6 @@ pub fn steady_state(mut scn: Scenario, users: u32) -> Scenario {
             ComponentSpec::Fleet(_) | ComponentSpec::LoadBalancer(_) | ComponentSpec::Dns(_) => {}
         }
     }
-    let _ = catalog::CATALOG;
     scn.overrides
         .push(format!("journey: users={users}, steady state"));
     scn

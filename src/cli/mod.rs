@@ -490,7 +490,6 @@ fn cmd_run(
             );
         }
         println!("  wrote {} files to {}", files.len(), dir.display());
-        let _ = as_secs_f64(0);
     }
     EXIT_OK
 }

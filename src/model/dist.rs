@@ -3,7 +3,7 @@
 //! Written in scenario files as `{ dist = "exponential", mean = "20ms" }`; every variant knows its
 //! mean and second moment, which the closed-form checks (Pollaczek–Khinchine) use.
 
-use crate::engine::time::{as_secs_f64, from_secs_f64, Time};
+use crate::engine::time::{from_secs_f64, Time};
 use crate::engine::RngStream;
 use crate::scenario::units::Duration;
 use rand_distr::{Distribution, Exp1, Gamma, StandardNormal};
@@ -196,11 +196,6 @@ impl Dist {
 pub fn exp_gap(rng: &mut RngStream, rate_per_sec: f64) -> Time {
     let e: f64 = Exp1.sample(rng);
     from_secs_f64(e / rate_per_sec)
-}
-
-/// Seconds of a duration, for describing configs.
-pub fn secs(d: Duration) -> f64 {
-    as_secs_f64(d.0)
 }
 
 #[cfg(test)]

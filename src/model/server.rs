@@ -149,7 +149,7 @@ enum State {
     Down,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy)]
 struct Job {
     finish_v: u64, // f64 bits of the virtual finish time; positive floats order like their bits
     seq: u64,
@@ -158,14 +158,21 @@ struct Job {
     req: ReqId,
 }
 
-impl PartialOrd for ReqId {
+// Jobs order by virtual finish, ties by start order; `seq` is unique, so nothing else is compared.
+impl PartialEq for Job {
+    fn eq(&self, other: &Self) -> bool {
+        self.seq == other.seq
+    }
+}
+impl Eq for Job {}
+impl PartialOrd for Job {
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
         Some(self.cmp(other))
     }
 }
-impl Ord for ReqId {
+impl Ord for Job {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.bits().cmp(&other.bits())
+        (self.finish_v, self.seq).cmp(&(other.finish_v, other.seq))
     }
 }
 

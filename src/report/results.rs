@@ -2,7 +2,6 @@
 //! the README; nothing in it depends on wall-clock time, so equal seeds give equal bytes.
 
 use crate::engine::time::as_secs_f64;
-use crate::metrics::new_histogram;
 use crate::model::request::Outcome;
 use crate::run::RunOutput;
 use crate::scenario::units::HOURS_PER_MONTH;
@@ -219,9 +218,4 @@ pub fn queue_json(s: &crate::run::ServerReport, secs: f64) -> Value {
         "mean_in_system": st.in_system_area / (secs * 1e9),
         "littles_law_lambda_w": lambda_all * w_all,
     })
-}
-
-/// An empty histogram (for callers that need one).
-pub fn empty_histogram() -> Histogram<u64> {
-    new_histogram()
 }

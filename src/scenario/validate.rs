@@ -5,7 +5,7 @@ use super::DnsSpec;
 use super::{ComponentConfig, ComponentSpec, ErrCtx, Scenario, ScenarioFile, FIRST_COMPONENT};
 use crate::engine::time::{HOUR, MS, SEC};
 use crate::model::catalog;
-use crate::model::client::{Backoff, ClassSpec, ClientSpec, LoadCurve, StreamSpec};
+use crate::model::client::{ClassSpec, ClientSpec, LoadCurve, StreamSpec};
 use crate::model::dist::DistConfig;
 use crate::model::dns;
 use crate::model::faults::{Action, FaultKind, FaultSpec, Hit};
@@ -78,7 +78,6 @@ pub(super) fn validate(ctx: &ErrCtx, file: ScenarioFile) -> Result<Scenario, Loa
         diags: Vec::new(),
     };
     let meta = &file.scenario;
-    let sp = [k("scenario")];
     if meta.name.trim().is_empty() {
         c.err(&[k("scenario"), k("name")], "the name can't be empty", None);
     }
@@ -128,7 +127,6 @@ pub(super) fn validate(ctx: &ErrCtx, file: ScenarioFile) -> Result<Scenario, Loa
         Some(w) => w.0,
         None => crate::metrics::auto_window(duration, 240),
     };
-    let _ = sp;
 
     // Components: named ones in name order, then every fleet's instance slots.
     let names: Vec<String> = file.components.keys().cloned().collect();
@@ -191,7 +189,7 @@ pub(super) fn validate(ctx: &ErrCtx, file: ScenarioFile) -> Result<Scenario, Loa
             }
             ComponentConfig::Fleet { fleet, server } => {
                 let (first, n) = slot_base[name];
-                fleet_spec(&mut c, &base, fleet, server, duration, first, n, azs).map(|(f, s)| {
+                fleet_spec(&mut c, &base, fleet, server, duration, first, n).map(|(f, s)| {
                     for i in 0..n {
                         let mut sv = s.clone();
                         sv.az = (i % azs) as u8;
@@ -504,7 +502,6 @@ pub(super) fn validate(ctx: &ErrCtx, file: ScenarioFile) -> Result<Scenario, Loa
             r.jitter.unwrap_or(true),
         )
     });
-    let _ = Backoff::Exponential;
     let mut spikes = Vec::new();
     for (i, s) in w.spikes.iter().enumerate() {
         let p = vec![k("workload"), k("spikes"), Seg::Index(i)];
@@ -1234,7 +1231,6 @@ fn fleet_spec(
     duration: u64,
     first: u32,
     n: u32,
-    azs: u32,
 ) -> Option<(FleetSpec, ServerSpec)> {
     let mut server = server_spec(c, base, s, duration)?;
     if !s.resize.is_empty() {
@@ -1388,7 +1384,6 @@ fn fleet_spec(
         schedule.push((a.at.0, a.min, a.max, a.desired));
     }
     schedule.sort_by_key(|s| s.0);
-    let _ = azs;
     Some((
         FleetSpec {
             slots: (first..first + n).collect(),
