@@ -37,6 +37,19 @@ pub fn from_secs_f64(s: f64) -> Time {
     }
 }
 
+/// `x` truncated to an integer, if `0 <= x < 2^63` (every duration a run meets: 292 years). The
+/// conversions to and from a *signed* integer are single instructions on x86-64; `as u64` and
+/// `u64 as f64` need compare-and-adjust sequences.
+#[inline(always)]
+fn trunc_i64(x: f64) -> Option<i64> {
+    if (0.0..9_223_372_036_854_775_808.0).contains(&x) {
+        // SAFETY: x is finite and in 0..2^63, so its truncation fits in an i64.
+        Some(unsafe { x.to_int_unchecked::<i64>() })
+    } else {
+        None
+    }
+}
+
 /// `x.round() as u64` for `0 <= x < 2^64`, exactly (ties away from zero), without a libm call.
 ///
 /// On the baseline x86-64 target `f64::round` and `f64::ceil` are out-of-line library calls (the
@@ -45,11 +58,9 @@ pub fn from_secs_f64(s: f64) -> Time {
 #[inline]
 pub fn round_ns(x: f64) -> Time {
     debug_assert!((0.0..18_446_744_073_709_551_616.0).contains(&x), "{x}");
-    let t = x as u64;
-    if x - t as f64 >= 0.5 {
-        t + 1
-    } else {
-        t
+    match trunc_i64(x) {
+        Some(t) => (t + i64::from(x - t as f64 >= 0.5)) as u64,
+        None => x.round() as u64,
     }
 }
 
@@ -57,11 +68,9 @@ pub fn round_ns(x: f64) -> Time {
 #[inline]
 pub fn ceil_ns(x: f64) -> Time {
     debug_assert!((0.0..18_446_744_073_709_551_616.0).contains(&x), "{x}");
-    let t = x as u64;
-    if (t as f64) < x {
-        t + 1
-    } else {
-        t
+    match trunc_i64(x) {
+        Some(t) => (t + i64::from((t as f64) < x)) as u64,
+        None => x.ceil() as u64,
     }
 }
 

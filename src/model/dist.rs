@@ -180,7 +180,7 @@ impl Dist {
         } else if ns <= 0.0 {
             0
         } else {
-            ns.round() as u64
+            crate::engine::time::round_ns(ns)
         }
     }
 

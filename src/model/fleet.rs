@@ -291,13 +291,14 @@ impl Fleet {
         let (mut busy, mut cap, mut reqs, mut n) = (0.0, 0.0, 0u64, 0u32);
         for (i, &c) in self.spec.slots.iter().enumerate() {
             let st = ctx.registry.of(c);
+            let (busy_now, cap_now) = (st.busy_area_at(now), st.capacity_area_at(now));
             let (db, dc, da) = (
-                st.busy_area - self.last_busy[i],
-                st.capacity_area - self.last_cap[i],
+                busy_now - self.last_busy[i],
+                cap_now - self.last_cap[i],
                 st.arrivals - self.last_arrivals[i],
             );
-            self.last_busy[i] = st.busy_area;
-            self.last_cap[i] = st.capacity_area;
+            self.last_busy[i] = busy_now;
+            self.last_cap[i] = cap_now;
             self.last_arrivals[i] = st.arrivals;
             let warm = st.launched_at == 0 || now >= st.launched_at + self.spec.boot_time + warmup;
             if st.lifecycle == Lifecycle::InService && warm {

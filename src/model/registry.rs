@@ -35,10 +35,17 @@ pub struct InstanceStatus {
     pub stopped: bool,
     /// Requests held now (in service + queued). Written by the instance.
     pub in_flight: u32,
-    /// Cumulative busy vCPU·ns. Written by the instance.
+    /// Cumulative busy vCPU·ns as of `as_of`. Written by the instance (a fleet's only), like
+    /// the next four fields.
     pub busy_area: f64,
-    /// Cumulative available vCPU·ns. Written by the instance.
+    /// Cumulative available vCPU·ns as of `as_of`.
     pub capacity_area: f64,
+    /// Busy vCPUs from `as_of` on (until the instance next reports).
+    pub busy_rate: f64,
+    /// Available vCPUs from `as_of` on.
+    pub capacity_rate: f64,
+    /// When the instance last reported.
+    pub as_of: Time,
     /// Cumulative requests arrived. Written by the instance.
     pub arrivals: u64,
     /// Availability zone index.
@@ -47,6 +54,18 @@ pub struct InstanceStatus {
     pub instance: bool,
     /// When it was launched.
     pub launched_at: Time,
+}
+
+impl InstanceStatus {
+    /// Cumulative busy vCPU·ns at `now` (the instance's load has not changed since it reported).
+    pub fn busy_area_at(&self, now: Time) -> f64 {
+        self.busy_area + self.busy_rate * now.saturating_sub(self.as_of) as f64
+    }
+
+    /// Cumulative available vCPU·ns at `now`.
+    pub fn capacity_area_at(&self, now: Time) -> f64 {
+        self.capacity_area + self.capacity_rate * now.saturating_sub(self.as_of) as f64
+    }
 }
 
 /// The control plane.

@@ -8,12 +8,18 @@
 //! on it). Processor sharing is simulated exactly with a virtual clock: a request finishes when
 //! the work done per request since it started reaches its demand, and only the earliest finish
 //! is ever on the event queue.
+//!
+//! When no more requests can run than there are vCPUs (`workers ≤ vcpus`) and the server is not
+//! hung, every request runs at the same constant speed from start to finish, so its finish time
+//! is known the moment it starts. Then the server skips the virtual clock and its own job heap:
+//! each request gets its own completion timer on the engine's queue ("direct" mode). A fault
+//! that changes the speed (slow, hang, recover) re-times the jobs in flight and switches mode.
 
 use super::catalog::InstanceType;
 use super::dist::{Dist, DistConfig};
 use super::request::{Outcome, ReqId};
 use super::{Control, Ctx, Msg, Timer};
-use crate::engine::time::{Time, SEC};
+use crate::engine::time::{ceil_ns, Time, SEC};
 use crate::engine::RngStream;
 use crate::scenario::units::{Bytes, Duration, Price};
 use serde::{Deserialize, Serialize};
@@ -99,6 +105,8 @@ pub struct ServerSpec {
     pub az: u8,
     /// Runs from time zero (a standalone server) or waits for a fleet's `Launch`.
     pub starts_up: bool,
+    /// A slot of an autoscaling group: publishes its load (CloudWatch-style) for the group.
+    pub in_fleet: bool,
 }
 
 /// Counters a server keeps (reset at warm-up).
@@ -123,7 +131,8 @@ pub struct ServerStats {
     pub reset_sojourn_sum: f64,
     /// Completed requests that had to wait at all.
     pub waited: u64,
-    /// ∫ busy vCPUs dt (vCPU·ns).
+    /// ∫ busy vCPUs dt (vCPU·ns). This and the next three are brought up to date by
+    /// [`Server::settle`].
     pub busy_area: f64,
     /// ∫ vCPUs available dt while up (vCPU·ns).
     pub capacity_area: f64,
@@ -151,7 +160,9 @@ enum State {
 
 #[derive(Clone, Copy)]
 struct Job {
-    finish_v: u64, // f64 bits of the virtual finish time; positive floats order like their bits
+    /// Shared mode: the f64 bits of the virtual finish time (positive floats order like their
+    /// bits). Direct mode: the finish time itself, ns.
+    finish: u64,
     seq: u64,
     arrived: Time,
     started: Time,
@@ -172,7 +183,7 @@ impl PartialOrd for Job {
 }
 impl Ord for Job {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (self.finish_v, self.seq).cmp(&(other.finish_v, other.seq))
+        (self.finish, self.seq).cmp(&(other.finish, other.seq))
     }
 }
 
@@ -203,7 +214,14 @@ pub struct Server {
     hung: bool,
     speed: f64,
     down_epoch: u64,
+    /// Direct mode (see the module docs): jobs have their own timers and live in `slots`.
+    direct: bool,
+    /// Shared mode: jobs in service, earliest virtual finish first.
     active: BinaryHeap<Reverse<Job>>,
+    /// Direct mode: jobs in service by slot (a slot's index is in its timer), and free slots.
+    slots: Vec<Option<Job>>,
+    free_slots: Vec<u32>,
+    running: usize,
     backlog: VecDeque<(ReqId, Time)>,
     seq: u64,
     v: f64,
@@ -212,14 +230,20 @@ pub struct Server {
     sched_at: Option<Time>,
     /// Counters since warm-up.
     pub stats: ServerStats,
-    window_busy: f64,
-    window_capacity: f64,
+    /// ∫ busy vCPUs, ∫ available vCPUs and ∫ requests held, since time zero (vCPU·ns, req·ns).
+    busy_total: f64,
+    capacity_total: f64,
+    in_system_total: f64,
+    /// Billed time at the current price (ns), and dollars billed at earlier prices.
+    billed_ns: u64,
+    cost_banked: f64,
+    /// The integrals and cost at the last `reset_stats`, and the integrals at the window start.
+    at_reset: [f64; 4],
+    at_window: [f64; 2],
     /// Life events (crashes, restarts, resizes), in order.
     pub events: Vec<ServerEvent>,
     /// Dollars billed since time zero (never reset).
     pub cost_total: f64,
-    busy_total: f64,
-    capacity_total: f64,
     arrivals_total: u64,
 }
 
@@ -244,7 +268,11 @@ impl Server {
             hung: false,
             speed: 1.0,
             down_epoch: 0,
+            direct: spec.workers <= spec.vcpus,
             active: BinaryHeap::with_capacity(spec.workers.min(4096) as usize),
+            slots: Vec::new(),
+            free_slots: Vec::new(),
+            running: 0,
             backlog: VecDeque::new(),
             seq: 0,
             v: 0.0,
@@ -252,12 +280,15 @@ impl Server {
             sched_epoch: 0,
             sched_at: None,
             stats: ServerStats::default(),
-            window_busy: 0.0,
-            window_capacity: 0.0,
-            events: Vec::new(),
-            cost_total: 0.0,
             busy_total: 0.0,
             capacity_total: 0.0,
+            in_system_total: 0.0,
+            billed_ns: 0,
+            cost_banked: 0.0,
+            at_reset: [0.0; 4],
+            at_window: [0.0; 2],
+            events: Vec::new(),
+            cost_total: 0.0,
             arrivals_total: 0,
             spec,
         }
@@ -277,16 +308,32 @@ impl Server {
         self.publish(ctx);
     }
 
-    /// Writes this instance's status into the control plane.
+    /// Writes this instance's status into the control plane. The load figures only matter to the
+    /// autoscaling group an instance belongs to, so a standalone server skips them.
     #[inline]
     fn publish(&self, ctx: &mut Ctx) {
         let st = ctx.registry.of_mut(ctx.me);
         st.up = self.state == State::Up;
         st.stopped = self.stopped;
-        st.in_flight = (self.active.len() + self.backlog.len()) as u32;
+        if !self.spec.in_fleet {
+            return;
+        }
+        let n = self.in_service();
+        st.in_flight = (n + self.backlog.len()) as u32;
+        st.arrivals = self.arrivals_total;
+        st.as_of = self.last;
         st.busy_area = self.busy_total;
         st.capacity_area = self.capacity_total;
-        st.arrivals = self.arrivals_total;
+        (st.busy_rate, st.capacity_rate) = if self.state == State::Up {
+            let busy = if self.hung {
+                0
+            } else {
+                n.min(self.vcpus as usize)
+            };
+            (busy as f64, f64::from(self.vcpus))
+        } else {
+            (0.0, 0.0)
+        };
     }
 
     /// True while running (booting, up, or crashed and restarting): billed and counted.
@@ -300,8 +347,13 @@ impl Server {
     }
 
     /// Requests in service.
+    #[inline]
     pub fn in_service(&self) -> usize {
-        self.active.len()
+        if self.direct {
+            self.running
+        } else {
+            self.active.len()
+        }
     }
 
     /// Requests waiting in the backlog.
@@ -325,7 +377,7 @@ impl Server {
             return 0;
         }
         self.spec.memory_base
-            + (self.active.len() + self.backlog.len()) as u64 * self.spec.memory_per_request
+            + (self.in_service() + self.backlog.len()) as u64 * self.spec.memory_per_request
     }
 
     #[inline]
@@ -342,39 +394,59 @@ impl Server {
     /// Brings the integrals and the virtual clock up to `now`.
     #[inline]
     fn advance(&mut self, now: Time) {
-        let dt = (now - self.last) as f64;
-        if dt > 0.0 {
-            let n = self.active.len();
-            self.v += dt * self.rate(n);
-            let busy = if self.hung || self.state != State::Up {
-                0.0
-            } else {
-                n.min(self.vcpus as usize) as f64
-            };
-            let cap = if self.state == State::Up {
-                f64::from(self.vcpus)
-            } else {
-                0.0
-            };
-            self.busy_total += dt * busy;
-            self.capacity_total += dt * cap;
-            self.stats.busy_area += dt * busy;
-            self.stats.capacity_area += dt * cap;
-            self.window_busy += dt * busy;
-            self.window_capacity += dt * cap;
-            self.stats.in_system_area += dt * (n + self.backlog.len()) as f64;
+        let dt = now - self.last;
+        if dt > 0 {
+            let n = self.in_service();
+            let dt_f = dt as f64;
+            if !self.direct {
+                self.v += dt_f * self.rate(n);
+            }
+            if self.state == State::Up {
+                if !self.hung {
+                    self.busy_total += dt_f * n.min(self.vcpus as usize) as f64;
+                }
+                self.capacity_total += dt_f * f64::from(self.vcpus);
+            }
+            self.in_system_total += dt_f * (n + self.backlog.len()) as f64;
             if self.billed {
-                let dollars = self.price * dt / 3600e9;
-                self.stats.cost += dollars;
-                self.cost_total += dollars;
+                self.billed_ns += dt;
             }
         }
         self.last = now;
     }
 
+    /// Dollars billed since time zero, as of the last `advance`.
+    fn billed(&self) -> f64 {
+        self.cost_banked + self.price * self.billed_ns as f64 / 3.6e12
+    }
+
+    /// Changes the hourly price from now on (call after `advance`).
+    fn set_price(&mut self, price: f64) {
+        self.cost_banked = self.billed();
+        self.billed_ns = 0;
+        self.price = price;
+    }
+
+    /// Brings everything up to `now` and fills in the counters' integrals and `cost_total`.
+    pub fn settle(&mut self, now: Time) {
+        self.advance(now);
+        self.cost_total = self.billed();
+        let [busy, capacity, in_system, cost] = self.at_reset;
+        self.stats.busy_area = self.busy_total - busy;
+        self.stats.capacity_area = self.capacity_total - capacity;
+        self.stats.in_system_area = self.in_system_total - in_system;
+        self.stats.cost = self.cost_total - cost;
+    }
+
     /// Resets the counters (at the end of warm-up).
     pub fn reset_stats(&mut self, now: Time) {
-        self.advance(now);
+        self.settle(now);
+        self.at_reset = [
+            self.busy_total,
+            self.capacity_total,
+            self.in_system_total,
+            self.cost_total,
+        ];
         self.stats = ServerStats {
             since: now,
             ..ServerStats::default()
@@ -384,15 +456,17 @@ impl Server {
     /// Busy and available vCPU·ns since the last call; starts a new window.
     pub fn sample_window(&mut self, now: Time) -> (f64, f64) {
         self.advance(now);
-        let out = (self.window_busy, self.window_capacity);
-        self.window_busy = 0.0;
-        self.window_capacity = 0.0;
+        let out = (
+            self.busy_total - self.at_window[0],
+            self.capacity_total - self.at_window[1],
+        );
+        self.at_window = [self.busy_total, self.capacity_total];
         out
     }
 
-    /// Dollars billed since time zero, up to `now`.
+    /// Dollars billed since time zero, up to `now` (settles the counters).
     pub fn cost_so_far(&mut self, now: Time) -> f64 {
-        self.advance(now);
+        self.settle(now);
         self.cost_total
     }
 
@@ -405,8 +479,11 @@ impl Server {
         let rate = self.rate(self.active.len());
         let next = match self.active.peek() {
             Some(Reverse(job)) if rate > 0.0 => {
-                let remaining = (f64::from_bits(job.finish_v) - self.v).max(0.0);
-                Some(ctx.now() + (remaining / rate).ceil() as Time)
+                let remaining = (f64::from_bits(job.finish) - self.v).max(0.0);
+                Some(
+                    ctx.now()
+                        .saturating_add(ceil_ns((remaining / rate).min(1e19))),
+                )
             }
             _ => None,
         };
@@ -414,7 +491,7 @@ impl Server {
             self.sched_epoch += 1;
             self.sched_at = next;
             if let Some(t) = next {
-                ctx.timer_at(t, Timer::ServiceDone(self.sched_epoch));
+                ctx.timer_at(t, Timer::ServiceDone(self.timer_tag(0)));
             }
         }
     }
@@ -430,13 +507,101 @@ impl Server {
             demand += self.spec.tls_cpu as f64;
         }
         self.seq += 1;
-        self.active.push(Reverse(Job {
-            finish_v: (self.v + demand).to_bits(),
+        let mut job = Job {
+            finish: 0,
             seq: self.seq,
             arrived,
             started: now,
             req,
-        }));
+        };
+        if self.direct {
+            job.finish = now.saturating_add(ceil_ns((demand / self.speed).min(1e19)));
+            self.place(job, ctx);
+        } else {
+            job.finish = (self.v + demand).to_bits();
+            self.active.push(Reverse(job));
+        }
+    }
+
+    /// Direct mode: puts `job` in a free slot and sets its completion timer.
+    fn place(&mut self, job: Job, ctx: &mut Ctx) {
+        let slot = match self.free_slots.pop() {
+            Some(s) => s,
+            None => {
+                self.slots.push(None);
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.slots[slot as usize] = Some(job);
+        self.running += 1;
+        ctx.timer_at(job.finish, Timer::ServiceDone(self.timer_tag(slot)));
+    }
+
+    /// The payload of a `ServiceDone` timer: the schedule epoch (low 32 bits) and a slot.
+    #[inline]
+    fn timer_tag(&self, slot: u32) -> u64 {
+        (self.sched_epoch << 32) | u64::from(slot)
+    }
+
+    /// Takes every job out of service with the work it has left (CPU ns at full speed), in start
+    /// order, and invalidates their timers. Call after `advance`, before changing the speed.
+    fn pause_jobs(&mut self, now: Time) -> Vec<(Job, f64)> {
+        let mut jobs: Vec<(Job, f64)> = if self.direct {
+            self.free_slots.clear();
+            self.running = 0;
+            let speed = self.speed;
+            self.slots
+                .drain(..)
+                .flatten()
+                .map(|j| (j, j.finish.saturating_sub(now) as f64 * speed))
+                .collect()
+        } else {
+            let v = self.v;
+            self.active
+                .drain()
+                .map(|Reverse(j)| (j, (f64::from_bits(j.finish) - v).max(0.0)))
+                .collect()
+        };
+        jobs.sort_by_key(|(j, _)| j.seq);
+        self.sched_epoch += 1;
+        self.sched_at = None;
+        jobs
+    }
+
+    /// Puts paused jobs back into service in the mode that now fits, and sets the timers.
+    fn resume_jobs(&mut self, jobs: Vec<(Job, f64)>, ctx: &mut Ctx) {
+        self.direct = self.spec.workers <= self.vcpus && !self.hung;
+        let now = ctx.now();
+        for (mut job, remaining) in jobs {
+            if self.direct {
+                job.finish = now.saturating_add(ceil_ns((remaining / self.speed).min(1e19)));
+                self.place(job, ctx);
+            } else {
+                job.finish = (self.v + remaining).to_bits();
+                self.active.push(Reverse(job));
+            }
+        }
+        if !self.direct {
+            self.reschedule(ctx);
+        }
+    }
+
+    /// Changes how fast the server runs, re-timing the jobs in service.
+    fn set_pace(&mut self, hung: bool, speed: f64, ctx: &mut Ctx) {
+        let jobs = self.pause_jobs(ctx.now());
+        self.hung = hung;
+        self.speed = speed;
+        self.resume_jobs(jobs, ctx);
+    }
+
+    /// Starts jobs from the backlog while workers are free.
+    fn fill_workers(&mut self, ctx: &mut Ctx) {
+        while self.in_service() < self.spec.workers as usize {
+            let Some((req, arrived)) = self.backlog.pop_front() else {
+                break;
+            };
+            self.start_job(req, arrived, ctx);
+        }
     }
 
     fn refuse(&mut self, req: ReqId, outcome: Outcome, ctx: &mut Ctx) {
@@ -465,13 +630,13 @@ impl Server {
                     self.refuse(req, Outcome::Refused, ctx);
                     return;
                 }
-                let room = self.active.len() < self.spec.workers as usize;
+                let room = self.in_service() < self.spec.workers as usize;
                 if !room && self.backlog.len() >= self.spec.backlog as usize {
                     self.stats.refused += 1;
                     self.refuse(req, Outcome::Refused, ctx);
                     return;
                 }
-                let held = (self.active.len() + self.backlog.len() + 1) as u64;
+                let held = (self.in_service() + self.backlog.len() + 1) as u64;
                 if self.spec.memory_per_request > 0
                     && self.spec.memory_base + held * self.spec.memory_per_request > self.memory
                 {
@@ -486,31 +651,39 @@ impl Server {
                 }
                 if room {
                     self.start_job(req, now, ctx);
-                    self.reschedule(ctx);
+                    if !self.direct {
+                        self.reschedule(ctx);
+                    }
                 } else {
                     self.backlog.push_back((req, now));
                 }
             }
-            Msg::Timer(Timer::ServiceDone(epoch)) => {
-                if epoch != self.sched_epoch {
+            Msg::Timer(Timer::ServiceDone(tag)) => {
+                if tag >> 32 != self.sched_epoch & 0xffff_ffff {
+                    return; // set before a crash or a re-timing
+                }
+                if self.direct {
+                    let slot = (tag & 0xffff_ffff) as usize;
+                    let Some(job) = self.slots.get_mut(slot).and_then(Option::take) else {
+                        return;
+                    };
+                    self.free_slots.push(slot as u32);
+                    self.running -= 1;
+                    self.complete(job, ctx);
+                    self.fill_workers(ctx);
                     return;
                 }
                 self.sched_at = None;
                 // Everything whose virtual finish has been reached (ties and rounding included).
                 let slack = self.rate(self.active.len()).max(1e-9);
                 while let Some(Reverse(job)) = self.active.peek() {
-                    if f64::from_bits(job.finish_v) > self.v + slack {
+                    if f64::from_bits(job.finish) > self.v + slack {
                         break;
                     }
                     let Reverse(job) = self.active.pop().expect("peeked");
                     self.complete(job, ctx);
                 }
-                while self.active.len() < self.spec.workers as usize {
-                    let Some((req, arrived)) = self.backlog.pop_front() else {
-                        break;
-                    };
-                    self.start_job(req, arrived, ctx);
-                }
+                self.fill_workers(ctx);
                 self.reschedule(ctx);
             }
             Msg::Timer(Timer::Restart(epoch)) => {
@@ -540,8 +713,9 @@ impl Server {
                 self.billed = false; // a stopped instance is not billed
                 self.vcpus = to.vcpus;
                 self.memory = u64::from(to.memory_gib) << 30;
-                self.price = to.price_per_hour;
+                self.set_price(to.price_per_hour);
                 self.instance = to.name.to_string();
+                self.direct = self.spec.workers <= self.vcpus; // nothing is in service now
             }
             Msg::Timer(Timer::BootDone(epoch)) => {
                 if self.state == State::Booting && epoch == self.down_epoch {
@@ -579,6 +753,8 @@ impl Server {
                     // A new instance boots with the original type.
                     self.vcpus = self.spec.vcpus;
                     self.memory = self.spec.memory;
+                    self.set_price(self.spec.price_per_hour);
+                    self.direct = self.spec.workers <= self.vcpus; // nothing is in service
                     ctx.registry.of_mut(ctx.me).launched_at = now;
                     if c == Control::Launch {
                         ctx.timer(self.spec.boot_time.max(1), Timer::BootDone(self.down_epoch));
@@ -623,16 +799,14 @@ impl Server {
                     at: now,
                     what: "hung: accepts but never answers".into(),
                 });
-                self.hung = true;
-                self.reschedule(ctx);
+                self.set_pace(true, self.speed, ctx);
             }
             Control::Slow(permille) => {
                 self.events.push(ServerEvent {
                     at: now,
                     what: format!("slowed down {:.1}×", f64::from(permille) / 1000.0),
                 });
-                self.speed = 1000.0 / f64::from(permille.max(1));
-                self.reschedule(ctx);
+                self.set_pace(self.hung, 1000.0 / f64::from(permille.max(1)), ctx);
             }
             Control::Recover => {
                 if self.state == State::Off {
@@ -642,15 +816,13 @@ impl Server {
                     at: now,
                     what: "recovered".into(),
                 });
-                self.hung = false;
-                self.speed = 1.0;
                 if self.state == State::Down {
                     self.down_epoch += 1;
                     self.state = State::Up;
                     self.billed = true;
                     self.stopped = false;
                 }
-                self.reschedule(ctx);
+                self.set_pace(false, 1.0, ctx);
             }
         }
     }
@@ -658,10 +830,11 @@ impl Server {
     /// Drops everything held (connections reset) and goes down; back after `restart`, if given.
     fn crash(&mut self, ctx: &mut Ctx, restart: Option<Time>) {
         self.stats.crashes += 1;
-        let mut jobs: Vec<Job> = self.active.drain().map(|Reverse(j)| j).collect();
-        jobs.sort_by_key(|j| (j.started, j.seq)); // a deterministic order for the resets
         let now = ctx.now();
-        for j in jobs {
+        // In start order (seq), a deterministic order for the resets. This also invalidates the
+        // jobs' timers.
+        let jobs = self.pause_jobs(now);
+        for (j, _) in jobs {
             self.stats.reset += 1;
             self.stats.reset_sojourn_sum += (now - j.arrived) as f64;
             self.refuse(j.req, Outcome::Crashed, ctx);
@@ -673,9 +846,8 @@ impl Server {
         }
         self.state = State::Down;
         self.hung = false;
+        self.direct = self.spec.workers <= self.vcpus; // nothing is in service now
         self.down_epoch += 1;
-        self.sched_epoch += 1;
-        self.sched_at = None;
         if let Some(d) = restart {
             ctx.timer(d.max(1), Timer::Restart(self.down_epoch));
         }

@@ -1219,6 +1219,7 @@ fn server_spec(
         boot_time: 0,
         az: 0,
         starts_up: true,
+        in_fleet: false,
     })
 }
 
@@ -1273,6 +1274,7 @@ fn fleet_spec(
         .map_or(crate::model::fleet::DEFAULT_BOOT, |d| d.0);
     server.boot_time = boot;
     server.starts_up = false;
+    server.in_fleet = true;
     let sp = at_key(base, "scaling");
     let policy = match &f.scaling {
         None => Policy::None,
