@@ -216,6 +216,8 @@ pub struct Server {
     down_epoch: u64,
     /// Direct mode (see the module docs): jobs have their own timers and live in `slots`.
     direct: bool,
+    /// Off only in tests that check both modes give the same answers.
+    direct_allowed: bool,
     /// Shared mode: jobs in service, earliest virtual finish first.
     active: BinaryHeap<Reverse<Job>>,
     /// Direct mode: jobs in service by slot (a slot's index is in its timer), and free slots.
@@ -269,6 +271,7 @@ impl Server {
             speed: 1.0,
             down_epoch: 0,
             direct: spec.workers <= spec.vcpus,
+            direct_allowed: true,
             active: BinaryHeap::with_capacity(spec.workers.min(4096) as usize),
             slots: Vec::new(),
             free_slots: Vec::new(),
@@ -523,6 +526,12 @@ impl Server {
         }
     }
 
+    /// True when every job in service runs at one constant speed: direct mode applies.
+    #[inline]
+    fn direct_fits(&self) -> bool {
+        self.spec.workers <= self.vcpus && !self.hung && self.direct_allowed
+    }
+
     /// Direct mode: puts `job` in a free slot and sets its completion timer.
     fn place(&mut self, job: Job, ctx: &mut Ctx) {
         let slot = match self.free_slots.pop() {
@@ -570,7 +579,7 @@ impl Server {
 
     /// Puts paused jobs back into service in the mode that now fits, and sets the timers.
     fn resume_jobs(&mut self, jobs: Vec<(Job, f64)>, ctx: &mut Ctx) {
-        self.direct = self.spec.workers <= self.vcpus && !self.hung;
+        self.direct = self.direct_fits();
         let now = ctx.now();
         for (mut job, remaining) in jobs {
             if self.direct {
@@ -715,7 +724,7 @@ impl Server {
                 self.memory = u64::from(to.memory_gib) << 30;
                 self.set_price(to.price_per_hour);
                 self.instance = to.name.to_string();
-                self.direct = self.spec.workers <= self.vcpus; // nothing is in service now
+                self.direct = self.direct_fits(); // nothing is in service now
             }
             Msg::Timer(Timer::BootDone(epoch)) => {
                 if self.state == State::Booting && epoch == self.down_epoch {
@@ -754,7 +763,7 @@ impl Server {
                     self.vcpus = self.spec.vcpus;
                     self.memory = self.spec.memory;
                     self.set_price(self.spec.price_per_hour);
-                    self.direct = self.spec.workers <= self.vcpus; // nothing is in service
+                    self.direct = self.direct_fits(); // nothing is in service
                     ctx.registry.of_mut(ctx.me).launched_at = now;
                     if c == Control::Launch {
                         ctx.timer(self.spec.boot_time.max(1), Timer::BootDone(self.down_epoch));
@@ -846,7 +855,7 @@ impl Server {
         }
         self.state = State::Down;
         self.hung = false;
-        self.direct = self.spec.workers <= self.vcpus; // nothing is in service now
+        self.direct = self.direct_fits(); // nothing is in service now
         self.down_epoch += 1;
         if let Some(d) = restart {
             ctx.timer(d.max(1), Timer::Restart(self.down_epoch));
@@ -870,3 +879,230 @@ impl Server {
 pub const DEFAULT_RESTART: Time = 60 * SEC;
 /// Default resize downtime: 3 min (aws-semantics.md §2: stop 30–60 s + start ≈30 s + app warm-up).
 pub const DEFAULT_RESIZE_DOWNTIME: Time = 180 * SEC;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::time::MS;
+    use crate::engine::Scheduler;
+    use crate::metrics::Metrics;
+    use crate::model::network::{Network, NetworkConfig};
+    use crate::model::registry::Registry;
+    use crate::model::request::RequestTable;
+    use crate::model::{Event, Zone};
+    use crate::scenario::units::Duration as D;
+
+    /// Where the server's answers go (the harness plays this component).
+    const USER: u32 = 0;
+    /// The server's component index.
+    const ME: u32 = 1;
+
+    /// What the harness feeds the server, at a time.
+    enum Input {
+        Request,
+        Verb(Control),
+    }
+
+    /// Runs one server with `vcpus`, `workers` and a deterministic 1 s service through `inputs`,
+    /// with or without direct mode. Returns (answer time, outcome) per request, in input order.
+    fn drive(
+        vcpus: u32,
+        workers: u32,
+        direct: bool,
+        inputs: &[(Time, Input)],
+    ) -> Vec<(Time, Outcome)> {
+        let spec = ServerSpec {
+            instance: "custom".into(),
+            vcpus,
+            memory: 1 << 34,
+            price_per_hour: 1.0,
+            workers,
+            backlog: 100,
+            service: DistConfig::Deterministic { value: D(SEC) },
+            memory_base: 0,
+            memory_per_request: 0,
+            restart: SEC,
+            resizes: vec![],
+            tls_cpu: 0,
+            boot_time: 0,
+            az: 0,
+            starts_up: true,
+            in_fleet: false,
+        };
+        let mut server = Server::new("s", spec, 1);
+        server.direct_allowed = direct;
+        server.direct = server.direct_fits();
+        let mut h = Harness {
+            server,
+            reqs: RequestTable::new(),
+            metrics: Metrics::new(&["c".into()], 0, SEC),
+            net: Network::new(&NetworkConfig {
+                client_rtt: D(0),
+                internal_rtt: D(0),
+                jitter: 0.0,
+            }),
+            zones: [Zone::Internal, Zone::Internal],
+            registry: Registry::new(2, 1),
+            ids: Vec::new(),
+            answers: Vec::new(),
+        };
+        let mut sched = Scheduler::<Event>::new();
+        for (at, input) in inputs {
+            let msg = match input {
+                Input::Request => {
+                    let id = h.reqs.alloc(0, 0, *at, 1.0);
+                    h.reqs.get_mut(id).unwrap().push_hop(USER, 0);
+                    h.ids.push(id);
+                    Msg::Request(id)
+                }
+                Input::Verb(c) => Msg::Control(*c),
+            };
+            sched.at(*at, Event { to: ME, msg });
+        }
+        h.answers = vec![(Time::MAX, Outcome::Ok); h.ids.len()];
+        let mut sim = crate::engine::sim::Simulation::new(h);
+        sim.sched = sched;
+        sim.run_until(3_600 * SEC);
+        sim.model.answers
+    }
+
+    /// A world of one server; the harness plays the user it answers to.
+    struct Harness {
+        server: Server,
+        reqs: RequestTable,
+        metrics: Metrics,
+        net: Network,
+        zones: [Zone; 2],
+        registry: Registry,
+        ids: Vec<ReqId>,
+        answers: Vec<(Time, Outcome)>,
+    }
+
+    impl crate::engine::Model for Harness {
+        type Event = Event;
+        fn handle(&mut self, ev: Event, sched: &mut Scheduler<Event>) {
+            let now = sched.now();
+            let mut ctx = Ctx {
+                sched,
+                reqs: &mut self.reqs,
+                metrics: &mut self.metrics,
+                net: &self.net,
+                zones: &self.zones,
+                me: ev.to,
+                registry: &mut self.registry,
+            };
+            match (ev.to, ev.msg) {
+                (USER, Msg::Response(id)) => {
+                    let i = self
+                        .ids
+                        .iter()
+                        .position(|&x| x == id)
+                        .expect("known request");
+                    self.answers[i] = (now, ctx.reqs.get(id).unwrap().outcome);
+                }
+                (ME, msg) => self.server.handle(msg, &mut ctx),
+                other => unreachable!("{other:?}"),
+            }
+        }
+    }
+
+    /// The same inputs in direct and in shared (processor-sharing) mode: same answers.
+    fn both(vcpus: u32, workers: u32, inputs: &[(Time, Input)]) -> Vec<(Time, Outcome)> {
+        let direct = drive(vcpus, workers, true, inputs);
+        let shared = drive(vcpus, workers, false, inputs);
+        assert_eq!(direct, shared, "direct and shared mode disagree");
+        direct
+    }
+
+    #[test]
+    fn a_slowdown_stretches_the_work_left() {
+        use Input::*;
+        // A starts at 0; at 250 ms the server runs 2× slower (0.75 s of work left takes 1.5 s);
+        // B starts at 500 ms; at 1 s full speed again. A has 0.375 s left → done at 1.375 s;
+        // B did 0.25 s of its 1 s at half speed → 0.75 s left → done at 1.75 s.
+        let out = both(
+            2,
+            2,
+            &[
+                (0, Request),
+                (250 * MS, Verb(Control::Slow(2000))),
+                (500 * MS, Request),
+                (SEC, Verb(Control::Recover)),
+            ],
+        );
+        assert_eq!(
+            out,
+            vec![(1_375 * MS, Outcome::Ok), (1_750 * MS, Outcome::Ok)]
+        );
+    }
+
+    #[test]
+    fn a_hang_freezes_work_and_recover_resumes_it() {
+        use Input::*;
+        // A runs 250 ms, then nothing moves for 750 ms; B arrives during the hang (accepted,
+        // no progress). After recovery A needs 0.75 s more, B its whole second.
+        let out = both(
+            2,
+            2,
+            &[
+                (0, Request),
+                (250 * MS, Verb(Control::Hang)),
+                (500 * MS, Request),
+                (SEC, Verb(Control::Recover)),
+            ],
+        );
+        assert_eq!(out, vec![(1_750 * MS, Outcome::Ok), (2 * SEC, Outcome::Ok)]);
+    }
+
+    #[test]
+    fn a_crash_resets_every_job_and_queued_request() {
+        use Input::*;
+        // One worker: A runs, B waits; a crash at 500 ms resets both; C after the restart runs.
+        let out = both(
+            1,
+            1,
+            &[
+                (0, Request),
+                (100 * MS, Request),
+                (500 * MS, Verb(Control::Crash)),
+                (3 * SEC, Request),
+            ],
+        );
+        assert_eq!(
+            out,
+            vec![
+                (500 * MS, Outcome::Crashed),
+                (500 * MS, Outcome::Crashed),
+                (4 * SEC, Outcome::Ok)
+            ]
+        );
+    }
+
+    #[test]
+    fn queued_requests_start_as_workers_free_up() {
+        use Input::*;
+        // Two workers on four vCPUs: the third request waits for the first to finish.
+        let out = both(4, 2, &[(0, Request), (0, Request), (200 * MS, Request)]);
+        assert_eq!(
+            out,
+            vec![
+                (SEC, Outcome::Ok),
+                (SEC, Outcome::Ok),
+                (2 * SEC, Outcome::Ok)
+            ]
+        );
+    }
+
+    #[test]
+    fn beyond_the_vcpus_jobs_share_them() {
+        // Three workers on one vCPU (shared mode only): three 1 s jobs from time 0 finish
+        // together at 3 s.
+        let inputs = [
+            (0, Input::Request),
+            (0, Input::Request),
+            (0, Input::Request),
+        ];
+        let out = drive(1, 3, true, &inputs);
+        assert_eq!(out, vec![(3 * SEC, Outcome::Ok); 3]);
+    }
+}
