@@ -339,66 +339,85 @@ impl Client {
     }
 
     /// Handles one message.
+    #[inline(always)]
     pub fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
         match msg {
             Msg::Timer(Timer::UserWake(u)) => self.user_wakes(u, ctx),
-            Msg::Timer(Timer::Arrival(tag)) => {
-                let i = (tag & 0xff) as usize;
-                if tag >> 8 != self.stream_epoch[i] || self.stream_rate[i] <= 0.0 {
-                    return; // superseded by a rate change
+            Msg::Timer(Timer::Arrival(tag)) => self.arrival(tag, ctx),
+            Msg::Response(id) => self.answered(id, ctx),
+            Msg::Timer(Timer::ClientTimeout(_)) => self.timeouts_due(ctx),
+            Msg::Timer(Timer::RetrySend(id)) => self.send_attempt(id, ctx),
+            other => self.on_rare(other, ctx),
+        }
+    }
+
+    /// The next open-loop arrival of a stream.
+    #[inline(always)]
+    fn arrival(&mut self, tag: u32, ctx: &mut Ctx) {
+        let i = (tag & 0xff) as usize;
+        if tag >> 8 != self.stream_epoch[i] || self.stream_rate[i] <= 0.0 {
+            return; // superseded by a rate change
+        }
+        let class = match self.spec.streams[i].class {
+            Some(c) => c,
+            None => self.pick_class(),
+        };
+        self.begin(class, u32::MAX, ctx);
+        let gap = exp_gap(&mut self.rng, self.stream_rate[i]);
+        ctx.timer(gap, Timer::Arrival(tag));
+    }
+
+    /// The answer to an attempt came back.
+    #[inline(always)]
+    fn answered(&mut self, id: ReqId, ctx: &mut Ctx) {
+        let Some(r) = ctx.reqs.get(id) else { return };
+        match r.state {
+            ReqState::Abandoned => ctx.reqs.free(id),
+            ReqState::Pending => {
+                let outcome = r.outcome;
+                if outcome == Outcome::Ok {
+                    let (class, user, first) = (r.class, r.user, r.first_sent);
+                    ctx.reqs.free(id);
+                    self.finish(class, user, first, Outcome::Ok, ctx);
+                } else {
+                    self.failed(id, outcome, true, ctx);
                 }
-                let class = match self.spec.streams[i].class {
-                    Some(c) => c,
-                    None => self.pick_class(),
-                };
-                self.begin(class, u32::MAX, ctx);
-                let gap = exp_gap(&mut self.rng, self.stream_rate[i]);
-                ctx.timer(gap, Timer::Arrival(tag));
             }
+            ReqState::Backoff => debug_assert!(false, "answer to an unsent retry {id:?}"),
+        }
+    }
+
+    /// The earliest armed deadline passed: time out every attempt due.
+    fn timeouts_due(&mut self, ctx: &mut Ctx) {
+        self.timeout_armed = false;
+        let now = ctx.now();
+        while let Some(&(deadline, id)) = self.timeouts.front() {
+            if deadline > now {
+                break;
+            }
+            self.timeouts.pop_front();
+            // Answered attempts have been freed (stale handle) or are no longer pending.
+            let Some(r) = ctx.reqs.get_mut(id) else {
+                continue;
+            };
+            if r.state != ReqState::Pending || r.sent + self.spec.timeout.unwrap_or(0) != deadline {
+                continue;
+            }
+            // Stop waiting; the slot lives until the late answer (if any) comes back.
+            r.state = ReqState::Abandoned;
+            self.failed(id, Outcome::Timeout, false, ctx);
+        }
+        self.arm_timeout(ctx);
+    }
+
+    /// Load-curve ticks, and anything nobody should send the users.
+    #[cold]
+    #[inline(never)]
+    fn on_rare(&mut self, msg: Msg, ctx: &mut Ctx) {
+        match msg {
             Msg::Timer(Timer::LoadTick) => {
                 self.apply_curve(ctx);
                 ctx.timer(LOAD_TICK, Timer::LoadTick);
-            }
-            Msg::Timer(Timer::ClientTimeout(_)) => {
-                self.timeout_armed = false;
-                let now = ctx.now();
-                while let Some(&(deadline, id)) = self.timeouts.front() {
-                    if deadline > now {
-                        break;
-                    }
-                    self.timeouts.pop_front();
-                    // Answered attempts have been freed (stale handle) or are no longer pending.
-                    let Some(r) = ctx.reqs.get_mut(id) else {
-                        continue;
-                    };
-                    if r.state != ReqState::Pending
-                        || r.sent + self.spec.timeout.unwrap_or(0) != deadline
-                    {
-                        continue;
-                    }
-                    // Stop waiting; the slot lives until the late answer (if any) comes back.
-                    r.state = ReqState::Abandoned;
-                    self.failed(id, Outcome::Timeout, false, ctx);
-                }
-                self.arm_timeout(ctx);
-            }
-            Msg::Timer(Timer::RetrySend(id)) => self.send_attempt(id, ctx),
-            Msg::Response(id) => {
-                let Some(r) = ctx.reqs.get(id) else { return };
-                match r.state {
-                    ReqState::Abandoned => ctx.reqs.free(id),
-                    ReqState::Pending => {
-                        let outcome = r.outcome;
-                        if outcome == Outcome::Ok {
-                            let (class, user, first) = (r.class, r.user, r.first_sent);
-                            ctx.reqs.free(id);
-                            self.finish(class, user, first, Outcome::Ok, ctx);
-                        } else {
-                            self.failed(id, outcome, true, ctx);
-                        }
-                    }
-                    ReqState::Backoff => debug_assert!(false, "answer to an unsent retry {id:?}"),
-                }
             }
             Msg::Request(id) => {
                 // Nobody sends requests to users; answer with an error rather than lose it.
@@ -407,10 +426,11 @@ impl Client {
                 }
                 ctx.respond(id, &mut self.rng);
             }
-            Msg::Timer(_) | Msg::Control(_) => {}
+            _ => {}
         }
     }
 
+    #[inline(always)]
     fn user_wakes(&mut self, u: u32, ctx: &mut Ctx) {
         if u >= self.target_users {
             self.users[u as usize] = UserState::Asleep;
@@ -421,6 +441,7 @@ impl Client {
         self.begin(class, u, ctx);
     }
 
+    #[inline(always)]
     fn begin(&mut self, class: u16, user: u32, ctx: &mut Ctx) {
         let work = self.spec.classes[class as usize].work;
         let id = ctx.reqs.alloc(class, user, ctx.now(), work);
@@ -428,6 +449,7 @@ impl Client {
         self.send_attempt(id, ctx);
     }
 
+    #[inline(always)]
     fn send_attempt(&mut self, id: ReqId, ctx: &mut Ctx) {
         let now = ctx.now();
         let me = ctx.me;
@@ -499,6 +521,7 @@ impl Client {
         self.finish(class, user, first, outcome, ctx);
     }
 
+    #[inline(always)]
     fn finish(&mut self, class: u16, user: u32, first: Time, outcome: Outcome, ctx: &mut Ctx) {
         let now = ctx.now();
         ctx.metrics.request_ended(now, class, outcome, now - first);

@@ -203,7 +203,7 @@ impl Ctx<'_> {
     }
 
     /// The one-way network delay from this component to `to`, drawn from `rng`.
-    #[inline]
+    #[inline(always)]
     pub fn hop_delay(&self, to: CompId, rng: &mut crate::engine::RngStream) -> Time {
         let crosses = self.zones[self.me as usize] != self.zones[to as usize];
         self.net.one_way(crosses, rng) + self.registry.extra_delay(to)
@@ -212,6 +212,7 @@ impl Ctx<'_> {
     /// Answers request `id` to the hop on top of its route, over the network (that hop pops its
     /// own entry when the answer reaches it). Returns false if the route was empty (nobody to
     /// answer: the request is freed).
+    #[inline(always)]
     pub fn respond(&mut self, id: ReqId, rng: &mut crate::engine::RngStream) -> bool {
         let hop = self.reqs.get(id).and_then(|r| r.top());
         match hop {

@@ -499,6 +499,7 @@ impl Server {
         }
     }
 
+    #[inline(always)]
     fn start_job(&mut self, req: ReqId, arrived: Time, ctx: &mut Ctx) {
         let now = ctx.now();
         let (work, tls) = ctx
@@ -533,6 +534,7 @@ impl Server {
     }
 
     /// Direct mode: puts `job` in a free slot and sets its completion timer.
+    #[inline(always)]
     fn place(&mut self, job: Job, ctx: &mut Ctx) {
         let slot = match self.free_slots.pop() {
             Some(s) => s,
@@ -604,6 +606,7 @@ impl Server {
     }
 
     /// Starts jobs from the backlog while workers are free.
+    #[inline(always)]
     fn fill_workers(&mut self, ctx: &mut Ctx) {
         while self.in_service() < self.spec.workers as usize {
             let Some((req, arrived)) = self.backlog.pop_front() else {
@@ -621,80 +624,105 @@ impl Server {
     }
 
     /// Handles one message.
-    #[inline]
+    #[inline(always)]
     pub fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
         self.handle_inner(msg, ctx);
         self.publish(ctx);
     }
 
+    #[inline(always)]
     fn handle_inner(&mut self, msg: Msg, ctx: &mut Ctx) {
         let now = ctx.now();
         self.advance(now);
         match msg {
-            Msg::Request(req) => {
-                self.stats.arrivals += 1;
-                self.arrivals_total += 1;
-                if self.state != State::Up {
-                    self.stats.refused += 1;
-                    self.refuse(req, Outcome::Refused, ctx);
-                    return;
-                }
-                let room = self.in_service() < self.spec.workers as usize;
-                if !room && self.backlog.len() >= self.spec.backlog as usize {
-                    self.stats.refused += 1;
-                    self.refuse(req, Outcome::Refused, ctx);
-                    return;
-                }
-                let held = (self.in_service() + self.backlog.len() + 1) as u64;
-                if self.spec.memory_per_request > 0
-                    && self.spec.memory_base + held * self.spec.memory_per_request > self.memory
-                {
-                    self.stats.oom_crashes += 1;
-                    self.events.push(ServerEvent {
-                        at: now,
-                        what: format!("ran out of memory with {held} requests held and crashed"),
-                    });
-                    self.backlog.push_back((req, now));
-                    self.crash(ctx, Some(self.spec.restart));
-                    return;
-                }
-                if room {
-                    self.start_job(req, now, ctx);
-                    if !self.direct {
-                        self.reschedule(ctx);
-                    }
-                } else {
-                    self.backlog.push_back((req, now));
-                }
-            }
-            Msg::Timer(Timer::ServiceDone(tag)) => {
-                if tag >> 32 != self.sched_epoch & 0xffff_ffff {
-                    return; // set before a crash or a re-timing
-                }
-                if self.direct {
-                    let slot = (tag & 0xffff_ffff) as usize;
-                    let Some(job) = self.slots.get_mut(slot).and_then(Option::take) else {
-                        return;
-                    };
-                    self.free_slots.push(slot as u32);
-                    self.running -= 1;
-                    self.complete(job, ctx);
-                    self.fill_workers(ctx);
-                    return;
-                }
-                self.sched_at = None;
-                // Everything whose virtual finish has been reached (ties and rounding included).
-                let slack = self.rate(self.active.len()).max(1e-9);
-                while let Some(Reverse(job)) = self.active.peek() {
-                    if f64::from_bits(job.finish) > self.v + slack {
-                        break;
-                    }
-                    let Reverse(job) = self.active.pop().expect("peeked");
-                    self.complete(job, ctx);
-                }
-                self.fill_workers(ctx);
+            Msg::Request(req) => self.on_request(req, now, ctx),
+            Msg::Timer(Timer::ServiceDone(tag)) => self.on_service_done(tag, ctx),
+            other => self.on_rare(other, now, ctx),
+        }
+    }
+
+    /// A request arrives: refuse it, start it, or queue it.
+    #[inline(always)]
+    fn on_request(&mut self, req: ReqId, now: Time, ctx: &mut Ctx) {
+        self.stats.arrivals += 1;
+        self.arrivals_total += 1;
+        if self.state != State::Up {
+            self.stats.refused += 1;
+            self.refuse(req, Outcome::Refused, ctx);
+            return;
+        }
+        let room = self.in_service() < self.spec.workers as usize;
+        if !room && self.backlog.len() >= self.spec.backlog as usize {
+            self.stats.refused += 1;
+            self.refuse(req, Outcome::Refused, ctx);
+            return;
+        }
+        let held = (self.in_service() + self.backlog.len() + 1) as u64;
+        if self.spec.memory_per_request > 0
+            && self.spec.memory_base + held * self.spec.memory_per_request > self.memory
+        {
+            self.out_of_memory(req, held, ctx);
+            return;
+        }
+        if room {
+            self.start_job(req, now, ctx);
+            if !self.direct {
                 self.reschedule(ctx);
             }
+        } else {
+            self.backlog.push_back((req, now));
+        }
+    }
+
+    /// The request takes the memory past the instance's: the process is killed.
+    #[cold]
+    #[inline(never)]
+    fn out_of_memory(&mut self, req: ReqId, held: u64, ctx: &mut Ctx) {
+        self.stats.oom_crashes += 1;
+        self.events.push(ServerEvent {
+            at: ctx.now(),
+            what: format!("ran out of memory with {held} requests held and crashed"),
+        });
+        self.backlog.push_back((req, ctx.now()));
+        self.crash(ctx, Some(self.spec.restart));
+    }
+
+    /// A completion timer fired.
+    #[inline(always)]
+    fn on_service_done(&mut self, tag: u64, ctx: &mut Ctx) {
+        if tag >> 32 != self.sched_epoch & 0xffff_ffff {
+            return; // set before a crash or a re-timing
+        }
+        if self.direct {
+            let slot = (tag & 0xffff_ffff) as usize;
+            let Some(job) = self.slots.get_mut(slot).and_then(Option::take) else {
+                return;
+            };
+            self.free_slots.push(slot as u32);
+            self.running -= 1;
+            self.complete(job, ctx);
+            self.fill_workers(ctx);
+            return;
+        }
+        self.sched_at = None;
+        // Everything whose virtual finish has been reached (ties and rounding included).
+        let slack = self.rate(self.active.len()).max(1e-9);
+        while let Some(Reverse(job)) = self.active.peek() {
+            if f64::from_bits(job.finish) > self.v + slack {
+                break;
+            }
+            let Reverse(job) = self.active.pop().expect("peeked");
+            self.complete(job, ctx);
+        }
+        self.fill_workers(ctx);
+        self.reschedule(ctx);
+    }
+
+    /// Everything but requests and completions: restarts, resizes, boots, control verbs.
+    #[cold]
+    #[inline(never)]
+    fn on_rare(&mut self, msg: Msg, now: Time, ctx: &mut Ctx) {
+        match msg {
             Msg::Timer(Timer::Restart(epoch)) => {
                 if self.state == State::Down && epoch == self.down_epoch {
                     self.state = State::Up;
@@ -740,7 +768,7 @@ impl Server {
                 // A server calls nothing downstream (yet): pass any answer back up.
                 ctx.respond(req, &mut self.rng);
             }
-            Msg::Timer(_) => {}
+            Msg::Timer(_) | Msg::Request(_) => {} // requests and completions are handled above
         }
     }
 
@@ -862,6 +890,7 @@ impl Server {
         }
     }
 
+    #[inline(always)]
     fn complete(&mut self, job: Job, ctx: &mut Ctx) {
         let now = ctx.now();
         self.stats.completed += 1;
