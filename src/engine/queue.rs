@@ -14,7 +14,6 @@
 //! come out in is exactly the `(time, seq)` order either way; only the work to get it changes.
 
 use super::time::Time;
-use std::collections::VecDeque;
 use std::ptr;
 
 struct Entry<E> {
@@ -33,6 +32,56 @@ impl<E> Entry<E> {
     }
 }
 
+/// Events due now, in insertion order: a vector read from `head`, emptied (not shifted) when the
+/// last one is taken. Every event in it is due at the current time, so it always drains before the
+/// clock moves: it never holds more than the events of one instant, and needs no ring arithmetic.
+struct NowFifo<E> {
+    /// Entries `head..` are live; those before `head` have been moved out.
+    buf: Vec<E>,
+    head: usize,
+}
+
+impl<E> NowFifo<E> {
+    #[inline]
+    fn is_empty(&self) -> bool {
+        self.head == self.buf.len()
+    }
+
+    #[inline]
+    fn len(&self) -> usize {
+        self.buf.len() - self.head
+    }
+
+    #[inline]
+    fn pop_front(&mut self) -> Option<E> {
+        if self.head == self.buf.len() {
+            return None;
+        }
+        // SAFETY: `head < len`, so the slot is live; advancing `head` marks it moved out.
+        let e = unsafe { ptr::read(self.buf.as_ptr().add(self.head)) };
+        self.head += 1;
+        if self.head == self.buf.len() {
+            // SAFETY: every slot has been moved out: forget them without dropping.
+            unsafe { self.buf.set_len(0) };
+            self.head = 0;
+        }
+        Some(e)
+    }
+}
+
+impl<E> Drop for NowFifo<E> {
+    fn drop(&mut self) {
+        let live = self.len();
+        // SAFETY: slots `head..len` are live and dropped once here; the length is then zero, so
+        // the vector drops nothing itself.
+        unsafe {
+            let tail = ptr::slice_from_raw_parts_mut(self.buf.as_mut_ptr().add(self.head), live);
+            self.buf.set_len(0);
+            ptr::drop_in_place(tail);
+        }
+    }
+}
+
 /// Pending events in `(time, seq)` order. Allocation-free once its buffers have grown to the
 /// largest number of events ever pending at once.
 pub struct EventQueue<E> {
@@ -41,7 +90,7 @@ pub struct EventQueue<E> {
     /// valid heaps.
     heap: Vec<Entry<E>>,
     root_vacant: bool,
-    now_fifo: VecDeque<E>,
+    now_fifo: NowFifo<E>,
     now: Time,
     seq: u64,
 }
@@ -65,7 +114,10 @@ impl<E> EventQueue<E> {
         Self {
             heap: Vec::with_capacity(1024),
             root_vacant: false,
-            now_fifo: VecDeque::with_capacity(256),
+            now_fifo: NowFifo {
+                buf: Vec::with_capacity(256),
+                head: 0,
+            },
             now: 0,
             seq: 0,
         }
@@ -82,7 +134,7 @@ impl<E> EventQueue<E> {
     #[inline]
     pub fn push(&mut self, at: Time, event: E) {
         if at <= self.now {
-            self.now_fifo.push_back(event);
+            self.now_fifo.buf.push(event);
         } else {
             self.push_heap(at, event);
         }

@@ -400,17 +400,18 @@ impl Server {
         let dt = now - self.last;
         if dt > 0 {
             let n = self.in_service();
-            let dt_f = dt as f64;
+            // Through i64: one instruction (u64 → f64 needs a branch); times stay below 2^63.
+            let dt_f = dt as i64 as f64;
             if !self.direct {
                 self.v += dt_f * self.rate(n);
             }
             if self.state == State::Up {
                 if !self.hung {
-                    self.busy_total += dt_f * n.min(self.vcpus as usize) as f64;
+                    self.busy_total += dt_f * n.min(self.vcpus as usize) as u32 as f64;
                 }
                 self.capacity_total += dt_f * f64::from(self.vcpus);
             }
-            self.in_system_total += dt_f * (n + self.backlog.len()) as f64;
+            self.in_system_total += dt_f * (n + self.backlog.len()) as i64 as f64;
             if self.billed {
                 self.billed_ns += dt;
             }
@@ -519,7 +520,13 @@ impl Server {
             req,
         };
         if self.direct {
-            job.finish = now.saturating_add(ceil_ns((demand / self.speed).min(1e19)));
+            // (At full speed the division is skipped: it is exact then, and slow.)
+            let run = if self.speed == 1.0 {
+                demand
+            } else {
+                demand / self.speed
+            };
+            job.finish = now.saturating_add(ceil_ns(run.min(1e19)));
             self.place(job, ctx);
         } else {
             job.finish = (self.v + demand).to_bits();
