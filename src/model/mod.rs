@@ -68,16 +68,17 @@ pub enum Timer {
     RetrySend(ReqId),
     /// Re-evaluate the load curve (users active, arrival rates).
     LoadTick,
-    /// The next service completion is due (payload: schedule epoch, to drop stale timers).
-    ServiceDone(u64),
+    /// A service completion is due (payload: the server's schedule epoch, to drop stale timers,
+    /// and the job's slot).
+    ServiceDone(u32, u32),
     /// The component comes back up (payload: epoch of the outage it ends).
-    Restart(u64),
+    Restart(u32),
     /// A scheduled vertical resize starts (payload: index into the resize list).
     Resize(u32),
     /// A fault on the timeline fires (payload: fault index).
     Fault(u32),
     /// An instance finished booting (payload: launch epoch).
-    BootDone(u64),
+    BootDone(u32),
     /// Time for a periodic check (health checks, scaling evaluation; payload is the component's).
     Tick(u32),
     /// A probe or lookup was not answered in time.
@@ -127,7 +128,8 @@ impl Fingerprint for Event {
                         r.bits() ^ 0x55
                     }
                     Timer::LoadTick => 7,
-                    Timer::ServiceDone(e) | Timer::Restart(e) | Timer::BootDone(e) => e,
+                    Timer::ServiceDone(e, slot) => (u64::from(e) << 32) | u64::from(slot),
+                    Timer::Restart(e) | Timer::BootDone(e) => u64::from(e),
                 },
             ),
             Msg::Control(_) => (4, 0),

@@ -213,7 +213,7 @@ pub struct Server {
     stopped: bool,
     hung: bool,
     speed: f64,
-    down_epoch: u64,
+    down_epoch: u32,
     /// Direct mode (see the module docs): jobs have their own timers and live in `slots`.
     direct: bool,
     /// Off only in tests that check both modes give the same answers.
@@ -228,7 +228,7 @@ pub struct Server {
     seq: u64,
     v: f64,
     last: Time,
-    sched_epoch: u64,
+    sched_epoch: u32,
     sched_at: Option<Time>,
     /// Counters since warm-up.
     pub stats: ServerStats,
@@ -492,10 +492,10 @@ impl Server {
             _ => None,
         };
         if next != self.sched_at {
-            self.sched_epoch += 1;
+            self.sched_epoch = self.sched_epoch.wrapping_add(1);
             self.sched_at = next;
             if let Some(t) = next {
-                ctx.timer_at(t, Timer::ServiceDone(self.timer_tag(0)));
+                ctx.timer_at(t, Timer::ServiceDone(self.sched_epoch, 0));
             }
         }
     }
@@ -552,13 +552,7 @@ impl Server {
         };
         self.slots[slot as usize] = Some(job);
         self.running += 1;
-        ctx.timer_at(job.finish, Timer::ServiceDone(self.timer_tag(slot)));
-    }
-
-    /// The payload of a `ServiceDone` timer: the schedule epoch (low 32 bits) and a slot.
-    #[inline]
-    fn timer_tag(&self, slot: u32) -> u64 {
-        (self.sched_epoch << 32) | u64::from(slot)
+        ctx.timer_at(job.finish, Timer::ServiceDone(self.sched_epoch, slot));
     }
 
     /// Takes every job out of service with the work it has left (CPU ns at full speed), in start
@@ -581,7 +575,7 @@ impl Server {
                 .collect()
         };
         jobs.sort_by_key(|(j, _)| j.seq);
-        self.sched_epoch += 1;
+        self.sched_epoch = self.sched_epoch.wrapping_add(1);
         self.sched_at = None;
         jobs
     }
@@ -643,7 +637,7 @@ impl Server {
         self.advance(now);
         match msg {
             Msg::Request(req) => self.on_request(req, now, ctx),
-            Msg::Timer(Timer::ServiceDone(tag)) => self.on_service_done(tag, ctx),
+            Msg::Timer(Timer::ServiceDone(epoch, slot)) => self.on_service_done(epoch, slot, ctx),
             other => self.on_rare(other, now, ctx),
         }
     }
@@ -696,12 +690,12 @@ impl Server {
 
     /// A completion timer fired.
     #[inline(always)]
-    fn on_service_done(&mut self, tag: u64, ctx: &mut Ctx) {
-        if tag >> 32 != self.sched_epoch & 0xffff_ffff {
+    fn on_service_done(&mut self, epoch: u32, slot: u32, ctx: &mut Ctx) {
+        if epoch != self.sched_epoch {
             return; // set before a crash or a re-timing
         }
         if self.direct {
-            let slot = (tag & 0xffff_ffff) as usize;
+            let slot = slot as usize;
             let Some(job) = self.slots.get_mut(slot).and_then(Option::take) else {
                 return;
             };
@@ -793,7 +787,7 @@ impl Server {
                     self.stopped = false;
                     self.hung = false;
                     self.speed = 1.0;
-                    self.down_epoch += 1;
+                    self.down_epoch = self.down_epoch.wrapping_add(1);
                     // A new instance boots with the original type.
                     self.vcpus = self.spec.vcpus;
                     self.memory = self.spec.memory;
@@ -861,7 +855,7 @@ impl Server {
                     what: "recovered".into(),
                 });
                 if self.state == State::Down {
-                    self.down_epoch += 1;
+                    self.down_epoch = self.down_epoch.wrapping_add(1);
                     self.state = State::Up;
                     self.billed = true;
                     self.stopped = false;
@@ -891,7 +885,7 @@ impl Server {
         self.state = State::Down;
         self.hung = false;
         self.direct = self.direct_fits(); // nothing is in service now
-        self.down_epoch += 1;
+        self.down_epoch = self.down_epoch.wrapping_add(1);
         if let Some(d) = restart {
             ctx.timer(d.max(1), Timer::Restart(self.down_epoch));
         }
