@@ -1012,15 +1012,7 @@ mod tests {
         type Event = Event;
         fn handle(&mut self, ev: Event, sched: &mut Scheduler<Event>) {
             let now = sched.now();
-            let mut ctx = Ctx {
-                sched,
-                reqs: &mut self.reqs,
-                metrics: &mut self.metrics,
-                net: &self.net,
-                zones: &self.zones,
-                me: ev.to,
-                registry: &mut self.registry,
-            };
+            let mut ctx = crate::model::world::ctx!(self, sched, ev.to);
             match (ev.to, ev.msg) {
                 (USER, Msg::Response(id)) => {
                     let i = self

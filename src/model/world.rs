@@ -52,6 +52,8 @@ pub struct World {
     pub registry: Registry,
 }
 
+/// A [`Ctx`] over anything with the world's shared fields (`reqs`, `metrics`, `net`, `zones`,
+/// `registry`): the world itself, or a test harness.
 macro_rules! ctx {
     ($w:expr, $sched:expr, $me:expr) => {
         Ctx {
@@ -65,6 +67,7 @@ macro_rules! ctx {
         }
     };
 }
+pub(crate) use ctx;
 
 impl World {
     /// Schedules every component's first events.
@@ -164,15 +167,7 @@ impl Model for World {
     #[inline]
     fn handle(&mut self, ev: Event, sched: &mut Scheduler<Event>) {
         let comp = &mut self.comps[ev.to as usize];
-        let mut ctx = Ctx {
-            sched,
-            reqs: &mut self.reqs,
-            metrics: &mut self.metrics,
-            net: &self.net,
-            zones: &self.zones,
-            me: ev.to,
-            registry: &mut self.registry,
-        };
+        let mut ctx = ctx!(self, sched, ev.to);
         match comp {
             Component::Client(c) => c.handle(ev.msg, &mut ctx),
             Component::Faults(f) => f.handle(ev.msg, &mut ctx),
