@@ -67,6 +67,7 @@ macro_rules! ctx {
         }
     };
 }
+#[cfg(test)]
 pub(crate) use ctx;
 
 impl World {
