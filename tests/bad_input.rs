@@ -1053,3 +1053,26 @@ fn every_problem_is_reported_not_just_the_first() {
         assert!(d.location.is_some(), "{d}");
     }
 }
+
+#[test]
+fn a_duration_on_a_crash_or_recover_is_rejected_not_ignored() {
+    for kind in ["crash", "recover"] {
+        let text = format!(
+            "{BASE}\n[[faults]]\nat = \"1m\"\nkind = \"{kind}\"\ntarget = \"web\"\nduration = \"30s\"\n"
+        );
+        let e = parse_err(&text);
+        let d = only(&e);
+        assert_eq!(d.key_path.as_deref(), Some("faults[0].duration"), "{d}");
+        assert!(
+            d.message.contains(&format!("does not apply to \"{kind}\"")),
+            "{d}"
+        );
+        assert!(help(d).contains("stop"), "{d}");
+        let line = text
+            .lines()
+            .position(|l| l.starts_with("duration = \"30s\""))
+            .unwrap()
+            + 1;
+        assert_located(d, (line, 1));
+    }
+}

@@ -1331,3 +1331,82 @@ added = "100ms"
         Err(_) => panic!("the scenario loader panicked on a latency fault with `fraction`"),
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Random crashes: `fraction` picks which slots are crash-prone; `duration` ends the stream
+// ---------------------------------------------------------------------------------------------
+
+/// A fleet of 4 behind a balancer, random crashes with a 15 s MTBF from 60 s on.
+fn random_crash_scenario(extra: &str) -> String {
+    format!(
+        r#"
+[scenario]
+name = "random-crash"
+duration = "600s"
+seed = 11
+
+[workload]
+users = 20
+think_time = {{ dist = "exponential", mean = "500ms" }}
+target = "lb"
+
+[components.lb]
+kind = "load_balancer"
+targets = "web"
+
+[components.web]
+kind = "fleet"
+instance = "c5.large"
+min = 4
+max = 4
+restart = "5s"
+service = {{ dist = "exponential", mean = "5ms" }}
+
+[[faults]]
+at = "60s"
+kind = "random_crash"
+target = "web"
+mtbf = "15s"
+{extra}
+"#
+    )
+}
+
+/// (time, instance) of every random crash in the run's timeline.
+fn random_crashes(extra: &str) -> Vec<(Time, String)> {
+    let scn = parse("random-crash", &random_crash_scenario(extra));
+    let out = scalesim::run::run(&scn, &mut |_| {});
+    out.timeline
+        .iter()
+        .filter_map(|(t, _, what)| {
+            what.strip_prefix("random crash of ")
+                .map(|inst| (*t, inst.to_string()))
+        })
+        .collect()
+}
+
+#[test]
+fn random_crash_fraction_picks_that_many_slots_and_duration_ends_the_stream() {
+    // Every slot, for the rest of the run: 4 slots × 540 s / 15 s MTBF ≈ 144 crash draws (fewer
+    // land: a draw on an instance that is down restarting is skipped).
+    let all = random_crashes("");
+    let hit: std::collections::BTreeSet<&str> = all.iter().map(|(_, i)| i.as_str()).collect();
+    assert_eq!(hit.len(), 4, "every slot should crash: {hit:?}");
+    assert!(all.len() > 60, "too few crashes: {}", all.len());
+    assert!(all.iter().all(|(t, _)| *t >= 60 * SEC));
+
+    // Half the slots: exactly ceil(0.5 × 4) = 2 distinct instances, ever.
+    let half = random_crashes("fraction = 0.5");
+    let hit: std::collections::BTreeSet<&str> = half.iter().map(|(_, i)| i.as_str()).collect();
+    assert_eq!(hit.len(), 2, "fraction 0.5 of 4 slots: {hit:?}");
+
+    // A 120 s duration: crashes only in [60 s, 180 s), and still some.
+    let bounded = random_crashes("duration = \"120s\"");
+    assert!(!bounded.is_empty());
+    assert!(
+        bounded
+            .iter()
+            .all(|(t, _)| (60 * SEC..180 * SEC).contains(t)),
+        "a crash outside the fault's window: {bounded:?}"
+    );
+}

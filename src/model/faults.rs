@@ -20,11 +20,14 @@ pub struct FaultConfig {
     /// The component it happens to: a name, or `fleet[3]` for one instance of a fleet.
     /// Not used by `az_outage`.
     pub target: Option<String>,
-    /// For stop/hang/slow/az_outage/dns_outage/latency: undo after this long. Default: never.
+    /// For stop/hang/slow/az_outage/dns_outage/latency: undo after this long; for random_crash:
+    /// stop crashing after this long. Default: never. (Not for crash or recover.)
     pub duration: Option<Duration>,
     /// For slow: how many times slower (> 1).
     pub factor: Option<f64>,
-    /// For a fleet target: the fraction of its in-service instances hit (e.g. 0.3). Default: one instance (the first).
+    /// For a fleet target: the fraction of its in-service instances hit (e.g. 0.3); for
+    /// random_crash, the fraction of the group's instance slots that crash at random. Default: one
+    /// instance (the first); for random_crash, every slot.
     pub fraction: Option<f64>,
     /// For az_outage: the zone, "a", "b", "c", ...
     pub az: Option<String>,
@@ -98,8 +101,9 @@ pub enum Action {
     Zone(u8, bool),
     /// Add (or remove, when negative) delay to messages for a component, ns.
     Delay(CompId, i64),
-    /// Start random crashes of a group's members (or one component) with this MTBF.
-    RandomCrash(Hit, Time),
+    /// Start random crashes of a group's members (all, or a random fraction of its slots) or of
+    /// one component, each with this MTBF, until the given time (`Time::MAX`: never stop).
+    RandomCrash(Hit, Time, Time),
     /// Send `Recover` to whatever timeline entry `index` hit (the end of a fault's duration).
     Undo(usize),
 }
@@ -129,8 +133,8 @@ pub struct Faults {
     rng: RngStream,
     /// Instances a "fraction" hit picked, per timeline entry (so its recovery hits the same ones).
     picked: Vec<Vec<CompId>>,
-    /// Random-crash streams: (members, mtbf).
-    random: Vec<(Vec<CompId>, Time)>,
+    /// Random-crash streams: (members, mtbf, until).
+    random: Vec<(Vec<CompId>, Time, Time)>,
     /// What was done, in order: (time, words).
     pub log: Vec<(Time, String)>,
 }
@@ -155,6 +159,18 @@ impl Faults {
         }
     }
 
+    /// `ceil(fraction × n)` of `members`, chosen at random (a partial Fisher–Yates shuffle with
+    /// the injector's own stream: deterministic).
+    fn pick(&mut self, mut members: Vec<CompId>, fraction: f64) -> Vec<CompId> {
+        let k = ((members.len() as f64 * fraction).ceil() as usize).min(members.len());
+        for j in 0..k {
+            let r = j + self.rng.below((members.len() - j) as u64) as usize;
+            members.swap(j, r);
+        }
+        members.truncate(k);
+        members
+    }
+
     fn resolve(&mut self, hit: &Hit, ctx: &Ctx) -> Vec<CompId> {
         match hit {
             Hit::One(c) => vec![*c],
@@ -165,14 +181,7 @@ impl Faults {
                     .copied()
                     .filter(|&c| ctx.registry.of(c).lifecycle == Lifecycle::InService)
                     .collect();
-                let k = ((members.len() as f64 * fraction).ceil() as usize).min(members.len());
-                // Partial Fisher–Yates with the injector's own stream: deterministic.
-                let mut pool = members;
-                for j in 0..k {
-                    let r = j + self.rng.below((pool.len() - j) as u64) as usize;
-                    pool.swap(j, r);
-                }
-                pool.truncate(k);
+                let pool = self.pick(members, *fraction);
                 pool
             }
         }
@@ -220,11 +229,12 @@ impl Faults {
                         let d = &mut ctx.registry.delay_to[*c as usize];
                         *d = (*d as i64 + add).max(0) as Time;
                     }
-                    Action::RandomCrash(hit, mtbf) => {
+                    Action::RandomCrash(hit, mtbf, until) => {
                         let members = match hit {
                             Hit::One(c) => vec![*c],
-                            Hit::Fraction { group, .. } => {
-                                ctx.registry.groups[*group].members.clone()
+                            Hit::Fraction { group, fraction } => {
+                                let slots = ctx.registry.groups[*group].members.clone();
+                                self.pick(slots, *fraction)
                             }
                         };
                         let k = self.random.len() as u32;
@@ -232,15 +242,17 @@ impl Faults {
                             let gap = super::dist::exp_gap(&mut self.rng, 1e9 / *mtbf as f64);
                             ctx.timer(gap, Timer::Tick((k << 16) | m as u32));
                         }
-                        self.random.push((members, *mtbf));
+                        self.random.push((members, *mtbf, *until));
                     }
                 }
             }
             Msg::Timer(Timer::Tick(tag)) => {
                 let (k, m) = ((tag >> 16) as usize, (tag & 0xffff) as usize);
-                let (members, mtbf) = &self.random[k];
-                let c = members[m];
-                let mtbf = *mtbf;
+                let (members, mtbf, until) = &self.random[k];
+                let (c, mtbf) = (members[m], *mtbf);
+                if now >= *until {
+                    return; // the fault's duration is over: this member's stream ends
+                }
                 if ctx.registry.of(c).lifecycle == Lifecycle::InService && ctx.registry.of(c).up {
                     self.log
                         .push((now, format!("random crash of {}", ctx.registry.name_of(c))));

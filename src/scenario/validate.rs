@@ -741,6 +741,21 @@ pub(super) fn validate(ctx: &ErrCtx, file: ScenarioFile) -> Result<Scenario, Loa
             f.mtbf.is_some() && f.kind != FaultKind::RandomCrash,
             "\"random_crash\"",
         );
+        if dur.is_some() && matches!(f.kind, FaultKind::Crash | FaultKind::Recover) {
+            let why = if f.kind == FaultKind::Crash {
+                "a crashed server comes back after its own `restart` delay"
+            } else {
+                "a recover is instantaneous"
+            };
+            c.err(
+                &at(&p, "duration"),
+                format!(
+                    "`duration` does not apply to \"{}\" faults: {why}",
+                    f.kind.name()
+                ),
+                Some("for an outage that lasts, use kind = \"stop\" with a duration".into()),
+            );
+        }
         if f.kind == FaultKind::AzOutage {
             let Some(az) = &f.az else {
                 c.err(&p, "an \"az_outage\" needs `az` (\"a\", \"b\", ...)", None);
@@ -967,10 +982,22 @@ pub(super) fn validate(ctx: &ErrCtx, file: ScenarioFile) -> Result<Scenario, Loa
                     );
                     continue;
                 };
+                let until = dur.map_or(u64::MAX, |d| f.at.0.saturating_add(d));
+                let which = match f.fraction {
+                    Some(fr) => format!("{:.0} % of ", fr * 100.0),
+                    None => String::new(),
+                };
+                let ends = match dur {
+                    Some(d) => format!(", for {}", Duration(d)),
+                    None => String::new(),
+                };
                 faults.push(FaultSpec {
                     at: f.at.0,
-                    action: Action::RandomCrash(hit, m.0),
-                    label: format!("random crashes of {label_target} (MTBF {})", Duration(m.0)),
+                    action: Action::RandomCrash(hit, m.0, until),
+                    label: format!(
+                        "random crashes of {which}{label_target} (MTBF {}{ends})",
+                        Duration(m.0)
+                    ),
                 });
             }
             _ => {
@@ -998,7 +1025,7 @@ pub(super) fn validate(ctx: &ErrCtx, file: ScenarioFile) -> Result<Scenario, Loa
     // Fraction hits name their fleet by position until groups are numbered: fix them up.
     for fs in &mut faults {
         let hit = match &mut fs.action {
-            Action::Send(h, _) | Action::RandomCrash(h, _) => h,
+            Action::Send(h, _) | Action::RandomCrash(h, _, _) => h,
             _ => continue,
         };
         if let Hit::Fraction { group, .. } = hit {
