@@ -181,8 +181,7 @@ impl Faults {
                     .copied()
                     .filter(|&c| ctx.registry.of(c).lifecycle == Lifecycle::InService)
                     .collect();
-                let pool = self.pick(members, *fraction);
-                pool
+                self.pick(members, *fraction)
             }
         }
     }
