@@ -444,13 +444,23 @@ fn binary_file_is_rejected() {
 }
 
 #[test]
-fn non_utf8_file_is_rejected_with_the_offset() {
+fn non_utf8_file_is_rejected_with_line_column_and_offset() {
     let path = fixture("latin1.toml");
     let e = scenario::load(&path, &[]).expect_err("latin-1");
     let d = only(&e);
     assert_eq!(d.file, path);
     assert!(d.message.contains("UTF-8"), "{d}");
+    assert!(d.message.contains("0xe9"), "{d}");
     assert!(d.message.contains("offset 5"), "{d}");
+    // "# caf\xe9": line 1, the sixth character.
+    assert_eq!(d.location, Some((1, 6)), "{d}");
+    let shown = d.to_string();
+    assert!(shown.contains(&format!("{path}:1:6")), "{shown}");
+    assert!(
+        d.snippet.as_deref().is_some_and(|s| s.starts_with("# caf")),
+        "{d}"
+    );
+    assert!(help(d).contains("UTF-8"), "{d}");
 }
 
 #[test]

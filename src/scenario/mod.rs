@@ -210,14 +210,40 @@ pub fn read_source(source: &str) -> Result<String, LoadError> {
         ));
     }
     String::from_utf8(bytes).map_err(|e| {
-        LoadError::plain(
+        // Locate the bad byte: everything before it is valid text, so lines and characters can
+        // be counted there; the rest of its line is shown lossily.
+        let bad = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let before = String::from_utf8_lossy(&bytes[..bad]);
+        let (line, col) = error::line_col(&before, before.len());
+        let line_start = bytes[..bad]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        let line_end = bytes[bad..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(bytes.len(), |i| bad + i);
+        let mut err = LoadError::plain(
             source,
             format!(
-                "the file is not UTF-8 text (invalid byte at offset {})",
-                e.utf8_error().valid_up_to()
+                "the file is not UTF-8 text: byte 0x{:02x} (offset {bad}) is not valid UTF-8",
+                bytes[bad]
             ),
-            None,
-        )
+            Some(
+                "save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8 FILE`); scenario files \
+                 are TOML, which is always UTF-8"
+                    .into(),
+            ),
+        );
+        let d = &mut err.diagnostics[0];
+        d.location = Some((line, col));
+        d.snippet = Some(
+            String::from_utf8_lossy(&bytes[line_start..line_end])
+                .trim_end()
+                .to_string(),
+        );
+        err
     })
 }
 
