@@ -230,7 +230,7 @@ fn what_the_loader_accepts_beyond_the_shipped_files_validates() {
              algorithm = \"least_outstanding\"\nhealth_check = {{ interval = \"10s\", timeout = \"2s\" }}\n\
              price = \"$0.0225/h\"\n\n[components.dns]\nkind = \"dns\"\nrecord = \"lb\"\nttl = \"60s\"\n\
              failover = {{ secondary = \"web\", threshold = 3 }}\n\n[[faults]]\nat = \"2m\"\n\
-             kind = \"crash\"\ntarget = \"web\"\nduration = \"1m\"\n",
+             kind = \"stop\"\ntarget = \"web\"\nduration = \"1m\"\n",
             SERVER
         ),
     ];

@@ -78,6 +78,15 @@ pub const DEFAULT_TTL: Time = 300 * SEC;
 pub const DEFAULT_FAILOVER_TTL: Time = 60 * SEC;
 /// Default stub-resolver failure time.
 pub const DEFAULT_FAILURE_TIME: Time = 10 * SEC;
+/// Failover health-check interval: 30 s (aws-semantics.md §1: Route 53 standard checkers probe
+/// every 30 s; 10 s "fast").
+pub const DEFAULT_CHECK_INTERVAL: Time = 30 * SEC;
+/// Failover health-check timeout: 4 s (aws-semantics.md §1: HTTP(S) checks allow a TCP connect
+/// of at most 4 s).
+pub const DEFAULT_CHECK_TIMEOUT: Time = 4 * SEC;
+/// Consecutive failed checks that mark the primary unhealthy: 3 (aws-semantics.md §1:
+/// `FailureThreshold` 1–10, commonly 3).
+pub const DEFAULT_CHECK_THRESHOLD: u32 = 3;
 /// Default lookup time.
 pub fn default_lookup() -> DistConfig {
     DistConfig::Lognormal {

@@ -28,15 +28,6 @@ fn at_key(p: &[Seg], key: &str) -> Vec<Seg> {
 /// Most instance slots a fleet may have.
 pub const MAX_FLEET: u32 = 2_000;
 
-enum Placeholder {
-    Index(usize),
-    Group(String),
-}
-
-fn group_key(name: &str, names: &[String]) -> usize {
-    names.iter().position(|n| n == name).unwrap_or(0)
-}
-
 struct Checker<'a, 'b> {
     ctx: &'a ErrCtx<'b>,
     diags: Vec<Diagnostic>,
@@ -52,6 +43,36 @@ impl Checker<'_, '_> {
             self.err(
                 path,
                 format!("{what} must be a positive number, found {v}"),
+                None,
+            );
+        }
+    }
+
+    /// A probe schedule (balancer health checks, DNS failover checks): the interval at least
+    /// 1 ms, the timeout more than zero and at most the interval.
+    fn probe_timing(&mut self, p: &[Seg], interval: u64, timeout: u64) {
+        if interval < MS {
+            self.err(
+                &at_key(p, "interval"),
+                "the interval must be at least 1ms",
+                None,
+            );
+        }
+        if timeout == 0 || timeout > interval {
+            self.err(
+                &at_key(p, "timeout"),
+                "the timeout must be more than zero and at most the interval",
+                None,
+            );
+        }
+    }
+
+    /// A count of consecutive probe results that flips a target's state: 1–10.
+    fn probe_count(&mut self, p: &[Seg], key: &str, n: u32, what: &str) {
+        if !(1..=10).contains(&n) {
+            self.err(
+                &at_key(p, key),
+                format!("the {what} must be 1–10, found {n}"),
                 None,
             );
         }
@@ -168,8 +189,14 @@ pub(super) fn validate(ctx: &ErrCtx, file: ScenarioFile) -> Result<Scenario, Loa
         .clamp(1, 26);
     let mut components = Vec::new();
     let mut slots = Vec::new();
+    // Target groups: every fleet's slots first (balancers and faults refer to them by index
+    // whatever their names' order), then each balancer's list of standalone servers.
     let mut groups: Vec<(String, Vec<u32>)> = Vec::new();
     let mut group_of: std::collections::BTreeMap<String, usize> = Default::default();
+    for (name, &(first, n)) in &slot_base {
+        group_of.insert(name.clone(), groups.len());
+        groups.push((name.clone(), (first..first + n).collect()));
+    }
     for (name, cfg) in &file.components {
         let base = vec![k("components"), k(name)];
         if name.is_empty()
@@ -195,8 +222,6 @@ pub(super) fn validate(ctx: &ErrCtx, file: ScenarioFile) -> Result<Scenario, Loa
                         sv.az = (i % azs) as u8;
                         slots.push((format!("{name}[{i}]"), ComponentSpec::Server(sv)));
                     }
-                    group_of.insert(name.clone(), groups.len());
-                    groups.push((name.clone(), f.slots.clone()));
                     ComponentSpec::Fleet(f)
                 })
             }
@@ -242,38 +267,13 @@ pub(super) fn validate(ctx: &ErrCtx, file: ScenarioFile) -> Result<Scenario, Loa
                     let interval = h.interval.map_or(lb::DEFAULT_INTERVAL, |d| d.0);
                     let timeout = h.timeout.map_or(lb::DEFAULT_TIMEOUT.min(interval), |d| d.0);
                     let hp = at_key(&base, "health_check");
-                    if interval < MS {
-                        c.err(
-                            &at_key(&hp, "interval"),
-                            "the interval must be at least 1ms",
-                            None,
-                        );
-                    }
-                    if timeout == 0 || timeout > interval {
-                        c.err(
-                            &at_key(&hp, "timeout"),
-                            "the timeout must be more than zero and at most the interval",
-                            None,
-                        );
-                    }
+                    c.probe_timing(&hp, interval, timeout);
                     let (u, hth) = (
                         h.unhealthy.unwrap_or(lb::DEFAULT_UNHEALTHY),
                         h.healthy.unwrap_or(lb::DEFAULT_HEALTHY),
                     );
-                    if !(1..=10).contains(&u) {
-                        c.err(
-                            &at_key(&hp, "unhealthy"),
-                            format!("the unhealthy threshold must be 1–10, found {u}"),
-                            None,
-                        );
-                    }
-                    if !(1..=10).contains(&hth) {
-                        c.err(
-                            &at_key(&hp, "healthy"),
-                            format!("the healthy threshold must be 1–10, found {hth}"),
-                            None,
-                        );
-                    }
+                    c.probe_count(&hp, "unhealthy", u, "unhealthy threshold");
+                    c.probe_count(&hp, "healthy", hth, "healthy threshold");
                     (interval, timeout, u, hth)
                 });
                 if l.max_outstanding == Some(0) {
@@ -284,18 +284,15 @@ pub(super) fn validate(ctx: &ErrCtx, file: ScenarioFile) -> Result<Scenario, Loa
                     );
                 }
                 let group = match gi {
-                    Some(g) => Placeholder::Group(g),
+                    Some(fleet) => group_of[&fleet],
                     None => {
                         groups.push((name.clone(), members.clone()));
-                        Placeholder::Index(groups.len() - 1)
+                        groups.len() - 1
                     }
                 };
                 Some(ComponentSpec::LoadBalancer(LoadBalancerSpec {
                     members,
-                    group: match group {
-                        Placeholder::Index(i) => i,
-                        Placeholder::Group(g) => usize::MAX - group_key(&g, &names),
-                    },
+                    group,
                     algorithm: l.algorithm,
                     health: hc,
                     tls: l.tls_termination.unwrap_or(true),
@@ -331,30 +328,13 @@ pub(super) fn validate(ctx: &ErrCtx, file: ScenarioFile) -> Result<Scenario, Loa
                 let fo = d.failover.as_ref().and_then(|f| {
                     let fp = at_key(&base, "failover");
                     let sec = endpoint(&mut c, &at_key(&fp, "secondary"), &f.secondary)?;
-                    let interval = f.interval.map_or(30 * SEC, |x| x.0);
-                    let timeout = f.timeout.map_or((4 * SEC).min(interval), |x| x.0);
-                    let th = f.threshold.unwrap_or(3);
-                    if interval < MS {
-                        c.err(
-                            &at_key(&fp, "interval"),
-                            "the interval must be at least 1ms",
-                            None,
-                        );
-                    }
-                    if timeout == 0 || timeout > interval {
-                        c.err(
-                            &at_key(&fp, "timeout"),
-                            "the timeout must be more than zero and at most the interval",
-                            None,
-                        );
-                    }
-                    if !(1..=10).contains(&th) {
-                        c.err(
-                            &at_key(&fp, "threshold"),
-                            format!("the threshold must be 1–10, found {th}"),
-                            None,
-                        );
-                    }
+                    let interval = f.interval.map_or(dns::DEFAULT_CHECK_INTERVAL, |x| x.0);
+                    let timeout = f
+                        .timeout
+                        .map_or(dns::DEFAULT_CHECK_TIMEOUT.min(interval), |x| x.0);
+                    let th = f.threshold.unwrap_or(dns::DEFAULT_CHECK_THRESHOLD);
+                    c.probe_timing(&fp, interval, timeout);
+                    c.probe_count(&fp, "threshold", th, "threshold");
                     Some((sec, interval, th, timeout))
                 });
                 let ttl = d.ttl.map_or(
@@ -389,16 +369,6 @@ pub(super) fn validate(ctx: &ErrCtx, file: ScenarioFile) -> Result<Scenario, Loa
         };
         if let Some(spec) = spec {
             components.push((name.clone(), spec));
-        }
-    }
-    // Balancers in front of a fleet use the fleet's group.
-    for (_, spec) in &mut components {
-        if let ComponentSpec::LoadBalancer(l) = spec {
-            if l.group > usize::MAX / 2 {
-                let key = usize::MAX - l.group;
-                let fleet_name = &names[key];
-                l.group = group_of.get(fleet_name).copied().unwrap_or(0);
-            }
         }
     }
     components.extend(slots);
@@ -867,11 +837,11 @@ pub(super) fn validate(ctx: &ErrCtx, file: ScenarioFile) -> Result<Scenario, Loa
                 }
                 match f.fraction {
                     Some(fraction) => Hit::Fraction {
-                        group: usize::MAX - names.iter().position(|n| *n == tname).unwrap_or(0),
+                        group: group_of[&tname],
                         fraction,
                     },
                     None if f.kind == FaultKind::RandomCrash => Hit::Fraction {
-                        group: usize::MAX - names.iter().position(|n| *n == tname).unwrap_or(0),
+                        group: group_of[&tname],
                         fraction: 1.0,
                     },
                     None => Hit::One(slot_base[&tname].0),
@@ -1019,19 +989,6 @@ pub(super) fn validate(ctx: &ErrCtx, file: ScenarioFile) -> Result<Scenario, Loa
                         label: format!("recover {label_target}"),
                     });
                 }
-            }
-        }
-    }
-    // Fraction hits name their fleet by position until groups are numbered: fix them up.
-    for fs in &mut faults {
-        let hit = match &mut fs.action {
-            Action::Send(h, _) | Action::RandomCrash(h, _, _) => h,
-            _ => continue,
-        };
-        if let Hit::Fraction { group, .. } = hit {
-            if *group > usize::MAX / 2 {
-                let fleet_name = &names[usize::MAX - *group];
-                *group = group_of.get(fleet_name).copied().unwrap_or(0);
             }
         }
     }
