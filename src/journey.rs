@@ -82,6 +82,9 @@ pub fn run_journey(
             tasks.push((ch.number, steady_state(scn.clone(), u)));
         }
     }
+    // The biggest populations take longest: start them first, and hand out one run at a time, so
+    // no thread is left alone with a long run at the end. The output order is restored below.
+    tasks.sort_by_key(|(chapter, scn)| (std::cmp::Reverse(scn.client.users), *chapter));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs.unwrap_or(0))
         .build()
@@ -89,6 +92,7 @@ pub fn run_journey(
     let points: Vec<JourneyPoint> = pool.install(|| {
         tasks
             .par_iter()
+            .with_max_len(1)
             .map(|(chapter, scn)| {
                 let run = crate::run::run(scn, &mut |_| {});
                 let f = figures(&run);
@@ -118,6 +122,8 @@ pub fn run_journey(
             })
             .collect()
     });
+    let mut points: Vec<JourneyPoint> = points;
+    points.sort_by_key(|p| (p.chapter, p.users));
     write_journey(out, &points).map_err(|e| e.to_string())
 }
 
