@@ -941,6 +941,17 @@ mod tests {
         direct: bool,
         inputs: &[(Time, Input)],
     ) -> Vec<(Time, Outcome)> {
+        harness(vcpus, workers, direct, false, inputs).answers
+    }
+
+    /// The harness after `inputs` have run to one simulated hour.
+    fn harness(
+        vcpus: u32,
+        workers: u32,
+        direct: bool,
+        in_fleet: bool,
+        inputs: &[(Time, Input)],
+    ) -> Harness {
         let spec = ServerSpec {
             instance: "custom".into(),
             vcpus,
@@ -957,7 +968,7 @@ mod tests {
             boot_time: 0,
             az: 0,
             starts_up: true,
-            in_fleet: false,
+            in_fleet,
         };
         let mut server = Server::new("s", spec, 1);
         server.direct_allowed = direct;
@@ -993,7 +1004,7 @@ mod tests {
         let mut sim = crate::engine::sim::Simulation::new(h);
         sim.sched = sched;
         sim.run_until(3_600 * SEC);
-        sim.model.answers
+        sim.model
     }
 
     /// A world of one server; the harness plays the user it answers to.
@@ -1126,5 +1137,35 @@ mod tests {
         ];
         let out = drive(1, 3, true, &inputs);
         assert_eq!(out, vec![(3 * SEC, Outcome::Ok); 3]);
+    }
+
+    #[test]
+    fn a_fleet_instance_reports_load_its_group_can_read_at_any_time() {
+        use Input::*;
+        // Two requests, then nothing for the rest of the hour: the instance's last report is
+        // at 2 s, yet its group must read exact integrals at 30 min and at 1 h.
+        let inputs = [
+            (0, Request),
+            (SEC, Request),
+            (SEC, Verb(Control::Slow(1500))),
+        ];
+        for direct in [true, false] {
+            let mut h = harness(2, 2, direct, true, &inputs);
+            let st = h.registry.of(ME).clone();
+            assert!(st.as_of < 3 * SEC, "last report at {}", st.as_of);
+            for t in [1_800 * SEC, 3_600 * SEC] {
+                h.server.settle(t);
+                let (busy, cap) = (h.server.busy_total, h.server.capacity_total);
+                assert_eq!(st.busy_area_at(t), busy, "busy at {t}");
+                assert_eq!(st.capacity_area_at(t), cap, "capacity at {t}");
+            }
+            // 1 s of one busy vCPU, then 1.5 s (slowed) of the second request; two vCPUs for
+            // the hour.
+            assert_eq!(h.server.busy_total, 2.5e9);
+            assert_eq!(h.server.capacity_total, 2.0 * 3_600e9);
+            // A standalone server publishes no load at all.
+            let h = harness(2, 2, direct, false, &inputs);
+            assert_eq!(h.registry.of(ME).capacity_area_at(3_600 * SEC), 0.0);
+        }
     }
 }
