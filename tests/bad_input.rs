@@ -1086,3 +1086,17 @@ fn a_duration_on_a_crash_or_recover_is_rejected_not_ignored() {
         assert_located(d, (line, 1));
     }
 }
+
+#[test]
+fn a_fault_after_the_end_of_the_run_says_when_the_run_ends_and_what_to_do() {
+    let text = format!("{BASE}\n[[faults]]\nat = \"15m\"\nkind = \"crash\"\ntarget = \"web\"\n");
+    let e = parse_err(&text);
+    let d = only(&e);
+    assert_eq!(d.key_path.as_deref(), Some("faults[0].at"), "{d}");
+    assert!(
+        d.message.contains("15m") && d.message.contains("10m"),
+        "{d}"
+    );
+    assert!(help(d).contains("scenario.duration"), "{d}");
+    assert_located(d, pos(&text, "at = \"15m\""));
+}

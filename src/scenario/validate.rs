@@ -25,6 +25,15 @@ fn at_key(p: &[Seg], key: &str) -> Vec<Seg> {
     v
 }
 
+/// What to do about something scheduled after a run of length `duration` ends.
+fn after_the_end_help(duration: u64) -> String {
+    format!(
+        "schedule it before {}, or make the run longer (`scenario.duration`, or \
+         `--set scenario.duration=...`)",
+        Duration(duration)
+    )
+}
+
 /// Most instance slots a fleet may have.
 pub const MAX_FLEET: u32 = 2_000;
 
@@ -674,8 +683,12 @@ pub(super) fn validate(ctx: &ErrCtx, file: ScenarioFile) -> Result<Scenario, Loa
         if duration > 0 && f.at.0 > duration {
             c.err(
                 &at(&p, "at"),
-                "the fault is scheduled after the run ends",
-                None,
+                format!(
+                    "the fault is scheduled at {} but the run ends at {}",
+                    f.at,
+                    Duration(duration)
+                ),
+                Some(after_the_end_help(duration)),
             );
         }
         let check_only = |c: &mut Checker, key: &str, present: bool, kinds: &str| {
@@ -1181,8 +1194,12 @@ fn server_spec(
         if duration > 0 && r.at.0 >= duration {
             c.err(
                 &pk("at"),
-                "the resize is scheduled after the run ends",
-                None,
+                format!(
+                    "the resize is scheduled at {} but the run ends at {}",
+                    r.at,
+                    Duration(duration)
+                ),
+                Some(after_the_end_help(duration)),
             );
         }
     }
