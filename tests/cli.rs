@@ -568,3 +568,41 @@ fn help_and_version_exit_0() {
     let o = scalesim(&["--version"]);
     assert!(stdout(&o).contains(env!("CARGO_PKG_VERSION")));
 }
+
+// ---------------------------------------------------------------------------------------------
+// journey
+
+#[test]
+fn journey_output_does_not_depend_on_the_thread_count() {
+    let tmp = Tmp::new("journey-jobs");
+    let mut outputs = Vec::new();
+    for jobs in ["1", "2", "3"] {
+        let out = tmp.s(&format!("j{jobs}"));
+        let o = scalesim(&[
+            "journey", "--users", "10,100", "--jobs", jobs, "--quiet", "--out", &out,
+        ]);
+        expect_code(&o, 0);
+        let read = |name: &str| fs::read(tmp.join(&format!("j{jobs}/{name}"))).expect(name);
+        outputs.push((
+            read("journey.json"),
+            read("journey.csv"),
+            read("journey_p99.svg"),
+        ));
+    }
+    // Rows in chapter order, then users: 5 chapters × 2 levels + the header.
+    let csv = String::from_utf8(outputs[0].1.clone()).unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 11, "{csv}");
+    assert!(
+        rows[1].starts_with("1,") && rows[1].contains(",10,"),
+        "{csv}"
+    );
+    assert!(
+        rows[10].starts_with("5,") && rows[10].contains(",100,"),
+        "{csv}"
+    );
+    assert!(
+        outputs.iter().all(|o| *o == outputs[0]),
+        "journey output differs by --jobs"
+    );
+}
