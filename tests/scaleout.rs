@@ -1165,7 +1165,23 @@ client_rtt = "40ms"
 internal_rtt = "0s"
 jitter = 0.0
 
-[workload]
+{}
+[[faults]]
+at = "10s"
+kind = "latency"
+target = "{target}"
+added = "500ms"
+duration = "20s"
+"#,
+        twenty_users_over_a_fleet(2, "service = { dist = \"constant\", value = \"5ms\" }")
+    )
+}
+
+/// Twenty users (500 ms think time) through balancer `lb` to `web`, a fleet of `n` c5.large with
+/// `settings` added to it.
+fn twenty_users_over_a_fleet(n: u32, settings: &str) -> String {
+    format!(
+        r#"[workload]
 users = 20
 think_time = {{ dist = "exponential", mean = "500ms" }}
 target = "lb"
@@ -1177,16 +1193,9 @@ targets = "web"
 [components.web]
 kind = "fleet"
 instance = "c5.large"
-min = 2
-max = 2
-service = {{ dist = "constant", value = "5ms" }}
-
-[[faults]]
-at = "10s"
-kind = "latency"
-target = "{target}"
-added = "500ms"
-duration = "20s"
+min = {n}
+max = {n}
+{settings}
 "#
     )
 }
@@ -1345,22 +1354,7 @@ name = "random-crash"
 duration = "600s"
 seed = 11
 
-[workload]
-users = 20
-think_time = {{ dist = "exponential", mean = "500ms" }}
-target = "lb"
-
-[components.lb]
-kind = "load_balancer"
-targets = "web"
-
-[components.web]
-kind = "fleet"
-instance = "c5.large"
-min = 4
-max = 4
-restart = "5s"
-service = {{ dist = "exponential", mean = "5ms" }}
+{}
 
 [[faults]]
 at = "60s"
@@ -1368,7 +1362,11 @@ kind = "random_crash"
 target = "web"
 mtbf = "15s"
 {extra}
-"#
+"#,
+        twenty_users_over_a_fleet(
+            4,
+            "restart = \"5s\"\nservice = { dist = \"exponential\", mean = \"5ms\" }"
+        )
     )
 }
 
