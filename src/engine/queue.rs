@@ -151,7 +151,7 @@ impl<E> EventQueue<E> {
             self.root_vacant = false;
             // SAFETY: the root slot is vacant (moved out) and the subtrees under it are valid
             // heaps: the new entry takes the root's place and sifts down.
-            unsafe { self.sift_down_from_root(entry) };
+            unsafe { self.sift_down_until_placed(entry) };
         } else {
             self.heap.reserve(1);
             // SAFETY: capacity for one more was reserved; `sift_up_into` fills slot `len` (moving
@@ -303,6 +303,32 @@ impl<E> EventQueue<E> {
             pos = child;
         }
         self.sift_up_into(pos, item);
+    }
+
+    /// Places `item` into the vacant root: a classic sift down that stops as soon as `item` comes
+    /// before both children. A new event is often due soon (a network hop, a service completion)
+    /// and belongs near the top: in a large heap this touches a few levels, not all of them.
+    ///
+    /// # Safety
+    /// As for [`Self::sift_down_from_root`].
+    #[inline(always)]
+    unsafe fn sift_down_until_placed(&mut self, item: Entry<E>) {
+        let end = self.heap.len();
+        let base = self.heap.as_mut_ptr();
+        let mut pos = 0;
+        let mut child = 1;
+        while child < end {
+            if child + 1 < end && (*base.add(child + 1)).before(&*base.add(child)) {
+                child += 1;
+            }
+            if item.before(&*base.add(child)) {
+                break;
+            }
+            ptr::copy_nonoverlapping(base.add(child), base.add(pos), 1);
+            pos = child;
+            child = 2 * pos + 1;
+        }
+        ptr::write(base.add(pos), item);
     }
 }
 
