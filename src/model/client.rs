@@ -241,6 +241,8 @@ pub struct Client {
     target_users: u32,
     stream_epoch: Vec<u32>,
     stream_rate: Vec<f64>,
+    /// Mean gap between a stream's arrivals at its current rate, ns (`1e9 / rate`).
+    stream_gap_ns: Vec<f64>,
     /// Pending timeouts in deadline order. Every attempt gets the same timeout and time only moves
     /// forward, so deadlines arrive already sorted: a FIFO plus one timer for its head replaces a
     /// heap entry per request (most of which would be dead by the time they fire).
@@ -263,6 +265,7 @@ impl Client {
             target_users: 0,
             stream_epoch: vec![0; k],
             stream_rate: vec![0.0; k],
+            stream_gap_ns: vec![0.0; k],
             timeouts: std::collections::VecDeque::new(),
             timeout_armed: false,
             spec,
@@ -316,9 +319,10 @@ impl Client {
             if rate != self.stream_rate[i] {
                 // Memorylessness: redrawing the gap at a rate change is exact for piecewise-constant rates.
                 self.stream_rate[i] = rate;
+                self.stream_gap_ns[i] = if rate > 0.0 { 1e9 / rate } else { 0.0 };
                 self.stream_epoch[i] = self.stream_epoch[i].wrapping_add(1) & 0xff_ffff;
                 if rate > 0.0 {
-                    let gap = exp_gap(&mut self.rng, rate);
+                    let gap = exp_gap(&mut self.rng, self.stream_gap_ns[i]);
                     ctx.timer(gap, Timer::Arrival(self.stream_timer(i)));
                 }
             }
@@ -363,7 +367,7 @@ impl Client {
             None => self.pick_class(),
         };
         self.begin(class, u32::MAX, ctx);
-        let gap = exp_gap(&mut self.rng, self.stream_rate[i]);
+        let gap = exp_gap(&mut self.rng, self.stream_gap_ns[i]);
         ctx.timer(gap, Timer::Arrival(tag));
     }
 

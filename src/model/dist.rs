@@ -3,7 +3,7 @@
 //! Written in scenario files as `{ dist = "exponential", mean = "20ms" }`; every variant knows its
 //! mean and second moment, which the closed-form checks (Pollaczek–Khinchine) use.
 
-use crate::engine::time::{from_secs_f64, Time};
+use crate::engine::time::{round_ns, Time};
 use crate::engine::RngStream;
 use crate::scenario::units::Duration;
 use rand_distr::{Distribution, Exp1, Gamma, StandardNormal};
@@ -180,7 +180,7 @@ impl Dist {
         } else if ns <= 0.0 {
             0
         } else {
-            crate::engine::time::round_ns(ns)
+            round_ns(ns)
         }
     }
 
@@ -191,11 +191,17 @@ impl Dist {
     }
 }
 
-/// Samples an exponential gap with the given rate per second (for Poisson arrivals).
+/// Samples an exponential gap with the given mean in nanoseconds (Poisson arrivals, random
+/// failures): a multiply, where a rate would need a division on every draw.
 #[inline]
-pub fn exp_gap(rng: &mut RngStream, rate_per_sec: f64) -> Time {
+pub fn exp_gap(rng: &mut RngStream, mean_ns: f64) -> Time {
     let e: f64 = Exp1.sample(rng);
-    from_secs_f64(e / rate_per_sec)
+    let ns = e * mean_ns;
+    if ns < 18_446_744_073_709_551_616.0 {
+        round_ns(ns.max(0.0))
+    } else {
+        u64::MAX
+    }
 }
 
 #[cfg(test)]

@@ -238,7 +238,7 @@ impl Faults {
                         };
                         let k = self.random.len() as u32;
                         for (m, _) in members.iter().enumerate() {
-                            let gap = super::dist::exp_gap(&mut self.rng, 1e9 / *mtbf as f64);
+                            let gap = super::dist::exp_gap(&mut self.rng, *mtbf as f64);
                             ctx.timer(gap, Timer::Tick((k << 16) | m as u32));
                         }
                         self.random.push((members, *mtbf, *until));
@@ -257,7 +257,7 @@ impl Faults {
                         .push((now, format!("random crash of {}", ctx.registry.name_of(c))));
                     ctx.send(c, Msg::Control(Control::Crash), 0);
                 }
-                let gap = super::dist::exp_gap(&mut self.rng, 1e9 / mtbf as f64);
+                let gap = super::dist::exp_gap(&mut self.rng, mtbf as f64);
                 ctx.timer(gap, Timer::Tick(tag));
             }
             _ => {}
