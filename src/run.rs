@@ -154,8 +154,8 @@ pub fn run(scn: &Scenario, progress: &mut dyn FnMut(Time)) -> RunOutput {
     let servers = world
         .servers_mut()
         .filter_map(|s| {
-            s.cost_so_far(now);
-            (s.cost_total > 0.0 || s.stats.arrivals > 0).then(|| ServerReport {
+            let billed = s.cost_so_far(now);
+            (billed > 0.0 || s.stats.arrivals > 0).then(|| ServerReport {
                 name: s.name.clone(),
                 instance: s.instance.clone(),
                 vcpus: s.vcpus(),

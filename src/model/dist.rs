@@ -195,13 +195,7 @@ impl Dist {
 /// failures): a multiply, where a rate would need a division on every draw.
 #[inline]
 pub fn exp_gap(rng: &mut RngStream, mean_ns: f64) -> Time {
-    let e: f64 = Exp1.sample(rng);
-    let ns = e * mean_ns;
-    if ns < 18_446_744_073_709_551_616.0 {
-        round_ns(ns.max(0.0))
-    } else {
-        u64::MAX
-    }
+    Dist::Exponential { mean: mean_ns }.sample(rng)
 }
 
 #[cfg(test)]

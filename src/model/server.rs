@@ -244,8 +244,6 @@ pub struct Server {
     at_window: [f64; 2],
     /// Life events (crashes, restarts, resizes), in order.
     pub events: Vec<ServerEvent>,
-    /// Dollars billed since time zero (never reset).
-    pub cost_total: f64,
     arrivals_total: u64,
 }
 
@@ -291,7 +289,6 @@ impl Server {
             at_reset: [0.0; 4],
             at_window: [0.0; 2],
             events: Vec::new(),
-            cost_total: 0.0,
             arrivals_total: 0,
             spec,
         }
@@ -431,15 +428,14 @@ impl Server {
         self.price = price;
     }
 
-    /// Brings everything up to `now` and fills in the counters' integrals and `cost_total`.
+    /// Brings everything up to `now` and fills in the counters' integrals and cost.
     pub fn settle(&mut self, now: Time) {
         self.advance(now);
-        self.cost_total = self.billed();
         let [busy, capacity, in_system, cost] = self.at_reset;
         self.stats.busy_area = self.busy_total - busy;
         self.stats.capacity_area = self.capacity_total - capacity;
         self.stats.in_system_area = self.in_system_total - in_system;
-        self.stats.cost = self.cost_total - cost;
+        self.stats.cost = self.billed() - cost;
     }
 
     /// Resets the counters (at the end of warm-up).
@@ -449,7 +445,7 @@ impl Server {
             self.busy_total,
             self.capacity_total,
             self.in_system_total,
-            self.cost_total,
+            self.billed(),
         ];
         self.stats = ServerStats {
             since: now,
@@ -471,7 +467,7 @@ impl Server {
     /// Dollars billed since time zero, up to `now` (settles the counters).
     pub fn cost_so_far(&mut self, now: Time) -> f64 {
         self.settle(now);
-        self.cost_total
+        self.billed()
     }
 
     /// The spec it was built from.

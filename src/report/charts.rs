@@ -1050,6 +1050,29 @@ struct TimeFrame<'a> {
 }
 
 impl<'a> TimeFrame<'a> {
+    /// The last touches of a panel over time: a "no data" note when the run recorded no windows,
+    /// and the event labels in the strip above it.
+    fn finish_panel<DB: DrawingBackend>(
+        &self,
+        chart: &ChartContext<'_, DB, Coord>,
+        y: &Axis,
+        strip: Option<&DrawingArea<DB, Shift>>,
+        labels: &[(f64, String, RGBColor)],
+    ) -> Result<(), String> {
+        if self.rows.is_empty() {
+            draw_note(
+                chart,
+                &self.x,
+                y,
+                "no data: the run recorded no time windows",
+            )?;
+        }
+        if let Some(strip) = strip {
+            draw_strip(strip, chart, &self.x, y, labels)?;
+        }
+        Ok(())
+    }
+
     fn new(scn: &Scenario, run: &'a RunOutput) -> TimeFrame<'a> {
         let rows = &run.metrics.series[..];
         let last = rows.iter().map(|r| r.end).max().unwrap_or(0);
@@ -1307,17 +1330,7 @@ impl Chart for UtilizationChart<'_> {
         tf.marks.draw_under(&mut chart, &tf.x, &y)?;
         let color = RGBColor(31, 119, 180);
         draw_line(&mut chart, &tf.x, &y, &cpu, color, 2, false)?;
-        if tf.rows.is_empty() {
-            draw_note(
-                &chart,
-                &tf.x,
-                &y,
-                "no data: the run recorded no time windows",
-            )?;
-        }
-        if let Some(strip) = &strip {
-            draw_strip(strip, &chart, &tf.x, &y, &labels)?;
-        }
+        tf.finish_panel(&chart, &y, strip.as_ref(), &labels)?;
         let mut entries = vec![Entry::new(
             "CPU (mean over servers)",
             color,
@@ -1391,17 +1404,7 @@ impl Chart for InstancesChart<'_> {
         let ok_c = RGBColor(44, 160, 44);
         draw_line(&mut chart, &tf.x, &y, &running, run_c, 6, false)?;
         draw_line(&mut chart, &tf.x, &y, &healthy, ok_c, 2, false)?;
-        if tf.rows.is_empty() {
-            draw_note(
-                &chart,
-                &tf.x,
-                &y,
-                "no data: the run recorded no time windows",
-            )?;
-        }
-        if let Some(strip) = &strip {
-            draw_strip(strip, &chart, &tf.x, &y, &labels)?;
-        }
+        tf.finish_panel(&chart, &y, strip.as_ref(), &labels)?;
         let mut entries = vec![
             Entry::new("running (up or booting)", run_c, Swatch::Line(6)),
             Entry::new("healthy (able to serve)", ok_c, Swatch::Line(2)),
