@@ -31,6 +31,11 @@ fn scalesim(args: &[&str]) -> Output {
         .expect("the scalesim binary runs")
 }
 
+/// Chapter 1, shortened, quietly, into `out`.
+fn run_ch1_short(out: &str) -> Output {
+    scalesim(&["run", CH1, "--set", SHORT, "--out", out, "-q"])
+}
+
 fn code(o: &Output) -> i32 {
     o.status.code().expect("exited normally, not by a signal")
 }
@@ -308,7 +313,7 @@ fn check_determinism_passes() {
 #[test]
 fn set_changes_the_results() {
     let tmp = Tmp::new("set_changes_the_results");
-    let o = scalesim(&["run", CH1, "--set", SHORT, "--out", &tmp.s("base"), "-q"]);
+    let o = run_ch1_short(&tmp.s("base"));
     expect_code(&o, 0);
     let o = scalesim(&[
         "run",
@@ -377,7 +382,7 @@ fn failed_write_exits_nonzero_and_leaves_no_partial_report() {
     let tmp = Tmp::new("failed_write_leaves_no_partial_report");
     fs::write(tmp.join("afile"), "not a folder\n").unwrap();
     for out in ["afile/report", "afile/deeper/report"] {
-        let o = scalesim(&["run", CH1, "--set", SHORT, "--out", &tmp.s(out), "-q"]);
+        let o = run_ch1_short(&tmp.s(out));
         assert_ne!(code(&o), 0, "--out {out}: {}", stderr(&o));
         let e = stderr(&o);
         assert!(e.contains("error:"), "{e}");
@@ -395,7 +400,7 @@ fn failed_write_exits_nonzero_and_leaves_no_partial_report() {
 fn rerun_replaces_the_report_folder_cleanly() {
     let tmp = Tmp::new("rerun_replaces_the_report_folder_cleanly");
     let out = tmp.join("r");
-    let o = scalesim(&["run", CH1, "--set", SHORT, "--out", &tmp.s("r"), "-q"]);
+    let o = run_ch1_short(&tmp.s("r"));
     expect_code(&o, 0);
     fs::write(out.join("stale.txt"), "from an old run").unwrap();
     let o = scalesim(&[
@@ -423,15 +428,7 @@ fn rerun_replaces_the_report_folder_cleanly() {
 fn out_pointing_at_a_regular_file_is_refused() {
     let tmp = Tmp::new("out_pointing_at_a_regular_file_is_refused");
     fs::write(tmp.join("notes.txt"), "precious\n").unwrap();
-    let o = scalesim(&[
-        "run",
-        CH1,
-        "--set",
-        SHORT,
-        "--out",
-        &tmp.s("notes.txt"),
-        "-q",
-    ]);
+    let o = run_ch1_short(&tmp.s("notes.txt"));
     let after = fs::read_to_string(tmp.join("notes.txt"));
     let files = listing(&tmp.0);
     expect_code(&o, 2);
@@ -445,15 +442,7 @@ fn out_pointing_at_a_non_report_folder_is_refused() {
     let dir = tmp.join("my-documents");
     fs::create_dir_all(&dir).unwrap();
     fs::write(dir.join("thesis.tex"), "precious\n").unwrap();
-    let o = scalesim(&[
-        "run",
-        CH1,
-        "--set",
-        SHORT,
-        "--out",
-        &tmp.s("my-documents"),
-        "-q",
-    ]);
+    let o = run_ch1_short(&tmp.s("my-documents"));
     let kept = fs::read_to_string(dir.join("thesis.tex"));
     assert_ne!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(kept.ok().as_deref(), Some("precious\n"));
