@@ -50,42 +50,58 @@ fn bases() -> Vec<(&'static str, String)> {
          [[faults]]\nat = \"12s\"\nkind = \"slow\"\nfactor = 3\ntarget = \"web\"\nduration = \"5s\"\n\n\
          [[faults]]\nat = \"20s\"\nkind = \"hang\"\ntarget = \"web\"\nduration = \"3s\"\n"
     );
-    let ch3 = CH3
-        .replace("duration = \"1h30m\"", "duration = \"40s\"")
-        .replace("at = \"20m\"", "at = \"10s\"")
-        .replace("ramp = \"1m\"", "ramp = \"2s\"")
-        .replace("hold = \"60m\"", "hold = \"20s\"")
-        .replace("at = \"50m\"", "at = \"25s\"")
-        .replace("downtime = \"4m\"", "downtime = \"5s\"")
-        .replace("restart = \"60s\"", "restart = \"3s\"");
-    let ch2 = CH2
-        .replace("duration = \"1h20m\"", "duration = \"60s\"")
-        .replace("warmup = \"1m\"", "warmup = \"0s\"")
-        .replace("ttl = \"60s\"", "ttl = \"5s\"")
-        .replace("at = \"30m\"", "at = \"20s\"")
-        .replace("duration = \"15m\"", "duration = \"15s\"")
-        .replace("at = \"60m\"", "at = \"45s\"");
-    let ch4 = CH4
-        .replace("duration = \"2h\"", "duration = \"60s\"")
-        .replace("warmup = \"5m\"", "warmup = \"0s\"")
-        .replace("users = 1500", "users = 150")
-        .replace("at = \"30m\"", "at = \"10s\"")
-        .replace("ramp = \"2m\"", "ramp = \"2s\"")
-        .replace("hold = \"40m\"", "hold = \"30s\"")
-        .replace("boot_time = \"90s\"", "boot_time = \"5s\"")
-        .replace("period = \"1m\"", "period = \"5s\"")
-        .replace("cooldown = \"5m\"", "cooldown = \"10s\"");
-    let ch5 = CH5
-        .replace("duration = \"1h\"", "duration = \"60s\"")
-        .replace("warmup = \"5m\"", "warmup = \"0s\"")
-        .replace("users = 5000", "users = 500")
-        .replace(
-            "interval = \"10s\", timeout = \"2s\"",
-            "interval = \"3s\", timeout = \"1s\"",
-        )
-        .replace("at = \"20m\"", "at = \"15s\"")
-        .replace("at = \"40m\"", "at = \"30s\"")
-        .replace("duration = \"10m\"", "duration = \"15s\"");
+    let ch3 = shrink(
+        CH3,
+        &[
+            ("duration = \"1h30m\"", "duration = \"40s\""),
+            ("at = \"20m\"", "at = \"10s\""),
+            ("ramp = \"1m\"", "ramp = \"2s\""),
+            ("hold = \"60m\"", "hold = \"20s\""),
+            ("at = \"50m\"", "at = \"25s\""),
+            ("downtime = \"4m\"", "downtime = \"5s\""),
+            ("restart = \"60s\"", "restart = \"3s\""),
+        ],
+    );
+    let ch2 = shrink(
+        CH2,
+        &[
+            ("duration = \"1h20m\"", "duration = \"60s\""),
+            ("warmup = \"1m\"", "warmup = \"0s\""),
+            ("ttl = \"60s\"", "ttl = \"5s\""),
+            ("at = \"30m\"", "at = \"20s\""),
+            ("duration = \"15m\"", "duration = \"15s\""),
+            ("at = \"60m\"", "at = \"45s\""),
+        ],
+    );
+    let ch4 = shrink(
+        CH4,
+        &[
+            ("duration = \"2h\"", "duration = \"60s\""),
+            ("warmup = \"5m\"", "warmup = \"0s\""),
+            ("users = 1500", "users = 150"),
+            ("at = \"30m\"", "at = \"10s\""),
+            ("ramp = \"2m\"", "ramp = \"2s\""),
+            ("hold = \"40m\"", "hold = \"30s\""),
+            ("boot_time = \"90s\"", "boot_time = \"5s\""),
+            ("period = \"1m\"", "period = \"5s\""),
+            ("cooldown = \"5m\"", "cooldown = \"10s\""),
+        ],
+    );
+    let ch5 = shrink(
+        CH5,
+        &[
+            ("duration = \"1h\"", "duration = \"60s\""),
+            ("warmup = \"5m\"", "warmup = \"0s\""),
+            ("users = 5000", "users = 500"),
+            (
+                "interval = \"10s\", timeout = \"2s\"",
+                "interval = \"3s\", timeout = \"1s\"",
+            ),
+            ("at = \"20m\"", "at = \"15s\""),
+            ("at = \"40m\"", "at = \"30s\""),
+            ("duration = \"10m\"", "duration = \"15s\""),
+        ],
+    );
     vec![
         ("ch01", ch1),
         ("ch01+faults", ch1_faults),
@@ -94,6 +110,20 @@ fn bases() -> Vec<(&'static str, String)> {
         ("ch04", ch4),
         ("ch05", ch5),
     ]
+}
+
+/// `text` with each `(from, to)` edit applied; every `from` must be there, so a chapter file that
+/// changes can't silently leave a fixture at full length.
+fn shrink(text: &str, edits: &[(&str, &str)]) -> String {
+    let mut out = text.to_string();
+    for (from, to) in edits {
+        assert!(
+            out.contains(from),
+            "test bug: `{from}` is not in the chapter file"
+        );
+        out = out.replace(from, to);
+    }
+    out
 }
 
 /// A unique scratch file path for this process.
