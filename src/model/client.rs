@@ -7,7 +7,18 @@
 
 use super::dist::{exp_gap, Dist, DistConfig};
 use super::request::{Outcome, ReqId, ReqState};
-use super::{CompId, Ctx, Msg, Timer};
+use super::{Code, CompId, Ctx, Msg, Timer};
+
+/// A user finished thinking (payload: user index).
+const USER_WAKE: Code = Code(0);
+/// The next open-loop arrival of a stream (payload: stream tag).
+const ARRIVAL: Code = Code(1);
+/// The earliest armed attempt deadline.
+const TIMEOUT: Code = Code(2);
+/// A retry's backoff has passed: send it.
+const RETRY: Code = Code(3);
+/// Re-evaluate the load curve.
+const LOAD_TICK_TIMER: Code = Code(4);
 use crate::engine::time::{Time, SEC};
 use crate::engine::RngStream;
 use crate::scenario::units::{Duration, Rate};
@@ -287,7 +298,7 @@ impl Client {
                 .iter()
                 .any(|s| s.from > 0 || s.until < Time::MAX)
         {
-            ctx.timer(LOAD_TICK, Timer::LoadTick);
+            ctx.timer(LOAD_TICK, Timer::Bare(LOAD_TICK_TIMER));
         }
     }
 
@@ -301,7 +312,7 @@ impl Client {
                 if self.users[u as usize] == UserState::Asleep {
                     self.users[u as usize] = UserState::Thinking;
                     let d = self.think.sample(&mut self.rng);
-                    ctx.timer(d, Timer::UserWake(u));
+                    ctx.timer(d, Timer::Word(USER_WAKE, u));
                 }
             }
         }
@@ -323,7 +334,7 @@ impl Client {
                 self.stream_epoch[i] = self.stream_epoch[i].wrapping_add(1) & 0xff_ffff;
                 if rate > 0.0 {
                     let gap = exp_gap(&mut self.rng, self.stream_gap_ns[i]);
-                    ctx.timer(gap, Timer::Arrival(self.stream_timer(i)));
+                    ctx.timer(gap, Timer::Word(ARRIVAL, self.stream_timer(i)));
                 }
             }
         }
@@ -346,11 +357,11 @@ impl Client {
     #[inline(always)]
     pub fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
         match msg {
-            Msg::Timer(Timer::UserWake(u)) => self.user_wakes(u, ctx),
-            Msg::Timer(Timer::Arrival(tag)) => self.arrival(tag, ctx),
+            Msg::Timer(Timer::Word(USER_WAKE, u)) => self.user_wakes(u, ctx),
+            Msg::Timer(Timer::Word(ARRIVAL, tag)) => self.arrival(tag, ctx),
             Msg::Response(id) => self.answered(id, ctx),
-            Msg::Timer(Timer::ClientTimeout(_)) => self.timeouts_due(ctx),
-            Msg::Timer(Timer::RetrySend(id)) => self.send_attempt(id, ctx),
+            Msg::Timer(Timer::Req(TIMEOUT, _)) => self.timeouts_due(ctx),
+            Msg::Timer(Timer::Req(RETRY, id)) => self.send_attempt(id, ctx),
             other => self.on_rare(other, ctx),
         }
     }
@@ -368,7 +379,7 @@ impl Client {
         };
         self.begin(class, u32::MAX, ctx);
         let gap = exp_gap(&mut self.rng, self.stream_gap_ns[i]);
-        ctx.timer(gap, Timer::Arrival(tag));
+        ctx.timer(gap, Timer::Word(ARRIVAL, tag));
     }
 
     /// The answer to an attempt came back.
@@ -419,9 +430,9 @@ impl Client {
     #[inline(never)]
     fn on_rare(&mut self, msg: Msg, ctx: &mut Ctx) {
         match msg {
-            Msg::Timer(Timer::LoadTick) => {
+            Msg::Timer(Timer::Bare(LOAD_TICK_TIMER)) => {
                 self.apply_curve(ctx);
-                ctx.timer(LOAD_TICK, Timer::LoadTick);
+                ctx.timer(LOAD_TICK, Timer::Bare(LOAD_TICK_TIMER));
             }
             Msg::Request(id) => {
                 // Nobody sends requests to users; answer with an error rather than lose it.
@@ -491,7 +502,7 @@ impl Client {
         }
         if let Some(&(deadline, id)) = self.timeouts.front() {
             self.timeout_armed = true;
-            ctx.timer_at(deadline, Timer::ClientTimeout(id));
+            ctx.timer_at(deadline, Timer::Req(TIMEOUT, id));
         }
     }
 
@@ -518,7 +529,7 @@ impl Client {
                 if jitter {
                     wait = (self.rng.open01() * wait as f64) as Time;
                 }
-                ctx.timer(wait, Timer::RetrySend(next));
+                ctx.timer(wait, Timer::Req(RETRY, next));
                 return;
             }
         }
@@ -532,7 +543,7 @@ impl Client {
         if user != u32::MAX {
             self.users[user as usize] = UserState::Thinking;
             let d = self.think.sample(&mut self.rng);
-            ctx.timer(d, Timer::UserWake(user));
+            ctx.timer(d, Timer::Word(USER_WAKE, user));
         }
     }
 }

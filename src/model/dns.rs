@@ -16,7 +16,12 @@ use super::dist::{Dist, DistConfig};
 use super::probe::{self, ProbeResult};
 use super::request::{Outcome, ReqId};
 use super::server::ServerEvent;
-use super::{CompId, Control, Ctx, Msg, Timer};
+use super::{Code, CompId, Control, Ctx, Msg, Timer, PROBE_TIMEOUT};
+
+/// Time for the failover health check.
+const CHECK_TICK: Code = Code(0);
+/// A resolver's authoritative query finished (payload: resolver index).
+const RESOLVED: Code = Code(1);
 use crate::engine::time::{Time, MS, SEC};
 use crate::engine::RngStream;
 use crate::scenario::units::Duration;
@@ -164,7 +169,7 @@ impl Dns {
     /// Starts failover health checks (call once at time zero).
     pub fn start(&mut self, ctx: &mut Ctx) {
         if let Some((_, interval, _, _)) = self.spec.failover {
-            ctx.timer(interval, Timer::Tick(0));
+            ctx.timer(interval, Timer::Word(CHECK_TICK, 0));
         }
     }
 
@@ -216,12 +221,12 @@ impl Dns {
                             } else {
                                 self.lookup.sample(&mut self.rng)
                             };
-                            ctx.timer(d, Timer::Resolved(k as u32));
+                            ctx.timer(d, Timer::Word(RESOLVED, k as u32));
                         }
                     }
                 }
             }
-            Msg::Timer(Timer::Resolved(k)) => {
+            Msg::Timer(Timer::Word(RESOLVED, k)) => {
                 let k = k as usize;
                 let failing = self.resolvers[k].failing;
                 let answer = self.current_answer();
@@ -266,14 +271,14 @@ impl Dns {
                     });
                 }
             }
-            Msg::Timer(Timer::Tick(_)) => {
+            Msg::Timer(Timer::Word(CHECK_TICK, _)) => {
                 if let Some((_, interval, _, timeout)) = self.spec.failover {
                     let primary = self.spec.primary;
                     probe::send(ctx, &mut self.rng, primary, 0, timeout);
-                    ctx.timer(interval, Timer::Tick(0));
+                    ctx.timer(interval, Timer::Word(CHECK_TICK, 0));
                 }
             }
-            Msg::Timer(Timer::ProbeTimeout(id)) => {
+            Msg::Timer(Timer::Req(PROBE_TIMEOUT, id)) => {
                 if let ProbeResult::TimedOut { .. } = probe::on_timeout(ctx, id) {
                     self.check_result(false, now);
                 }

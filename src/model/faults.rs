@@ -3,7 +3,12 @@
 //! crashes by mean time between failures. A fault with a `duration` is undone when it ends.
 
 use super::registry::Lifecycle;
-use super::{CompId, Control, Ctx, Msg, Timer};
+use super::{Code, CompId, Control, Ctx, Msg, Timer};
+
+/// A timeline entry fires (payload: its index).
+const FAULT: Code = Code(0);
+/// A random-crash stream's next crash (payload: stream << 16 | member).
+const CRASH_TICK: Code = Code(1);
 use crate::engine::time::Time;
 use crate::engine::RngStream;
 use crate::scenario::units::Duration;
@@ -155,7 +160,7 @@ impl Faults {
     /// Schedules every fault (call once at time zero).
     pub fn start(&mut self, ctx: &mut Ctx) {
         for (i, f) in self.timeline.iter().enumerate() {
-            ctx.timer_at(f.at, Timer::Fault(i as u32));
+            ctx.timer_at(f.at, Timer::Word(FAULT, i as u32));
         }
     }
 
@@ -190,7 +195,7 @@ impl Faults {
     pub fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
         let now = ctx.now();
         match msg {
-            Msg::Timer(Timer::Fault(i)) => {
+            Msg::Timer(Timer::Word(FAULT, i)) => {
                 let i = i as usize;
                 let f = self.timeline[i].clone();
                 self.log.push((now, f.label.clone()));
@@ -239,13 +244,13 @@ impl Faults {
                         let k = self.random.len() as u32;
                         for (m, _) in members.iter().enumerate() {
                             let gap = super::dist::exp_gap(&mut self.rng, *mtbf as f64);
-                            ctx.timer(gap, Timer::Tick((k << 16) | m as u32));
+                            ctx.timer(gap, Timer::Word(CRASH_TICK, (k << 16) | m as u32));
                         }
                         self.random.push((members, *mtbf, *until));
                     }
                 }
             }
-            Msg::Timer(Timer::Tick(tag)) => {
+            Msg::Timer(Timer::Word(CRASH_TICK, tag)) => {
                 let (k, m) = ((tag >> 16) as usize, (tag & 0xffff) as usize);
                 let (members, mtbf, until) = &self.random[k];
                 let (c, mtbf) = (members[m], *mtbf);
@@ -258,7 +263,7 @@ impl Faults {
                     ctx.send(c, Msg::Control(Control::Crash), 0);
                 }
                 let gap = super::dist::exp_gap(&mut self.rng, mtbf as f64);
-                ctx.timer(gap, Timer::Tick(tag));
+                ctx.timer(gap, Timer::Word(CRASH_TICK, tag));
             }
             _ => {}
         }

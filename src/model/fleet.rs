@@ -9,7 +9,10 @@
 
 use super::registry::Lifecycle;
 use super::server::ServerEvent;
-use super::{CompId, Control, Ctx, Msg, Timer};
+use super::{Code, CompId, Control, Ctx, Msg, Timer};
+
+/// The group's periodic work (payload: metric, reconcile, or a schedule entry).
+const TICK: Code = Code(0);
 use crate::engine::time::{Time, MIN, SEC};
 use crate::scenario::units::Duration;
 use serde::{Deserialize, Serialize};
@@ -257,11 +260,11 @@ impl Fleet {
             ctx.registry.of_mut(c).launched_at = 0;
         }
         if let Some(period) = self.period() {
-            ctx.timer(period, Timer::Tick(TICK_METRIC));
+            ctx.timer(period, Timer::Word(TICK, TICK_METRIC));
         }
-        ctx.timer(RECONCILE_EVERY, Timer::Tick(TICK_RECONCILE));
+        ctx.timer(RECONCILE_EVERY, Timer::Word(TICK, TICK_RECONCILE));
         for (i, &(at, _, _, _)) in self.spec.schedule.iter().enumerate() {
-            ctx.timer_at(at, Timer::Tick(TICK_SCHEDULE + i as u32));
+            ctx.timer_at(at, Timer::Word(TICK, TICK_SCHEDULE + i as u32));
         }
     }
 
@@ -538,17 +541,17 @@ impl Fleet {
 
     /// Handles one message.
     pub fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
-        if let Msg::Timer(Timer::Tick(t)) = msg {
+        if let Msg::Timer(Timer::Word(TICK, t)) = msg {
             match t {
                 TICK_METRIC => {
                     self.evaluate(ctx);
                     if let Some(p) = self.period() {
-                        ctx.timer(p, Timer::Tick(TICK_METRIC));
+                        ctx.timer(p, Timer::Word(TICK, TICK_METRIC));
                     }
                 }
                 TICK_RECONCILE => {
                     self.reconcile(ctx);
-                    ctx.timer(RECONCILE_EVERY, Timer::Tick(TICK_RECONCILE));
+                    ctx.timer(RECONCILE_EVERY, Timer::Word(TICK, TICK_RECONCILE));
                 }
                 i => {
                     let (_, min, max, desired) = self.spec.schedule[(i - TICK_SCHEDULE) as usize];

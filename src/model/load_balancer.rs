@@ -10,7 +10,10 @@ use super::probe::{self, ProbeResult};
 use super::registry::Lifecycle;
 use super::request::Outcome;
 use super::server::ServerEvent;
-use super::{CompId, Ctx, Msg, Timer};
+use super::{Code, CompId, Ctx, Msg, Timer, PROBE_TIMEOUT};
+
+/// Time to probe every target.
+const HEALTH_TICK: Code = Code(0);
 use crate::engine::time::{Time, SEC};
 use crate::engine::RngStream;
 use crate::scenario::units::{Duration, Price};
@@ -271,7 +274,7 @@ impl LoadBalancer {
                 probe::send(ctx, &mut self.rng, comp, i as u32, timeout);
             }
         }
-        ctx.timer(interval, Timer::Tick(0));
+        ctx.timer(interval, Timer::Word(HEALTH_TICK, 0));
     }
 
     fn record(&mut self, i: usize, ok: bool, ctx: &mut Ctx) {
@@ -447,12 +450,12 @@ impl LoadBalancer {
                 }
                 ctx.respond(id, &mut self.rng);
             }
-            Msg::Timer(Timer::ProbeTimeout(id)) => {
+            Msg::Timer(Timer::Req(PROBE_TIMEOUT, id)) => {
                 if let ProbeResult::TimedOut { tag } = probe::on_timeout(ctx, id) {
                     self.record(tag as usize, false, ctx);
                 }
             }
-            Msg::Timer(Timer::Tick(_)) => self.check_all(ctx),
+            Msg::Timer(Timer::Word(HEALTH_TICK, _)) => self.check_all(ctx),
             Msg::Timer(_) | Msg::Control(_) => {}
         }
     }

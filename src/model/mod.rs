@@ -23,6 +23,7 @@ pub mod registry;
 pub mod request;
 pub mod server;
 pub mod world;
+pub mod fanout;
 
 use crate::engine::{Fingerprint, Scheduler, Time};
 use crate::metrics::Metrics;
@@ -55,37 +56,30 @@ pub enum Control {
     DnsOutage,
 }
 
-/// A timer a component set for itself. The payload's meaning is the component's.
+/// Which of its owner's timers a [`Timer`] is. Each kind file declares its own codes as
+/// constants; two kinds may use the same number, since a timer only ever goes back to the component
+/// that set it. Shared mechanisms (probes, fan-out calls) use codes from 200 up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Code(pub u8);
+
+/// A timer a component set for itself: one of four payload shapes and the owner's [`Code`].
+/// Adding a kind adds codes, never shapes, so the event stays 16 bytes (checked below).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Timer {
-    /// A user finished thinking (payload: user index).
-    UserWake(u32),
-    /// The next open-loop arrival of a stream (payload: stream index).
-    Arrival(u32),
-    /// The client's timeout for an attempt.
-    ClientTimeout(ReqId),
-    /// A retry's backoff has passed: send it.
-    RetrySend(ReqId),
-    /// Re-evaluate the load curve (users active, arrival rates).
-    LoadTick,
-    /// A service completion is due (payload: the server's schedule epoch, to drop stale timers,
-    /// and the job's slot).
-    ServiceDone(u32, u32),
-    /// The component comes back up (payload: epoch of the outage it ends).
-    Restart(u32),
-    /// A scheduled vertical resize starts (payload: index into the resize list).
-    Resize(u32),
-    /// A fault on the timeline fires (payload: fault index).
-    Fault(u32),
-    /// An instance finished booting (payload: launch epoch).
-    BootDone(u32),
-    /// Time for a periodic check (health checks, scaling evaluation; payload is the component's).
-    Tick(u32),
-    /// A probe or lookup was not answered in time.
-    ProbeTimeout(ReqId),
-    /// A DNS resolution finished for a resolver (payload: resolver index).
-    Resolved(u32),
+    /// No payload (the client's load-curve tick).
+    Bare(Code),
+    /// One 32-bit word: an index, an epoch or a tag.
+    Word(Code, u32),
+    /// Two 32-bit words (a server's completion: schedule epoch and job slot).
+    Pair(Code, u32, u32),
+    /// A request: its timeout, its retry, a probe's or a call's deadline.
+    Req(Code, ReqId),
 }
+
+/// Probe deadline codes: shared by every kind that sends health probes ([`probe`]).
+pub const PROBE_TIMEOUT: Code = Code(200);
+/// A fan-out call's deadline ([`fanout`]).
+pub const CALL_TIMEOUT: Code = Code(201);
 
 /// A message delivered to a component.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -115,21 +109,15 @@ impl Fingerprint for Event {
         let (tag, payload): (u64, u64) = match self.msg {
             Msg::Request(r) => (1, r.bits()),
             Msg::Response(r) => (2, r.bits()),
+            // A timer's code is not hashed (the addressee and the time tell timers apart), so the
+            // stream hash of a run does not depend on how kinds number their timers.
             Msg::Timer(t) => (
                 3,
                 match t {
-                    Timer::UserWake(x)
-                    | Timer::Arrival(x)
-                    | Timer::Resize(x)
-                    | Timer::Fault(x)
-                    | Timer::Tick(x)
-                    | Timer::Resolved(x) => u64::from(x),
-                    Timer::ClientTimeout(r) | Timer::RetrySend(r) | Timer::ProbeTimeout(r) => {
-                        r.bits() ^ 0x55
-                    }
-                    Timer::LoadTick => 7,
-                    Timer::ServiceDone(e, slot) => (u64::from(e) << 32) | u64::from(slot),
-                    Timer::Restart(e) | Timer::BootDone(e) => u64::from(e),
+                    Timer::Bare(_) => 7,
+                    Timer::Word(_, x) => u64::from(x),
+                    Timer::Pair(_, a, b) => (u64::from(a) << 32) | u64::from(b),
+                    Timer::Req(_, r) => r.bits() ^ 0x55,
                 },
             ),
             Msg::Control(_) => (4, 0),
@@ -137,6 +125,10 @@ impl Fingerprint for Event {
         (u64::from(self.to) << 40) ^ (tag << 36) ^ payload.wrapping_mul(0x9e37_79b9_7f4a_7c15)
     }
 }
+
+// The vocabulary stays small: an event is 16 bytes (heap entries 32), whatever kinds exist.
+const _: () = assert!(std::mem::size_of::<Event>() == 16);
+const _: () = assert!(std::mem::size_of::<Msg>() == 12);
 
 /// Which side of the network a component sits on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 //! way real checkers do — by asking.
 
 use super::request::{Outcome, ReqId, ReqState};
-use super::{CompId, Ctx, Msg, Timer};
+use super::{CompId, Ctx, Msg, Timer, PROBE_TIMEOUT};
 use crate::engine::time::Time;
 use crate::engine::RngStream;
 
@@ -24,7 +24,7 @@ pub fn send(ctx: &mut Ctx, rng: &mut RngStream, target: CompId, tag: u32, timeou
     r.push_hop(me, tag | PROBE_BIT);
     let d = ctx.hop_delay(target, rng);
     ctx.send(target, Msg::Request(id), d);
-    ctx.timer(timeout, Timer::ProbeTimeout(id));
+    ctx.timer(timeout, Timer::Req(PROBE_TIMEOUT, id));
 }
 
 /// The result of a probe event, if `id` is a probe of this component.

@@ -18,7 +18,16 @@
 use super::catalog::InstanceType;
 use super::dist::{Dist, DistConfig};
 use super::request::{Outcome, ReqId};
-use super::{Control, Ctx, Msg, Timer};
+use super::{Code, Control, Ctx, Msg, Timer};
+
+/// A completion is due (payload: schedule epoch, to drop stale timers, and the job's slot).
+const SERVICE_DONE: Code = Code(0);
+/// Back up after a crash (payload: the outage's epoch).
+const RESTART: Code = Code(1);
+/// A scheduled resize starts (payload: index into the resize list).
+const RESIZE: Code = Code(2);
+/// Booted (payload: the launch's epoch).
+const BOOT_DONE: Code = Code(3);
 use crate::engine::time::{ceil_ns, Time, SEC};
 use crate::engine::RngStream;
 use crate::scenario::units::{Bytes, Duration, Price};
@@ -297,7 +306,7 @@ impl Server {
     /// Schedules the resizes (call once at time zero).
     pub fn start(&mut self, ctx: &mut Ctx) {
         for (i, &(at, _, _)) in self.spec.resizes.iter().enumerate() {
-            ctx.timer_at(at, Timer::Resize(i as u32));
+            ctx.timer_at(at, Timer::Word(RESIZE, i as u32));
         }
         ctx.registry.of_mut(ctx.me).az = self.spec.az;
         ctx.registry.of_mut(ctx.me).instance = true;
@@ -491,7 +500,7 @@ impl Server {
             self.sched_epoch = self.sched_epoch.wrapping_add(1);
             self.sched_at = next;
             if let Some(t) = next {
-                ctx.timer_at(t, Timer::ServiceDone(self.sched_epoch, 0));
+                ctx.timer_at(t, Timer::Pair(SERVICE_DONE, self.sched_epoch, 0));
             }
         }
     }
@@ -548,7 +557,7 @@ impl Server {
         };
         self.slots[slot as usize] = Some(job);
         self.running += 1;
-        ctx.timer_at(job.finish, Timer::ServiceDone(self.sched_epoch, slot));
+        ctx.timer_at(job.finish, Timer::Pair(SERVICE_DONE, self.sched_epoch, slot));
     }
 
     /// Takes every job out of service with the work it has left (CPU ns at full speed), in start
@@ -633,7 +642,7 @@ impl Server {
         self.advance(now);
         match msg {
             Msg::Request(req) => self.on_request(req, now, ctx),
-            Msg::Timer(Timer::ServiceDone(epoch, slot)) => self.on_service_done(epoch, slot, ctx),
+            Msg::Timer(Timer::Pair(SERVICE_DONE, epoch, slot)) => self.on_service_done(epoch, slot, ctx),
             other => self.on_rare(other, now, ctx),
         }
     }
@@ -720,7 +729,7 @@ impl Server {
     #[inline(never)]
     fn on_rare(&mut self, msg: Msg, now: Time, ctx: &mut Ctx) {
         match msg {
-            Msg::Timer(Timer::Restart(epoch)) => {
+            Msg::Timer(Timer::Word(RESTART, epoch)) => {
                 if self.state == State::Down && epoch == self.down_epoch {
                     self.state = State::Up;
                     self.billed = true;
@@ -731,7 +740,7 @@ impl Server {
                     });
                 }
             }
-            Msg::Timer(Timer::Resize(i)) => {
+            Msg::Timer(Timer::Word(RESIZE, i)) => {
                 let (_, to, downtime) = self.spec.resizes[i as usize];
                 self.events.push(ServerEvent {
                     at: now,
@@ -751,7 +760,7 @@ impl Server {
                 self.instance = to.name.to_string();
                 self.direct = self.direct_fits(); // nothing is in service now
             }
-            Msg::Timer(Timer::BootDone(epoch)) => {
+            Msg::Timer(Timer::Word(BOOT_DONE, epoch)) => {
                 if self.state == State::Booting && epoch == self.down_epoch {
                     self.state = State::Up;
                     self.events.push(ServerEvent {
@@ -791,7 +800,7 @@ impl Server {
                     self.direct = self.direct_fits(); // nothing is in service
                     ctx.registry.of_mut(ctx.me).launched_at = now;
                     if c == Control::Launch {
-                        ctx.timer(self.spec.boot_time.max(1), Timer::BootDone(self.down_epoch));
+                        ctx.timer(self.spec.boot_time.max(1), Timer::Word(BOOT_DONE, self.down_epoch));
                     }
                 }
             }
@@ -883,7 +892,7 @@ impl Server {
         self.direct = self.direct_fits(); // nothing is in service now
         self.down_epoch = self.down_epoch.wrapping_add(1);
         if let Some(d) = restart {
-            ctx.timer(d.max(1), Timer::Restart(self.down_epoch));
+            ctx.timer(d.max(1), Timer::Word(RESTART, self.down_epoch));
         }
     }
 

@@ -1,0 +1,1 @@
+//! Fan-out calls (to be written).
