@@ -3,8 +3,8 @@
 //! can check the wiring before running it.
 
 use crate::engine::time::human;
-use crate::model::load_balancer::Algorithm;
-use crate::scenario::{ComponentSpec, Scenario, FIRST_COMPONENT};
+use crate::model::kit::{RouteRole, Shape};
+use crate::scenario::Scenario;
 use std::fmt::Write;
 
 /// One node of the topology.
@@ -18,6 +18,17 @@ pub struct Node {
     pub kind: String,
     /// Capacity and settings, in words.
     pub detail: String,
+    /// How it is drawn.
+    pub shape: NodeShape,
+}
+
+/// How a node is drawn in Mermaid and DOT.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeShape {
+    /// The users.
+    People,
+    /// A component, drawn as its kind says.
+    Kind(Shape),
 }
 
 /// One route.
@@ -65,35 +76,12 @@ fn ms(t: f64) -> String {
 
 /// Builds the topology of a checked scenario.
 pub fn topology(scn: &Scenario) -> Topology {
-    let name_of = |c: u32| {
-        scn.components
-            .get((c - FIRST_COMPONENT) as usize)
-            .map(|(n, _)| n.clone())
-            .unwrap_or_default()
-    };
     let ext = scn.network.client_rtt.0 as f64 / 2.0;
     let int = scn.network.internal_rtt.0 as f64 / 2.0;
-    let mean_work: f64 = {
-        let cdf = &scn.client.mix_cdf;
-        let mut prev = 0.0;
-        let mut w = 0.0;
-        for (i, c) in cdf.iter().enumerate() {
-            w += (c - prev) * scn.client.classes[i].work;
-            prev = *c;
-        }
-        if w > 0.0 {
-            w
-        } else {
-            1.0
-        }
-    };
-    let server_capacity = |s: &crate::model::server::ServerSpec| -> f64 {
-        let per = s.service.mean() * mean_work + s.tls_cpu as f64;
-        if per <= 0.0 {
-            f64::INFINITY
-        } else {
-            f64::from(s.vcpus.min(s.workers)) * 1e9 / per
-        }
+    // A fleet's slots are drawn as their fleet.
+    let drawn_as = |c: u32| {
+        let n = scn.name_of(c);
+        n.split('[').next().unwrap_or_default().to_string()
     };
     let mut nodes = Vec::new();
     let c = &scn.client;
@@ -116,169 +104,45 @@ pub fn topology(scn: &Scenario) -> Topology {
         name: "users".into(),
         kind: "clients".into(),
         detail: users.join(", "),
+        shape: NodeShape::People,
     });
-    let mut edges = Vec::new();
-    let entry = name_of(c.entry);
-    edges.push(Edge {
+    let described = scn.descriptions();
+    let entry = scn.name_of(c.entry);
+    let looked_up = described
+        .iter()
+        .any(|(name, _, d)| *name == entry && d.looked_up);
+    let mut edges = vec![Edge {
         from: "users".into(),
         to: id(&entry),
-        label: if matches!(
-            scn.components.get((c.entry - FIRST_COMPONENT) as usize),
-            Some((_, ComponentSpec::Dns(_)))
-        ) {
-            "lookup".into()
-        } else {
-            ms(ext)
-        },
+        label: if looked_up { "lookup".into() } else { ms(ext) },
         standby: false,
-    });
-    for (name, spec) in &scn.components {
-        if name.contains('[') {
-            continue; // fleet slots are described by their fleet
-        }
-        let (kind, detail) = match spec {
-            ComponentSpec::Server(s) => {
-                let cap = server_capacity(s);
-                let mut d = format!(
-                    "{} ({} vCPU, {} GiB, ${}/h), {} workers, backlog {}, service {}, ≈{:.0} req/s",
-                    s.instance,
-                    s.vcpus,
-                    s.memory >> 30,
-                    s.price_per_hour,
-                    s.workers,
-                    s.backlog,
-                    s.service.describe(),
-                    cap
-                );
-                for (at, to, down) in &s.resizes {
-                    let _ = write!(
-                        d,
-                        "; resize to {} at {} ({} down)",
-                        to.name,
-                        crate::engine::time::clock(*at),
-                        human(*down)
-                    );
-                }
-                ("server".to_string(), d)
-            }
-            ComponentSpec::Fleet(f) => {
-                let slot = scn.components.iter().find_map(|(n, c)| match c {
-                    ComponentSpec::Server(s) if n.starts_with(&format!("{name}[")) => Some(s),
-                    _ => None,
-                });
-                let (inst, cap) = slot.map_or(("?".to_string(), 0.0), |s| {
-                    (
-                        format!("{} ({} vCPU)", s.instance, s.vcpus),
-                        server_capacity(s),
-                    )
-                });
-                let policy = match &f.policy {
-                    crate::model::fleet::Policy::None => "fixed size".to_string(),
-                    crate::model::fleet::Policy::TargetTracking { metric, target, .. } => {
-                        format!("target tracking {metric:?} at {target}")
-                    }
-                    crate::model::fleet::Policy::Step { metric, steps, .. } => {
-                        format!("step scaling on {metric:?} ({} steps)", steps.len())
-                    }
-                };
-                (
-                    "fleet".to_string(),
-                    format!(
-                        "{}–{} × {inst} (starts at {}), ≈{:.0} req/s each, ≈{:.0}–{:.0} req/s in all; boot {}; {policy}; {} zones",
-                        f.min,
-                        f.max,
-                        f.desired,
-                        cap,
-                        cap * f64::from(f.min),
-                        cap * f64::from(f.max),
-                        human(f.boot_time),
-                        f.azs
-                    ),
-                )
-            }
-            ComponentSpec::LoadBalancer(l) => {
-                let alg = match l.algorithm {
-                    Algorithm::RoundRobin => "round robin",
-                    Algorithm::LeastOutstanding => "least outstanding",
-                    Algorithm::Random => "random",
-                    Algorithm::PowerOfTwo => "power of two choices",
-                };
-                let hc = l.health.map_or("no health checks".to_string(), |(i, t, u, h)| {
-                    format!("health check every {} (timeout {}, out after {u} fails, in after {h} passes)", human(i), human(t))
-                });
-                let cap = if l.max_outstanding == u32::MAX {
-                    "no capacity limit".to_string()
-                } else {
-                    format!("at most {} in flight", l.max_outstanding)
-                };
-                (
-                    "load balancer".to_string(),
-                    format!(
-                        "{alg}; {hc}; TLS {}; {cap}",
-                        if l.tls {
-                            "terminated here"
-                        } else {
-                            "passed through"
-                        }
-                    ),
-                )
-            }
-            ComponentSpec::Dns(d) => (
-                "dns".to_string(),
-                format!(
-                    "TTL {}, {} resolvers, lookup {}, failure after {}{}",
-                    human(d.ttl),
-                    d.resolvers,
-                    d.lookup.describe(),
-                    human(d.failure_time),
-                    d.failover.map_or(String::new(), |(_, i, th, _)| format!(
-                        ", failover after {th} failed checks every {}",
-                        human(i)
-                    ))
-                ),
-            ),
-        };
+    }];
+    for (name, kind, d) in described {
         nodes.push(Node {
             id: id(name),
-            name: name.clone(),
-            kind,
-            detail,
+            name: name.to_string(),
+            kind: kind.words().to_string(),
+            detail: d.detail.clone(),
+            shape: NodeShape::Kind(d.shape),
         });
-        match spec {
-            ComponentSpec::LoadBalancer(l) => {
-                let mut targets: Vec<String> = l.members.iter().map(|&m| name_of(m)).collect();
-                // A fleet's slots collapse into the fleet.
-                targets = targets
-                    .into_iter()
-                    .map(|t| t.split('[').next().unwrap_or_default().to_string())
-                    .collect();
-                targets.dedup();
-                for t in targets {
-                    edges.push(Edge {
-                        from: id(name),
-                        to: id(&t),
-                        label: ms(int),
-                        standby: false,
-                    });
-                }
+        let mut seen: Vec<(String, RouteRole)> = Vec::new();
+        for r in &d.routes {
+            let to = drawn_as(r.to);
+            if seen.iter().any(|(t, role)| *t == to && *role == r.role) {
+                continue;
             }
-            ComponentSpec::Dns(d) => {
-                edges.push(Edge {
-                    from: id(name),
-                    to: id(&name_of(d.primary)),
-                    label: format!("answer, {}", ms(ext)),
-                    standby: false,
-                });
-                if let Some((sec, ..)) = d.failover {
-                    edges.push(Edge {
-                        from: id(name),
-                        to: id(&name_of(sec)),
-                        label: format!("failover, {}", ms(ext)),
-                        standby: true,
-                    });
-                }
-            }
-            _ => {}
+            seen.push((to.clone(), r.role));
+            let (label, standby) = match r.role {
+                RouteRole::Forward => (ms(int), false),
+                RouteRole::Answer => (format!("answer, {}", ms(ext)), false),
+                RouteRole::Failover => (format!("failover, {}", ms(ext)), true),
+            };
+            edges.push(Edge {
+                from: id(name),
+                to: id(&to),
+                label,
+                standby,
+            });
         }
     }
     Topology {
@@ -347,11 +211,11 @@ pub fn mermaid(t: &Topology) -> String {
     let mut s = String::from("flowchart LR\n");
     for n in &t.nodes {
         let label = mermaid_label(&format!("{}<br/>{}", n.name, n.kind));
-        let shape = match n.kind.as_str() {
-            "clients" => format!("([\"{label}\"])"),
-            "fleet" => format!("[[\"{label}\"]]"),
-            "dns" => format!("{{\"{label}\"}}"),
-            _ => format!("[\"{label}\"]"),
+        let shape = match n.shape {
+            NodeShape::People => format!("([\"{label}\"])"),
+            NodeShape::Kind(Shape::Stack) => format!("[[\"{label}\"]]"),
+            NodeShape::Kind(Shape::Diamond) => format!("{{\"{label}\"}}"),
+            NodeShape::Kind(Shape::Box) => format!("[\"{label}\"]"),
         };
         let _ = writeln!(s, "    {}{shape}", n.id);
     }
@@ -379,11 +243,11 @@ pub fn dot(t: &Topology) -> String {
         dot_escape(&t.name)
     );
     for n in &t.nodes {
-        let shape = match n.kind.as_str() {
-            "clients" => "ellipse",
-            "fleet" => "box3d",
-            "dns" => "diamond",
-            _ => "box",
+        let shape = match n.shape {
+            NodeShape::People => "ellipse",
+            NodeShape::Kind(Shape::Stack) => "box3d",
+            NodeShape::Kind(Shape::Diamond) => "diamond",
+            NodeShape::Kind(Shape::Box) => "box",
         };
         let _ = writeln!(
             s,

@@ -7,7 +7,7 @@
 use crate::engine::time::MIN;
 use crate::report::results::figures;
 use crate::report::{charts, ReportError, Staging};
-use crate::scenario::{self, ComponentSpec, Scenario};
+use crate::scenario::{self, Scenario};
 use rayon::prelude::*;
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -49,18 +49,7 @@ pub fn steady_state(mut scn: Scenario, users: u32) -> Scenario {
     scn.warmup = REPLAY_WARMUP;
     scn.window = crate::metrics::auto_window(REPLAY_DURATION, 60);
     for (_, c) in &mut scn.components {
-        match c {
-            ComponentSpec::Server(s) => {
-                if let Some(&(_, t, _)) = s.resizes.last() {
-                    s.instance = t.name.to_string();
-                    s.vcpus = t.vcpus;
-                    s.memory = u64::from(t.memory_gib) << 30;
-                    s.price_per_hour = t.price_per_hour;
-                }
-                s.resizes.clear();
-            }
-            ComponentSpec::Fleet(_) | ComponentSpec::LoadBalancer(_) | ComponentSpec::Dns(_) => {}
-        }
+        c.steady_state();
     }
     scn.overrides
         .push(format!("journey: users={users}, steady state"));

@@ -300,76 +300,8 @@ pub fn header(scn: &Scenario) -> String {
             human(r.3)
         ))
     );
-    for (name, spec) in &scn.components {
-        match spec {
-            scenario::ComponentSpec::Server(sv) => {
-                if name.contains('[') {
-                    continue; // fleet slots are described by their fleet
-                }
-                let _ = writeln!(
-                    s,
-                    "  {name}: server {} ({} vCPU, {} MiB, ${}/h), {} workers, backlog {}, service {}",
-                    sv.instance,
-                    sv.vcpus,
-                    sv.memory >> 20,
-                    sv.price_per_hour,
-                    sv.workers,
-                    sv.backlog,
-                    sv.service.describe()
-                );
-            }
-            scenario::ComponentSpec::Fleet(f) => {
-                let inst = scn.components.iter().find_map(|(n, c)| match c {
-                    scenario::ComponentSpec::Server(sv) if n.starts_with(&format!("{name}[")) => {
-                        Some(sv)
-                    }
-                    _ => None,
-                });
-                let _ = writeln!(
-                    s,
-                    "  {name}: fleet of {} (min {}, max {}, desired {}), boot {}, policy {:?}",
-                    inst.map_or("?".to_string(), |sv| format!(
-                        "{} ({} vCPU)",
-                        sv.instance, sv.vcpus
-                    )),
-                    f.min,
-                    f.max,
-                    f.desired,
-                    human(f.boot_time),
-                    f.policy
-                );
-            }
-            scenario::ComponentSpec::LoadBalancer(l) => {
-                let _ = writeln!(
-                    s,
-                    "  {name}: load balancer, {:?}, {} targets, health check {}, TLS {}",
-                    l.algorithm,
-                    l.members.len(),
-                    l.health.map_or("none".to_string(), |(i, t, u, h)| format!(
-                        "every {} (timeout {}, unhealthy {u}, healthy {h})",
-                        human(i),
-                        human(t)
-                    )),
-                    if l.tls {
-                        "terminated here"
-                    } else {
-                        "passed through"
-                    }
-                );
-            }
-            scenario::ComponentSpec::Dns(d) => {
-                let _ = writeln!(
-                    s,
-                    "  {name}: DNS, TTL {}, {} resolvers{}",
-                    human(d.ttl),
-                    d.resolvers,
-                    d.failover.map_or(String::new(), |(_, i, th, _)| format!(
-                        ", failover after {th} failed checks every {}",
-                        human(i)
-                    ))
-                );
-            }
-        }
+    for (name, kind, d) in scn.descriptions() {
+        let _ = writeln!(s, "  {name}: {} — {}", kind.words(), d.detail);
     }
     for f in &scn.faults {
         let _ = writeln!(

@@ -43,6 +43,9 @@ pub struct Gauges {
     pub healthy: u32,
     /// Dollars spent so far.
     pub cost: f64,
+    /// Gauges components declared beyond these ([`crate::model::kit::GaugeDecl`]), in component
+    /// order (empty when no component declares any).
+    pub extra: Vec<f64>,
 }
 
 /// One row of the time series: a window of simulated time.

@@ -7,6 +7,7 @@
 
 use super::dist::{exp_gap, Dist, DistConfig};
 use super::request::{Outcome, ReqId, ReqState};
+use super::kit::{Behaviour, GaugeSum};
 use super::{Code, CompId, Ctx, Msg, Timer};
 
 /// A user finished thinking (payload: user index).
@@ -236,6 +237,23 @@ pub struct ClientSpec {
     pub curve: LoadCurve,
 }
 
+impl ClientSpec {
+    /// The mean work of a request over the mix (1 = one request of the servers' `service`).
+    pub fn mean_work(&self) -> f64 {
+        let mut prev = 0.0;
+        let mut w = 0.0;
+        for (i, c) in self.mix_cdf.iter().enumerate() {
+            w += (c - prev) * self.classes[i].work;
+            prev = *c;
+        }
+        if w > 0.0 {
+            w
+        } else {
+            1.0
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum UserState {
     Asleep,
@@ -288,19 +306,6 @@ impl Client {
         self.target_users
     }
 
-    /// Schedules the first events (call once at time zero).
-    pub fn start(&mut self, ctx: &mut Ctx) {
-        self.apply_curve(ctx);
-        if !self.spec.curve.is_flat()
-            || self
-                .spec
-                .streams
-                .iter()
-                .any(|s| s.from > 0 || s.until < Time::MAX)
-        {
-            ctx.timer(LOAD_TICK, Timer::Bare(LOAD_TICK_TIMER));
-        }
-    }
 
     fn apply_curve(&mut self, ctx: &mut Ctx) {
         let now = ctx.now();
@@ -353,18 +358,6 @@ impl Client {
         cdf.iter().position(|&c| u < c).unwrap_or(cdf.len() - 1) as u16
     }
 
-    /// Handles one message.
-    #[inline(always)]
-    pub fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
-        match msg {
-            Msg::Timer(Timer::Word(USER_WAKE, u)) => self.user_wakes(u, ctx),
-            Msg::Timer(Timer::Word(ARRIVAL, tag)) => self.arrival(tag, ctx),
-            Msg::Response(id) => self.answered(id, ctx),
-            Msg::Timer(Timer::Req(TIMEOUT, _)) => self.timeouts_due(ctx),
-            Msg::Timer(Timer::Req(RETRY, id)) => self.send_attempt(id, ctx),
-            other => self.on_rare(other, ctx),
-        }
-    }
 
     /// The next open-loop arrival of a stream.
     #[inline(always)]
@@ -545,6 +538,39 @@ impl Client {
             let d = self.think.sample(&mut self.rng);
             ctx.timer(d, Timer::Word(USER_WAKE, user));
         }
+    }
+}
+
+impl Behaviour for Client {
+    /// Schedules the first events (call once at time zero).
+    fn start(&mut self, ctx: &mut Ctx) {
+        self.apply_curve(ctx);
+        if !self.spec.curve.is_flat()
+            || self
+                .spec
+                .streams
+                .iter()
+                .any(|s| s.from > 0 || s.until < Time::MAX)
+        {
+            ctx.timer(LOAD_TICK, Timer::Bare(LOAD_TICK_TIMER));
+        }
+    }
+
+    /// Handles one message.
+    #[inline(always)]
+    fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
+        match msg {
+            Msg::Timer(Timer::Word(USER_WAKE, u)) => self.user_wakes(u, ctx),
+            Msg::Timer(Timer::Word(ARRIVAL, tag)) => self.arrival(tag, ctx),
+            Msg::Response(id) => self.answered(id, ctx),
+            Msg::Timer(Timer::Req(TIMEOUT, _)) => self.timeouts_due(ctx),
+            Msg::Timer(Timer::Req(RETRY, id)) => self.send_attempt(id, ctx),
+            other => self.on_rare(other, ctx),
+        }
+    }
+
+    fn gauges(&mut self, _now: Time, g: &mut GaugeSum) {
+        g.users = u64::from(self.active_users());
     }
 }
 

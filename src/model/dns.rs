@@ -15,7 +15,15 @@
 use super::dist::{Dist, DistConfig};
 use super::probe::{self, ProbeResult};
 use super::request::{Outcome, ReqId};
-use super::server::ServerEvent;
+use super::kit::{
+    BalancerTarget, Behaviour, Card, DescribeCtx, Description, EventKind, Figure, Kind, ParseError,
+    Route, RouteRole, Section, Shape, TimelineEvent, Wiring,
+};
+use super::Zone;
+use crate::engine::time::human;
+use crate::scenario::error::Seg;
+use crate::scenario::validate::context::at_key;
+use crate::scenario::validate::Checker;
 use super::{Code, CompId, Control, Ctx, Msg, Timer, PROBE_TIMEOUT};
 
 /// Time for the failover health check.
@@ -138,7 +146,7 @@ pub struct Dns {
     /// Authoritative queries per resolver.
     pub queries_per_resolver: Vec<u64>,
     /// Outages and failovers, in order.
-    pub events: Vec<ServerEvent>,
+    pub events: Vec<TimelineEvent>,
 }
 
 impl Dns {
@@ -166,13 +174,6 @@ impl Dns {
         self.primary_healthy
     }
 
-    /// Starts failover health checks (call once at time zero).
-    pub fn start(&mut self, ctx: &mut Ctx) {
-        if let Some((_, interval, _, _)) = self.spec.failover {
-            ctx.timer(interval, Timer::Word(CHECK_TICK, 0));
-        }
-    }
-
     fn current_answer(&self) -> CompId {
         match self.spec.failover {
             Some((secondary, ..)) if !self.primary_healthy => secondary,
@@ -190,8 +191,7 @@ impl Dns {
         ctx.hop_delay(to, &mut self.rng)
     }
 
-    /// Handles one message.
-    pub fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
+    fn on_msg(&mut self, msg: Msg, ctx: &mut Ctx) {
         let now = ctx.now();
         match msg {
             Msg::Request(id) => {
@@ -257,17 +257,21 @@ impl Dns {
             }
             Msg::Control(Control::DnsOutage) => {
                 self.down = true;
-                self.events.push(ServerEvent {
+                self.events.push(TimelineEvent {
+                    kind: EventKind::Dns,
+                    component: self.name.clone(),
                     at: now,
-                    what: "authoritative DNS down: lookups that miss every cache fail".into(),
+                    text: "authoritative DNS down: lookups that miss every cache fail".into(),
                 });
             }
             Msg::Control(Control::Recover) => {
                 if self.down {
                     self.down = false;
-                    self.events.push(ServerEvent {
+                    self.events.push(TimelineEvent {
+                        kind: EventKind::Dns,
+                        component: self.name.clone(),
                         at: now,
-                        what: "authoritative DNS back".into(),
+                        text: "authoritative DNS back".into(),
                     });
                 }
             }
@@ -310,16 +314,161 @@ impl Dns {
         }
         if self.primary_healthy && self.fails >= threshold {
             self.primary_healthy = false;
-            self.events.push(ServerEvent {
+            self.events.push(TimelineEvent {
+                kind: EventKind::Dns,
+                component: self.name.clone(),
                 at: now,
-                what: format!("primary failed {threshold} health checks: answering the secondary (cached answers live on until their TTL)"),
+                text: format!("primary failed {threshold} health checks: answering the secondary (cached answers live on until their TTL)"),
             });
         } else if !self.primary_healthy && self.passes >= threshold {
             self.primary_healthy = true;
-            self.events.push(ServerEvent {
+            self.events.push(TimelineEvent {
+                kind: EventKind::Dns,
+                component: self.name.clone(),
                 at: now,
-                what: "primary healthy again: answering the primary".into(),
+                text: "primary healthy again: answering the primary".into(),
             });
+        }
+    }
+}
+
+impl Behaviour for Dns {
+    /// Starts failover health checks (call once at time zero).
+    fn start(&mut self, ctx: &mut Ctx) {
+        if let Some((_, interval, _, _)) = self.spec.failover {
+            ctx.timer(interval, Timer::Word(CHECK_TICK, 0));
+        }
+    }
+
+    fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
+        self.on_msg(msg, ctx);
+    }
+
+    fn timeline(&self) -> &[TimelineEvent] {
+        &self.events
+    }
+
+    fn card(&mut self, _now: Time, _measured: Time) -> Option<Card> {
+        let s = &self.stats;
+        Some(Card {
+            section: Section::Components,
+            name: self.name.clone(),
+            fields: vec![
+                ("lookups", Figure::Count(s.lookups)),
+                ("cache_hits", Figure::Count(s.cache_hits)),
+                ("authoritative_queries", Figure::Count(s.authoritative_queries)),
+                ("failures", Figure::Count(s.failures)),
+                ("answering_primary_at_end", Figure::Flag(self.answering_primary())),
+            ],
+        })
+    }
+}
+
+impl Kind for Dns {
+    type Config = DnsConfig;
+    type Spec = DnsSpec;
+    const WORDS: &'static str = "DNS";
+    const ABOUT: &'static str = "DNS.";
+    const SCHEMA_NAME: &'static str = "DnsComponent";
+    /// The users' resolvers sit on the users' side of the network.
+    const ZONE: Zone = Zone::Users;
+    const WIRING: Wiring = Wiring {
+        front_door: Some(0),
+        dns_answer: false,
+        balancer_target: BalancerTarget::No,
+        dns_outage: true,
+        starts_last: false,
+    };
+
+    fn parse(table: toml::Table) -> Result<DnsConfig, ParseError> {
+        serde_path_to_error::deserialize(toml::Value::Table(table))
+    }
+
+    fn check(_name: &str, d: &DnsConfig, base: &[Seg], c: &mut Checker) -> Option<DnsSpec> {
+        let endpoint = |c: &mut Checker, key: &[Seg], t: &str| {
+            let r = c.resolve(key, t)?;
+            if r.kind.wiring().dns_answer {
+                Some(r.id)
+            } else {
+                c.err(
+                    key,
+                    format!("\"{t}\" can't be a DNS answer"),
+                    Some("point the record at a server or a load balancer".into()),
+                );
+                None
+            }
+        };
+        let primary = endpoint(c, &at_key(base, "record"), &d.record);
+        let failover = d.failover.as_ref().and_then(|f| {
+            let fp = at_key(base, "failover");
+            let sec = endpoint(c, &at_key(&fp, "secondary"), &f.secondary)?;
+            let interval = f.interval.map_or(DEFAULT_CHECK_INTERVAL, |x| x.0);
+            let timeout = f
+                .timeout
+                .map_or(DEFAULT_CHECK_TIMEOUT.min(interval), |x| x.0);
+            let th = f.threshold.unwrap_or(DEFAULT_CHECK_THRESHOLD);
+            c.probe_timing(&fp, interval, timeout);
+            c.probe_count(&fp, "threshold", th, "threshold");
+            Some((sec, interval, th, timeout))
+        });
+        let ttl = d.ttl.map_or(
+            if failover.is_some() {
+                DEFAULT_FAILOVER_TTL
+            } else {
+                DEFAULT_TTL
+            },
+            |x| x.0,
+        );
+        let resolvers = d.resolvers.unwrap_or(20);
+        if resolvers == 0 || resolvers > 1_000_000 {
+            c.err(
+                &at_key(base, "resolvers"),
+                format!("resolvers must be 1–1,000,000, found {resolvers}"),
+                None,
+            );
+        }
+        let lookup = d.lookup_time.clone().unwrap_or_else(default_lookup);
+        c.dist(&at_key(base, "lookup_time"), &lookup, true);
+        primary.map(|p| DnsSpec {
+            primary: p,
+            ttl,
+            resolvers: resolvers.max(1),
+            lookup,
+            failure_time: d.failure_time.map_or(DEFAULT_FAILURE_TIME, |x| x.0),
+            failover,
+        })
+    }
+
+    fn build(name: &str, spec: DnsSpec, seed: u64) -> Self {
+        Dns::new(name, spec, seed)
+    }
+
+    fn describe(d: &DnsSpec, _cx: &DescribeCtx) -> Description {
+        let mut routes = vec![Route {
+            to: d.primary,
+            role: RouteRole::Answer,
+        }];
+        if let Some((sec, ..)) = d.failover {
+            routes.push(Route {
+                to: sec,
+                role: RouteRole::Failover,
+            });
+        }
+        Description {
+            detail: format!(
+                "TTL {}, {} resolvers, lookup {}, failure after {}{}",
+                human(d.ttl),
+                d.resolvers,
+                d.lookup.describe(),
+                human(d.failure_time),
+                d.failover.map_or(String::new(), |(_, i, th, _)| format!(
+                    ", failover after {th} failed checks every {}",
+                    human(i)
+                ))
+            ),
+            shape: Shape::Diamond,
+            routes,
+            looked_up: true,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! crashes by mean time between failures. A fault with a `duration` is undone when it ends.
 
 use super::registry::Lifecycle;
+use super::kit::{Behaviour, EventKind, TimelineEvent};
 use super::{Code, CompId, Control, Ctx, Msg, Timer};
 
 /// A timeline entry fires (payload: its index).
@@ -122,6 +123,8 @@ pub struct FaultSpec {
     pub action: Action,
     /// In words, for the narrative and charts.
     pub label: String,
+    /// What kind of timeline event it makes (a fault taking effect, or one ending).
+    pub event: EventKind,
 }
 
 impl FaultSpec {
@@ -140,8 +143,8 @@ pub struct Faults {
     picked: Vec<Vec<CompId>>,
     /// Random-crash streams: (members, mtbf, until).
     random: Vec<(Vec<CompId>, Time, Time)>,
-    /// What was done, in order: (time, words).
-    pub log: Vec<(Time, String)>,
+    /// What was done, in order.
+    pub log: Vec<TimelineEvent>,
 }
 
 impl Faults {
@@ -157,12 +160,6 @@ impl Faults {
         }
     }
 
-    /// Schedules every fault (call once at time zero).
-    pub fn start(&mut self, ctx: &mut Ctx) {
-        for (i, f) in self.timeline.iter().enumerate() {
-            ctx.timer_at(f.at, Timer::Word(FAULT, i as u32));
-        }
-    }
 
     /// `ceil(fraction × n)` of `members`, chosen at random (a partial Fisher–Yates shuffle with
     /// the injector's own stream: deterministic).
@@ -191,14 +188,25 @@ impl Faults {
         }
     }
 
+}
+
+impl Behaviour for Faults {
+    /// Schedules every fault (call once at time zero).
+    fn start(&mut self, ctx: &mut Ctx) {
+        for (i, f) in self.timeline.iter().enumerate() {
+            ctx.timer_at(f.at, Timer::Word(FAULT, i as u32));
+        }
+    }
+
     /// Handles one message.
-    pub fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
+    fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
         let now = ctx.now();
         match msg {
             Msg::Timer(Timer::Word(FAULT, i)) => {
                 let i = i as usize;
                 let f = self.timeline[i].clone();
-                self.log.push((now, f.label.clone()));
+                self.log
+                    .push(TimelineEvent::new(now, f.event, "faults", f.label.clone()));
                 match &f.action {
                     Action::Send(hit, control) => {
                         let targets = self.resolve(hit, ctx);
@@ -258,8 +266,12 @@ impl Faults {
                     return; // the fault's duration is over: this member's stream ends
                 }
                 if ctx.registry.of(c).lifecycle == Lifecycle::InService && ctx.registry.of(c).up {
-                    self.log
-                        .push((now, format!("random crash of {}", ctx.registry.name_of(c))));
+                    self.log.push(TimelineEvent::new(
+                        now,
+                        EventKind::Fault(FaultKind::RandomCrash),
+                        "faults",
+                        format!("random crash of {}", ctx.registry.name_of(c)),
+                    ));
                     ctx.send(c, Msg::Control(Control::Crash), 0);
                 }
                 let gap = super::dist::exp_gap(&mut self.rng, mtbf as f64);
@@ -267,5 +279,9 @@ impl Faults {
             }
             _ => {}
         }
+    }
+
+    fn timeline(&self) -> &[TimelineEvent] {
+        &self.log
     }
 }

@@ -8,7 +8,17 @@
 //! cooldown and for instances still warming up. Instances in warm-up are left out of the metric.
 
 use super::registry::Lifecycle;
-use super::server::ServerEvent;
+use super::kinds::ComponentSpec;
+use super::kit::{
+    BalancerTarget, Behaviour, Card, DescribeCtx, Description, EventKind, Figure, Kind, ParseError,
+    Section, Shape, TimelineEvent, Wiring,
+};
+use super::server::{check_server, ServerConfig, ServerSpec};
+use super::Zone;
+use crate::engine::time::human;
+use crate::scenario::error::{nearest, Diagnostic, Seg};
+use crate::scenario::validate::context::at_key;
+use crate::scenario::validate::Checker;
 use super::{Code, CompId, Control, Ctx, Msg, Timer};
 
 /// The group's periodic work (payload: metric, reconcile, or a schedule entry).
@@ -174,6 +184,8 @@ pub struct FleetSpec {
     pub replace_after: Time,
     /// Boot time (for warm-up accounting).
     pub boot_time: Time,
+    /// Each instance's settings (slot `i` runs in zone `i % azs`).
+    pub instance: ServerSpec,
 }
 
 /// Default boot time.
@@ -202,7 +214,7 @@ pub struct Fleet {
     draining_since: Vec<Option<Time>>,
     stopped_since: Vec<Option<Time>>,
     /// Scaling activity, in order.
-    pub events: Vec<ServerEvent>,
+    pub events: Vec<TimelineEvent>,
     /// The metric's value at each evaluation: (time, value).
     pub metric_history: Vec<(Time, f64)>,
 }
@@ -249,25 +261,6 @@ impl Fleet {
             .count() as u32
     }
 
-    /// Launches the initial instances and starts the timers (call once at time zero).
-    pub fn start(&mut self, ctx: &mut Ctx) {
-        // The initial capacity is there from the start (already booted), as when a scenario begins
-        // with a running shop.
-        for &c in self.spec.slots.iter().take(self.desired as usize) {
-            ctx.send(c, Msg::Control(Control::LaunchBooted), 0);
-            ctx.registry.set_lifecycle(c, Lifecycle::InService);
-            // Counted as booted long ago, so the first datapoints are not "warming up".
-            ctx.registry.of_mut(c).launched_at = 0;
-        }
-        if let Some(period) = self.period() {
-            ctx.timer(period, Timer::Word(TICK, TICK_METRIC));
-        }
-        ctx.timer(RECONCILE_EVERY, Timer::Word(TICK, TICK_RECONCILE));
-        for (i, &(at, _, _, _)) in self.spec.schedule.iter().enumerate() {
-            ctx.timer_at(at, Timer::Word(TICK, TICK_SCHEDULE + i as u32));
-        }
-    }
-
     fn period(&self) -> Option<Time> {
         match &self.spec.policy {
             Policy::None => None,
@@ -278,9 +271,11 @@ impl Fleet {
     fn set_desired(&mut self, d: u32, why: String, ctx: &mut Ctx) {
         let d = d.clamp(self.min, self.max);
         if d != self.desired {
-            self.events.push(ServerEvent {
+            self.events.push(TimelineEvent {
+                kind: EventKind::Scaling,
+                component: self.name.clone(),
                 at: ctx.now(),
-                what: format!("desired capacity {} → {d}: {why}", self.desired),
+                text: format!("desired capacity {} → {d}: {why}", self.desired),
             });
             self.desired = d;
             self.last_scaling = Some(ctx.now());
@@ -447,9 +442,11 @@ impl Fleet {
             if matches!(st.lifecycle, Lifecycle::InService | Lifecycle::Pending) && st.stopped {
                 let since = *self.stopped_since[i].get_or_insert(now);
                 if now >= since + self.spec.replace_after {
-                    self.events.push(ServerEvent {
+                    self.events.push(TimelineEvent {
+                        kind: EventKind::Replaced,
+                        component: self.name.clone(),
                         at: now,
-                        what: format!(
+                        text: format!(
                             "replacing {} (stopped, failed status checks)",
                             ctx.registry.name_of(c)
                         ),
@@ -539,8 +536,7 @@ impl Fleet {
         }
     }
 
-    /// Handles one message.
-    pub fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
+    fn on_msg(&mut self, msg: Msg, ctx: &mut Ctx) {
         if let Msg::Timer(Timer::Word(TICK, t)) = msg {
             match t {
                 TICK_METRIC => {
@@ -571,6 +567,410 @@ impl Fleet {
         }
     }
 }
+
+
+/// `[components.NAME] kind = "fleet"` as written: the group's keys and its instances' server keys
+/// in one table.
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct FleetComponentConfig {
+    /// The group.
+    #[serde(flatten)]
+    pub fleet: FleetConfig,
+    /// Each instance.
+    #[serde(flatten)]
+    pub server: ServerConfig,
+}
+
+/// Keys of a fleet that belong to the group rather than to its instances.
+pub const FLEET_KEYS: &[&str] = &[
+    "min",
+    "max",
+    "desired",
+    "boot_time",
+    "azs",
+    "scaling",
+    "schedule",
+    "deregistration_delay",
+    "replace_after",
+];
+
+/// Most instance slots a fleet may have.
+pub const MAX_FLEET: u32 = 2_000;
+
+impl Behaviour for Fleet {
+    /// Launches the initial instances and starts the timers (call once at time zero).
+    fn start(&mut self, ctx: &mut Ctx) {
+        // The initial capacity is there from the start (already booted), as when a scenario begins
+        // with a running shop.
+        for &c in self.spec.slots.iter().take(self.desired as usize) {
+            ctx.send(c, Msg::Control(Control::LaunchBooted), 0);
+            ctx.registry.set_lifecycle(c, Lifecycle::InService);
+            // Counted as booted long ago, so the first datapoints are not "warming up".
+            ctx.registry.of_mut(c).launched_at = 0;
+        }
+        if let Some(period) = self.period() {
+            ctx.timer(period, Timer::Word(TICK, TICK_METRIC));
+        }
+        ctx.timer(RECONCILE_EVERY, Timer::Word(TICK, TICK_RECONCILE));
+        for (i, &(at, _, _, _)) in self.spec.schedule.iter().enumerate() {
+            ctx.timer_at(at, Timer::Word(TICK, TICK_SCHEDULE + i as u32));
+        }
+    }
+
+    fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
+        self.on_msg(msg, ctx);
+    }
+
+    fn timeline(&self) -> &[TimelineEvent] {
+        &self.events
+    }
+
+    fn card(&mut self, _now: Time, _measured: Time) -> Option<Card> {
+        let scaling = self
+            .events
+            .iter()
+            .filter(|e| e.kind == EventKind::Scaling)
+            .count();
+        Some(Card {
+            section: Section::Components,
+            name: self.name.clone(),
+            fields: vec![
+                ("desired_at_end", Figure::Count(u64::from(self.desired()))),
+                ("scaling_actions", Figure::Count(scaling as u64)),
+            ],
+        })
+    }
+}
+
+impl Kind for Fleet {
+    type Config = FleetComponentConfig;
+    type Spec = FleetSpec;
+    const WORDS: &'static str = "fleet";
+    const ABOUT: &'static str = "An autoscaling group of identical servers: the group keys (min, max, desired, \
+                 boot_time, azs, scaling, schedule, deregistration_delay, replace_after) and \
+                 every server key, which applies to each instance.";
+    const SCHEMA_NAME: &'static str = "FleetComponent";
+    const ZONE: Zone = Zone::Internal;
+    const WIRING: Wiring = Wiring {
+        front_door: None,
+        dns_answer: false,
+        balancer_target: BalancerTarget::Group,
+        dns_outage: false,
+        starts_last: false,
+    };
+
+    /// Splits the group's keys from the instances' keys; each half rejects unknown keys.
+    fn parse(mut t: toml::Table) -> Result<FleetComponentConfig, ParseError> {
+        let mut group = toml::Table::new();
+        for k in FLEET_KEYS {
+            if let Some(v) = t.remove(*k) {
+                group.insert((*k).to_string(), v);
+            }
+        }
+        let server = serde_path_to_error::deserialize(toml::Value::Table(t))?;
+        let fleet = serde_path_to_error::deserialize(toml::Value::Table(group))?;
+        Ok(FleetComponentConfig { fleet, server })
+    }
+
+    /// The group's keys and every server key in one object.
+    fn schema(
+        gen: &mut schemars::gen::SchemaGenerator,
+    ) -> serde_json::Map<String, serde_json::Value> {
+        use crate::scenario::schema::object_of;
+        let server = object_of::<ServerConfig>(gen);
+        let mut fleet = object_of::<FleetConfig>(gen);
+        for key in ["properties", "required"] {
+            let Some(extra) = server.get(key).cloned() else {
+                continue;
+            };
+            let into = fleet.entry(key).or_insert_with(|| match &extra {
+                serde_json::Value::Array(_) => serde_json::json!([]),
+                _ => serde_json::json!({}),
+            });
+            match (extra, into) {
+                (serde_json::Value::Object(e), serde_json::Value::Object(i)) => i.extend(e),
+                (serde_json::Value::Array(e), serde_json::Value::Array(i)) => i.extend(e),
+                _ => {}
+            }
+        }
+        fleet
+    }
+
+    /// An unknown key was searched among the instance keys; the group's keys are candidates too.
+    fn improve(d: &mut Diagnostic) {
+        let Some(word) = d
+            .message
+            .strip_prefix("unknown key `")
+            .map(|w| w.trim_end_matches('`').to_string())
+        else {
+            return;
+        };
+        let expected = d
+            .help
+            .as_deref()
+            .and_then(|h| h.split("expected one of: ").nth(1))
+            .map(|l| {
+                l.trim_end_matches(')')
+                    .split(", ")
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        let all: Vec<&str> = expected
+            .iter()
+            .map(String::as_str)
+            .chain(FLEET_KEYS.iter().copied())
+            .collect();
+        d.help = Some(match nearest(&word, all.iter().copied()) {
+            Some(n) => format!(
+                "did you mean `{n}`? (fleet keys: {}; instance keys: {})",
+                FLEET_KEYS.join(", "),
+                expected.join(", ")
+            ),
+            None => format!(
+                "fleet keys: {}; instance keys: {}",
+                FLEET_KEYS.join(", "),
+                expected.join(", ")
+            ),
+        });
+    }
+
+    fn zones(cfg: &FleetComponentConfig) -> Option<u32> {
+        cfg.fleet.azs
+    }
+
+    fn slot_count(cfg: &FleetComponentConfig) -> Option<u32> {
+        Some(cfg.fleet.max.min(MAX_FLEET))
+    }
+
+    fn check(name: &str, cfg: &FleetComponentConfig, base: &[Seg], c: &mut Checker) -> Option<FleetSpec> {
+        let slots = c.slots_of(name).unwrap_or((0, 0));
+        check_fleet(c, base, &cfg.fleet, &cfg.server, slots)
+    }
+
+    fn expand(name: &str, spec: &FleetSpec, azs: u32) -> Vec<(String, ComponentSpec)> {
+        (0..spec.slots.len() as u32)
+            .map(|i| {
+                let mut sv = spec.instance.clone();
+                sv.az = (i % azs) as u8;
+                (format!("{name}[{i}]"), ComponentSpec::Server(sv))
+            })
+            .collect()
+    }
+
+    fn build(name: &str, spec: FleetSpec, _seed: u64) -> Self {
+        Fleet::new(name, spec)
+    }
+
+    fn describe(f: &FleetSpec, cx: &DescribeCtx) -> Description {
+        let s = &f.instance;
+        let cap = s.capacity(cx.mean_work);
+        let policy = match &f.policy {
+            Policy::None => "fixed size".to_string(),
+            Policy::TargetTracking { metric, target, .. } => {
+                format!("target tracking {} at {target}", metric_name(*metric))
+            }
+            Policy::Step { metric, steps, .. } => {
+                format!("step scaling on {} ({} steps)", metric_name(*metric), steps.len())
+            }
+        };
+        Description {
+            detail: format!(
+                "{}–{} × {} ({} vCPU) (starts at {}), ≈{:.0} req/s each, ≈{:.0}–{:.0} req/s in all; boot {}; {policy}; {} zones",
+                f.min,
+                f.max,
+                s.instance,
+                s.vcpus,
+                f.desired,
+                cap,
+                cap * f64::from(f.min),
+                cap * f64::from(f.max),
+                human(f.boot_time),
+                f.azs
+            ),
+            shape: Shape::Stack,
+            routes: Vec::new(),
+            looked_up: false,
+        }
+    }
+}
+
+/// Checks a fleet: the group's keys, and its instances' as a server's.
+fn check_fleet(
+    c: &mut Checker,
+    base: &[Seg],
+    f: &FleetConfig,
+    s: &ServerConfig,
+    (first, n): (u32, u32),
+) -> Option<FleetSpec> {
+    let mut server = check_server(c, base, s)?;
+    if !s.resize.is_empty() {
+        c.err(
+            &at_key(base, "resize"),
+            "fleets scale out, not up: `resize` applies only to a single server",
+            None,
+        );
+    }
+    if f.max == 0 || f.max > MAX_FLEET {
+        c.err(
+            &at_key(base, "max"),
+            format!("max must be 1–{MAX_FLEET}, found {}", f.max),
+            None,
+        );
+    }
+    if f.min > f.max {
+        c.err(
+            &at_key(base, "min"),
+            format!("min ({}) must not exceed max ({})", f.min, f.max),
+            None,
+        );
+    }
+    let desired = f.desired.unwrap_or(f.min);
+    if desired < f.min || desired > f.max {
+        c.err(
+            &at_key(base, "desired"),
+            format!(
+                "desired ({desired}) must be between min ({}) and max ({})",
+                f.min, f.max
+            ),
+            None,
+        );
+    }
+    if f.azs.is_some_and(|a| a == 0 || a > 26) {
+        c.err(&at_key(base, "azs"), "azs must be 1–26", None);
+    }
+    let boot = f
+        .boot_time
+        .map_or(crate::model::fleet::DEFAULT_BOOT, |d| d.0);
+    server.boot_time = boot;
+    server.starts_up = false;
+    server.in_fleet = true;
+    let sp = at_key(base, "scaling");
+    let policy = match &f.scaling {
+        None => Policy::None,
+        Some(ScalingConfig::TargetTracking {
+            metric,
+            target,
+            period,
+            scale_out_periods,
+            scale_in_periods,
+            warmup,
+            cooldown,
+        }) => {
+            let ok = match metric {
+                Metric::Cpu => *target > 0.0 && *target <= 1.0,
+                Metric::RequestsPerTarget => *target > 0.0 && target.is_finite(),
+            };
+            if !ok {
+                c.err(&at_key(&sp, "target"), format!("target must be in (0, 1] for cpu, or positive for requests_per_target; found {target}"), None);
+            }
+            let period = period.map_or(60 * SEC, |d| d.0);
+            if period < SEC {
+                c.err(
+                    &at_key(&sp, "period"),
+                    "the period must be at least 1s",
+                    None,
+                );
+            }
+            let out = scale_out_periods.unwrap_or(3);
+            let inn = scale_in_periods.unwrap_or(15);
+            if out == 0 || inn == 0 {
+                c.err(
+                    &sp,
+                    "scale_out_periods and scale_in_periods must be at least 1",
+                    None,
+                );
+            }
+            Policy::TargetTracking {
+                metric: *metric,
+                target: *target,
+                period: period.max(SEC),
+                out_periods: out.max(1),
+                in_periods: inn.max(1),
+                warmup: warmup.map_or(0, |d| d.0),
+                cooldown: cooldown.map_or(300 * SEC, |d| d.0),
+            }
+        }
+        Some(ScalingConfig::Step {
+            metric,
+            steps,
+            period,
+            cooldown,
+        }) => {
+            if steps.is_empty() {
+                c.err(
+                    &at_key(&sp, "steps"),
+                    "step scaling needs at least one step",
+                    None,
+                );
+            }
+            for (i, st) in steps.iter().enumerate() {
+                let mut p = at_key(&sp, "steps");
+                p.push(Seg::Index(i));
+                if st.above.is_some() == st.below.is_some() {
+                    c.err(
+                        &p,
+                        "each step needs exactly one of `above` or `below`",
+                        None,
+                    );
+                }
+                if st.change == 0 {
+                    c.err(&at_key(&p, "change"), "change must not be 0", None);
+                }
+                if st.above.is_some_and(|x| !x.is_finite())
+                    || st.below.is_some_and(|x| !x.is_finite())
+                {
+                    c.err(&p, "thresholds must be finite numbers", None);
+                }
+            }
+            let period = period.map_or(60 * SEC, |d| d.0);
+            if period < SEC {
+                c.err(
+                    &at_key(&sp, "period"),
+                    "the period must be at least 1s",
+                    None,
+                );
+            }
+            Policy::Step {
+                metric: *metric,
+                steps: steps.iter().map(|s| (s.above, s.below, s.change)).collect(),
+                period: period.max(SEC),
+                cooldown: cooldown.map_or(300 * SEC, |d| d.0),
+            }
+        }
+    };
+    let mut schedule = Vec::new();
+    for (i, a) in f.schedule.iter().enumerate() {
+        let mut p = at_key(base, "schedule");
+        p.push(Seg::Index(i));
+        if a.min.is_none() && a.max.is_none() && a.desired.is_none() {
+            c.err(&p, "a scheduled action needs min, max or desired", None);
+        }
+        if a.max.is_some_and(|m| m > f.max) {
+            c.err(
+                &at_key(&p, "max"),
+                format!("a scheduled max can't exceed the group's max ({})", f.max),
+                None,
+            );
+        }
+        schedule.push((a.at.0, a.min, a.max, a.desired));
+    }
+    schedule.sort_by_key(|s| s.0);
+    Some(FleetSpec {
+            slots: (first..first + n).collect(),
+            min: f.min,
+            max: f.max.min(n),
+            desired: desired.clamp(f.min.min(f.max.min(n)), f.max.min(n)),
+            azs: f.azs.unwrap_or(3).clamp(1, 26),
+            policy,
+            schedule,
+            deregistration_delay: f.deregistration_delay.map_or(30 * SEC, |d| d.0),
+            replace_after: f.replace_after.map_or(120 * SEC, |d| d.0),
+            boot_time: boot,
+            instance: server,
+    })
+}
+
 
 fn metric_name(m: Metric) -> &'static str {
     match m {

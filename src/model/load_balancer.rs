@@ -9,7 +9,15 @@
 use super::probe::{self, ProbeResult};
 use super::registry::Lifecycle;
 use super::request::Outcome;
-use super::server::ServerEvent;
+use super::kit::{
+    BalancerTarget, Behaviour, Card, DescribeCtx, Description, EventKind, Figure, Kind, ParseError,
+    Route, RouteRole, Section, Shape, TimelineEvent, Wiring,
+};
+use super::Zone;
+use crate::engine::time::human;
+use crate::scenario::error::Seg;
+use crate::scenario::validate::context::at_key;
+use crate::scenario::validate::Checker;
 use super::{Code, CompId, Ctx, Msg, Timer, PROBE_TIMEOUT};
 
 /// Time to probe every target.
@@ -171,7 +179,7 @@ pub struct LoadBalancer {
     /// Counters since time zero.
     pub stats: LbStats,
     /// Health transitions, in order.
-    pub events: Vec<ServerEvent>,
+    pub events: Vec<TimelineEvent>,
 }
 
 impl LoadBalancer {
@@ -216,20 +224,6 @@ impl LoadBalancer {
     /// Requests forwarded to each member so far.
     pub fn forwarded_by_member(&self) -> Vec<(CompId, u64)> {
         self.members.iter().map(|m| (m.comp, m.forwarded)).collect()
-    }
-
-    /// Starts health checks (call once at time zero).
-    pub fn start(&mut self, ctx: &mut Ctx) {
-        // The run begins with a working shop: targets in service now have passed their checks.
-        for m in &mut self.members {
-            if Self::in_service(ctx, m.comp) {
-                m.health = Health::Healthy;
-            }
-        }
-        self.rebuild(ctx);
-        if self.spec.health.is_some() {
-            self.check_all(ctx);
-        }
     }
 
     fn in_service(ctx: &Ctx, comp: CompId) -> bool {
@@ -313,7 +307,8 @@ impl LoadBalancer {
                 ),
                 Health::Initial => String::new(),
             };
-            self.events.push(ServerEvent { at: now, what });
+            self.events
+                .push(TimelineEvent::new(now, EventKind::Health, &self.name, what));
             self.rebuild(ctx);
         }
     }
@@ -387,8 +382,7 @@ impl LoadBalancer {
         ctx.respond(id, &mut self.rng);
     }
 
-    /// Handles one message.
-    pub fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
+    fn on_msg(&mut self, msg: Msg, ctx: &mut Ctx) {
         if ctx.registry.membership_gen != self.seen_gen {
             self.rebuild(ctx);
         }
@@ -457,6 +451,189 @@ impl LoadBalancer {
             }
             Msg::Timer(Timer::Word(HEALTH_TICK, _)) => self.check_all(ctx),
             Msg::Timer(_) | Msg::Control(_) => {}
+        }
+    }
+}
+
+
+impl Behaviour for LoadBalancer {
+    /// Starts health checks (call once at time zero).
+    fn start(&mut self, ctx: &mut Ctx) {
+        // The run begins with a working shop: targets in service now have passed their checks.
+        for m in &mut self.members {
+            if Self::in_service(ctx, m.comp) {
+                m.health = Health::Healthy;
+            }
+        }
+        self.rebuild(ctx);
+        if self.spec.health.is_some() {
+            self.check_all(ctx);
+        }
+    }
+
+    fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
+        self.on_msg(msg, ctx);
+    }
+
+    fn billed(&mut self, now: Time) -> f64 {
+        self.spec.price_per_hour * now as f64 / 3.6e12
+    }
+
+    fn measured_cost(&mut self, _now: Time, measured: Time) -> f64 {
+        self.spec.price_per_hour * (measured as f64 / 3.6e12)
+    }
+
+    fn timeline(&self) -> &[TimelineEvent] {
+        &self.events
+    }
+
+    fn card(&mut self, now: Time, measured: Time) -> Option<Card> {
+        let cost = self.measured_cost(now, measured);
+        let s = &self.stats;
+        Some(Card {
+            section: Section::Components,
+            name: self.name.clone(),
+            fields: vec![
+                ("received", Figure::Count(s.received)),
+                ("forwarded", Figure::Count(s.forwarded)),
+                ("unavailable_503", Figure::Count(s.unavailable)),
+                ("probes", Figure::Count(s.probes)),
+                ("probe_failures", Figure::Count(s.probe_failures)),
+                ("healthy_targets_at_end", Figure::Count(self.healthy_count() as u64)),
+                ("cost_usd", Figure::Value(cost)),
+            ],
+        })
+    }
+}
+
+impl Kind for LoadBalancer {
+    type Config = LoadBalancerConfig;
+    type Spec = LoadBalancerSpec;
+    const WORDS: &'static str = "load balancer";
+    const ABOUT: &'static str = "A load balancer.";
+    const SCHEMA_NAME: &'static str = "LoadBalancerComponent";
+    const ZONE: Zone = Zone::Internal;
+    const WIRING: Wiring = Wiring {
+        front_door: Some(1),
+        dns_answer: true,
+        balancer_target: BalancerTarget::No,
+        dns_outage: false,
+        starts_last: true,
+    };
+
+    fn parse(table: toml::Table) -> Result<LoadBalancerConfig, ParseError> {
+        serde_path_to_error::deserialize(toml::Value::Table(table))
+    }
+
+    fn check(
+        name: &str,
+        l: &LoadBalancerConfig,
+        base: &[Seg],
+        c: &mut Checker,
+    ) -> Option<LoadBalancerSpec> {
+        let mut members = Vec::new();
+        let tnames = l.targets.names();
+        let tp = at_key(base, "targets");
+        if tnames.is_empty() {
+            c.err(&tp, "a balancer needs at least one target", None);
+        }
+        let mut fleet = None;
+        for t in &tnames {
+            let Some(r) = c.resolve(&tp, t) else { continue };
+            match (r.kind.wiring().balancer_target, r.slots) {
+                (BalancerTarget::Group, Some((first, n))) if tnames.len() == 1 => {
+                    members.extend(first..first + n);
+                    fleet = Some(t.clone());
+                }
+                (BalancerTarget::Member, _) => members.push(r.id),
+                (BalancerTarget::Group, _) => c.err(
+                    &tp,
+                    format!("a {} must be a balancer's only target", r.kind.words()),
+                    None,
+                ),
+                (BalancerTarget::No, _) => c.err(
+                    &tp,
+                    format!("\"{t}\" is not a server or a fleet"),
+                    Some("a balancer sends to servers or to a fleet".into()),
+                ),
+            }
+        }
+        let health = l.health_check.as_ref().map(|h| {
+            let interval = h.interval.map_or(DEFAULT_INTERVAL, |d| d.0);
+            let timeout = h.timeout.map_or(DEFAULT_TIMEOUT.min(interval), |d| d.0);
+            let hp = at_key(base, "health_check");
+            c.probe_timing(&hp, interval, timeout);
+            let (u, hth) = (
+                h.unhealthy.unwrap_or(DEFAULT_UNHEALTHY),
+                h.healthy.unwrap_or(DEFAULT_HEALTHY),
+            );
+            c.probe_count(&hp, "unhealthy", u, "unhealthy threshold");
+            c.probe_count(&hp, "healthy", hth, "healthy threshold");
+            (interval, timeout, u, hth)
+        });
+        if l.max_outstanding == Some(0) {
+            c.err(
+                &at_key(base, "max_outstanding"),
+                "max_outstanding must be at least 1",
+                None,
+            );
+        }
+        let group = match fleet.and_then(|f| c.group_of(&f)) {
+            Some(g) => g,
+            None => c.new_group(name, members.clone()),
+        };
+        Some(LoadBalancerSpec {
+            members,
+            group,
+            algorithm: l.algorithm,
+            health,
+            tls: l.tls_termination.unwrap_or(true),
+            max_outstanding: l.max_outstanding.unwrap_or(u32::MAX),
+            fail_open: l.fail_open.unwrap_or(false),
+            price_per_hour: l.price.map_or(DEFAULT_PRICE, |p| p.0),
+        })
+    }
+
+    fn build(name: &str, spec: LoadBalancerSpec, seed: u64) -> Self {
+        LoadBalancer::new(name, spec, seed)
+    }
+
+    fn describe(l: &LoadBalancerSpec, _cx: &DescribeCtx) -> Description {
+        let alg = match l.algorithm {
+            Algorithm::RoundRobin => "round robin",
+            Algorithm::LeastOutstanding => "least outstanding",
+            Algorithm::Random => "random",
+            Algorithm::PowerOfTwo => "power of two choices",
+        };
+        let hc = l.health.map_or("no health checks".to_string(), |(i, t, u, h)| {
+            format!(
+                "health check every {} (timeout {}, out after {u} fails, in after {h} passes)",
+                human(i),
+                human(t)
+            )
+        });
+        let cap = if l.max_outstanding == u32::MAX {
+            "no capacity limit".to_string()
+        } else {
+            format!("at most {} in flight", l.max_outstanding)
+        };
+        let tls = if l.tls {
+            "terminated here"
+        } else {
+            "passed through"
+        };
+        Description {
+            detail: format!("{alg}; {hc}; TLS {tls}; {cap}"),
+            shape: Shape::Box,
+            routes: l
+                .members
+                .iter()
+                .map(|&to| Route {
+                    to,
+                    role: RouteRole::Forward,
+                })
+                .collect(),
+            looked_up: false,
         }
     }
 }

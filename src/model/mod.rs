@@ -22,6 +22,8 @@ pub mod probe;
 pub mod registry;
 pub mod request;
 pub mod server;
+pub mod kinds;
+pub mod kit;
 pub mod world;
 pub mod fanout;
 

@@ -122,6 +122,8 @@ pub struct Request {
     pub work: f64,
     /// True once a balancer has terminated TLS, so servers skip the handshake work.
     pub tls_terminated: bool,
+    /// For a fan-out call: the request it was made for (the parent waits for its calls).
+    pub parent: Option<ReqId>,
     route: [(u32, u32); MAX_HOPS],
     hops: u8,
     live: bool,
@@ -201,6 +203,7 @@ impl RequestTable {
             r.sent = now;
             r.work = work;
             r.tls_terminated = false;
+            r.parent = None;
             r.hops = 0;
             r.live = true;
             ReqId { idx, gen: r.gen }
@@ -218,6 +221,7 @@ impl RequestTable {
                 sent: now,
                 work,
                 tls_terminated: false,
+                parent: None,
                 route: [(0, 0); MAX_HOPS],
                 hops: 0,
                 live: true,

@@ -18,7 +18,17 @@
 use super::catalog::InstanceType;
 use super::dist::{Dist, DistConfig};
 use super::request::{Outcome, ReqId};
-use super::{Code, Control, Ctx, Msg, Timer};
+use super::kit::{
+    BalancerTarget, Behaviour, Card, DescribeCtx, Description, EventKind, Figure, GaugeSum, Kind,
+    ParseError, QueueFigures, Section, Shape, TimelineEvent, Wiring,
+};
+use super::{catalog, Code, Control, Ctx, Msg, Timer, Zone};
+use crate::engine::time::human;
+use crate::scenario::error::{nearest, Seg};
+use crate::scenario::units::format_bytes;
+use crate::scenario::validate::context::k;
+use crate::scenario::validate::Checker;
+use std::fmt::Write;
 
 /// A completion is due (payload: schedule epoch, to drop stale timers, and the job's slot).
 const SERVICE_DONE: Code = Code(0);
@@ -196,15 +206,6 @@ impl Ord for Job {
     }
 }
 
-/// Describes one of the server's life events, for the narrative.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ServerEvent {
-    /// When.
-    pub at: Time,
-    /// What happened, in words.
-    pub what: String,
-}
-
 /// A server component.
 pub struct Server {
     /// Component name.
@@ -252,7 +253,7 @@ pub struct Server {
     at_reset: [f64; 4],
     at_window: [f64; 2],
     /// Life events (crashes, restarts, resizes), in order.
-    pub events: Vec<ServerEvent>,
+    pub events: Vec<TimelineEvent>,
     arrivals_total: u64,
 }
 
@@ -301,20 +302,6 @@ impl Server {
             arrivals_total: 0,
             spec,
         }
-    }
-
-    /// Schedules the resizes (call once at time zero).
-    pub fn start(&mut self, ctx: &mut Ctx) {
-        for (i, &(at, _, _)) in self.spec.resizes.iter().enumerate() {
-            ctx.timer_at(at, Timer::Word(RESIZE, i as u32));
-        }
-        ctx.registry.of_mut(ctx.me).az = self.spec.az;
-        ctx.registry.of_mut(ctx.me).instance = true;
-        if self.spec.starts_up {
-            ctx.registry
-                .set_lifecycle(ctx.me, crate::model::registry::Lifecycle::InService);
-        }
-        self.publish(ctx);
     }
 
     /// Writes this instance's status into the control plane. The load figures only matter to the
@@ -426,13 +413,13 @@ impl Server {
     }
 
     /// Dollars billed since time zero, as of the last `advance`.
-    fn billed(&self) -> f64 {
+    fn billed_total(&self) -> f64 {
         self.cost_banked + self.price * self.billed_ns as f64 / 3.6e12
     }
 
     /// Changes the hourly price from now on (call after `advance`).
     fn set_price(&mut self, price: f64) {
-        self.cost_banked = self.billed();
+        self.cost_banked = self.billed_total();
         self.billed_ns = 0;
         self.price = price;
     }
@@ -444,7 +431,7 @@ impl Server {
         self.stats.busy_area = self.busy_total - busy;
         self.stats.capacity_area = self.capacity_total - capacity;
         self.stats.in_system_area = self.in_system_total - in_system;
-        self.stats.cost = self.billed() - cost;
+        self.stats.cost = self.billed_total() - cost;
     }
 
     /// Resets the counters (at the end of warm-up).
@@ -454,7 +441,7 @@ impl Server {
             self.busy_total,
             self.capacity_total,
             self.in_system_total,
-            self.billed(),
+            self.billed_total(),
         ];
         self.stats = ServerStats {
             since: now,
@@ -476,7 +463,7 @@ impl Server {
     /// Dollars billed since time zero, up to `now` (settles the counters).
     pub fn cost_so_far(&mut self, now: Time) -> f64 {
         self.settle(now);
-        self.billed()
+        self.billed_total()
     }
 
     /// The spec it was built from.
@@ -629,13 +616,6 @@ impl Server {
         ctx.respond(req, &mut self.rng);
     }
 
-    /// Handles one message.
-    #[inline(always)]
-    pub fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
-        self.handle_inner(msg, ctx);
-        self.publish(ctx);
-    }
-
     #[inline(always)]
     fn handle_inner(&mut self, msg: Msg, ctx: &mut Ctx) {
         let now = ctx.now();
@@ -685,9 +665,11 @@ impl Server {
     #[inline(never)]
     fn out_of_memory(&mut self, req: ReqId, held: u64, ctx: &mut Ctx) {
         self.stats.oom_crashes += 1;
-        self.events.push(ServerEvent {
+        self.events.push(TimelineEvent {
+            kind: EventKind::OutOfMemory,
+            component: self.name.clone(),
             at: ctx.now(),
-            what: format!("ran out of memory with {held} requests held and crashed"),
+            text: format!("ran out of memory with {held} requests held and crashed"),
         });
         self.backlog.push_back((req, ctx.now()));
         self.crash(ctx, Some(self.spec.restart));
@@ -734,17 +716,21 @@ impl Server {
                     self.state = State::Up;
                     self.billed = true;
                     self.stopped = false;
-                    self.events.push(ServerEvent {
+                    self.events.push(TimelineEvent {
+                        kind: EventKind::BackUp,
+                        component: self.name.clone(),
                         at: now,
-                        what: format!("back up as {} ({} vCPU)", self.instance, self.vcpus),
+                        text: format!("back up as {} ({} vCPU)", self.instance, self.vcpus),
                     });
                 }
             }
             Msg::Timer(Timer::Word(RESIZE, i)) => {
                 let (_, to, downtime) = self.spec.resizes[i as usize];
-                self.events.push(ServerEvent {
+                self.events.push(TimelineEvent {
+                    kind: EventKind::Resize,
+                    component: self.name.clone(),
                     at: now,
-                    what: format!(
+                    text: format!(
                         "stopped for a resize from {} to {} ({} down)",
                         self.instance,
                         to.name,
@@ -763,9 +749,11 @@ impl Server {
             Msg::Timer(Timer::Word(BOOT_DONE, epoch)) => {
                 if self.state == State::Booting && epoch == self.down_epoch {
                     self.state = State::Up;
-                    self.events.push(ServerEvent {
+                    self.events.push(TimelineEvent {
+                        kind: EventKind::Booted,
+                        component: self.name.clone(),
                         at: now,
-                        what: "booted and in service".into(),
+                        text: "booted and in service".into(),
                     });
                 }
             }
@@ -806,9 +794,11 @@ impl Server {
             }
             Control::Terminate => {
                 if self.state != State::Off {
-                    self.events.push(ServerEvent {
+                    self.events.push(TimelineEvent {
+                        kind: EventKind::Terminated,
+                        component: self.name.clone(),
                         at: now,
-                        what: "terminated".into(),
+                        text: "terminated".into(),
                     });
                     self.crash(ctx, None);
                     self.stats.crashes -= 1; // a termination is not a crash
@@ -820,34 +810,42 @@ impl Server {
             Control::DnsOutage => {}
             Control::Crash => {
                 if self.state == State::Up {
-                    self.events.push(ServerEvent {
+                    self.events.push(TimelineEvent {
+                        kind: EventKind::Crash,
+                        component: self.name.clone(),
                         at: now,
-                        what: "crashed (fault injected)".into(),
+                        text: "crashed (fault injected)".into(),
                     });
                     self.crash(ctx, Some(self.spec.restart));
                 }
             }
             Control::Stop => {
                 if matches!(self.state, State::Up | State::Booting | State::Down) {
-                    self.events.push(ServerEvent {
+                    self.events.push(TimelineEvent {
+                        kind: EventKind::Crash,
+                        component: self.name.clone(),
                         at: now,
-                        what: "stopped (fault injected)".into(),
+                        text: "stopped (fault injected)".into(),
                     });
                     self.crash(ctx, None);
                     self.stopped = true;
                 }
             }
             Control::Hang => {
-                self.events.push(ServerEvent {
+                self.events.push(TimelineEvent {
+                    kind: EventKind::Pace,
+                    component: self.name.clone(),
                     at: now,
-                    what: "hung: accepts but never answers".into(),
+                    text: "hung: accepts but never answers".into(),
                 });
                 self.set_pace(true, self.speed, ctx);
             }
             Control::Slow(permille) => {
-                self.events.push(ServerEvent {
+                self.events.push(TimelineEvent {
+                    kind: EventKind::Pace,
+                    component: self.name.clone(),
                     at: now,
-                    what: format!("slowed down {:.1}×", f64::from(permille) / 1000.0),
+                    text: format!("slowed down {:.1}×", f64::from(permille) / 1000.0),
                 });
                 self.set_pace(self.hung, 1000.0 / f64::from(permille.max(1)), ctx);
             }
@@ -855,9 +853,11 @@ impl Server {
                 if self.state == State::Off {
                     return;
                 }
-                self.events.push(ServerEvent {
+                self.events.push(TimelineEvent {
+                    kind: EventKind::Pace,
+                    component: self.name.clone(),
                     at: now,
-                    what: "recovered".into(),
+                    text: "recovered".into(),
                 });
                 if self.state == State::Down {
                     self.down_epoch = self.down_epoch.wrapping_add(1);
@@ -909,6 +909,368 @@ impl Server {
         ctx.respond(job.req, &mut self.rng);
     }
 }
+
+
+impl Behaviour for Server {
+    /// Schedules the resizes (call once at time zero).
+    fn start(&mut self, ctx: &mut Ctx) {
+        for (i, &(at, _, _)) in self.spec.resizes.iter().enumerate() {
+            ctx.timer_at(at, Timer::Word(RESIZE, i as u32));
+        }
+        ctx.registry.of_mut(ctx.me).az = self.spec.az;
+        ctx.registry.of_mut(ctx.me).instance = true;
+        if self.spec.starts_up {
+            ctx.registry
+                .set_lifecycle(ctx.me, crate::model::registry::Lifecycle::InService);
+        }
+        self.publish(ctx);
+    }
+
+    #[inline(always)]
+    fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
+        self.handle_inner(msg, ctx);
+        self.publish(ctx);
+    }
+
+    fn reset_stats(&mut self, now: Time) {
+        Server::reset_stats(self, now);
+    }
+
+    fn gauges(&mut self, now: Time, g: &mut GaugeSum) {
+        let (busy, capacity) = self.sample_window(now);
+        g.busy += busy;
+        g.capacity += capacity;
+        if self.is_running() {
+            g.in_system += (self.in_service() + self.queued()) as u64;
+            g.backlog += self.queued() as u64;
+            g.instances += 1;
+            if self.is_up() {
+                g.healthy += 1;
+            }
+        }
+    }
+
+    fn billed(&mut self, now: Time) -> f64 {
+        self.cost_so_far(now)
+    }
+
+    fn measured_cost(&mut self, now: Time, _measured: Time) -> f64 {
+        self.settle(now);
+        self.stats.cost
+    }
+
+    fn timeline(&self) -> &[TimelineEvent] {
+        &self.events
+    }
+
+    fn card(&mut self, now: Time, _measured: Time) -> Option<Card> {
+        let billed = self.cost_so_far(now);
+        if billed <= 0.0 && self.stats.arrivals == 0 {
+            return None; // a fleet slot never launched
+        }
+        let st = &self.stats;
+        let mean = |sum: f64| (st.completed > 0).then(|| sum / st.completed as f64 / 1e6);
+        Some(Card {
+            section: Section::Servers,
+            name: self.name.clone(),
+            fields: vec![
+                ("instance", Figure::Text(self.instance.clone())),
+                ("vcpus", Figure::Count(u64::from(self.vcpus))),
+                (
+                    "utilization",
+                    Figure::Value(if st.capacity_area > 0.0 {
+                        st.busy_area / st.capacity_area
+                    } else {
+                        0.0
+                    }),
+                ),
+                ("arrivals", Figure::Count(st.arrivals)),
+                ("completed", Figure::Count(st.completed)),
+                ("refused", Figure::Count(st.refused)),
+                ("reset", Figure::Count(st.reset)),
+                ("crashes", Figure::Count(st.crashes)),
+                ("oom_crashes", Figure::Count(st.oom_crashes)),
+                ("mean_wait_ms", Figure::Maybe(mean(st.wait_sum))),
+                ("mean_sojourn_ms", Figure::Maybe(mean(st.sojourn_sum))),
+                ("cost_usd", Figure::Value(st.cost)),
+                (
+                    "events",
+                    Figure::Events(self.events.iter().map(|e| (e.at, e.text.clone())).collect()),
+                ),
+            ],
+        })
+    }
+
+    fn check_invariants(&self) {
+        assert!(
+            self.in_service() <= self.spec.workers as usize,
+            "{}: {} jobs in service with {} workers",
+            self.name,
+            self.in_service(),
+            self.spec.workers
+        );
+        assert!(
+            self.backlog.len() <= self.spec.backlog as usize,
+            "{}: {} queued in a backlog of {}",
+            self.name,
+            self.backlog.len(),
+            self.spec.backlog
+        );
+        if self.state != State::Up && self.state != State::Booting {
+            assert_eq!(self.in_service() + self.backlog.len(), 0, "{}: holds requests while down", self.name);
+        }
+    }
+
+    fn queue(&self) -> Option<QueueFigures> {
+        Some(QueueFigures {
+            server: self.name.clone(),
+            stats: self.stats.clone(),
+        })
+    }
+}
+
+impl Kind for Server {
+    type Config = ServerConfig;
+    type Spec = ServerSpec;
+    const WORDS: &'static str = "server";
+    const ABOUT: &'static str = "A single server.";
+    const SCHEMA_NAME: &'static str = "ServerComponent";
+    const ZONE: Zone = Zone::Internal;
+    const WIRING: Wiring = Wiring {
+        front_door: None,
+        dns_answer: true,
+        balancer_target: BalancerTarget::Member,
+        dns_outage: false,
+        starts_last: false,
+    };
+
+    fn parse(table: toml::Table) -> Result<ServerConfig, ParseError> {
+        serde_path_to_error::deserialize(toml::Value::Table(table))
+    }
+
+    fn check(_name: &str, cfg: &ServerConfig, base: &[Seg], c: &mut Checker) -> Option<ServerSpec> {
+        check_server(c, base, cfg)
+    }
+
+    fn build(name: &str, spec: ServerSpec, seed: u64) -> Self {
+        Server::new(name, spec, seed)
+    }
+
+    fn describe(spec: &ServerSpec, cx: &DescribeCtx) -> Description {
+        let mut detail = format!("{}, ≈{:.0} req/s", spec.summary(), spec.capacity(cx.mean_work));
+        for (at, to, down) in &spec.resizes {
+            let _ = write!(
+                detail,
+                "; resize to {} at {} ({} down)",
+                to.name,
+                crate::engine::time::clock(*at),
+                human(*down)
+            );
+        }
+        Description {
+            detail,
+            shape: Shape::Box,
+            routes: Vec::new(),
+            looked_up: false,
+        }
+    }
+
+    fn steady_state(spec: &mut ServerSpec) {
+        if let Some(&(_, t, _)) = spec.resizes.last() {
+            spec.instance = t.name.to_string();
+            spec.vcpus = t.vcpus;
+            spec.memory = u64::from(t.memory_gib) << 30;
+            spec.price_per_hour = t.price_per_hour;
+        }
+        spec.resizes.clear();
+    }
+}
+
+/// Bytes for people: "4 GiB", "512 MiB".
+fn human_bytes(b: u64) -> String {
+    let s = format_bytes(b);
+    match s.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => format!("{} {}", &s[..i], &s[i..]),
+        None => s,
+    }
+}
+
+impl ServerSpec {
+    /// The instance and its settings in one line: "c5.large (2 vCPU, 4GiB, $0.085/h), 64 workers,
+    /// backlog 511, service lognormal(mean 20ms, cv 1)".
+    pub fn summary(&self) -> String {
+        format!(
+            "{} ({} vCPU, {}, ${}/h), {} workers, backlog {}, service {}",
+            self.instance,
+            self.vcpus,
+            human_bytes(self.memory),
+            self.price_per_hour,
+            self.workers,
+            self.backlog,
+            self.service.describe()
+        )
+    }
+
+    /// Requests per second it can serve flat out, at a mean work of `mean_work` per request.
+    pub fn capacity(&self, mean_work: f64) -> f64 {
+        let per = self.service.mean() * mean_work + self.tls_cpu as f64;
+        if per <= 0.0 {
+            f64::INFINITY
+        } else {
+            f64::from(self.vcpus.min(self.workers)) * 1e9 / per
+        }
+    }
+}
+
+/// Checks a server's settings (also each instance of a fleet).
+pub fn check_server(c: &mut Checker, base: &[Seg], s: &ServerConfig) -> Option<ServerSpec> {
+    let at = |key: &str| {
+        let mut v = base.to_vec();
+        v.push(k(key));
+        v
+    };
+    let inst = match &s.instance {
+        Some(name) => match catalog::lookup(name) {
+            Some(t) => Some(*t),
+            None => {
+                let help = match nearest(name, catalog::names()) {
+                    Some(n) => format!(
+                        "did you mean \"{n}\"? known types: {}",
+                        catalog::names().join(", ")
+                    ),
+                    None => format!("known types: {}", catalog::names().join(", ")),
+                };
+                c.err(
+                    &at("instance"),
+                    format!("unknown instance type \"{name}\""),
+                    Some(help),
+                );
+                return None;
+            }
+        },
+        None => None,
+    };
+    let vcpus = match (s.vcpus, inst) {
+        (Some(v), _) => v,
+        (None, Some(t)) => t.vcpus,
+        (None, None) => {
+            c.err(
+                base,
+                "a server needs an `instance` type (or `vcpus` and `memory`)",
+                Some("e.g. instance = \"c5.large\"".into()),
+            );
+            return None;
+        }
+    };
+    if vcpus == 0 || vcpus > 1024 {
+        c.err(
+            &at("vcpus"),
+            format!("vcpus must be between 1 and 1024, found {vcpus}"),
+            None,
+        );
+    }
+    let memory = s
+        .memory
+        .map(|b| b.0)
+        .or(inst.map(|t| u64::from(t.memory_gib) << 30))
+        .unwrap_or(1 << 30);
+    if memory == 0 {
+        c.err(&at("memory"), "memory must be more than zero", None);
+    }
+    let price = s
+        .price
+        .map(|p| p.0)
+        .or(inst.map(|t| t.price_per_hour))
+        .unwrap_or(0.0);
+    let workers = s.workers.unwrap_or(64);
+    if workers == 0 || workers > 1_000_000 {
+        c.err(
+            &at("workers"),
+            format!("workers must be between 1 and 1,000,000, found {workers}"),
+            None,
+        );
+    }
+    let backlog = s.backlog.unwrap_or(511);
+    if backlog > 100_000_000 {
+        c.err(
+            &at("backlog"),
+            "the backlog can be at most 100,000,000",
+            None,
+        );
+    }
+    c.dist(&at("service"), &s.service, false);
+    let memory_base = s.memory_base.map_or(256 << 20, |b| b.0);
+    if memory_base >= memory {
+        c.err(
+            &at("memory_base"),
+            format!(
+                "the base memory ({}) must be less than the instance's memory ({})",
+                format_bytes(memory_base),
+                format_bytes(memory)
+            ),
+            None,
+        );
+    }
+    let restart = s.restart.map_or(DEFAULT_RESTART, |d| d.0);
+    let mut resizes = Vec::new();
+    for (i, r) in s.resize.iter().enumerate() {
+        let mut p = at("resize");
+        p.push(Seg::Index(i));
+        let pk = |key: &str| {
+            let mut v = p.clone();
+            v.push(k(key));
+            v
+        };
+        match catalog::lookup(&r.to) {
+            Some(t) => {
+                if u64::from(t.memory_gib) << 30 <= memory_base {
+                    c.err(
+                        &pk("to"),
+                        format!("{} has less memory than the server's base memory", t.name),
+                        None,
+                    );
+                }
+                resizes.push((
+                    r.at.0,
+                    *t,
+                    r.downtime.map_or(DEFAULT_RESIZE_DOWNTIME, |d| d.0),
+                ));
+            }
+            None => {
+                let help = match nearest(&r.to, catalog::names()) {
+                    Some(n) => format!("did you mean \"{n}\"?"),
+                    None => format!("known types: {}", catalog::names().join(", ")),
+                };
+                c.err(
+                    &pk("to"),
+                    format!("unknown instance type \"{}\"", r.to),
+                    Some(help),
+                );
+            }
+        }
+        c.before_the_end(&pk("at"), r.at, "resize");
+    }
+    resizes.sort_by_key(|r| r.0);
+    Some(ServerSpec {
+        instance: inst.map_or_else(|| "custom".to_string(), |t| t.name.to_string()),
+        vcpus: vcpus.max(1),
+        memory,
+        price_per_hour: price,
+        workers: workers.max(1),
+        backlog,
+        service: s.service.clone(),
+        memory_base,
+        memory_per_request: s.memory_per_request.map_or(0, |b| b.0),
+        restart,
+        resizes,
+        tls_cpu: s.tls_cpu.map_or(0, |d| d.0),
+        boot_time: 0,
+        az: 0,
+        starts_up: true,
+        in_fleet: false,
+    })
+}
+
 
 /// Default restart delay after a crash: 60 s (aws-semantics.md §2: app warm-up 30–120 s, model).
 pub const DEFAULT_RESTART: Time = 60 * SEC;

@@ -1,35 +1,16 @@
 //! The world: every component, the request table, the metrics, and the dispatch of events.
 
 use super::client::Client;
-use super::dns::Dns;
 use super::faults::Faults;
-use super::fleet::Fleet;
-use super::load_balancer::LoadBalancer;
+pub use super::kinds::Component;
+use super::kit::GaugeSum;
 use super::network::Network;
 use super::registry::Registry;
-use super::request::RequestTable;
-use super::server::Server;
+use super::probe::PROBE_CLASS;
+use super::request::{ReqState, RequestTable};
 use super::{Ctx, Event, Zone};
 use crate::engine::{Model, Scheduler, Time};
 use crate::metrics::{Gauges, Metrics};
-
-/// One component of the world. Variants differ in size, but each lives once in the world's vector
-/// and is never moved on the hot path, so boxing would only add an indirection per event.
-#[allow(clippy::large_enum_variant)]
-pub enum Component {
-    /// The users.
-    Client(Client),
-    /// The fault injector.
-    Faults(Faults),
-    /// A server (standalone, or one slot of a fleet).
-    Server(Server),
-    /// An autoscaling group.
-    Fleet(Fleet),
-    /// A load balancer.
-    LoadBalancer(LoadBalancer),
-    /// DNS resolvers and the authoritative service.
-    Dns(Dns),
-}
 
 /// Index of the client population in every world.
 pub const CLIENT: u32 = 0;
@@ -73,44 +54,26 @@ pub(crate) use ctx;
 impl World {
     /// Schedules every component's first events.
     pub fn start(&mut self, sched: &mut Scheduler<Event>) {
-        // Balancers start last, so the groups they front are already populated.
-        let n = self.comps.len();
-        let order = (0..n)
-            .filter(|&i| !matches!(self.comps[i], Component::LoadBalancer(_)))
-            .chain((0..n).filter(|&i| matches!(self.comps[i], Component::LoadBalancer(_))))
-            .collect::<Vec<_>>();
-        for i in order {
+        // Kinds that read what others set up (a balancer, the groups fleets populate) start last.
+        for i in self.start_order() {
             let mut comp = std::mem::replace(
                 &mut self.comps[i],
                 Component::Faults(Faults::new(Vec::new(), 0)),
             );
             let mut ctx = ctx!(self, sched, i as u32);
-            match &mut comp {
-                Component::Client(c) => c.start(&mut ctx),
-                Component::Faults(f) => f.start(&mut ctx),
-                Component::Server(s) => s.start(&mut ctx),
-                Component::Fleet(f) => f.start(&mut ctx),
-                Component::LoadBalancer(l) => l.start(&mut ctx),
-                Component::Dns(d) => d.start(&mut ctx),
-            }
+            comp.start(&mut ctx);
             self.comps[i] = comp;
         }
     }
 
-    /// Servers, in component order.
-    pub fn servers(&self) -> impl Iterator<Item = &Server> {
-        self.comps.iter().filter_map(|c| match c {
-            Component::Server(s) => Some(s),
-            _ => None,
-        })
-    }
-
-    /// Servers, mutable.
-    pub fn servers_mut(&mut self) -> impl Iterator<Item = &mut Server> {
-        self.comps.iter_mut().filter_map(|c| match c {
-            Component::Server(s) => Some(s),
-            _ => None,
-        })
+    /// Component indices in start order: every component in index order, except that kinds that
+    /// read what others set up ([`crate::model::kit::Wiring::starts_last`]) come after the rest.
+    pub fn start_order(&self) -> Vec<usize> {
+        let n = self.comps.len();
+        (0..n)
+            .filter(|&i| !self.comps[i].starts_last())
+            .chain((0..n).filter(|&i| self.comps[i].starts_last()))
+            .collect()
     }
 
     /// The client population.
@@ -123,42 +86,84 @@ impl World {
 
     /// Resets every component's counters (end of warm-up).
     pub fn reset_stats(&mut self, now: Time) {
-        for s in self.servers_mut() {
-            s.reset_stats(now);
+        for c in &mut self.comps {
+            c.reset_stats(now);
+        }
+    }
+
+    /// Dollars billed by every component since time zero: the one sum of every kind's price,
+    /// added up in start order (a fixed order, so the last digits of the sum are too).
+    pub fn billed(&mut self, now: Time) -> f64 {
+        let mut total = 0.0;
+        for i in self.start_order() {
+            total += self.comps[i].billed(now);
+        }
+        total
+    }
+
+    /// Dollars billed over the measured period (since the warm-up, `measured` long), by every
+    /// component, added up in start order.
+    pub fn measured_cost(&mut self, now: Time, measured: Time) -> f64 {
+        let mut total = 0.0;
+        for i in self.start_order() {
+            total += self.comps[i].measured_cost(now, measured);
+        }
+        total
+    }
+
+    /// User requests open now, counted from the request table: one live attempt per open request
+    /// (abandoned attempts, health probes and fan-out calls excluded).
+    pub fn open_user_requests(&self) -> u64 {
+        self.reqs.count(|r| {
+            r.state != ReqState::Abandoned && r.class != PROBE_CLASS && r.parent.is_none()
+        }) as u64
+    }
+
+    /// Checks the run's invariants (debug builds and tests call it at every window's end): every
+    /// request started has ended or is still open — exactly one outcome each — and every
+    /// component is within its own bounds. Panics, naming the broken invariant, if not.
+    pub fn check_invariants(&self) {
+        let open = self.open_user_requests();
+        let m = &self.metrics;
+        assert_eq!(
+            m.started,
+            m.ended + open,
+            "conservation of requests: {} started, {} ended, {open} open",
+            m.started,
+            m.ended
+        );
+        for c in &self.comps {
+            c.check_invariants();
         }
     }
 
     /// Gauges at `now`, closing every component's window.
     pub fn gauges(&mut self, now: Time) -> Gauges {
-        let users = u64::from(self.client().active_users());
-        let mut g = Gauges {
-            users,
-            ..Gauges::default()
-        };
-        let (mut busy, mut capacity) = (0.0, 0.0);
-        for s in self.servers_mut() {
-            let (b, c) = s.sample_window(now);
-            busy += b;
-            capacity += c;
-            g.cost += s.cost_so_far(now);
-            if !s.is_running() {
-                continue;
-            }
-            g.in_system += (s.in_service() + s.queued()) as u64;
-            g.backlog += s.queued() as u64;
-            g.instances += 1;
-            if s.is_up() {
-                g.healthy += 1;
+        let mut sum = GaugeSum::default();
+        for c in &mut self.comps {
+            c.gauges(now, &mut sum);
+        }
+        let mut extra = Vec::new();
+        for c in &mut self.comps {
+            if !c.extra_gauges().is_empty() {
+                c.sample_extra(now, &mut extra);
             }
         }
-        // Capacity-weighted: busy vCPU time over available vCPU time, across every server.
-        g.utilization = if capacity > 0.0 { busy / capacity } else { 0.0 };
-        for c in &self.comps {
-            if let Component::LoadBalancer(l) = c {
-                g.cost += l.price_per_hour() * now as f64 / 3.6e12;
-            }
+        Gauges {
+            users: sum.users,
+            in_system: sum.in_system,
+            backlog: sum.backlog,
+            // Capacity-weighted: busy vCPU time over available vCPU time, across every server.
+            utilization: if sum.capacity > 0.0 {
+                sum.busy / sum.capacity
+            } else {
+                0.0
+            },
+            instances: sum.instances,
+            healthy: sum.healthy,
+            cost: self.billed(now),
+            extra,
         }
-        g
     }
 }
 
@@ -169,13 +174,6 @@ impl Model for World {
     fn handle(&mut self, ev: Event, sched: &mut Scheduler<Event>) {
         let comp = &mut self.comps[ev.to as usize];
         let mut ctx = ctx!(self, sched, ev.to);
-        match comp {
-            Component::Client(c) => c.handle(ev.msg, &mut ctx),
-            Component::Faults(f) => f.handle(ev.msg, &mut ctx),
-            Component::Server(s) => s.handle(ev.msg, &mut ctx),
-            Component::Fleet(f) => f.handle(ev.msg, &mut ctx),
-            Component::LoadBalancer(l) => l.handle(ev.msg, &mut ctx),
-            Component::Dns(d) => d.handle(ev.msg, &mut ctx),
-        }
+        comp.handle(ev.msg, &mut ctx);
     }
 }

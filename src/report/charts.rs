@@ -13,6 +13,7 @@
 use super::ReportError;
 use crate::journey::JourneyPoint;
 use crate::metrics::WindowRow;
+use crate::model::kit::EventKind;
 use crate::model::request::Outcome;
 use crate::run::RunOutput;
 use crate::scenario::Scenario;
@@ -746,25 +747,13 @@ impl Marks {
             .filter(|f| f.0 <= end)
             .collect();
         // Component events (servers, fleets, balancers, DNS) from the run's timeline; injected
-        // faults are drawn from the scenario instead. Runs without a timeline fall back to the
-        // servers' own event lists.
-        let mut raw: Vec<(u64, &str, &str)> = run
+        // faults are drawn from the scenario instead.
+        let raw: Vec<(u64, &str, &str)> = run
             .timeline
             .iter()
-            .filter(|(_, who, _)| who != "faults")
-            .map(|(t, who, what)| (*t, who.as_str(), what.as_str()))
+            .filter(|e| !matches!(e.kind, EventKind::Fault(_) | EventKind::FaultCleared))
+            .map(|e| (e.at, e.component.as_str(), e.text.as_str()))
             .collect();
-        if run.timeline.is_empty() {
-            raw = run
-                .servers
-                .iter()
-                .flat_map(|s| {
-                    s.events
-                        .iter()
-                        .map(move |e| (e.at, s.name.as_str(), e.what.as_str()))
-                })
-                .collect();
-        }
         let many = raw.iter().any(|e| e.1 != raw[0].1);
         let mut events: Vec<(f64, String)> = raw
             .into_iter()

@@ -2,6 +2,7 @@
 //! the README; nothing in it depends on wall-clock time, so equal seeds give equal bytes.
 
 use crate::engine::time::as_secs_f64;
+use crate::model::kit::{Card, Figure, QueueFigures, Section};
 use crate::model::request::Outcome;
 use crate::run::RunOutput;
 use crate::scenario::units::HOURS_PER_MONTH;
@@ -83,7 +84,7 @@ pub fn figures(run: &RunOutput) -> Figures {
         goodput: ok as f64 / secs,
         latency,
         latency_sum,
-        cost: run.servers.iter().map(|s| s.stats.cost).sum::<f64>() + run.lb_cost,
+        cost: run.cost,
     }
 }
 
@@ -107,7 +108,15 @@ pub fn results_json(scn: &Scenario, run: &RunOutput) -> Value {
             })
         })
         .collect();
-    let servers: Vec<Value> = run.servers.iter().map(server_json).collect();
+    let section = |which: Section| -> Vec<Value> {
+        run.cards
+            .iter()
+            .filter(|(_, c)| c.section == which)
+            .map(|(kind, c)| card_json(kind, c))
+            .collect()
+    };
+    let servers = section(Section::Servers);
+    let components = section(Section::Components);
     let hours = secs / 3600.0;
     let per_hour = if hours > 0.0 { f.cost / hours } else { 0.0 };
     let mut doc = json!({
@@ -146,8 +155,8 @@ pub fn results_json(scn: &Scenario, run: &RunOutput) -> Value {
         "latency_ms": latency_ms(&f.latency, f.latency_sum),
         "classes": classes,
         "servers": servers,
-        "components": run.components,
-        "timeline": run.timeline.iter().map(|(t, c, w)| json!({"at_s": as_secs_f64(*t), "component": c, "what": w})).collect::<Vec<_>>(),
+        "components": components,
+        "timeline": run.timeline.iter().map(|e| json!({"at_s": as_secs_f64(e.at), "component": e.component, "kind": e.kind.name(), "what": e.text})).collect::<Vec<_>>(),
         "cost": {
             "total_usd": round6(f.cost),
             "per_hour_usd": round6(per_hour),
@@ -155,45 +164,48 @@ pub fn results_json(scn: &Scenario, run: &RunOutput) -> Value {
             "per_1000_ok_usd": if f.ok == 0 { Value::Null } else { json!(round6(f.cost / f.ok as f64 * 1000.0)) },
         },
     });
-    if let Some(first) = run.servers.first() {
+    if let Some(q) = &run.queue {
         doc.as_object_mut()
             .expect("object")
-            .insert("queue".into(), queue_json(first, secs));
+            .insert("queue".into(), queue_json(q, secs));
     }
     doc
 }
 
-fn server_json(s: &crate::run::ServerReport) -> Value {
-    let st = &s.stats;
-    let util = if st.capacity_area > 0.0 {
-        st.busy_area / st.capacity_area
-    } else {
-        0.0
-    };
-    json!({
-        "name": s.name,
-        "instance": s.instance,
-        "vcpus": s.vcpus,
-        "utilization": round6(util),
-        "arrivals": st.arrivals,
-        "completed": st.completed,
-        "refused": st.refused,
-        "reset": st.reset,
-        "crashes": st.crashes,
-        "oom_crashes": st.oom_crashes,
-        "mean_wait_ms": if st.completed == 0 { Value::Null } else { json!(round6(st.wait_sum / st.completed as f64 / 1e6)) },
-        "mean_sojourn_ms": if st.completed == 0 { Value::Null } else { json!(round6(st.sojourn_sum / st.completed as f64 / 1e6)) },
-        "cost_usd": round6(st.cost),
-        "events": s.events.iter().map(|e| json!({"at_s": as_secs_f64(e.at), "what": e.what})).collect::<Vec<_>>(),
-    })
+/// A component's card as JSON: `{"name", ["kind",] fields...}` (servers' cards have no kind: the
+/// list they are in says it).
+pub fn card_json(kind: &str, c: &Card) -> Value {
+    let mut m = Map::new();
+    m.insert("name".into(), json!(c.name));
+    if c.section == Section::Components {
+        m.insert("kind".into(), json!(kind));
+    }
+    for (key, f) in &c.fields {
+        m.insert((*key).to_string(), figure_json(f));
+    }
+    Value::Object(m)
 }
 
-/// Queueing figures of the entry server under stable keys (the validation scenarios read these):
+fn figure_json(f: &Figure) -> Value {
+    match f {
+        Figure::Count(n) => json!(n),
+        Figure::Value(x) => json!(round6(*x)),
+        Figure::Maybe(x) => x.map_or(Value::Null, |x| json!(round6(x))),
+        Figure::Text(t) => json!(t),
+        Figure::Flag(b) => json!(b),
+        Figure::Events(v) => v
+            .iter()
+            .map(|(at, what)| json!({"at_s": as_secs_f64(*at), "what": what}))
+            .collect(),
+    }
+}
+
+/// Queueing figures of the server users connect to, under stable keys (the validation scenarios read these):
 /// `mean_wait_s` (W_q), `mean_sojourn_s` (W), `refusal_probability`, `utilization` (ρ),
 /// `wait_probability` (P(wait > 0)), `arrival_rate`, `throughput`, `mean_in_system` (L, time average),
 /// and `littles_law_lambda_w` (λW, which Little's law says equals L).
-pub fn queue_json(s: &crate::run::ServerReport, secs: f64) -> Value {
-    let st = &s.stats;
+pub fn queue_json(q: &QueueFigures, secs: f64) -> Value {
+    let st = &q.stats;
     let n = st.completed.max(1) as f64;
     let offered = st.arrivals as f64;
     // Everything that left the server — served or reset by a crash — counts for Little's law.
@@ -205,7 +217,7 @@ pub fn queue_json(s: &crate::run::ServerReport, secs: f64) -> Value {
         0.0
     };
     json!({
-        "server": s.name,
+        "server": q.server,
         "arrivals": st.arrivals,
         "completed": st.completed,
         "arrival_rate": round6(offered / secs),

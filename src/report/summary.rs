@@ -3,6 +3,8 @@
 
 use super::results::figures;
 use crate::engine::time::{clock, human};
+use crate::model::faults::FaultKind;
+use crate::model::kit::EventKind;
 use crate::model::request::Outcome;
 use crate::run::RunOutput;
 use crate::scenario::Scenario;
@@ -15,8 +17,30 @@ pub struct Finding {
     pub at: u64,
     /// What, in words.
     pub what: String,
+    /// What kind of trouble it is.
+    pub why: Why,
+}
+
+impl Finding {
     /// A cause (a saturated resource, an injected fault) rather than a symptom users saw.
-    pub cause: bool,
+    pub fn is_cause(&self) -> bool {
+        !matches!(self.why, Why::Symptom(_))
+    }
+}
+
+/// What kind of trouble a finding is: the remedy depends on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Why {
+    /// The CPU was saturated.
+    Cpu,
+    /// Requests queued for a worker.
+    Queueing,
+    /// A process ran out of memory.
+    OutOfMemory,
+    /// An injected fault.
+    Fault(FaultKind),
+    /// Users saw failures of this kind (a symptom, not a cause).
+    Symptom(Outcome),
 }
 
 /// The analysis behind the summary.
@@ -46,19 +70,19 @@ pub fn analyze(run: &RunOutput) -> Analysis {
     let s = &run.metrics.series;
     let mut a = Analysis::default();
     let mut firsts: Vec<Finding> = Vec::new();
-    let mut first = |at: u64, what: String, cause: bool| {
+    let mut first = |at: u64, what: String, why: Why| {
         if !firsts.iter().any(|f| f.what == what) {
-            firsts.push(Finding { at, what, cause });
+            firsts.push(Finding { at, what, why });
         }
     };
     let mut n_troubled = 0;
     for r in s {
         a.peak_utilization = a.peak_utilization.max(r.gauges.utilization);
         if r.gauges.utilization >= 0.9 {
-            first(r.start, "CPU saturated (≥ 90 % busy)".into(), true);
+            first(r.start, "CPU saturated (≥ 90 % busy)".into(), Why::Cpu);
         }
         if r.gauges.backlog > 0 && r.gauges.utilization >= 0.8 {
-            first(r.start, "requests queueing for a worker".into(), true);
+            first(r.start, "requests queueing for a worker".into(), Why::Queueing);
         }
         for (o, what) in [
             (Outcome::Timeout, "users timing out"),
@@ -69,7 +93,7 @@ pub fn analyze(run: &RunOutput) -> Analysis {
             (Outcome::Throttled, "requests throttled"),
         ] {
             if r.outcomes[o.index()] > 0 {
-                first(r.start, what.into(), false);
+                first(r.start, what.into(), Why::Symptom(o));
             }
         }
         if troubled(r) {
@@ -78,15 +102,19 @@ pub fn analyze(run: &RunOutput) -> Analysis {
             a.trouble_end = Some(r.end);
         }
     }
-    for (at, comp, what) in &run.timeline {
-        if what.contains("out of memory") {
-            first(*at, format!("{comp} ran out of memory and crashed"), true);
-        } else if comp == "faults" && !what.starts_with("recover") && !what.contains("back") {
-            first(*at, format!("injected fault: {what}"), true);
+    for e in &run.timeline {
+        match e.kind {
+            EventKind::OutOfMemory => first(
+                e.at,
+                format!("{} ran out of memory and crashed", e.component),
+                Why::OutOfMemory,
+            ),
+            EventKind::Fault(kind) => first(e.at, format!("injected fault: {}", e.text), Why::Fault(kind)),
+            _ => {}
         }
     }
     firsts.sort_by_key(|f| f.at);
-    a.bottleneck = firsts.iter().find(|f| f.cause).or(firsts.first()).cloned();
+    a.bottleneck = firsts.iter().find(|f| f.is_cause()).or(firsts.first()).cloned();
     a.firsts = firsts;
     a.troubled_fraction = if s.is_empty() {
         0.0
@@ -97,41 +125,47 @@ pub fn analyze(run: &RunOutput) -> Analysis {
 }
 
 /// The chapter whose idea addresses a bottleneck.
-pub fn remedy(bottleneck: &str, chapter: Option<u32>) -> &'static str {
+pub fn remedy(why: Why, chapter: Option<u32>) -> &'static str {
     let ch = chapter.unwrap_or(0);
-    if bottleneck.contains("dns_outage") || bottleneck.contains("DNS") {
-        "resolvers ride out an outage only as long as their cached answers last: longer TTLs and a DNS provider with redundant name servers (chapter 2)"
-    } else if bottleneck.starts_with("injected fault: crash")
-        || bottleneck.starts_with("injected fault: hang")
-        || bottleneck.starts_with("injected fault: stop")
-        || bottleneck.starts_with("injected fault: slow")
-        || bottleneck.starts_with("injected fault: random")
-        || bottleneck.starts_with("injected fault: zone")
-    {
-        if ch >= 5 {
-            "health checks take a failed server out of rotation; faster checks (shorter interval, lower threshold) shorten the window of errors, and spare capacity absorbs the loss"
-        } else {
-            "redundancy: several servers behind a balancer whose health checks route around a failed one (chapters 4 and 5)"
+    match why {
+        Why::Fault(FaultKind::DnsOutage) | Why::Symptom(Outcome::DnsFailure) => {
+            "resolvers ride out an outage only as long as their cached answers last: longer TTLs and a DNS provider with redundant name servers (chapter 2)"
         }
-    } else if bottleneck.starts_with("injected fault") {
-        "the fault's own remedy: see the timeline for what it hit and how long it lasted"
-    } else if bottleneck.contains("CPU")
-        || bottleneck.contains("queueing")
-        || bottleneck.contains("memory")
-    {
-        if ch < 3 {
-            "a bigger machine (chapter 3, vertical scaling) raises the ceiling; more machines (chapter 4) remove it"
-        } else if ch == 3 {
-            "a bigger machine (this chapter's resize) serves the spike; but one machine has a ceiling however big it is — past it, add identical servers behind a balancer (chapters 4 and 5)"
-        } else {
-            "more capacity sooner: a lower scaling target, shorter boot and warm-up, or scheduled capacity ahead of known peaks (chapter 4); then take load off the servers with caches (chapters 13 and 14)"
+        Why::Fault(
+            FaultKind::Crash
+            | FaultKind::Hang
+            | FaultKind::Stop
+            | FaultKind::Slow
+            | FaultKind::RandomCrash
+            | FaultKind::AzOutage,
+        ) => {
+            if ch >= 5 {
+                "health checks take a failed server out of rotation; faster checks (shorter interval, lower threshold) shorten the window of errors, and spare capacity absorbs the loss"
+            } else {
+                "redundancy: several servers behind a balancer whose health checks route around a failed one (chapters 4 and 5)"
+            }
         }
-    } else if bottleneck.contains("503") {
-        "more healthy capacity and faster health checks (chapters 4 and 5)"
-    } else if bottleneck.contains("throttled") {
-        "per-client limits tuned to real users (chapter 11)"
-    } else {
-        "look at which component's queue grew first; the journey's later chapters each remove one such limit"
+        Why::Fault(FaultKind::Latency | FaultKind::Recover) => {
+            "the fault's own remedy: see the timeline for what it hit and how long it lasted"
+        }
+        Why::Cpu | Why::Queueing | Why::OutOfMemory => {
+            if ch < 3 {
+                "a bigger machine (chapter 3, vertical scaling) raises the ceiling; more machines (chapter 4) remove it"
+            } else if ch == 3 {
+                "a bigger machine (this chapter's resize) serves the spike; but one machine has a ceiling however big it is — past it, add identical servers behind a balancer (chapters 4 and 5)"
+            } else {
+                "more capacity sooner: a lower scaling target, shorter boot and warm-up, or scheduled capacity ahead of known peaks (chapter 4); then take load off the servers with caches (chapters 13 and 14)"
+            }
+        }
+        Why::Symptom(Outcome::Unavailable) => {
+            "more healthy capacity and faster health checks (chapters 4 and 5)"
+        }
+        Why::Symptom(Outcome::Throttled) => "per-client limits tuned to real users (chapter 11)",
+        Why::Symptom(
+            Outcome::Ok | Outcome::Timeout | Outcome::Refused | Outcome::Crashed | Outcome::Error,
+        ) => {
+            "look at which component's queue grew first; the journey's later chapters each remove one such limit"
+        }
     }
 }
 
@@ -188,7 +222,7 @@ pub fn summary_md(scn: &Scenario, run: &RunOutput) -> String {
             let _ = writeln!(
                 s,
                 "\n**What addresses it:** {}.",
-                remedy(&b.what, scn.chapter)
+                remedy(b.why, scn.chapter)
             );
         }
         (Some(start), bottleneck) => {
@@ -209,7 +243,7 @@ pub fn summary_md(scn: &Scenario, run: &RunOutput) -> String {
                 let _ = writeln!(
                     s,
                     "\n**What addresses it:** {}.",
-                    remedy(&b.what, scn.chapter)
+                    remedy(b.why, scn.chapter)
                 );
             }
         }
@@ -223,7 +257,7 @@ pub fn summary_md(scn: &Scenario, run: &RunOutput) -> String {
     if !run.timeline.is_empty() {
         let _ = writeln!(s, "\n## Timeline\n");
         let n = run.timeline.len();
-        for (i, (at, comp, what)) in run.timeline.iter().enumerate() {
+        for (i, e) in run.timeline.iter().enumerate() {
             if i == 30 && n > 32 {
                 let _ = writeln!(
                     s,
@@ -232,49 +266,47 @@ pub fn summary_md(scn: &Scenario, run: &RunOutput) -> String {
                 );
                 break;
             }
-            let _ = writeln!(s, "- {} — {comp}: {what}", clock(*at));
+            let _ = writeln!(s, "- {} — {}: {}", clock(e.at), e.component, e.text);
         }
     }
-    // Before/after each resize: the story of chapter 3.
-    for srv in &run.servers {
-        // A resize is a stop followed by the instance coming back as the new type.
-        let resumed = srv
-            .events
-            .windows(2)
-            .filter(|w| w[0].what.contains("for a resize") && w[1].what.starts_with("back up as"))
-            .map(|w| &w[1]);
-        for e in resumed {
-            let after: Vec<_> = run
-                .metrics
-                .series
-                .iter()
-                .filter(|r| r.start >= e.at)
-                .collect();
-            let before: Vec<_> = run
-                .metrics
-                .series
-                .iter()
-                .filter(|r| r.end <= e.at)
-                .collect();
-            let rate = |rows: &[&crate::metrics::WindowRow]| {
-                let t: u64 = rows.iter().map(|r| r.total()).sum();
-                let er: u64 = rows.iter().map(|r| r.errors()).sum();
-                if t == 0 {
-                    0.0
-                } else {
-                    er as f64 / t as f64 * 100.0
-                }
-            };
-            if !after.is_empty() && !before.is_empty() {
-                let _ = writeln!(
-                    s,
-                    "\nBefore {} came back at {}, {:.1} % of requests failed; after, {:.2} %.",
-                    srv.name,
-                    clock(e.at),
-                    rate(&before),
-                    rate(&after)
-                );
+    // Before/after each resize: the story of chapter 3. A resize is a stop followed by the
+    // instance coming back as the new type.
+    let tl = &run.timeline;
+    let resumed = tl.iter().enumerate().filter_map(|(i, stop)| {
+        let next = tl[i + 1..].iter().find(|e| e.component == stop.component)?;
+        (stop.kind == EventKind::Resize && next.kind == EventKind::BackUp).then_some(next)
+    });
+    for e in resumed {
+        let after: Vec<_> = run
+            .metrics
+            .series
+            .iter()
+            .filter(|r| r.start >= e.at)
+            .collect();
+        let before: Vec<_> = run
+            .metrics
+            .series
+            .iter()
+            .filter(|r| r.end <= e.at)
+            .collect();
+        let rate = |rows: &[&crate::metrics::WindowRow]| {
+            let t: u64 = rows.iter().map(|r| r.total()).sum();
+            let er: u64 = rows.iter().map(|r| r.errors()).sum();
+            if t == 0 {
+                0.0
+            } else {
+                er as f64 / t as f64 * 100.0
             }
+        };
+        if !after.is_empty() && !before.is_empty() {
+            let _ = writeln!(
+                s,
+                "\nBefore {} came back at {}, {:.1} % of requests failed; after, {:.2} %.",
+                e.component,
+                clock(e.at),
+                rate(&before),
+                rate(&after)
+            );
         }
     }
     let _ = writeln!(s, "\n## Cost\n");

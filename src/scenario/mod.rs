@@ -8,20 +8,19 @@ pub mod error;
 pub mod overrides;
 pub mod schema;
 pub mod units;
-mod validate;
+pub mod validate;
 
 use crate::model::client::{ClientSpec, WorkloadConfig};
-use crate::model::dns::{DnsConfig, DnsSpec};
 use crate::model::faults::{FaultConfig, FaultSpec};
-use crate::model::fleet::{FleetConfig, FleetSpec};
-use crate::model::load_balancer::{LoadBalancerConfig, LoadBalancerSpec};
+use crate::model::kit::{DescribeCtx, Description};
 use crate::model::network::NetworkConfig;
-use crate::model::server::{ServerConfig, ServerSpec};
+use crate::model::CompId;
 use error::{Diagnostic, LoadError, Seg};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use units::Duration;
 
+pub use crate::model::kinds::{ComponentConfig, ComponentSpec, KindTag, COMPONENT_KINDS};
 pub use overrides::Override;
 
 /// `[scenario]`: name, length and seed of the run.
@@ -65,56 +64,6 @@ pub struct ScenarioFile {
     pub slo: Option<crate::slo::SloConfig>,
 }
 
-/// One component as written: its kind and that kind's settings.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum ComponentConfig {
-    /// A single server.
-    Server(ServerConfig),
-    /// An autoscaling group of identical servers.
-    Fleet {
-        /// Group settings.
-        #[serde(flatten)]
-        fleet: FleetConfig,
-        /// Settings of each instance.
-        #[serde(flatten)]
-        server: ServerConfig,
-    },
-    /// A load balancer.
-    LoadBalancer(LoadBalancerConfig),
-    /// DNS.
-    Dns(DnsConfig),
-}
-
-/// Component kinds, for "expected one of" messages.
-pub const COMPONENT_KINDS: &[&str] = &["server", "fleet", "load_balancer", "dns"];
-
-/// Keys of a fleet that belong to the group rather than to its instances.
-pub const FLEET_KEYS: &[&str] = &[
-    "min",
-    "max",
-    "desired",
-    "boot_time",
-    "azs",
-    "scaling",
-    "schedule",
-    "deregistration_delay",
-    "replace_after",
-];
-
-/// A checked component.
-#[derive(Clone, Debug, PartialEq)]
-pub enum ComponentSpec {
-    /// A server (standalone or a fleet slot).
-    Server(ServerSpec),
-    /// An autoscaling group.
-    Fleet(FleetSpec),
-    /// A load balancer.
-    LoadBalancer(LoadBalancerSpec),
-    /// DNS.
-    Dns(DnsSpec),
-}
-
 /// A validated scenario, ready to wire into a world.
 #[derive(Clone, Debug)]
 pub struct Scenario {
@@ -151,6 +100,36 @@ pub struct Scenario {
     pub overrides: Vec<String>,
     /// Service-level objectives, in file order (shorthands first).
     pub slos: Vec<crate::slo::Objective>,
+}
+
+impl Scenario {
+    /// The name of component `c` ("users" for 0, "faults" for 1, `web[3]` for a fleet's slot).
+    pub fn name_of(&self, c: CompId) -> String {
+        match c {
+            0 => "users".into(),
+            1 => "faults".into(),
+            _ => self
+                .components
+                .get((c - FIRST_COMPONENT) as usize)
+                .map(|(n, _)| n.clone())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Every component named in the file (not the slots they bring along), described by its kind
+    /// — what the run header and `explain` print.
+    pub fn descriptions(&self) -> Vec<(&str, KindTag, Description)> {
+        let name_of = |c: CompId| self.name_of(c);
+        let cx = DescribeCtx {
+            name_of: &name_of,
+            mean_work: self.client.mean_work(),
+        };
+        self.components
+            .iter()
+            .take(self.file.components.len())
+            .map(|(name, spec)| (name.as_str(), spec.tag(), spec.describe(&cx)))
+            .collect()
+    }
 }
 
 /// First component index after the client (0) and the fault injector (1).
@@ -475,87 +454,27 @@ fn deserialize_file(ctx: &ErrCtx, mut value: toml::Value) -> Result<ScenarioFile
                 continue;
             }
         };
-        let parsed =
-            match kind.as_str() {
-                "server" => serde_path_to_error::deserialize(toml::Value::Table(t))
-                    .map(ComponentConfig::Server),
-                "load_balancer" => serde_path_to_error::deserialize(toml::Value::Table(t))
-                    .map(ComponentConfig::LoadBalancer),
-                "dns" => serde_path_to_error::deserialize(toml::Value::Table(t))
-                    .map(ComponentConfig::Dns),
-                "fleet" => {
-                    // Split the group's keys from the instances' keys; each half rejects unknown keys.
-                    let mut group = toml::Table::new();
-                    for k in FLEET_KEYS {
-                        if let Some(v) = t.remove(*k) {
-                            group.insert((*k).to_string(), v);
-                        }
-                    }
-                    match serde_path_to_error::deserialize(toml::Value::Table(t)) {
-                        Ok(server) => serde_path_to_error::deserialize(toml::Value::Table(group))
-                            .map(|fleet| ComponentConfig::Fleet { fleet, server }),
-                        Err(e) => Err(e),
-                    }
-                }
-                other => {
-                    let mut p = base.clone();
-                    p.push(Seg::Key("kind".into()));
-                    let help = match error::nearest(other, COMPONENT_KINDS.iter().copied()) {
-                        Some(n) => format!(
-                            "did you mean \"{n}\"? (expected one of: {})",
-                            COMPONENT_KINDS.join(", ")
-                        ),
-                        None => format!("expected one of: {}", COMPONENT_KINDS.join(", ")),
-                    };
-                    diags.push(ctx.at(
-                        &p,
-                        format!("unknown component kind \"{other}\""),
-                        Some(help),
-                    ));
-                    continue;
-                }
+        let Some(tag) = KindTag::from_name(&kind) else {
+            let mut p = base.clone();
+            p.push(Seg::Key("kind".into()));
+            let help = match error::nearest(&kind, COMPONENT_KINDS.iter().copied()) {
+                Some(n) => format!(
+                    "did you mean \"{n}\"? (expected one of: {})",
+                    COMPONENT_KINDS.join(", ")
+                ),
+                None => format!("expected one of: {}", COMPONENT_KINDS.join(", ")),
             };
-        match parsed {
+            diags.push(ctx.at(&p, format!("unknown component kind \"{kind}\""), Some(help)));
+            continue;
+        };
+        match tag.parse(t) {
             Ok(c) => {
                 components.insert(name, c);
             }
             Err(e) => {
                 let mut d = serde_diag(ctx, &base, e);
-                if kind == "fleet" && d.message.starts_with("unknown key `") {
-                    // The instance keys were searched; the group's keys are candidates too.
-                    let word = d
-                        .message
-                        .trim_start_matches("unknown key `")
-                        .trim_end_matches('`')
-                        .to_string();
-                    let expected = d
-                        .help
-                        .as_deref()
-                        .and_then(|h| h.split("expected one of: ").nth(1))
-                        .map(|l| {
-                            l.trim_end_matches(')')
-                                .split(", ")
-                                .map(str::to_string)
-                                .collect::<Vec<_>>()
-                        })
-                        .unwrap_or_default();
-                    let all: Vec<&str> = expected
-                        .iter()
-                        .map(String::as_str)
-                        .chain(FLEET_KEYS.iter().copied())
-                        .collect();
-                    d.help = Some(match error::nearest(&word, all.iter().copied()) {
-                        Some(n) => format!(
-                            "did you mean `{n}`? (fleet keys: {}; instance keys: {})",
-                            FLEET_KEYS.join(", "),
-                            expected.join(", ")
-                        ),
-                        None => format!(
-                            "fleet keys: {}; instance keys: {}",
-                            FLEET_KEYS.join(", "),
-                            expected.join(", ")
-                        ),
-                    });
+                if d.message.starts_with("unknown key `") {
+                    tag.improve(&mut d);
                 }
                 diags.push(d)
             }

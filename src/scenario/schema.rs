@@ -19,12 +19,8 @@
 //! the patterns against the parsers on generated strings.
 
 use super::units::{Bytes, Duration, Fraction, Price, Rate};
-use super::{ComponentConfig, COMPONENT_KINDS};
+use super::{ComponentConfig, KindTag, COMPONENT_KINDS};
 use crate::model::dist::DistConfig;
-use crate::model::dns::DnsConfig;
-use crate::model::fleet::FleetConfig;
-use crate::model::load_balancer::LoadBalancerConfig;
-use crate::model::server::ServerConfig;
 use crate::slo::ObjectiveTable;
 use schemars::gen::{SchemaGenerator, SchemaSettings};
 use schemars::schema::Schema;
@@ -256,7 +252,8 @@ impl JsonSchema for Fraction {
 // ---------------------------------------------------------------------------------------------
 
 /// The derived (inline) object schema of `T`, as JSON.
-fn object_of<T: JsonSchema>(gen: &mut SchemaGenerator) -> Map<String, Value> {
+/// The object schema of a struct (its `properties`, `required`, ...).
+pub fn object_of<T: JsonSchema>(gen: &mut SchemaGenerator) -> Map<String, Value> {
     match serde_json::to_value(T::json_schema(gen)) {
         Ok(Value::Object(m)) => m,
         _ => unreachable!("a struct's schema is an object"),
@@ -303,49 +300,13 @@ impl JsonSchema for ComponentConfig {
         "ComponentConfig".into()
     }
     fn json_schema(gen: &mut SchemaGenerator) -> Schema {
-        let server = object_of::<ServerConfig>(gen);
-        // A fleet: the group's keys and every server key in one table (the loader splits them
-        // by `FLEET_KEYS`, each half rejecting unknown keys).
-        let mut fleet = object_of::<FleetConfig>(gen);
-        let extra_properties = server["properties"]
-            .as_object()
-            .cloned()
-            .unwrap_or_default();
-        fleet
-            .entry("properties")
-            .or_insert_with(|| json!({}))
-            .as_object_mut()
-            .expect("properties is an object")
-            .extend(extra_properties);
-        let extra_required = server["required"].as_array().cloned().unwrap_or_default();
-        fleet
-            .entry("required")
-            .or_insert_with(|| json!([]))
-            .as_array_mut()
-            .expect("required is an array")
-            .extend(extra_required);
-        let load_balancer = object_of::<LoadBalancerConfig>(gen);
-        let dns = object_of::<DnsConfig>(gen);
-        let variants = vec![
-            kind_variant(gen, "ServerComponent", "server", "A single server.", server),
-            kind_variant(
-                gen,
-                "FleetComponent",
-                "fleet",
-                "An autoscaling group of identical servers: the group keys (min, max, desired, \
-                 boot_time, azs, scaling, schedule, deregistration_delay, replace_after) and \
-                 every server key, which applies to each instance.",
-                fleet,
-            ),
-            kind_variant(
-                gen,
-                "LoadBalancerComponent",
-                "load_balancer",
-                "A load balancer.",
-                load_balancer,
-            ),
-            kind_variant(gen, "DnsComponent", "dns", "DNS.", dns),
-        ];
+        let variants: Vec<Value> = KindTag::ALL
+            .iter()
+            .map(|&kind| {
+                let (name, about, obj) = kind.schema(gen);
+                kind_variant(gen, name, kind.name(), about, obj)
+            })
+            .collect();
         to_schema(json!({
             "description": "One component: its `kind` and that kind's keys.",
             "type": "object",

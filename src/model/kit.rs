@@ -1,0 +1,361 @@
+//! The component kit: what every component does in a run ([`Behaviour`]), what a component *kind*
+//! adds so a scenario file can name it ([`Kind`]), and the typed things components hand to the
+//! reports — timeline events, figures for results.json, gauges for the time series, descriptions
+//! for `explain` and the run header. Reports render these; components never format JSON or CSV.
+//!
+//! The table of kinds is in [`super::kinds`]: one line per kind generates the `Component` enum,
+//! the config and spec enums, the kind strings, the parse dispatch, the schema entries and the
+//! dispatch arms. A new kind is one file implementing these two traits plus that line.
+
+use super::{CompId, Ctx, Msg, Zone};
+use crate::engine::Time;
+use crate::scenario::error::Seg;
+use crate::scenario::validate::Checker;
+
+/// What every component does while the world runs: react to messages, and hand its figures to
+/// the reports. The defaults are for components that have nothing of the sort.
+pub trait Behaviour {
+    /// Schedules its first events (called once, at time zero).
+    fn start(&mut self, ctx: &mut Ctx);
+    /// Handles one message. The hot path: implementations are `#[inline(always)]`.
+    fn handle(&mut self, msg: Msg, ctx: &mut Ctx);
+    /// Restarts its counters (the end of the warm-up).
+    fn reset_stats(&mut self, _now: Time) {}
+    /// Adds its contribution to the standard gauges at the end of a window (closing its window).
+    fn gauges(&mut self, _now: Time, _g: &mut GaugeSum) {}
+    /// Dollars billed since time zero, up to `now`.
+    fn billed(&mut self, _now: Time) -> f64 {
+        0.0
+    }
+    /// Dollars billed over the measured period (since the warm-up), up to `now`; `measured` is
+    /// that period's length.
+    fn measured_cost(&mut self, _now: Time, _measured: Time) -> f64 {
+        0.0
+    }
+    /// What happened to it, in time order.
+    fn timeline(&self) -> &[TimelineEvent] {
+        &[]
+    }
+    /// Its figures for results.json at the end of the run (`None`: nothing worth reporting).
+    fn card(&mut self, _now: Time, _measured: Time) -> Option<Card> {
+        None
+    }
+    /// Queueing figures, if it is a queue the validation scenarios can read (`queue.*`).
+    fn queue(&self) -> Option<QueueFigures> {
+        None
+    }
+    /// Gauges of its own beyond the standard ones (a queue's depth, a cache's hit ratio), each
+    /// drawn as a time-series panel and written as a column `NAME.gauge`.
+    fn extra_gauges(&self) -> &'static [GaugeDecl] {
+        &[]
+    }
+    /// The current values of [`Behaviour::extra_gauges`], in the same order.
+    fn sample_extra(&mut self, _now: Time, _out: &mut Vec<f64>) {}
+    /// Panics if it is outside its own bounds (more jobs than workers, a negative count...).
+    /// Called at every window's end in debug builds and tests.
+    fn check_invariants(&self) {}
+}
+
+/// A kind of component a scenario can declare with `kind = "..."`. The kind string itself is
+/// given once, in the table ([`super::kinds`]).
+pub trait Kind: Behaviour + Sized {
+    /// The settings as written (serde, `deny_unknown_fields`, a doc on every field).
+    type Config: Clone + std::fmt::Debug + PartialEq + serde::Serialize + schemars::JsonSchema;
+    /// The settings after checking, every default resolved.
+    type Spec: Clone + std::fmt::Debug + PartialEq;
+
+    /// What the kind is, in words ("load balancer"), for `explain` and the run header.
+    const WORDS: &'static str;
+    /// One sentence for the JSON Schema.
+    const ABOUT: &'static str;
+    /// Name of its variant in the JSON Schema's definitions.
+    const SCHEMA_NAME: &'static str;
+    /// Which side of the network it sits on.
+    const ZONE: Zone;
+    /// How other components and the checks may refer to it. No default: every kind says.
+    const WIRING: Wiring;
+
+    /// Reads its table (the `kind` key already removed). Errors keep their key paths.
+    fn parse(table: toml::Table) -> Result<Self::Config, ParseError>;
+    /// Its table's JSON Schema (an object schema with `properties`).
+    fn schema(
+        gen: &mut schemars::gen::SchemaGenerator,
+    ) -> serde_json::Map<String, serde_json::Value> {
+        crate::scenario::schema::object_of::<Self::Config>(gen)
+    }
+    /// Improves a parse error's help with what only the kind knows (the default does nothing).
+    fn improve(_d: &mut crate::scenario::error::Diagnostic) {}
+    /// Availability zones it spreads over, if it says (the scenario uses the most any says).
+    fn zones(_cfg: &Self::Config) -> Option<u32> {
+        None
+    }
+    /// Component slots it adds after the named components (a fleet's instances).
+    fn slot_count(_cfg: &Self::Config) -> Option<u32> {
+        None
+    }
+    /// Checks its settings; errors go to `c`, located under `base` (`components.NAME`).
+    fn check(name: &str, cfg: &Self::Config, base: &[Seg], c: &mut Checker) -> Option<Self::Spec>;
+    /// Components it brings along (a fleet's instance slots), given the checked spec.
+    fn expand(
+        _name: &str,
+        _spec: &Self::Spec,
+        _azs: u32,
+    ) -> Vec<(String, super::kinds::ComponentSpec)> {
+        Vec::new()
+    }
+    /// Builds the component for a run.
+    fn build(name: &str, spec: Self::Spec, seed: u64) -> Self;
+    /// Describes the checked spec, for the run header and `explain`.
+    fn describe(spec: &Self::Spec, cx: &DescribeCtx) -> Description;
+    /// The spec as its steady state (the journey replays each chapter without its one-off events:
+    /// a server that resizes is replayed as its last size). Default: unchanged.
+    fn steady_state(_spec: &mut Self::Spec) {}
+}
+
+/// A kind's parse error: serde's, with the key path it happened at.
+pub type ParseError = serde_path_to_error::Error<toml::de::Error>;
+
+/// How other components and the checks may refer to a kind. A struct without defaults: a new
+/// field makes every kind decide, and a new kind must fill in every field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Wiring {
+    /// Users connect here when the workload names no `target`: lower ranks win, among kinds with
+    /// exactly one component (a DNS name before a balancer). `None`: never by default.
+    pub front_door: Option<u8>,
+    /// A DNS record may point at it.
+    pub dns_answer: bool,
+    /// How a load balancer may send to it.
+    pub balancer_target: BalancerTarget,
+    /// A `dns_outage` fault may target it.
+    pub dns_outage: bool,
+    /// Starts after every other component (a balancer reads the groups the fleets populate).
+    pub starts_last: bool,
+}
+
+/// How a load balancer may send to a kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BalancerTarget {
+    /// Not a balancer target.
+    No,
+    /// One of a list of targets.
+    Member,
+    /// The balancer's only target: its instance slots are the target group.
+    Group,
+}
+
+/// What a description may need to know about the rest of the scenario.
+pub struct DescribeCtx<'a> {
+    /// The name of a component, by index.
+    pub name_of: &'a dyn Fn(CompId) -> String,
+    /// The mean work of a request over the workload's mix (1 = one request of CPU demand
+    /// `service`), for capacities in requests per second.
+    pub mean_work: f64,
+}
+
+/// A component described in words, for the run header and `explain`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Description {
+    /// Settings and capacity in one line: "c5.large (2 vCPU, 4 GiB, $0.085/h), 64 workers, ...".
+    pub detail: String,
+    /// How `explain` draws it.
+    pub shape: Shape,
+    /// Where it sends requests, for `explain`'s routes.
+    pub routes: Vec<Route>,
+    /// Users reach it by a lookup rather than a connection (DNS): the users' edge says so.
+    pub looked_up: bool,
+}
+
+/// A node's shape in the Mermaid and DOT drawings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// One thing.
+    Box,
+    /// Several identical things (a fleet).
+    Stack,
+    /// A decision (DNS).
+    Diamond,
+}
+
+/// A route out of a component.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Route {
+    /// Where to (a fleet slot's route is drawn to its fleet).
+    pub to: CompId,
+    /// The hop crosses from the users' side ("answer") or stays inside the data centre.
+    pub role: RouteRole,
+}
+
+/// What a route is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RouteRole {
+    /// Requests are forwarded along it inside the data centre.
+    Forward,
+    /// A DNS answer: users connect there over the internet.
+    Answer,
+    /// A DNS failover answer (drawn dashed).
+    Failover,
+}
+
+/// What kind of thing happened, so reports can read the timeline without parsing its words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventKind {
+    /// An injected fault took effect (with the fault's verb).
+    Fault(crate::model::faults::FaultKind),
+    /// An injected fault ended or was undone.
+    FaultCleared,
+    /// A process crashed (an injected crash or stop).
+    Crash,
+    /// A process ran out of memory and was killed.
+    OutOfMemory,
+    /// Hung, slowed down or recovered by a fault.
+    Pace,
+    /// Back up after a crash, a stop or a resize.
+    BackUp,
+    /// Stopped for a vertical resize.
+    Resize,
+    /// Booted and in service.
+    Booted,
+    /// Terminated by its group.
+    Terminated,
+    /// A group changed its desired capacity.
+    Scaling,
+    /// A group replaced a failed instance.
+    Replaced,
+    /// A balancer's target changed health.
+    Health,
+    /// The authoritative DNS went down or came back, or answers failed over.
+    Dns,
+}
+
+impl EventKind {
+    /// The stable name in results.json.
+    pub fn name(self) -> &'static str {
+        match self {
+            EventKind::Fault(_) => "fault",
+            EventKind::FaultCleared => "fault_cleared",
+            EventKind::Crash => "crash",
+            EventKind::OutOfMemory => "out_of_memory",
+            EventKind::Pace => "pace",
+            EventKind::BackUp => "back_up",
+            EventKind::Resize => "resize",
+            EventKind::Booted => "booted",
+            EventKind::Terminated => "terminated",
+            EventKind::Scaling => "scaling",
+            EventKind::Replaced => "replaced",
+            EventKind::Health => "health",
+            EventKind::Dns => "dns",
+        }
+    }
+}
+
+/// One thing that happened to a component.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimelineEvent {
+    /// When.
+    pub at: Time,
+    /// What kind of thing.
+    pub kind: EventKind,
+    /// The component it happened to ("faults" for the injector's own entries).
+    pub component: String,
+    /// In words, for people.
+    pub text: String,
+}
+
+impl TimelineEvent {
+    /// An event of `component` at `at`.
+    pub fn new(at: Time, kind: EventKind, component: &str, text: impl Into<String>) -> Self {
+        Self {
+            at,
+            kind,
+            component: component.to_string(),
+            text: text.into(),
+        }
+    }
+}
+
+/// The standard gauges, summed over components at a window's end ([`Behaviour::gauges`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GaugeSum {
+    /// Users active in the load curve.
+    pub users: u64,
+    /// Requests inside servers (in service + queued).
+    pub in_system: u64,
+    /// Requests waiting in accept backlogs.
+    pub backlog: u64,
+    /// Busy vCPU·ns over the window.
+    pub busy: f64,
+    /// Available vCPU·ns over the window.
+    pub capacity: f64,
+    /// Instances running (up or booting).
+    pub instances: u32,
+    /// Instances able to serve.
+    pub healthy: u32,
+}
+
+/// A gauge a kind declares beyond the standard ones.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GaugeDecl {
+    /// Column suffix and legend label: "depth", "hit_ratio".
+    pub name: &'static str,
+    /// The panel's axis title: "messages waiting", "hit ratio".
+    pub title: &'static str,
+    /// How values are shown.
+    pub unit: GaugeUnit,
+}
+
+/// How a declared gauge's values read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GaugeUnit {
+    /// A count of things.
+    Count,
+    /// A fraction 0..1, shown as a percentage.
+    Ratio,
+    /// A time, in milliseconds.
+    Millis,
+}
+
+/// Which list of results.json a card goes in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Section {
+    /// `servers[]`: `{"name": ..., fields...}`.
+    Servers,
+    /// `components[]`: `{"name": ..., "kind": ..., fields...}`.
+    Components,
+}
+
+/// One figure on a card.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Figure {
+    /// A count.
+    Count(u64),
+    /// A measured value (rounded to 6 decimals in the report).
+    Value(f64),
+    /// A value that may not exist (a mean of nothing): null when `None`.
+    Maybe(Option<f64>),
+    /// Words.
+    Text(String),
+    /// Yes or no.
+    Flag(bool),
+    /// Timed entries: `[{"at_s": ..., "what": ...}]`.
+    Events(Vec<(Time, String)>),
+}
+
+/// A component's figures for results.json, in the order they are written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Card {
+    /// Where it goes.
+    pub section: Section,
+    /// The component's name.
+    pub name: String,
+    /// (key, figure), in order.
+    pub fields: Vec<(&'static str, Figure)>,
+}
+
+/// The queueing figures of one server since warm-up (results.json's `queue` block).
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueueFigures {
+    /// The server's name.
+    pub server: String,
+    /// Its counters.
+    pub stats: super::server::ServerStats,
+}

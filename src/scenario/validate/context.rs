@@ -1,0 +1,246 @@
+//! The checking context every check writes to: the diagnostics so far, the run's length, and the
+//! components by name — so references between components are resolved, and "did you mean" help
+//! is built, in one place.
+
+use super::super::error::{nearest, Diagnostic, Seg};
+use super::super::units::Duration;
+use super::super::ErrCtx;
+use crate::engine::time::MS;
+use crate::model::dist::DistConfig;
+use crate::model::kinds::KindTag;
+use crate::model::CompId;
+use std::collections::BTreeMap;
+
+/// A key segment.
+pub fn k(s: &str) -> Seg {
+    Seg::Key(s.to_string())
+}
+
+/// `p` with `key` appended.
+pub fn at_key(p: &[Seg], key: &str) -> Vec<Seg> {
+    let mut v = p.to_vec();
+    v.push(k(key));
+    v
+}
+
+/// `p` with list index `i` appended.
+pub fn at_index(p: &[Seg], i: usize) -> Vec<Seg> {
+    let mut v = p.to_vec();
+    v.push(Seg::Index(i));
+    v
+}
+
+/// A component another one names, resolved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ref {
+    /// Its component index.
+    pub id: CompId,
+    /// Its kind.
+    pub kind: KindTag,
+    /// Its instance slots (first index, count), if it has any (a fleet).
+    pub slots: Option<(u32, u32)>,
+}
+
+/// Collects diagnostics and resolves names while a scenario is checked.
+pub struct Checker<'a, 'b> {
+    ctx: &'a ErrCtx<'b>,
+    pub(super) diags: Vec<Diagnostic>,
+    /// The run's length, ns (0 if it was invalid).
+    pub duration: u64,
+    /// Availability zones in use.
+    pub azs: u32,
+    names: Vec<String>,
+    kinds: Vec<KindTag>,
+    slots: BTreeMap<String, (u32, u32)>,
+    pub(super) groups: Vec<(String, Vec<u32>)>,
+    group_of: BTreeMap<String, usize>,
+}
+
+impl<'a, 'b> Checker<'a, 'b> {
+    /// A checker for components `names` (in name order, indices from `first`) of `kinds`, with
+    /// instance slots after them (`slot_counts` by name).
+    pub(super) fn new(
+        ctx: &'a ErrCtx<'b>,
+        duration: u64,
+        azs: u32,
+        named: Vec<(String, KindTag, Option<u32>)>,
+        first: u32,
+    ) -> Self {
+        let mut next = first + named.len() as u32;
+        let mut slots = BTreeMap::new();
+        for (name, _, n) in &named {
+            if let Some(n) = *n {
+                slots.insert(name.clone(), (next, n));
+                next += n;
+            }
+        }
+        // Target groups: every slotted component's slots first (balancers and faults refer to
+        // them by index whatever their names' order), then each balancer's list of servers.
+        let mut groups = Vec::new();
+        let mut group_of = BTreeMap::new();
+        for (name, &(first, n)) in &slots {
+            group_of.insert(name.clone(), groups.len());
+            groups.push((name.clone(), (first..first + n).collect()));
+        }
+        Checker {
+            ctx,
+            diags: Vec::new(),
+            duration,
+            azs,
+            names: named.iter().map(|(n, _, _)| n.clone()).collect(),
+            kinds: named.iter().map(|(_, k, _)| *k).collect(),
+            slots,
+            groups,
+            group_of,
+        }
+    }
+
+    /// Records an error at `path`.
+    pub fn err(&mut self, path: &[Seg], msg: impl Into<String>, help: Option<String>) {
+        self.diags.push(self.ctx.at(path, msg, help));
+    }
+
+    /// A positive, finite number.
+    pub fn positive_f64(&mut self, path: &[Seg], v: f64, what: &str) {
+        if !(v > 0.0 && v.is_finite()) {
+            self.err(
+                path,
+                format!("{what} must be a positive number, found {v}"),
+                None,
+            );
+        }
+    }
+
+    /// A probe schedule (balancer health checks, DNS failover checks): the interval at least
+    /// 1 ms, the timeout more than zero and at most the interval.
+    pub fn probe_timing(&mut self, p: &[Seg], interval: u64, timeout: u64) {
+        if interval < MS {
+            self.err(
+                &at_key(p, "interval"),
+                "the interval must be at least 1ms",
+                None,
+            );
+        }
+        if timeout == 0 || timeout > interval {
+            self.err(
+                &at_key(p, "timeout"),
+                "the timeout must be more than zero and at most the interval",
+                None,
+            );
+        }
+    }
+
+    /// A count of consecutive probe results that flips a target's state: 1–10.
+    pub fn probe_count(&mut self, p: &[Seg], key: &str, n: u32, what: &str) {
+        if !(1..=10).contains(&n) {
+            self.err(
+                &at_key(p, key),
+                format!("the {what} must be 1–10, found {n}"),
+                None,
+            );
+        }
+    }
+
+    /// A distribution: its own parameters valid, and a mean above zero unless `allow_zero_mean`.
+    pub fn dist(&mut self, path: &[Seg], d: &DistConfig, allow_zero_mean: bool) {
+        if let Err((field, msg)) = d.check() {
+            self.err(&at_key(path, field), msg, None);
+        } else if !allow_zero_mean && d.mean() <= 0.0 {
+            self.err(
+                path,
+                "the mean must be more than zero",
+                Some("e.g. mean = \"20ms\"".into()),
+            );
+        }
+    }
+
+    /// Something scheduled at `at` must happen before the run ends.
+    pub fn before_the_end(&mut self, path: &[Seg], at: Duration, what: &str) {
+        if self.duration > 0 && at.0 >= self.duration {
+            self.err(
+                path,
+                format!(
+                    "the {what} is scheduled at {at} but the run ends at {}",
+                    Duration(self.duration)
+                ),
+                Some(after_the_end_help(self.duration)),
+            );
+        }
+    }
+
+    /// Names of the components, in name order.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// "did you mean" help for a component name that does not exist.
+    pub fn suggest(&self, name: &str) -> String {
+        match nearest(name, self.names.iter().map(String::as_str)) {
+            Some(n) => format!(
+                "did you mean \"{n}\"? components: {}",
+                self.names.join(", ")
+            ),
+            None => format!("components: {}", self.names.join(", ")),
+        }
+    }
+
+    /// The component called `name`, without reporting anything.
+    pub fn find(&self, name: &str) -> Option<Ref> {
+        let i = self.names.iter().position(|n| n == name)?;
+        Some(Ref {
+            id: i as u32 + crate::scenario::FIRST_COMPONENT,
+            kind: self.kinds[i],
+            slots: self.slots.get(name).copied(),
+        })
+    }
+
+    /// The component called `name`; reports "there is no component called" at `path`, with the
+    /// nearest name, if there is none.
+    pub fn resolve(&mut self, path: &[Seg], name: &str) -> Option<Ref> {
+        let r = self.find(name);
+        if r.is_none() {
+            let help = self.suggest(name);
+            self.err(
+                path,
+                format!("there is no component called \"{name}\""),
+                Some(help),
+            );
+        }
+        r
+    }
+
+    /// The components of each kind, in name order.
+    pub fn of_kind(&self, kind: KindTag) -> Vec<CompId> {
+        self.kinds
+            .iter()
+            .enumerate()
+            .filter(|(_, k)| **k == kind)
+            .map(|(i, _)| i as u32 + crate::scenario::FIRST_COMPONENT)
+            .collect()
+    }
+
+    /// The target group of a slotted component's instances.
+    pub fn group_of(&self, name: &str) -> Option<usize> {
+        self.group_of.get(name).copied()
+    }
+
+    /// Adds a target group (a balancer's list of servers); returns its index.
+    pub fn new_group(&mut self, name: &str, members: Vec<u32>) -> usize {
+        self.groups.push((name.to_string(), members));
+        self.groups.len() - 1
+    }
+
+    /// The instance slots of `name` (first index, count).
+    pub fn slots_of(&self, name: &str) -> Option<(u32, u32)> {
+        self.slots.get(name).copied()
+    }
+}
+
+/// What to do about something scheduled after a run of length `duration` ends.
+pub fn after_the_end_help(duration: u64) -> String {
+    format!(
+        "schedule it before {}, or make the run longer (`scenario.duration`, or \
+         `--set scenario.duration=...`)",
+        Duration(duration)
+    )
+}
