@@ -6,8 +6,8 @@
 //! recorded once, with its latency measured from the first attempt to the final answer.
 
 use super::dist::{exp_gap, Dist, DistConfig};
-use super::request::{Outcome, ReqId, ReqState};
 use super::kit::{Behaviour, GaugeSum};
+use super::request::{Outcome, ReqId, ReqState};
 use super::{Code, CompId, Ctx, Msg, Timer};
 
 /// A user finished thinking (payload: user index).
@@ -306,7 +306,6 @@ impl Client {
         self.target_users
     }
 
-
     fn apply_curve(&mut self, ctx: &mut Ctx) {
         let now = ctx.now();
         let m = self.spec.curve.multiplier(now);
@@ -357,7 +356,6 @@ impl Client {
         let u = self.rng.open01();
         cdf.iter().position(|&c| u < c).unwrap_or(cdf.len() - 1) as u16
     }
-
 
     /// The next open-loop arrival of a stream.
     #[inline(always)]

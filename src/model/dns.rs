@@ -13,18 +13,18 @@
 //! answer's way back — responses go from the endpoint straight to the user.
 
 use super::dist::{Dist, DistConfig};
-use super::probe::{self, ProbeResult};
-use super::request::{Outcome, ReqId};
 use super::kit::{
     BalancerTarget, Behaviour, Card, DescribeCtx, Description, EventKind, Figure, Kind, ParseError,
     Route, RouteRole, Section, Shape, TimelineEvent, Wiring,
 };
+use super::probe::{self, ProbeResult};
+use super::request::{Outcome, ReqId};
 use super::Zone;
+use super::{Code, CompId, Control, Ctx, Msg, Timer, PROBE_TIMEOUT};
 use crate::engine::time::human;
 use crate::scenario::error::Seg;
 use crate::scenario::validate::context::at_key;
 use crate::scenario::validate::Checker;
-use super::{Code, CompId, Control, Ctx, Msg, Timer, PROBE_TIMEOUT};
 
 /// Time for the failover health check.
 const CHECK_TICK: Code = Code(0);
@@ -356,9 +356,15 @@ impl Behaviour for Dns {
             fields: vec![
                 ("lookups", Figure::Count(s.lookups)),
                 ("cache_hits", Figure::Count(s.cache_hits)),
-                ("authoritative_queries", Figure::Count(s.authoritative_queries)),
+                (
+                    "authoritative_queries",
+                    Figure::Count(s.authoritative_queries),
+                ),
                 ("failures", Figure::Count(s.failures)),
-                ("answering_primary_at_end", Figure::Flag(self.answering_primary())),
+                (
+                    "answering_primary_at_end",
+                    Figure::Flag(self.answering_primary()),
+                ),
             ],
         })
     }

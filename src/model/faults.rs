@@ -2,8 +2,8 @@
 //! slow, recover — plus availability-zone outages, DNS outages, added link latency, and random
 //! crashes by mean time between failures. A fault with a `duration` is undone when it ends.
 
-use super::registry::Lifecycle;
 use super::kit::{Behaviour, EventKind, TimelineEvent};
+use super::registry::Lifecycle;
 use super::{Code, CompId, Control, Ctx, Msg, Timer};
 
 /// A timeline entry fires (payload: its index).
@@ -160,7 +160,6 @@ impl Faults {
         }
     }
 
-
     /// `ceil(fraction × n)` of `members`, chosen at random (a partial Fisher–Yates shuffle with
     /// the injector's own stream: deterministic).
     fn pick(&mut self, mut members: Vec<CompId>, fraction: f64) -> Vec<CompId> {
@@ -187,7 +186,6 @@ impl Faults {
             }
         }
     }
-
 }
 
 impl Behaviour for Faults {

@@ -7,19 +7,19 @@
 //! target) and in when 15 of 15 fall below 90 % of it (gradually); scale-in waits for the
 //! cooldown and for instances still warming up. Instances in warm-up are left out of the metric.
 
-use super::registry::Lifecycle;
 use super::kinds::ComponentSpec;
 use super::kit::{
     BalancerTarget, Behaviour, Card, DescribeCtx, Description, EventKind, Figure, Kind, ParseError,
     Section, Shape, TimelineEvent, Wiring,
 };
+use super::registry::Lifecycle;
 use super::server::{check_server, ServerConfig, ServerSpec};
 use super::Zone;
+use super::{Code, CompId, Control, Ctx, Msg, Timer};
 use crate::engine::time::human;
 use crate::scenario::error::{nearest, Diagnostic, Seg};
 use crate::scenario::validate::context::at_key;
 use crate::scenario::validate::Checker;
-use super::{Code, CompId, Control, Ctx, Msg, Timer};
 
 /// The group's periodic work (payload: metric, reconcile, or a schedule entry).
 const TICK: Code = Code(0);
@@ -568,7 +568,6 @@ impl Fleet {
     }
 }
 
-
 /// `[components.NAME] kind = "fleet"` as written: the group's keys and its instances' server keys
 /// in one table.
 #[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
@@ -646,7 +645,8 @@ impl Kind for Fleet {
     type Config = FleetComponentConfig;
     type Spec = FleetSpec;
     const WORDS: &'static str = "fleet";
-    const ABOUT: &'static str = "An autoscaling group of identical servers: the group keys (min, max, desired, \
+    const ABOUT: &'static str =
+        "An autoscaling group of identical servers: the group keys (min, max, desired, \
                  boot_time, azs, scaling, schedule, deregistration_delay, replace_after) and \
                  every server key, which applies to each instance.";
     const SCHEMA_NAME: &'static str = "FleetComponent";
@@ -743,7 +743,12 @@ impl Kind for Fleet {
         Some(cfg.fleet.max.min(MAX_FLEET))
     }
 
-    fn check(name: &str, cfg: &FleetComponentConfig, base: &[Seg], c: &mut Checker) -> Option<FleetSpec> {
+    fn check(
+        name: &str,
+        cfg: &FleetComponentConfig,
+        base: &[Seg],
+        c: &mut Checker,
+    ) -> Option<FleetSpec> {
         let slots = c.slots_of(name).unwrap_or((0, 0));
         check_fleet(c, base, &cfg.fleet, &cfg.server, slots)
     }
@@ -771,7 +776,11 @@ impl Kind for Fleet {
                 format!("target tracking {} at {target}", metric_name(*metric))
             }
             Policy::Step { metric, steps, .. } => {
-                format!("step scaling on {} ({} steps)", metric_name(*metric), steps.len())
+                format!(
+                    "step scaling on {} ({} steps)",
+                    metric_name(*metric),
+                    steps.len()
+                )
             }
         };
         Description {
@@ -957,20 +966,19 @@ fn check_fleet(
     }
     schedule.sort_by_key(|s| s.0);
     Some(FleetSpec {
-            slots: (first..first + n).collect(),
-            min: f.min,
-            max: f.max.min(n),
-            desired: desired.clamp(f.min.min(f.max.min(n)), f.max.min(n)),
-            azs: f.azs.unwrap_or(3).clamp(1, 26),
-            policy,
-            schedule,
-            deregistration_delay: f.deregistration_delay.map_or(30 * SEC, |d| d.0),
-            replace_after: f.replace_after.map_or(120 * SEC, |d| d.0),
-            boot_time: boot,
-            instance: server,
+        slots: (first..first + n).collect(),
+        min: f.min,
+        max: f.max.min(n),
+        desired: desired.clamp(f.min.min(f.max.min(n)), f.max.min(n)),
+        azs: f.azs.unwrap_or(3).clamp(1, 26),
+        policy,
+        schedule,
+        deregistration_delay: f.deregistration_delay.map_or(30 * SEC, |d| d.0),
+        replace_after: f.replace_after.map_or(120 * SEC, |d| d.0),
+        boot_time: boot,
+        instance: server,
     })
 }
-
 
 fn metric_name(m: Metric) -> &'static str {
     match m {

@@ -12,7 +12,9 @@ use super::client::Client;
 use super::dns::Dns;
 use super::faults::Faults;
 use super::fleet::Fleet;
-use super::kit::{Behaviour, Card, DescribeCtx, Description, GaugeDecl, GaugeSum, Kind, ParseError};
+use super::kit::{
+    Behaviour, Card, DescribeCtx, Description, GaugeDecl, GaugeSum, Kind, ParseError,
+};
 use super::kit::{QueueFigures, TimelineEvent, Wiring};
 use super::load_balancer::LoadBalancer;
 use super::server::Server;

@@ -6,19 +6,19 @@
 //! Semantics and defaults: ../shared/reference/aws-semantics.md §3 (ALB): interval 30 s, timeout
 //! 5 s, healthy threshold 5, unhealthy threshold 2; a new target passes one check to enter service.
 
-use super::probe::{self, ProbeResult};
-use super::registry::Lifecycle;
-use super::request::Outcome;
 use super::kit::{
     BalancerTarget, Behaviour, Card, DescribeCtx, Description, EventKind, Figure, Kind, ParseError,
     Route, RouteRole, Section, Shape, TimelineEvent, Wiring,
 };
+use super::probe::{self, ProbeResult};
+use super::registry::Lifecycle;
+use super::request::Outcome;
 use super::Zone;
+use super::{Code, CompId, Ctx, Msg, Timer, PROBE_TIMEOUT};
 use crate::engine::time::human;
 use crate::scenario::error::Seg;
 use crate::scenario::validate::context::at_key;
 use crate::scenario::validate::Checker;
-use super::{Code, CompId, Ctx, Msg, Timer, PROBE_TIMEOUT};
 
 /// Time to probe every target.
 const HEALTH_TICK: Code = Code(0);
@@ -455,7 +455,6 @@ impl LoadBalancer {
     }
 }
 
-
 impl Behaviour for LoadBalancer {
     /// Starts health checks (call once at time zero).
     fn start(&mut self, ctx: &mut Ctx) {
@@ -499,7 +498,10 @@ impl Behaviour for LoadBalancer {
                 ("unavailable_503", Figure::Count(s.unavailable)),
                 ("probes", Figure::Count(s.probes)),
                 ("probe_failures", Figure::Count(s.probe_failures)),
-                ("healthy_targets_at_end", Figure::Count(self.healthy_count() as u64)),
+                (
+                    "healthy_targets_at_end",
+                    Figure::Count(self.healthy_count() as u64),
+                ),
                 ("cost_usd", Figure::Value(cost)),
             ],
         })
@@ -605,13 +607,15 @@ impl Kind for LoadBalancer {
             Algorithm::Random => "random",
             Algorithm::PowerOfTwo => "power of two choices",
         };
-        let hc = l.health.map_or("no health checks".to_string(), |(i, t, u, h)| {
-            format!(
-                "health check every {} (timeout {}, out after {u} fails, in after {h} passes)",
-                human(i),
-                human(t)
-            )
-        });
+        let hc = l
+            .health
+            .map_or("no health checks".to_string(), |(i, t, u, h)| {
+                format!(
+                    "health check every {} (timeout {}, out after {u} fails, in after {h} passes)",
+                    human(i),
+                    human(t)
+                )
+            });
         let cap = if l.max_outstanding == u32::MAX {
             "no capacity limit".to_string()
         } else {

@@ -17,11 +17,11 @@
 
 use super::catalog::InstanceType;
 use super::dist::{Dist, DistConfig};
-use super::request::{Outcome, ReqId};
 use super::kit::{
     BalancerTarget, Behaviour, Card, DescribeCtx, Description, EventKind, Figure, GaugeSum, Kind,
     ParseError, QueueFigures, Section, Shape, TimelineEvent, Wiring,
 };
+use super::request::{Outcome, ReqId};
 use super::{catalog, Code, Control, Ctx, Msg, Timer, Zone};
 use crate::engine::time::human;
 use crate::scenario::error::{nearest, Seg};
@@ -544,7 +544,10 @@ impl Server {
         };
         self.slots[slot as usize] = Some(job);
         self.running += 1;
-        ctx.timer_at(job.finish, Timer::Pair(SERVICE_DONE, self.sched_epoch, slot));
+        ctx.timer_at(
+            job.finish,
+            Timer::Pair(SERVICE_DONE, self.sched_epoch, slot),
+        );
     }
 
     /// Takes every job out of service with the work it has left (CPU ns at full speed), in start
@@ -622,7 +625,9 @@ impl Server {
         self.advance(now);
         match msg {
             Msg::Request(req) => self.on_request(req, now, ctx),
-            Msg::Timer(Timer::Pair(SERVICE_DONE, epoch, slot)) => self.on_service_done(epoch, slot, ctx),
+            Msg::Timer(Timer::Pair(SERVICE_DONE, epoch, slot)) => {
+                self.on_service_done(epoch, slot, ctx)
+            }
             other => self.on_rare(other, now, ctx),
         }
     }
@@ -788,7 +793,10 @@ impl Server {
                     self.direct = self.direct_fits(); // nothing is in service
                     ctx.registry.of_mut(ctx.me).launched_at = now;
                     if c == Control::Launch {
-                        ctx.timer(self.spec.boot_time.max(1), Timer::Word(BOOT_DONE, self.down_epoch));
+                        ctx.timer(
+                            self.spec.boot_time.max(1),
+                            Timer::Word(BOOT_DONE, self.down_epoch),
+                        );
                     }
                 }
             }
@@ -910,7 +918,6 @@ impl Server {
     }
 }
 
-
 impl Behaviour for Server {
     /// Schedules the resizes (call once at time zero).
     fn start(&mut self, ctx: &mut Ctx) {
@@ -1017,7 +1024,12 @@ impl Behaviour for Server {
             self.spec.backlog
         );
         if self.state != State::Up && self.state != State::Booting {
-            assert_eq!(self.in_service() + self.backlog.len(), 0, "{}: holds requests while down", self.name);
+            assert_eq!(
+                self.in_service() + self.backlog.len(),
+                0,
+                "{}: holds requests while down",
+                self.name
+            );
         }
     }
 
@@ -1057,7 +1069,11 @@ impl Kind for Server {
     }
 
     fn describe(spec: &ServerSpec, cx: &DescribeCtx) -> Description {
-        let mut detail = format!("{}, ≈{:.0} req/s", spec.summary(), spec.capacity(cx.mean_work));
+        let mut detail = format!(
+            "{}, ≈{:.0} req/s",
+            spec.summary(),
+            spec.capacity(cx.mean_work)
+        );
         for (at, to, down) in &spec.resizes {
             let _ = write!(
                 detail,
@@ -1270,7 +1286,6 @@ pub fn check_server(c: &mut Checker, base: &[Seg], s: &ServerConfig) -> Option<S
         in_fleet: false,
     })
 }
-
 
 /// Default restart delay after a crash: 60 s (aws-semantics.md §2: app warm-up 30–120 s, model).
 pub const DEFAULT_RESTART: Time = 60 * SEC;

@@ -1575,8 +1575,7 @@ mod tests {
     use super::*;
     use crate::engine::time::{MIN, SEC};
     use crate::metrics::{Gauges, Metrics};
-    use crate::model::server::ServerEvent;
-    use crate::run::ServerReport;
+    use crate::model::kit::{EventKind, TimelineEvent};
 
     fn temp_dir(name: &str) -> std::path::PathBuf {
         let d = std::env::temp_dir().join(format!("scalesim-charts-{}-{name}", std::process::id()));
@@ -1599,27 +1598,22 @@ mod tests {
         crate::scenario::load("chapter:1", &[]).expect("chapter 1 loads")
     }
 
-    fn output(series: Vec<WindowRow>, events: Vec<ServerEvent>) -> RunOutput {
+    fn output(series: Vec<WindowRow>, timeline: Vec<TimelineEvent>) -> RunOutput {
         let mut metrics = Metrics::new(&["a".to_string()], 0, 10 * SEC);
         metrics.series = series;
         RunOutput {
             metrics,
-            servers: vec![ServerReport {
-                name: "web".into(),
-                instance: "t2.micro".into(),
-                vcpus: 1,
-                stats: Default::default(),
-                events,
-            }],
+            cards: Vec::new(),
+            queue: None,
             events: 0,
             hash: 0,
             peak_in_flight: 0,
             in_flight_end: 0,
             measured: 0,
             open_at_end: 0,
-            timeline: Vec::new(),
-            components: Vec::new(),
-            lb_cost: 0.0,
+            timeline,
+            cost: 0.0,
+            extra_gauges: Vec::new(),
         }
     }
 
@@ -1645,6 +1639,7 @@ mod tests {
                 instances: 1 + (i / 20) as u32,
                 healthy: 1,
                 cost: i as f64 * 0.01,
+                extra: Vec::new(),
             },
         }
     }
@@ -1667,14 +1662,18 @@ mod tests {
             })
             .collect();
         let events = vec![
-            ServerEvent {
-                at: 4 * MIN,
-                what: "ran out of memory with 363 requests held and crashed".into(),
-            },
-            ServerEvent {
-                at: 5 * MIN,
-                what: "back up as t2.micro (1 vCPU)".into(),
-            },
+            TimelineEvent::new(
+                4 * MIN,
+                EventKind::OutOfMemory,
+                "web",
+                "ran out of memory with 363 requests held and crashed",
+            ),
+            TimelineEvent::new(
+                5 * MIN,
+                EventKind::BackUp,
+                "web",
+                "back up as t2.micro (1 vCPU)",
+            ),
         ];
         let run = output(series, events);
         let names = run_charts(&dir, &scn, &run).expect("charts");

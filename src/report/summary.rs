@@ -82,7 +82,11 @@ pub fn analyze(run: &RunOutput) -> Analysis {
             first(r.start, "CPU saturated (≥ 90 % busy)".into(), Why::Cpu);
         }
         if r.gauges.backlog > 0 && r.gauges.utilization >= 0.8 {
-            first(r.start, "requests queueing for a worker".into(), Why::Queueing);
+            first(
+                r.start,
+                "requests queueing for a worker".into(),
+                Why::Queueing,
+            );
         }
         for (o, what) in [
             (Outcome::Timeout, "users timing out"),
@@ -109,12 +113,20 @@ pub fn analyze(run: &RunOutput) -> Analysis {
                 format!("{} ran out of memory and crashed", e.component),
                 Why::OutOfMemory,
             ),
-            EventKind::Fault(kind) => first(e.at, format!("injected fault: {}", e.text), Why::Fault(kind)),
+            EventKind::Fault(kind) => first(
+                e.at,
+                format!("injected fault: {}", e.text),
+                Why::Fault(kind),
+            ),
             _ => {}
         }
     }
     firsts.sort_by_key(|f| f.at);
-    a.bottleneck = firsts.iter().find(|f| f.is_cause()).or(firsts.first()).cloned();
+    a.bottleneck = firsts
+        .iter()
+        .find(|f| f.is_cause())
+        .or(firsts.first())
+        .cloned();
     a.firsts = firsts;
     a.troubled_fraction = if s.is_empty() {
         0.0

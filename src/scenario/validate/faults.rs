@@ -197,10 +197,7 @@ pub(super) fn check(c: &mut Checker, configs: &[FaultConfig]) -> Vec<FaultSpec> 
                     );
                 }
                 match f.fraction {
-                    Some(fraction) => Hit::Fraction {
-                        group,
-                        fraction,
-                    },
+                    Some(fraction) => Hit::Fraction { group, fraction },
                     None if f.kind == FaultKind::RandomCrash => Hit::Fraction {
                         group,
                         fraction: 1.0,

@@ -12,8 +12,8 @@ mod faults;
 mod slo;
 mod workload;
 
-pub use context::Checker;
 use context::k;
+pub use context::Checker;
 
 use super::error::{Diagnostic, LoadError, Seg};
 use super::{ErrCtx, Scenario, ScenarioFile, FIRST_COMPONENT};

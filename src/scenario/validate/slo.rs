@@ -78,10 +78,12 @@ pub(super) fn check(
         match classes.iter().position(|n| n == name) {
             Some(i) => Some(i as u16),
             None => {
-                let help = match crate::scenario::error::nearest(name, classes.iter().map(String::as_str)) {
-                    Some(n) => format!("did you mean \"{n}\"? classes: {}", classes.join(", ")),
-                    None => format!("classes: {}", classes.join(", ")),
-                };
+                let help =
+                    match crate::scenario::error::nearest(name, classes.iter().map(String::as_str))
+                    {
+                        Some(n) => format!("did you mean \"{n}\"? classes: {}", classes.join(", ")),
+                        None => format!("classes: {}", classes.join(", ")),
+                    };
                 c.err(
                     path,
                     format!("there is no request class \"{name}\""),
