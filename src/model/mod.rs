@@ -12,6 +12,7 @@
 
 pub mod catalog;
 pub mod client;
+pub mod cpu;
 pub mod dist;
 pub mod dns;
 pub mod fanout;
@@ -20,6 +21,7 @@ pub mod fleet;
 pub mod kinds;
 pub mod kit;
 pub mod load_balancer;
+pub mod meter;
 pub mod network;
 pub mod probe;
 pub mod registry;

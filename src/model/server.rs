@@ -16,11 +16,13 @@
 //! that changes the speed (slow, hang, recover) re-times the jobs in flight and switches mode.
 
 use super::catalog::InstanceType;
+use super::cpu::{Cpu, Done, Job};
 use super::dist::{Dist, DistConfig};
 use super::kit::{
     BalancerTarget, Behaviour, Card, DescribeCtx, Description, EventKind, Figure, GaugeSum, Kind,
     ParseError, QueueFigures, Section, Shape, TimelineEvent, Wiring,
 };
+use super::meter::Meter;
 use super::request::{Outcome, ReqId};
 use super::{catalog, Code, Control, Ctx, Msg, Timer, Zone};
 use crate::engine::time::human;
@@ -38,12 +40,11 @@ const RESTART: Code = Code(1);
 const RESIZE: Code = Code(2);
 /// Booted (payload: the launch's epoch).
 const BOOT_DONE: Code = Code(3);
-use crate::engine::time::{ceil_ns, Time, SEC};
+use crate::engine::time::{Time, SEC};
 use crate::engine::RngStream;
 use crate::scenario::units::{Bytes, Duration, Price};
 use serde::{Deserialize, Serialize};
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 
 /// `[components.NAME] kind = "server"` in a scenario file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -177,35 +178,6 @@ enum State {
     Down,
 }
 
-#[derive(Clone, Copy)]
-struct Job {
-    /// Shared mode: the f64 bits of the virtual finish time (positive floats order like their
-    /// bits). Direct mode: the finish time itself, ns.
-    finish: u64,
-    seq: u64,
-    arrived: Time,
-    started: Time,
-    req: ReqId,
-}
-
-// Jobs order by virtual finish, ties by start order; `seq` is unique, so nothing else is compared.
-impl PartialEq for Job {
-    fn eq(&self, other: &Self) -> bool {
-        self.seq == other.seq
-    }
-}
-impl Eq for Job {}
-impl PartialOrd for Job {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Job {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (self.finish, self.seq).cmp(&(other.finish, other.seq))
-    }
-}
-
 /// A server component.
 pub struct Server {
     /// Component name.
@@ -213,45 +185,20 @@ pub struct Server {
     spec: ServerSpec,
     rng: RngStream,
     service: Dist,
-    vcpus: u32,
     memory: u64,
-    price: f64,
     /// Instance type currently running.
     pub instance: String,
     state: State,
     billed: bool,
     stopped: bool,
-    hung: bool,
-    speed: f64,
     down_epoch: u32,
-    /// Direct mode (see the module docs): jobs have their own timers and live in `slots`.
-    direct: bool,
-    /// Off only in tests that check both modes give the same answers.
-    direct_allowed: bool,
-    /// Shared mode: jobs in service, earliest virtual finish first.
-    active: BinaryHeap<Reverse<Job>>,
-    /// Direct mode: jobs in service by slot (a slot's index is in its timer), and free slots.
-    slots: Vec<Option<Job>>,
-    free_slots: Vec<u32>,
-    running: usize,
+    /// The vCPUs and the jobs on them.
+    pub(crate) cpu: Cpu,
     backlog: VecDeque<(ReqId, Time)>,
-    seq: u64,
-    v: f64,
-    last: Time,
-    sched_epoch: u32,
-    sched_at: Option<Time>,
     /// Counters since warm-up.
     pub stats: ServerStats,
-    /// ∫ busy vCPUs, ∫ available vCPUs and ∫ requests held, since time zero (vCPU·ns, req·ns).
-    busy_total: f64,
-    capacity_total: f64,
-    in_system_total: f64,
-    /// Billed time at the current price (ns), and dollars billed at earlier prices.
-    billed_ns: u64,
-    cost_banked: f64,
-    /// The integrals and cost at the last `reset_stats`, and the integrals at the window start.
-    at_reset: [f64; 4],
-    at_window: [f64; 2],
+    /// Busy and available vCPUs, requests held, and the bill, since time zero.
+    meter: Meter,
     /// Life events (crashes, restarts, resizes), in order.
     pub events: Vec<TimelineEvent>,
     arrivals_total: u64,
@@ -264,9 +211,7 @@ impl Server {
             name: name.to_string(),
             rng: RngStream::new(seed, &format!("server/{name}")),
             service: spec.service.sampler(),
-            vcpus: spec.vcpus,
             memory: spec.memory,
-            price: spec.price_per_hour,
             instance: spec.instance.clone(),
             state: if spec.starts_up {
                 State::Up
@@ -275,29 +220,11 @@ impl Server {
             },
             billed: spec.starts_up,
             stopped: false,
-            hung: false,
-            speed: 1.0,
             down_epoch: 0,
-            direct: spec.workers <= spec.vcpus,
-            direct_allowed: true,
-            active: BinaryHeap::with_capacity(spec.workers.min(4096) as usize),
-            slots: Vec::new(),
-            free_slots: Vec::new(),
-            running: 0,
+            cpu: Cpu::new(spec.vcpus, spec.workers, SERVICE_DONE),
             backlog: VecDeque::new(),
-            seq: 0,
-            v: 0.0,
-            last: 0,
-            sched_epoch: 0,
-            sched_at: None,
             stats: ServerStats::default(),
-            busy_total: 0.0,
-            capacity_total: 0.0,
-            in_system_total: 0.0,
-            billed_ns: 0,
-            cost_banked: 0.0,
-            at_reset: [0.0; 4],
-            at_window: [0.0; 2],
+            meter: Meter::new(spec.price_per_hour),
             events: Vec::new(),
             arrivals_total: 0,
             spec,
@@ -314,19 +241,13 @@ impl Server {
         if !self.spec.in_fleet {
             return;
         }
-        let n = self.in_service();
-        st.in_flight = (n + self.backlog.len()) as u32;
+        st.in_flight = (self.cpu.in_service() + self.backlog.len()) as u32;
         st.arrivals = self.arrivals_total;
-        st.as_of = self.last;
-        st.busy_area = self.busy_total;
-        st.capacity_area = self.capacity_total;
+        st.as_of = self.meter.last;
+        st.busy_area = self.meter.busy;
+        st.capacity_area = self.meter.capacity;
         (st.busy_rate, st.capacity_rate) = if self.state == State::Up {
-            let busy = if self.hung {
-                0
-            } else {
-                n.min(self.vcpus as usize)
-            };
-            (busy as f64, f64::from(self.vcpus))
+            (f64::from(self.cpu.busy()), f64::from(self.cpu.vcpus()))
         } else {
             (0.0, 0.0)
         };
@@ -345,11 +266,7 @@ impl Server {
     /// Requests in service.
     #[inline]
     pub fn in_service(&self) -> usize {
-        if self.direct {
-            self.running
-        } else {
-            self.active.len()
-        }
+        self.cpu.in_service()
     }
 
     /// Requests waiting in the backlog.
@@ -359,7 +276,7 @@ impl Server {
 
     /// vCPUs of the running instance.
     pub fn vcpus(&self) -> u32 {
-        self.vcpus
+        self.cpu.vcpus()
     }
 
     /// Memory of the running instance, bytes.
@@ -376,73 +293,36 @@ impl Server {
             + (self.in_service() + self.backlog.len()) as u64 * self.spec.memory_per_request
     }
 
-    #[inline]
-    fn rate(&self, n: usize) -> f64 {
-        if n == 0 || self.hung {
-            0.0
-        } else if n as u32 <= self.vcpus {
-            self.speed
-        } else {
-            self.speed * f64::from(self.vcpus) / n as f64
-        }
-    }
-
     /// Brings the integrals and the virtual clock up to `now`.
     #[inline]
     fn advance(&mut self, now: Time) {
-        let dt = now - self.last;
+        let dt = now - self.meter.last;
         if dt > 0 {
-            let n = self.in_service();
             // Through i64: one instruction (u64 → f64 needs a branch); times stay below 2^63.
-            let dt_f = dt as i64 as f64;
-            if !self.direct {
-                self.v += dt_f * self.rate(n);
-            }
-            if self.state == State::Up {
-                if !self.hung {
-                    self.busy_total += dt_f * n.min(self.vcpus as usize) as u32 as f64;
-                }
-                self.capacity_total += dt_f * f64::from(self.vcpus);
-            }
-            self.in_system_total += dt_f * (n + self.backlog.len()) as i64 as f64;
-            if self.billed {
-                self.billed_ns += dt;
-            }
+            self.cpu.advance(dt as i64 as f64);
+            let busy = (!self.cpu.is_hung()).then(|| f64::from(self.cpu.busy()));
+            let held = (self.cpu.in_service() + self.backlog.len()) as i64 as f64;
+            let vcpus = f64::from(self.cpu.vcpus());
+            let up = self.state == State::Up;
+            self.meter
+                .advance(now, dt, up, busy, vcpus, held, self.billed);
         }
-        self.last = now;
-    }
-
-    /// Dollars billed since time zero, as of the last `advance`.
-    fn billed_total(&self) -> f64 {
-        self.cost_banked + self.price * self.billed_ns as f64 / 3.6e12
-    }
-
-    /// Changes the hourly price from now on (call after `advance`).
-    fn set_price(&mut self, price: f64) {
-        self.cost_banked = self.billed_total();
-        self.billed_ns = 0;
-        self.price = price;
     }
 
     /// Brings everything up to `now` and fills in the counters' integrals and cost.
     pub fn settle(&mut self, now: Time) {
         self.advance(now);
-        let [busy, capacity, in_system, cost] = self.at_reset;
-        self.stats.busy_area = self.busy_total - busy;
-        self.stats.capacity_area = self.capacity_total - capacity;
-        self.stats.in_system_area = self.in_system_total - in_system;
-        self.stats.cost = self.billed_total() - cost;
+        let since = self.meter.since_reset();
+        self.stats.busy_area = since.busy;
+        self.stats.capacity_area = since.capacity;
+        self.stats.in_system_area = since.held;
+        self.stats.cost = since.cost;
     }
 
-    /// Resets the counters (at the end of warm-up).
+    /// Resets the counters (at the end of the warm-up).
     pub fn reset_stats(&mut self, now: Time) {
         self.settle(now);
-        self.at_reset = [
-            self.busy_total,
-            self.capacity_total,
-            self.in_system_total,
-            self.billed_total(),
-        ];
+        self.meter.reset();
         self.stats = ServerStats {
             since: now,
             ..ServerStats::default()
@@ -452,18 +332,13 @@ impl Server {
     /// Busy and available vCPU·ns since the last call; starts a new window.
     pub fn sample_window(&mut self, now: Time) -> (f64, f64) {
         self.advance(now);
-        let out = (
-            self.busy_total - self.at_window[0],
-            self.capacity_total - self.at_window[1],
-        );
-        self.at_window = [self.busy_total, self.capacity_total];
-        out
+        self.meter.window()
     }
 
     /// Dollars billed since time zero, up to `now` (settles the counters).
     pub fn cost_so_far(&mut self, now: Time) -> f64 {
         self.settle(now);
-        self.billed_total()
+        self.meter.cost()
     }
 
     /// The spec it was built from.
@@ -471,30 +346,8 @@ impl Server {
         &self.spec
     }
 
-    fn reschedule(&mut self, ctx: &mut Ctx) {
-        let rate = self.rate(self.active.len());
-        let next = match self.active.peek() {
-            Some(Reverse(job)) if rate > 0.0 => {
-                let remaining = (f64::from_bits(job.finish) - self.v).max(0.0);
-                Some(
-                    ctx.now()
-                        .saturating_add(ceil_ns((remaining / rate).min(1e19))),
-                )
-            }
-            _ => None,
-        };
-        if next != self.sched_at {
-            self.sched_epoch = self.sched_epoch.wrapping_add(1);
-            self.sched_at = next;
-            if let Some(t) = next {
-                ctx.timer_at(t, Timer::Pair(SERVICE_DONE, self.sched_epoch, 0));
-            }
-        }
-    }
-
     #[inline(always)]
     fn start_job(&mut self, req: ReqId, arrived: Time, ctx: &mut Ctx) {
-        let now = ctx.now();
         let (work, tls) = ctx
             .reqs
             .get(req)
@@ -503,108 +356,13 @@ impl Server {
         if !tls {
             demand += self.spec.tls_cpu as f64;
         }
-        self.seq += 1;
-        let mut job = Job {
-            finish: 0,
-            seq: self.seq,
-            arrived,
-            started: now,
-            req,
-        };
-        if self.direct {
-            // (At full speed the division is skipped: it is exact then, and slow.)
-            let run = if self.speed == 1.0 {
-                demand
-            } else {
-                demand / self.speed
-            };
-            job.finish = now.saturating_add(ceil_ns(run.min(1e19)));
-            self.place(job, ctx);
-        } else {
-            job.finish = (self.v + demand).to_bits();
-            self.active.push(Reverse(job));
-        }
-    }
-
-    /// True when every job in service runs at one constant speed: direct mode applies.
-    #[inline]
-    fn direct_fits(&self) -> bool {
-        self.spec.workers <= self.vcpus && !self.hung && self.direct_allowed
-    }
-
-    /// Direct mode: puts `job` in a free slot and sets its completion timer.
-    #[inline(always)]
-    fn place(&mut self, job: Job, ctx: &mut Ctx) {
-        let slot = match self.free_slots.pop() {
-            Some(s) => s,
-            None => {
-                self.slots.push(None);
-                (self.slots.len() - 1) as u32
-            }
-        };
-        self.slots[slot as usize] = Some(job);
-        self.running += 1;
-        ctx.timer_at(
-            job.finish,
-            Timer::Pair(SERVICE_DONE, self.sched_epoch, slot),
-        );
-    }
-
-    /// Takes every job out of service with the work it has left (CPU ns at full speed), in start
-    /// order, and invalidates their timers. Call after `advance`, before changing the speed.
-    fn pause_jobs(&mut self, now: Time) -> Vec<(Job, f64)> {
-        let mut jobs: Vec<(Job, f64)> = if self.direct {
-            self.free_slots.clear();
-            self.running = 0;
-            let speed = self.speed;
-            self.slots
-                .drain(..)
-                .flatten()
-                .map(|j| (j, j.finish.saturating_sub(now) as f64 * speed))
-                .collect()
-        } else {
-            let v = self.v;
-            self.active
-                .drain()
-                .map(|Reverse(j)| (j, (f64::from_bits(j.finish) - v).max(0.0)))
-                .collect()
-        };
-        jobs.sort_by_key(|(j, _)| j.seq);
-        self.sched_epoch = self.sched_epoch.wrapping_add(1);
-        self.sched_at = None;
-        jobs
-    }
-
-    /// Puts paused jobs back into service in the mode that now fits, and sets the timers.
-    fn resume_jobs(&mut self, jobs: Vec<(Job, f64)>, ctx: &mut Ctx) {
-        self.direct = self.direct_fits();
-        let now = ctx.now();
-        for (mut job, remaining) in jobs {
-            if self.direct {
-                job.finish = now.saturating_add(ceil_ns((remaining / self.speed).min(1e19)));
-                self.place(job, ctx);
-            } else {
-                job.finish = (self.v + remaining).to_bits();
-                self.active.push(Reverse(job));
-            }
-        }
-        if !self.direct {
-            self.reschedule(ctx);
-        }
-    }
-
-    /// Changes how fast the server runs, re-timing the jobs in service.
-    fn set_pace(&mut self, hung: bool, speed: f64, ctx: &mut Ctx) {
-        let jobs = self.pause_jobs(ctx.now());
-        self.hung = hung;
-        self.speed = speed;
-        self.resume_jobs(jobs, ctx);
+        self.cpu.start(req, arrived, demand, ctx);
     }
 
     /// Starts jobs from the backlog while workers are free.
     #[inline(always)]
     fn fill_workers(&mut self, ctx: &mut Ctx) {
-        while self.in_service() < self.spec.workers as usize {
+        while self.cpu.has_room() {
             let Some((req, arrived)) = self.backlog.pop_front() else {
                 break;
             };
@@ -642,7 +400,7 @@ impl Server {
             self.refuse(req, Outcome::Refused, ctx);
             return;
         }
-        let room = self.in_service() < self.spec.workers as usize;
+        let room = self.cpu.has_room();
         if !room && self.backlog.len() >= self.spec.backlog as usize {
             self.stats.refused += 1;
             self.refuse(req, Outcome::Refused, ctx);
@@ -657,9 +415,7 @@ impl Server {
         }
         if room {
             self.start_job(req, now, ctx);
-            if !self.direct {
-                self.reschedule(ctx);
-            }
+            self.cpu.reschedule(ctx);
         } else {
             self.backlog.push_back((req, now));
         }
@@ -683,32 +439,20 @@ impl Server {
     /// A completion timer fired.
     #[inline(always)]
     fn on_service_done(&mut self, epoch: u32, slot: u32, ctx: &mut Ctx) {
-        if epoch != self.sched_epoch {
-            return; // set before a crash or a re-timing
-        }
-        if self.direct {
-            let slot = slot as usize;
-            let Some(job) = self.slots.get_mut(slot).and_then(Option::take) else {
-                return;
-            };
-            self.free_slots.push(slot as u32);
-            self.running -= 1;
-            self.complete(job, ctx);
-            self.fill_workers(ctx);
-            return;
-        }
-        self.sched_at = None;
-        // Everything whose virtual finish has been reached (ties and rounding included).
-        let slack = self.rate(self.active.len()).max(1e-9);
-        while let Some(Reverse(job)) = self.active.peek() {
-            if f64::from_bits(job.finish) > self.v + slack {
-                break;
+        match self.cpu.take_done(epoch, slot) {
+            Done::Stale => {}
+            Done::One(job) => {
+                self.complete(job, ctx);
+                self.fill_workers(ctx);
             }
-            let Reverse(job) = self.active.pop().expect("peeked");
-            self.complete(job, ctx);
+            Done::Shared => {
+                while let Some(job) = self.cpu.pop_finished() {
+                    self.complete(job, ctx);
+                }
+                self.fill_workers(ctx);
+                self.cpu.reschedule(ctx);
+            }
         }
-        self.fill_workers(ctx);
-        self.reschedule(ctx);
     }
 
     /// Everything but requests and completions: restarts, resizes, boots, control verbs.
@@ -725,7 +469,7 @@ impl Server {
                         kind: EventKind::BackUp,
                         component: self.name.clone(),
                         at: now,
-                        text: format!("back up as {} ({} vCPU)", self.instance, self.vcpus),
+                        text: format!("back up as {} ({} vCPU)", self.instance, self.vcpus()),
                     });
                 }
             }
@@ -745,11 +489,10 @@ impl Server {
                 self.crash(ctx, Some(downtime));
                 self.stats.crashes -= 1; // a planned stop is not a crash
                 self.billed = false; // a stopped instance is not billed
-                self.vcpus = to.vcpus;
+                self.cpu.set_vcpus(to.vcpus); // nothing is in service now
                 self.memory = u64::from(to.memory_gib) << 30;
-                self.set_price(to.price_per_hour);
+                self.meter.set_price(to.price_per_hour);
                 self.instance = to.name.to_string();
-                self.direct = self.direct_fits(); // nothing is in service now
             }
             Msg::Timer(Timer::Word(BOOT_DONE, epoch)) => {
                 if self.state == State::Booting && epoch == self.down_epoch {
@@ -783,14 +526,12 @@ impl Server {
                     };
                     self.billed = true;
                     self.stopped = false;
-                    self.hung = false;
-                    self.speed = 1.0;
                     self.down_epoch = self.down_epoch.wrapping_add(1);
-                    // A new instance boots with the original type.
-                    self.vcpus = self.spec.vcpus;
+                    // A new instance boots with the original type, at normal pace.
+                    self.cpu.set_vcpus(self.spec.vcpus);
+                    self.cpu.reset_pace(); // nothing is in service
                     self.memory = self.spec.memory;
-                    self.set_price(self.spec.price_per_hour);
-                    self.direct = self.direct_fits(); // nothing is in service
+                    self.meter.set_price(self.spec.price_per_hour);
                     ctx.registry.of_mut(ctx.me).launched_at = now;
                     if c == Control::Launch {
                         ctx.timer(
@@ -846,7 +587,7 @@ impl Server {
                     at: now,
                     text: "hung: accepts but never answers".into(),
                 });
-                self.set_pace(true, self.speed, ctx);
+                self.cpu.set_pace(true, self.cpu.speed(), ctx);
             }
             Control::Slow(permille) => {
                 self.events.push(TimelineEvent {
@@ -855,7 +596,9 @@ impl Server {
                     at: now,
                     text: format!("slowed down {:.1}×", f64::from(permille) / 1000.0),
                 });
-                self.set_pace(self.hung, 1000.0 / f64::from(permille.max(1)), ctx);
+                let hung = self.cpu.is_hung();
+                self.cpu
+                    .set_pace(hung, 1000.0 / f64::from(permille.max(1)), ctx);
             }
             Control::Recover => {
                 if self.state == State::Off {
@@ -873,7 +616,7 @@ impl Server {
                     self.billed = true;
                     self.stopped = false;
                 }
-                self.set_pace(false, 1.0, ctx);
+                self.cpu.set_pace(false, 1.0, ctx);
             }
         }
     }
@@ -884,7 +627,7 @@ impl Server {
         let now = ctx.now();
         // In start order (seq), a deterministic order for the resets. This also invalidates the
         // jobs' timers.
-        let jobs = self.pause_jobs(now);
+        let jobs = self.cpu.drain(now);
         for (j, _) in jobs {
             self.stats.reset += 1;
             self.stats.reset_sojourn_sum += (now - j.arrived) as f64;
@@ -896,8 +639,7 @@ impl Server {
             self.refuse(req, Outcome::Crashed, ctx);
         }
         self.state = State::Down;
-        self.hung = false;
-        self.direct = self.direct_fits(); // nothing is in service now
+        self.cpu.unhang(); // nothing is in service now
         self.down_epoch = self.down_epoch.wrapping_add(1);
         if let Some(d) = restart {
             ctx.timer(d.max(1), Timer::Word(RESTART, self.down_epoch));
@@ -982,7 +724,7 @@ impl Behaviour for Server {
             name: self.name.clone(),
             fields: vec![
                 ("instance", Figure::Text(self.instance.clone())),
-                ("vcpus", Figure::Count(u64::from(self.vcpus))),
+                ("vcpus", Figure::Count(u64::from(self.vcpus()))),
                 (
                     "utilization",
                     Figure::Value(if st.capacity_area > 0.0 {
@@ -1353,8 +1095,8 @@ mod tests {
             in_fleet,
         };
         let mut server = Server::new("s", spec, 1);
-        server.direct_allowed = direct;
-        server.direct = server.direct_fits();
+        server.cpu.direct_allowed = direct;
+        server.cpu.refit();
         let mut h = Harness {
             server,
             reqs: RequestTable::new(),
@@ -1537,14 +1279,14 @@ mod tests {
             assert!(st.as_of < 3 * SEC, "last report at {}", st.as_of);
             for t in [1_800 * SEC, 3_600 * SEC] {
                 h.server.settle(t);
-                let (busy, cap) = (h.server.busy_total, h.server.capacity_total);
+                let (busy, cap) = (h.server.meter.busy, h.server.meter.capacity);
                 assert_eq!(st.busy_area_at(t), busy, "busy at {t}");
                 assert_eq!(st.capacity_area_at(t), cap, "capacity at {t}");
             }
             // 1 s of one busy vCPU, then 1.5 s (slowed) of the second request; two vCPUs for
             // the hour.
-            assert_eq!(h.server.busy_total, 2.5e9);
-            assert_eq!(h.server.capacity_total, 2.0 * 3_600e9);
+            assert_eq!(h.server.meter.busy, 2.5e9);
+            assert_eq!(h.server.meter.capacity, 2.0 * 3_600e9);
             // A standalone server publishes no load at all.
             let h = harness(2, 2, direct, false, &inputs);
             assert_eq!(h.registry.of(ME).capacity_area_at(3_600 * SEC), 0.0);
