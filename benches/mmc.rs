@@ -93,7 +93,7 @@ struct Outcome {
 /// part of `run::run`, and negligible).
 fn run_scalesim(scn: &scalesim::scenario::Scenario) -> Outcome {
     let (out, time) = timed(|| scalesim::run::run(scn, &mut |_| {}));
-    let s = &out.servers[0].stats;
+    let s = &out.queue.as_ref().expect("the entry is a server").stats;
     black_box(&out.metrics);
     Outcome {
         time,

@@ -321,6 +321,16 @@ macro_rules! kinds {
     };
 }
 
+impl Component {
+    /// The client population, if this is it (component 0 always is).
+    pub fn as_client(&self) -> Option<&Client> {
+        match self {
+            Component::Client(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
 kinds! {
     builtins {
         Client(Client),

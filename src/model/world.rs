@@ -78,10 +78,9 @@ impl World {
 
     /// The client population.
     pub fn client(&self) -> &Client {
-        match &self.comps[CLIENT as usize] {
-            Component::Client(c) => c,
-            _ => unreachable!("component 0 is always the client"),
-        }
+        self.comps[CLIENT as usize]
+            .as_client()
+            .expect("component 0 is always the client")
     }
 
     /// Resets every component's counters (end of warm-up).
