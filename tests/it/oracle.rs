@@ -157,19 +157,18 @@ fn run_all(jobs: &[Job], out: &Path) -> (BTreeMap<String, String>, BTreeMap<Stri
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8));
     std::thread::scope(|s| {
         for _ in 0..threads {
-            s.spawn(|| loop {
-                let Some(job) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) else {
-                    break;
-                };
-                match run(job, out) {
-                    Ok(hashes) => sums.lock().unwrap().extend(hashes),
-                    Err(why) => {
-                        let line = format!(
-                            "  {:<40} run failed: `{}` {why}",
-                            job.key,
-                            job.command_line()
-                        );
-                        failures.lock().unwrap().insert(job.key.clone(), line);
+            s.spawn(|| {
+                while let Some(job) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    match run(job, out) {
+                        Ok(hashes) => sums.lock().unwrap().extend(hashes),
+                        Err(why) => {
+                            let line = format!(
+                                "  {:<40} run failed: `{}` {why}",
+                                job.key,
+                                job.command_line()
+                            );
+                            failures.lock().unwrap().insert(job.key.clone(), line);
+                        }
                     }
                 }
             });
