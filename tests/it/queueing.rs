@@ -34,7 +34,7 @@
 //! this prediction next to the replication SE (they agree within the expected ±30 % scatter of
 //! an SE estimated from 20 replications).
 //!
-//! Run with `cargo test --release --test queueing -- --nocapture` to see the table of checks.
+//! Run with `cargo test --test it queueing:: -- --nocapture` to see the table of checks.
 
 use scalesim::report::results::results_json;
 use scalesim::run::run;

@@ -15,11 +15,11 @@ use scalesim::scenario::{self, Override, Scenario};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-const CH1: &str = include_str!("../scenarios/01-single-server.toml");
-const CH3: &str = include_str!("../scenarios/03-vertical-scaling.toml");
-const CH2: &str = include_str!("../scenarios/02-dns.toml");
-const CH4: &str = include_str!("../scenarios/04-horizontal-scaling.toml");
-const CH5: &str = include_str!("../scenarios/05-load-balancer.toml");
+const CH1: &str = include_str!("../../scenarios/01-single-server.toml");
+const CH3: &str = include_str!("../../scenarios/03-vertical-scaling.toml");
+const CH2: &str = include_str!("../../scenarios/02-dns.toml");
+const CH4: &str = include_str!("../../scenarios/04-horizontal-scaling.toml");
+const CH5: &str = include_str!("../../scenarios/05-load-balancer.toml");
 
 /// The longest simulated run a property case may do.
 const MAX_SIM: u64 = 60 * SEC;

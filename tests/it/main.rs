@@ -1,0 +1,12 @@
+//! The integration tests, linked into one binary (`cargo test --test it`; one link instead of one
+//! per file). Run one module with a name filter, e.g. `cargo test --test it queueing:: -- --nocapture`.
+//! Fixtures live in `tests/fixtures/`, the oracle's sums in `tests/oracle/`.
+
+mod bad_input; // loader errors: broken scenarios are `Err` with file:line:col, key path and a suggestion
+mod check; // `scalesim check` (exit codes, JUnit, JSON, baselines), `explain` and `new` via the binary
+mod cli; // the binary's commands: exit codes, output, atomic report folders, determinism, journey --jobs
+mod oracle; // the refactoring oracle: every scenario × seeds 1, 7, 42 writes the bytes in tests/oracle/SHA256SUMS
+mod properties; // proptest: the loader never panics; mutated chapters that load run and conserve requests
+mod queueing; // closed forms: M/M/1, M/M/c, M/M/c/c, M/G/1 and Little's law within derived tolerances
+mod scaleout; // DNS failover, health checks, balancing, autoscaling, faults and cost, derived by hand
+mod schema; // the scenario JSON Schema accepts what the loader accepts and rejects what it rejects
