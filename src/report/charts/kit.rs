@@ -10,7 +10,7 @@
 //! type and lets odd data (NaN, zero, a single point, huge values) degrade to an empty but valid
 //! chart instead of a panic.
 
-use super::ReportError;
+use crate::report::ReportError;
 use crate::journey::JourneyPoint;
 use crate::metrics::WindowRow;
 use crate::model::kit::EventKind;
@@ -27,7 +27,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 /// The bundled font (DejaVu Sans, see `assets/fonts/DejaVu-LICENSE.txt`).
-const FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+const FONT_BYTES: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
 /// Family name the font is registered under and every text style asks for.
 const FONT: &str = "sans-serif";
 
