@@ -1,9 +1,6 @@
-//! Charts (PNG and SVG) drawn with plotters.
-//!
-//! Every chart is described once by a type implementing the private `Chart` trait, whose drawing
-//! code is generic over the plotters backend; [`render`] then draws it twice, into a PNG
-//! (bitmap) and an SVG file. Text uses the bundled DejaVu Sans (no system fonts are read), and
-//! nothing time-dependent is embedded, so the same run always gives the same files.
+//! The plotting kit every chart is drawn with: the bundled font, rendering one chart to PNG and
+//! SVG, axes and number formats, the layout (title band, plot, legend column), the frame, lines,
+//! notes, legends and the label strip above a plot. Nothing here knows a run or a journey.
 //!
 //! Axes are computed here rather than by plotters: a log axis is drawn as a linear axis over
 //! `log10(value)` with ticks at 1-2-5 or decade steps, which keeps every chart on one coordinate
@@ -11,17 +8,10 @@
 //! chart instead of a panic.
 
 use crate::report::ReportError;
-use crate::journey::JourneyPoint;
-use crate::metrics::WindowRow;
-use crate::model::kit::EventKind;
-use crate::model::request::Outcome;
-use crate::run::RunOutput;
-use crate::scenario::Scenario;
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
-use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::OnceLock;
@@ -29,34 +19,27 @@ use std::sync::OnceLock;
 /// The bundled font (DejaVu Sans, see `assets/fonts/DejaVu-LICENSE.txt`).
 const FONT_BYTES: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
 /// Family name the font is registered under and every text style asks for.
-const FONT: &str = "sans-serif";
+pub(super) const FONT: &str = "sans-serif";
 
 /// Default chart size in pixels (PNG) and user units (SVG).
 const SIZE: (u32, u32) = (1200, 600);
 /// Size of charts with two stacked panels.
-const SIZE_TALL: (u32, u32) = (1200, 760);
+pub(super) const SIZE_TALL: (u32, u32) = (1200, 760);
 /// Width of the legend column on the right of every chart.
-const LEGEND_W: u32 = 285;
+pub(super) const LEGEND_W: u32 = 285;
 
-const TITLE_PX: u32 = 24;
+pub(super) const TITLE_PX: u32 = 24;
 const DESC_PX: u32 = 17;
 const TICK_PX: u32 = 15;
 const LEGEND_PX: u32 = 15;
 const NOTE_PX: u32 = 14;
 
-/// Spikes or faults above this count, or kinds of component event above it, get no text.
-const MAX_LABELLED: usize = 8;
-
 const GRID_BOLD: RGBColor = RGBColor(210, 210, 210);
 const GRID_LIGHT: RGBColor = RGBColor(240, 240, 240);
-const INK: RGBColor = RGBColor(40, 40, 40);
-const FAULT: RGBColor = RGBColor(90, 90, 90);
-const EVENT: RGBColor = RGBColor(120, 70, 160);
-const SPIKE: RGBColor = RGBColor(255, 160, 40);
-const TIMEOUT: RGBColor = RGBColor(150, 150, 150);
+pub(super) const INK: RGBColor = RGBColor(40, 40, 40);
 
 /// A qualitative palette (Tableau 10) for lines that have no meaning-bound colour.
-const PALETTE: [RGBColor; 10] = [
+pub(super) const PALETTE: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -70,7 +53,7 @@ const PALETTE: [RGBColor; 10] = [
 ];
 
 /// Both axes of every chart: linear f64 coordinates with explicit tick positions.
-type Coord = Cartesian2d<Axis, Axis>;
+pub(super) type Coord = Cartesian2d<Axis, Axis>;
 
 /// Registers the bundled font with plotters, once per process.
 fn ensure_font() -> Result<(), String> {
@@ -83,12 +66,12 @@ fn ensure_font() -> Result<(), String> {
 }
 
 /// Turns any plotting error into the message stored in [`ReportError::Chart`].
-fn perr<E: std::fmt::Display>(e: E) -> String {
+pub(super) fn perr<E: std::fmt::Display>(e: E) -> String {
     e.to_string()
 }
 
 /// One chart, drawn the same way on any backend.
-trait Chart {
+pub(super) trait Chart {
     /// Image size in pixels.
     fn size(&self) -> (u32, u32) {
         SIZE
@@ -98,7 +81,7 @@ trait Chart {
 }
 
 /// Draws `chart` into `dir/stem.png` and `dir/stem.svg`, appending the file names to `written`.
-fn render(
+pub(super) fn render(
     dir: &Path,
     stem: &str,
     chart: &impl Chart,
@@ -144,9 +127,9 @@ fn paint<DB: DrawingBackend>(
 
 /// One axis: its range and ticks in plot space (log10 of the value on a log axis).
 #[derive(Clone, Debug)]
-struct Axis {
-    lo: f64,
-    hi: f64,
+pub(super) struct Axis {
+    pub(super) lo: f64,
+    pub(super) hi: f64,
     log: bool,
     ticks: Vec<f64>,
     light: Vec<f64>,
@@ -155,7 +138,7 @@ struct Axis {
 
 impl Axis {
     /// A linear axis covering `min..max` with about `target` round ticks.
-    fn linear(min: f64, max: f64, target: usize, fmt: fn(f64) -> String) -> Axis {
+    pub(super) fn linear(min: f64, max: f64, target: usize, fmt: fn(f64) -> String) -> Axis {
         let (mut lo, mut hi) = finite_range(min, max, 0.0, 1.0);
         if hi - lo < 1e-9 * hi.abs().max(1.0) {
             let pad = (hi.abs() * 0.1).max(1.0);
@@ -181,7 +164,7 @@ impl Axis {
     }
 
     /// A linear axis with integer ticks only (counts of things).
-    fn integer(max: f64, fmt: fn(f64) -> String) -> Axis {
+    pub(super) fn integer(max: f64, fmt: fn(f64) -> String) -> Axis {
         let top = if max.is_finite() { max.max(1.0) } else { 1.0 };
         let mut a = Axis::linear(0.0, top * 1.12 + 0.5, 8, fmt);
         if a.ticks.len() > 1 && a.ticks[1] - a.ticks[0] < 1.0 {
@@ -192,7 +175,7 @@ impl Axis {
 
     /// A log axis covering the positive, finite values in `values` (whole decades, padded so
     /// markers at the extremes are not cut). Falls back to `fallback` when there are none.
-    fn log(
+    pub(super) fn log(
         values: impl IntoIterator<Item = f64>,
         fallback: (f64, f64),
         fmt: fn(f64) -> String,
@@ -258,7 +241,7 @@ impl Axis {
 
     /// Where a data value goes on this axis, or None if it cannot be drawn (NaN, ≤ 0 on a log
     /// axis). Values beyond the range are pinned to its edge.
-    fn pos(&self, v: f64) -> Option<f64> {
+    pub(super) fn pos(&self, v: f64) -> Option<f64> {
         let p = if self.log {
             if v > 0.0 {
                 v.log10()
@@ -334,7 +317,7 @@ fn nice_step(raw: f64) -> f64 {
 }
 
 /// A number with at most three significant digits and no trailing zeros: 0.05, 2.5, 120, 3500.
-fn fmt_plain(v: f64) -> String {
+pub(super) fn fmt_plain(v: f64) -> String {
     if v == 0.0 || !v.is_finite() {
         return "0".into();
     }
@@ -357,7 +340,7 @@ fn fmt_plain(v: f64) -> String {
 }
 
 /// 950, 1,200, 35,000, 2M.
-fn fmt_count(v: f64) -> String {
+pub(super) fn fmt_count(v: f64) -> String {
     let a = v.abs();
     if a >= 1e9 {
         format!("{}G", fmt_plain(v / 1e9))
@@ -383,7 +366,7 @@ fn fmt_count(v: f64) -> String {
 }
 
 /// Latency in ms shown with a unit: 250 µs, 20 ms, 1.5 s, 86k s.
-fn fmt_ms(v: f64) -> String {
+pub(super) fn fmt_ms(v: f64) -> String {
     let a = v.abs();
     if a >= 1_000.0 {
         format!("{} s", fmt_count(v / 1_000.0))
@@ -395,17 +378,17 @@ fn fmt_ms(v: f64) -> String {
 }
 
 /// Percent.
-fn fmt_pct(v: f64) -> String {
+pub(super) fn fmt_pct(v: f64) -> String {
     format!("{} %", fmt_plain(v))
 }
 
 /// Dollars.
-fn fmt_usd(v: f64) -> String {
+pub(super) fn fmt_usd(v: f64) -> String {
     format!("${}", fmt_count(v))
 }
 
 /// Shortens `s` to at most `n` characters with an ellipsis.
-fn ellipsize(s: &str, n: usize) -> String {
+pub(super) fn ellipsize(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_string()
     } else {
@@ -421,7 +404,7 @@ fn ellipsize(s: &str, n: usize) -> String {
 
 /// How a legend entry is drawn.
 #[derive(Clone, Copy, Debug)]
-enum Swatch {
+pub(super) enum Swatch {
     /// A solid line of the given width.
     Line(u32),
     /// A line with a point marker.
@@ -442,14 +425,14 @@ enum Swatch {
 
 /// One row of a legend.
 #[derive(Clone, Debug)]
-struct Entry {
+pub(super) struct Entry {
     label: String,
     color: RGBColor,
     swatch: Swatch,
 }
 
 impl Entry {
-    fn new(label: impl Into<String>, color: RGBColor, swatch: Swatch) -> Entry {
+    pub(super) fn new(label: impl Into<String>, color: RGBColor, swatch: Swatch) -> Entry {
         Entry {
             label: label.into(),
             color,
@@ -477,11 +460,8 @@ fn fit_text<DB: DrawingBackend>(
 /// Two drawing areas: (plot, legend).
 type Areas<DB> = (DrawingArea<DB, Shift>, DrawingArea<DB, Shift>);
 
-/// A named per-window value of the time series, with its colour and line width.
-type RowLine = (&'static str, fn(&WindowRow) -> f64, RGBColor, u32);
-
 /// Splits off the title band and the legend column: returns (plot area, legend area).
-fn layout<DB: DrawingBackend>(
+pub(super) fn layout<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     title: &str,
 ) -> Result<Areas<DB>, String> {
@@ -497,7 +477,7 @@ fn layout<DB: DrawingBackend>(
 }
 
 /// Draws a legend in `area`, starting `top` pixels down.
-fn draw_legend<DB: DrawingBackend>(
+pub(super) fn draw_legend<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     top: i32,
     entries: &[Entry],
@@ -575,7 +555,7 @@ fn draw_legend<DB: DrawingBackend>(
 }
 
 /// Sets up a chart on `area` with the mesh and axis descriptions drawn.
-fn frame<'a, DB: DrawingBackend>(
+pub(super) fn frame<'a, DB: DrawingBackend>(
     area: &'a DrawingArea<DB, Shift>,
     x: &Axis,
     y: &Axis,
@@ -611,7 +591,7 @@ fn frame<'a, DB: DrawingBackend>(
 
 /// Draws data-space points as a line, broken wherever a point cannot be drawn (NaN, ≤ 0 on a
 /// log axis). Isolated points become dots. With `markers`, every point also gets a dot.
-fn draw_line<DB: DrawingBackend>(
+pub(super) fn draw_line<DB: DrawingBackend>(
     chart: &mut ChartContext<'_, DB, Coord>,
     x: &Axis,
     y: &Axis,
@@ -651,7 +631,7 @@ fn draw_line<DB: DrawingBackend>(
 }
 
 /// Writes a note in the middle of the plotting area (e.g. "no data").
-fn draw_note<DB: DrawingBackend>(
+pub(super) fn draw_note<DB: DrawingBackend>(
     chart: &ChartContext<'_, DB, Coord>,
     x: &Axis,
     y: &Axis,
@@ -670,278 +650,9 @@ fn draw_note<DB: DrawingBackend>(
         .map_err(perr)
 }
 
-// ---------------------------------------------------------------------------------------------
-// Time axis, and what happened when (spikes, faults, server events)
-// ---------------------------------------------------------------------------------------------
-
-/// Unit of the time axis.
-#[derive(Clone, Copy, Debug)]
-struct TimeUnit {
-    ns: f64,
-    name: &'static str,
-}
-
-impl TimeUnit {
-    /// Seconds for short runs, hours for very long ones, minutes otherwise.
-    fn for_span(span_ns: f64) -> TimeUnit {
-        if span_ns <= 3.0 * 60e9 {
-            TimeUnit { ns: 1e9, name: "s" }
-        } else if span_ns > 12.0 * 3600e9 {
-            TimeUnit {
-                ns: 3600e9,
-                name: "h",
-            }
-        } else {
-            TimeUnit {
-                ns: 60e9,
-                name: "min",
-            }
-        }
-    }
-    fn of(self, ns: u64) -> f64 {
-        ns as f64 / self.ns
-    }
-}
-
-/// Things that happened during the run, placed on the time axis.
-#[derive(Clone, Debug, Default)]
-struct Marks {
-    /// Spikes: (start, end, label) in time units.
-    spikes: Vec<(f64, f64, String)>,
-    /// Injected faults: (time, label).
-    faults: Vec<(f64, String)>,
-    /// Server events: (time, label).
-    events: Vec<(f64, String)>,
-}
-
-impl Marks {
-    fn from_run(scn: &Scenario, run: &RunOutput, unit: TimeUnit, end: f64) -> Marks {
-        let users = f64::from(scn.client.users);
-        let spikes = scn
-            .client
-            .curve
-            .spikes
-            .iter()
-            .map(|&(at, mult, ramp, hold)| {
-                let stop = at
-                    .saturating_add(ramp.saturating_mul(2))
-                    .saturating_add(hold);
-                let label = if users > 0.0 {
-                    format!(
-                        "spike ×{} ({} → {} users)",
-                        fmt_plain(mult),
-                        fmt_count(users),
-                        fmt_count((users * mult).round())
-                    )
-                } else {
-                    format!("spike ×{}", fmt_plain(mult))
-                };
-                (unit.of(at), unit.of(stop).min(end), label)
-            })
-            .filter(|s| s.0 <= end)
-            .collect();
-        let faults = scn
-            .faults
-            .iter()
-            .map(|f| (unit.of(f.at), f.describe()))
-            .filter(|f| f.0 <= end)
-            .collect();
-        // Component events (servers, fleets, balancers, DNS) from the run's timeline; injected
-        // faults are drawn from the scenario instead.
-        let raw: Vec<(u64, &str, &str)> = run
-            .timeline
-            .iter()
-            .filter(|e| !matches!(e.kind, EventKind::Fault(_) | EventKind::FaultCleared))
-            .map(|e| (e.at, e.component.as_str(), e.text.as_str()))
-            .collect();
-        let many = raw.iter().any(|e| e.1 != raw[0].1);
-        let mut events: Vec<(f64, String)> = raw
-            .into_iter()
-            .map(|(t, who, what)| {
-                let text = if many {
-                    format!("{who}: {what}")
-                } else {
-                    what.to_string()
-                };
-                (unit.of(t), text)
-            })
-            .filter(|e| e.0 <= end)
-            .collect();
-        events.sort_by(|a, b| a.0.total_cmp(&b.0));
-        Marks {
-            spikes,
-            faults,
-            events,
-        }
-    }
-
-    /// Legend rows for the kinds of marks present.
-    fn legend(&self) -> Vec<Entry> {
-        let mut v = Vec::new();
-        if !self.spikes.is_empty() {
-            v.push(Entry::new("load spike", SPIKE, Swatch::Band));
-        }
-        if !self.faults.is_empty() {
-            v.push(Entry::new("injected fault", FAULT, Swatch::Dashed));
-        }
-        if !self.events.is_empty() {
-            v.push(Entry::new(
-                format!("component event ({})", self.events.len()),
-                EVENT,
-                Swatch::Tick,
-            ));
-        }
-        v
-    }
-
-    /// Labels to write in the strip above the plot: spikes, faults and server events. Events
-    /// that repeat (same text up to numbers) are labelled once, at their first occurrence, with
-    /// a count. A kind with more than [`MAX_LABELLED`] labels gets no text at all.
-    fn labels(&self) -> Vec<(f64, String, RGBColor)> {
-        let mut out: Vec<(f64, String, RGBColor)> = Vec::new();
-        if self.spikes.len() <= MAX_LABELLED {
-            out.extend(
-                self.spikes
-                    .iter()
-                    .map(|s| (s.0, s.2.clone(), RGBColor(170, 90, 0))),
-            );
-        }
-        if self.faults.len() <= MAX_LABELLED {
-            out.extend(self.faults.iter().map(|f| (f.0, f.1.clone(), FAULT)));
-        }
-        // Group events whose texts differ only in numbers; a number that varies within a group
-        // is shown as "…" ("web[…]: booted and in service").
-        let mut groups: Vec<EventGroup> = Vec::new();
-        for (t, what) in &self.events {
-            let (key, numbers) = split_numbers(what);
-            match groups.iter_mut().find(|g| g.key == key) {
-                Some(g) => {
-                    g.count += 1;
-                    for (kept, n) in g.numbers.iter_mut().zip(&numbers) {
-                        if kept.as_deref() != Some(n.as_str()) {
-                            *kept = None;
-                        }
-                    }
-                }
-                None => groups.push(EventGroup {
-                    key,
-                    first: *t,
-                    numbers: numbers.into_iter().map(Some).collect(),
-                    count: 1,
-                }),
-            }
-        }
-        if groups.len() <= MAX_LABELLED {
-            out.extend(groups.into_iter().map(|g| {
-                let mut numbers = g.numbers.iter();
-                let mut text = String::new();
-                for c in g.key.chars() {
-                    if c == NUMBER {
-                        text.push_str(numbers.next().and_then(|n| n.as_deref()).unwrap_or("…"));
-                    } else {
-                        text.push(c);
-                    }
-                }
-                let text = if g.count > 1 {
-                    format!("{}× {}", g.count, ellipsize(&text, 64))
-                } else {
-                    ellipsize(&text, 70)
-                };
-                (g.first, text, EVENT)
-            }));
-        }
-        out.sort_by(|a, b| a.0.total_cmp(&b.0));
-        out
-    }
-
-    /// Draws bands, fault lines and event ticks (hanging from the top edge) under the data.
-    fn draw_under<DB: DrawingBackend>(
-        &self,
-        chart: &mut ChartContext<'_, DB, Coord>,
-        x: &Axis,
-        y: &Axis,
-    ) -> Result<(), String> {
-        for (from, to, _) in &self.spikes {
-            if let (Some(a), Some(b)) = (x.pos(*from), x.pos(*to)) {
-                chart
-                    .draw_series(std::iter::once(Rectangle::new(
-                        [(a, y.lo), (b, y.hi)],
-                        SPIKE.mix(0.13).filled(),
-                    )))
-                    .map_err(perr)?;
-            }
-        }
-        for (t, _) in &self.faults {
-            if let Some(p) = x.pos(*t) {
-                chart
-                    .draw_series(DashedLineSeries::new(
-                        vec![(p, y.lo), (p, y.hi)],
-                        7,
-                        5,
-                        FAULT.stroke_width(2),
-                    ))
-                    .map_err(perr)?;
-            }
-        }
-        let (_, h) = chart.plotting_area().dim_in_pixel();
-        let tick = (y.hi - y.lo) * 12.0 / f64::from(h.max(1));
-        for (t, _) in &self.events {
-            if let Some(p) = x.pos(*t) {
-                chart
-                    .draw_series(std::iter::once(PathElement::new(
-                        vec![(p, y.hi), (p, y.hi - tick)],
-                        EVENT.stroke_width(3),
-                    )))
-                    .map_err(perr)?;
-            }
-        }
-        Ok(())
-    }
-}
-
 /// Where a legend starts: level with the top of the plot.
-fn legend_top<DB: DrawingBackend>(strip: &Option<DrawingArea<DB, Shift>>) -> i32 {
+pub(super) fn legend_top<DB: DrawingBackend>(strip: &Option<DrawingArea<DB, Shift>>) -> i32 {
     8 + strip.as_ref().map_or(0, |s| s.dim_in_pixel().1 as i32)
-}
-
-/// Stands for a number in an event's grouping key.
-const NUMBER: char = '\u{0}';
-
-/// Events of one kind: same text up to numbers.
-struct EventGroup {
-    key: String,
-    first: f64,
-    /// Each number of the text, or None where members disagree.
-    numbers: Vec<Option<String>>,
-    count: usize,
-}
-
-/// Splits a text into a key with each number ("3", "0.72") replaced by [`NUMBER`], and the
-/// numbers in order.
-fn split_numbers(text: &str) -> (String, Vec<String>) {
-    let mut key = String::new();
-    let mut numbers = Vec::new();
-    let chars: Vec<char> = text.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        if chars[i].is_ascii_digit() {
-            let start = i;
-            while i < chars.len()
-                && (chars[i].is_ascii_digit()
-                    || (chars[i] == '.' && chars.get(i + 1).is_some_and(char::is_ascii_digit)))
-            {
-                i += 1;
-            }
-            numbers.push(chars[start..i].iter().collect());
-            key.push(NUMBER);
-        } else {
-            if chars[i] != NUMBER {
-                key.push(chars[i]);
-            }
-            i += 1;
-        }
-    }
-    (key, numbers)
 }
 
 /// Height of one row of the label strip.
@@ -950,7 +661,7 @@ const LABEL_ROW: u32 = NOTE_PX + 8;
 const LABEL_ROWS: u32 = 3;
 
 /// Splits a strip for mark labels off the top of `area` when there are labels to write.
-fn label_strip<DB: DrawingBackend>(
+pub(super) fn label_strip<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     labels: &[(f64, String, RGBColor)],
 ) -> (Option<DrawingArea<DB, Shift>>, DrawingArea<DB, Shift>) {
@@ -963,7 +674,7 @@ fn label_strip<DB: DrawingBackend>(
 
 /// Writes labels into the strip above the plot, each next to a thin connector that points at
 /// its time, in the first row where it overlaps nothing; labels that fit nowhere are dropped.
-fn draw_strip<DB: DrawingBackend>(
+pub(super) fn draw_strip<DB: DrawingBackend>(
     strip: &DrawingArea<DB, Shift>,
     chart: &ChartContext<'_, DB, Coord>,
     x: &Axis,
@@ -1028,776 +739,9 @@ fn draw_strip<DB: DrawingBackend>(
     }
     Ok(())
 }
-
-/// What all time charts of a run share.
-struct TimeFrame<'a> {
-    name: String,
-    rows: &'a [WindowRow],
-    unit: TimeUnit,
-    x: Axis,
-    marks: Marks,
-}
-
-impl<'a> TimeFrame<'a> {
-    /// The last touches of a panel over time: a "no data" note when the run recorded no windows,
-    /// and the event labels in the strip above it.
-    fn finish_panel<DB: DrawingBackend>(
-        &self,
-        chart: &ChartContext<'_, DB, Coord>,
-        y: &Axis,
-        strip: Option<&DrawingArea<DB, Shift>>,
-        labels: &[(f64, String, RGBColor)],
-    ) -> Result<(), String> {
-        if self.rows.is_empty() {
-            draw_note(
-                chart,
-                &self.x,
-                y,
-                "no data: the run recorded no time windows",
-            )?;
-        }
-        if let Some(strip) = strip {
-            draw_strip(strip, chart, &self.x, y, labels)?;
-        }
-        Ok(())
-    }
-
-    fn new(scn: &Scenario, run: &'a RunOutput) -> TimeFrame<'a> {
-        let rows = &run.metrics.series[..];
-        let last = rows.iter().map(|r| r.end).max().unwrap_or(0);
-        let span = scn.duration.max(last);
-        let unit = TimeUnit::for_span(span as f64);
-        let end = unit.of(span);
-        let end = if end > 0.0 && end.is_finite() {
-            end
-        } else {
-            1.0
-        };
-        let x = Axis::linear(0.0, end, 12, fmt_count);
-        TimeFrame {
-            name: scn.name.clone(),
-            rows,
-            unit,
-            marks: Marks::from_run(scn, run, unit, end),
-            x,
-        }
-    }
-
-    fn x_desc(&self) -> String {
-        format!("simulated time ({})", self.unit.name)
-    }
-
-    /// Middle of a window, in time units.
-    fn mid(&self, r: &WindowRow) -> f64 {
-        (self.unit.of(r.start) + self.unit.of(r.end)) / 2.0
-    }
-
-    /// A per-window value plotted at the middle of each window.
-    fn series(&self, f: impl Fn(&WindowRow) -> f64) -> Vec<(f64, f64)> {
-        self.rows.iter().map(|r| (self.mid(r), f(r))).collect()
-    }
-
-    /// A gauge sampled at each window's end, as points at those ends (the first sample also
-    /// stands for the start of the run).
-    fn samples(&self, f: impl Fn(&WindowRow) -> f64) -> Vec<(f64, f64)> {
-        let first = self.rows.first().map(|r| (self.unit.of(r.start), f(r)));
-        first
-            .into_iter()
-            .chain(self.rows.iter().map(|r| (self.unit.of(r.end), f(r))))
-            .collect()
-    }
-
-    /// A gauge sampled at each window's end, held until the next sample: the step changes at
-    /// the sample that first saw the change, never before the event that caused it.
-    fn steps(&self, f: impl Fn(&WindowRow) -> f64) -> Vec<(f64, f64)> {
-        let mut pts = Vec::with_capacity(self.rows.len() * 2 + 1);
-        let mut prev = None;
-        for r in self.rows {
-            let (t, v) = (self.unit.of(r.end), f(r));
-            match prev {
-                None => pts.push((self.unit.of(r.start), v)),
-                Some(p) => pts.push((t, p)),
-            }
-            pts.push((t, v));
-            prev = Some(v);
-        }
-        pts
-    }
-}
-
-/// Requests per second over a window (NaN for an empty window).
-fn per_second(r: &WindowRow, count: u64) -> f64 {
-    let secs = r.end.saturating_sub(r.start) as f64 / 1e9;
-    if secs > 0.0 {
-        count as f64 / secs
-    } else {
-        f64::NAN
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Run charts
-// ---------------------------------------------------------------------------------------------
-
-/// Latency percentiles of successful requests over time.
-struct LatencyChart<'a> {
-    tf: &'a TimeFrame<'a>,
-    timeout_ms: Option<f64>,
-}
-
-impl Chart for LatencyChart<'_> {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        let tf = self.tf;
-        let (area, legend) = layout(
-            root,
-            &format!("{} — latency of successful requests", tf.name),
-        )?;
-        let lines: [RowLine; 4] = [
-            ("p50 (median)", |r| r.p50_ms, RGBColor(31, 119, 180), 2),
-            ("p90", |r| r.p90_ms, RGBColor(44, 160, 44), 2),
-            ("p99", |r| r.p99_ms, RGBColor(214, 39, 40), 3),
-            ("p99.9", |r| r.p999_ms, RGBColor(240, 150, 150), 2),
-        ];
-        let values = tf
-            .rows
-            .iter()
-            .flat_map(|r| [r.p50_ms, r.p90_ms, r.p99_ms, r.p999_ms])
-            .chain(self.timeout_ms);
-        let y = Axis::log(values, (1.0, 1000.0), fmt_ms);
-        let labels = tf.marks.labels();
-        let (strip, area) = label_strip(&area, &labels);
-        let mut chart = frame(&area, &tf.x, &y, &tf.x_desc(), "latency (log scale)")?;
-        tf.marks.draw_under(&mut chart, &tf.x, &y)?;
-        let mut entries: Vec<Entry> = Vec::new();
-        // The faint p99.9 first, so p99 stays visible where they coincide (few requests).
-        for i in [3, 0, 1, 2] {
-            let (_, f, color, width) = lines[i];
-            draw_line(&mut chart, &tf.x, &y, &tf.series(f), color, width, false)?;
-        }
-        for (name, _, color, width) in lines {
-            entries.push(Entry::new(name, color, Swatch::Line(width)));
-        }
-        if let Some(t) = self.timeout_ms {
-            if let Some(p) = y.pos(t) {
-                chart
-                    .draw_series(DashedLineSeries::new(
-                        vec![(tf.x.lo, p), (tf.x.hi, p)],
-                        3,
-                        4,
-                        TIMEOUT.stroke_width(2),
-                    ))
-                    .map_err(perr)?;
-                entries.push(Entry::new(
-                    format!("client timeout ({})", fmt_ms(t)),
-                    TIMEOUT,
-                    Swatch::Dotted,
-                ));
-            }
-        }
-        let any = tf.rows.iter().any(|r| r.p50_ms.is_finite());
-        if !any {
-            let msg = if tf.rows.is_empty() {
-                "no data: the run recorded no time windows"
-            } else {
-                "no request succeeded: nothing to show"
-            };
-            draw_note(&chart, &tf.x, &y, msg)?;
-        } else if tf.rows.iter().any(|r| !r.p50_ms.is_finite()) {
-            entries.push(Entry::new(
-                "(gap: no success in window)",
-                WHITE,
-                Swatch::None,
-            ));
-        }
-        if let Some(strip) = &strip {
-            draw_strip(strip, &chart, &tf.x, &y, &labels)?;
-        }
-        entries.extend(tf.marks.legend());
-        draw_legend(&legend, legend_top(&strip), &entries)
-    }
-}
-
-/// Outcome colours: ok in green, failures in distinct warm colours.
-fn outcome_color(o: Outcome) -> RGBColor {
-    match o {
-        Outcome::Ok => RGBColor(44, 160, 44),
-        Outcome::Timeout => RGBColor(255, 127, 14),
-        Outcome::Refused => RGBColor(214, 39, 40),
-        Outcome::Crashed => RGBColor(120, 20, 20),
-        Outcome::DnsFailure => RGBColor(190, 150, 0),
-        Outcome::Unavailable => RGBColor(227, 80, 180),
-        Outcome::Throttled => RGBColor(160, 90, 60),
-        Outcome::Error => RGBColor(250, 90, 90),
-    }
-}
-
-/// Requests per second ending in each outcome over time.
-struct OutcomesChart<'a> {
-    tf: &'a TimeFrame<'a>,
-}
-
-impl Chart for OutcomesChart<'_> {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        let tf = self.tf;
-        let (area, legend) = layout(root, &format!("{} — how requests ended", tf.name))?;
-        let present: Vec<Outcome> = Outcome::ALL
-            .into_iter()
-            .filter(|o| tf.rows.iter().any(|r| r.outcomes[o.index()] > 0))
-            .collect();
-        let series: Vec<(Outcome, Vec<(f64, f64)>)> = present
-            .iter()
-            .map(|&o| (o, tf.series(|r| per_second(r, r.outcomes[o.index()]))))
-            .collect();
-        let max = series
-            .iter()
-            .flat_map(|(_, s)| s.iter().map(|p| p.1))
-            .filter(|v| v.is_finite())
-            .fold(0.0, f64::max);
-        let y = Axis::linear(0.0, if max > 0.0 { max * 1.1 } else { 1.0 }, 8, fmt_count);
-        let labels = tf.marks.labels();
-        let (strip, area) = label_strip(&area, &labels);
-        let mut chart = frame(&area, &tf.x, &y, &tf.x_desc(), "requests per second")?;
-        tf.marks.draw_under(&mut chart, &tf.x, &y)?;
-        let mut entries = Vec::new();
-        // Failures first, success on top.
-        for (o, s) in series.iter().rev() {
-            let width = if *o == Outcome::Ok { 3 } else { 2 };
-            draw_line(&mut chart, &tf.x, &y, s, outcome_color(*o), width, false)?;
-        }
-        for (o, _) in &series {
-            let width = if *o == Outcome::Ok { 3 } else { 2 };
-            entries.push(Entry::new(o.name(), outcome_color(*o), Swatch::Line(width)));
-        }
-        if series.is_empty() {
-            draw_note(&chart, &tf.x, &y, "no request ended during the run")?;
-        }
-        if let Some(strip) = &strip {
-            draw_strip(strip, &chart, &tf.x, &y, &labels)?;
-        }
-        entries.extend(tf.marks.legend());
-        draw_legend(&legend, legend_top(&strip), &entries)
-    }
-}
-
-/// CPU utilization (top panel) and load: users, requests in servers and backlogs (bottom panel).
-struct UtilizationChart<'a> {
-    tf: &'a TimeFrame<'a>,
-}
-
-impl Chart for UtilizationChart<'_> {
-    fn size(&self) -> (u32, u32) {
-        SIZE_TALL
-    }
-
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        let tf = self.tf;
-        let body = root
-            .titled(
-                &ellipsize(&format!("{} — CPU and load", tf.name), 90),
-                (FONT, TITLE_PX).into_font().color(&INK),
-            )
-            .map_err(perr)?;
-        let (_, h) = body.dim_in_pixel();
-        let (top, bottom) = body.split_vertically(h / 2);
-        let split = |a: &DrawingArea<DB, Shift>| {
-            let (w, _) = a.dim_in_pixel();
-            a.split_horizontally(w.saturating_sub(LEGEND_W))
-        };
-        let ((top_plot, top_legend), (bot_plot, bot_legend)) = (split(&top), split(&bottom));
-
-        // Top: CPU utilization.
-        let cpu = tf.series(|r| r.gauges.utilization * 100.0);
-        let cpu_max = cpu
-            .iter()
-            .map(|p| p.1)
-            .filter(|v| v.is_finite())
-            .fold(100.0, f64::max);
-        let y = Axis::linear(0.0, cpu_max * 1.06, 5, fmt_pct);
-        let labels = tf.marks.labels();
-        let (strip, top_plot) = label_strip(&top_plot, &labels);
-        let mut chart = frame(&top_plot, &tf.x, &y, &tf.x_desc(), "CPU utilization")?;
-        tf.marks.draw_under(&mut chart, &tf.x, &y)?;
-        let color = RGBColor(31, 119, 180);
-        draw_line(&mut chart, &tf.x, &y, &cpu, color, 2, false)?;
-        tf.finish_panel(&chart, &y, strip.as_ref(), &labels)?;
-        let mut entries = vec![Entry::new(
-            "CPU (mean over servers)",
-            color,
-            Swatch::Line(2),
-        )];
-        entries.extend(tf.marks.legend());
-        draw_legend(&top_legend, legend_top(&strip), &entries)?;
-
-        // Bottom: load.
-        let lines: [RowLine; 3] = [
-            (
-                "users active",
-                |r| r.gauges.users as f64,
-                RGBColor(100, 100, 100),
-                2,
-            ),
-            (
-                "requests in servers (all)",
-                |r| r.gauges.in_system as f64,
-                RGBColor(255, 127, 14),
-                2,
-            ),
-            (
-                "… of which queued",
-                |r| r.gauges.backlog as f64,
-                RGBColor(214, 39, 40),
-                2,
-            ),
-        ];
-        let data: Vec<_> = lines.iter().map(|l| tf.samples(l.1)).collect();
-        let max = data
-            .iter()
-            .flatten()
-            .map(|s| s.1)
-            .filter(|v| v.is_finite())
-            .fold(0.0, f64::max);
-        let y = Axis::integer(max, fmt_count);
-        let mut chart = frame(&bot_plot, &tf.x, &y, &tf.x_desc(), "count")?;
-        tf.marks.draw_under(&mut chart, &tf.x, &y)?;
-        let mut entries = Vec::new();
-        for ((name, _, color, width), d) in lines.iter().zip(&data) {
-            draw_line(&mut chart, &tf.x, &y, d, *color, *width, false)?;
-            entries.push(Entry::new(*name, *color, Swatch::Line(*width)));
-        }
-        draw_legend(&bot_legend, 8, &entries)
-    }
-}
-
-/// Instances running and healthy over time.
-struct InstancesChart<'a> {
-    tf: &'a TimeFrame<'a>,
-}
-
-impl Chart for InstancesChart<'_> {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        let tf = self.tf;
-        let (area, legend) = layout(root, &format!("{} — instances", tf.name))?;
-        let running = tf.steps(|r| f64::from(r.gauges.instances));
-        let healthy = tf.steps(|r| f64::from(r.gauges.healthy));
-        let max = running
-            .iter()
-            .chain(&healthy)
-            .map(|s| s.1)
-            .fold(0.0, f64::max);
-        let y = Axis::integer(max, fmt_count);
-        let labels = tf.marks.labels();
-        let (strip, area) = label_strip(&area, &labels);
-        let mut chart = frame(&area, &tf.x, &y, &tf.x_desc(), "instances")?;
-        tf.marks.draw_under(&mut chart, &tf.x, &y)?;
-        let run_c = RGBColor(160, 190, 230);
-        let ok_c = RGBColor(44, 160, 44);
-        draw_line(&mut chart, &tf.x, &y, &running, run_c, 6, false)?;
-        draw_line(&mut chart, &tf.x, &y, &healthy, ok_c, 2, false)?;
-        tf.finish_panel(&chart, &y, strip.as_ref(), &labels)?;
-        let mut entries = vec![
-            Entry::new("running (up or booting)", run_c, Swatch::Line(6)),
-            Entry::new("healthy (able to serve)", ok_c, Swatch::Line(2)),
-        ];
-        entries.extend(tf.marks.legend());
-        draw_legend(&legend, legend_top(&strip), &entries)
-    }
-}
-
-/// Draws the run's charts into `dir`; returns the file names written.
-///
-/// Writes `latency`, `outcomes`, `utilization` and `instances`, each as `.png` and `.svg`.
-pub fn run_charts(dir: &Path, scn: &Scenario, run: &RunOutput) -> Result<Vec<String>, ReportError> {
-    let tf = TimeFrame::new(scn, run);
-    let mut written = Vec::new();
-    let timeout_ms = scn.client.timeout.map(|t| t as f64 / 1e6);
-    render(
-        dir,
-        "latency",
-        &LatencyChart {
-            tf: &tf,
-            timeout_ms,
-        },
-        &mut written,
-    )?;
-    render(dir, "outcomes", &OutcomesChart { tf: &tf }, &mut written)?;
-    render(
-        dir,
-        "utilization",
-        &UtilizationChart { tf: &tf },
-        &mut written,
-    )?;
-    render(dir, "instances", &InstancesChart { tf: &tf }, &mut written)?;
-    Ok(written)
-}
-
-// ---------------------------------------------------------------------------------------------
-// Journey charts
-// ---------------------------------------------------------------------------------------------
-
-/// One journey chart: a value against users, one line per chapter.
-struct JourneyChart<'a> {
-    title: &'static str,
-    y_desc: &'static str,
-    value: fn(&JourneyPoint) -> Option<f64>,
-    y: Axis,
-    chapters: &'a [(String, Vec<&'a JourneyPoint>)],
-    x: Axis,
-    note: Option<&'static str>,
-    /// Draw points where most requests failed as hollow markers.
-    hollow_failing: bool,
-}
-
-impl Chart for JourneyChart<'_> {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        let (area, legend) = layout(root, self.title)?;
-        let mut chart = frame(&area, &self.x, &self.y, "users (log scale)", self.y_desc)?;
-        let mut entries = Vec::new();
-        let mut any = false;
-        let mut hollow_used = false;
-        for (i, (label, pts)) in self.chapters.iter().enumerate() {
-            let color = PALETTE[i % PALETTE.len()];
-            let data: Vec<(f64, f64, bool)> = pts
-                .iter()
-                .filter_map(|p| {
-                    let failing = self.hollow_failing && p.error_rate > 0.5;
-                    (self.value)(p).map(|v| (f64::from(p.users), v, failing))
-                })
-                .collect();
-            let line: Vec<(f64, f64)> = data.iter().map(|d| (d.0, d.1)).collect();
-            draw_line(&mut chart, &self.x, &self.y, &line, color, 2, false)?;
-            for &(u, v, failing) in &data {
-                let (Some(px), Some(py)) = (self.x.pos(u), self.y.pos(v)) else {
-                    continue;
-                };
-                any = true;
-                hollow_used |= failing;
-                let fill = if failing { WHITE } else { color };
-                chart
-                    .draw_series([
-                        Circle::new((px, py), 5, fill.filled()),
-                        Circle::new((px, py), 5, color.stroke_width(2)),
-                    ])
-                    .map_err(perr)?;
-            }
-            entries.push(Entry::new(label.clone(), color, Swatch::LinePoint));
-        }
-        if hollow_used {
-            entries.push(Entry::new(
-                "hollow: most requests failed",
-                RGBColor(100, 100, 100),
-                Swatch::Hollow,
-            ));
-        }
-        if !any {
-            draw_note(&chart, &self.x, &self.y, "no data to show")?;
-        }
-        if let Some(n) = self.note {
-            entries.push(Entry::new(n, WHITE, Swatch::None));
-        }
-        draw_legend(&legend, 8, &entries)
-    }
-}
-
-/// Draws the journey comparison charts into `dir`; returns the file names written.
-///
-/// Writes `journey_p99`, `journey_errors` and `journey_cost` (each `.png` and `.svg`): p99
-/// latency, error rate and monthly cost against users, one line per chapter.
-pub fn journey_charts(dir: &Path, points: &[JourneyPoint]) -> Result<Vec<String>, ReportError> {
-    let mut groups: BTreeMap<u32, Vec<&JourneyPoint>> = BTreeMap::new();
-    for p in points {
-        groups.entry(p.chapter).or_default().push(p);
-    }
-    let chapters: Vec<(String, Vec<&JourneyPoint>)> = groups
-        .into_iter()
-        .map(|(ch, mut pts)| {
-            pts.sort_by_key(|p| p.users);
-            (format!("ch {ch}: {}", pts[0].name), pts)
-        })
-        .collect();
-    let x = Axis::log(
-        points.iter().map(|p| f64::from(p.users)),
-        (10.0, 100_000.0),
-        fmt_count,
-    );
-    let p99 = |p: &JourneyPoint| p.p99_ms;
-    let errors = |p: &JourneyPoint| Some(p.error_rate * 100.0);
-    let cost = |p: &JourneyPoint| Some(p.cost_per_month);
-    let charts = [
-        (
-            "journey_p99",
-            JourneyChart {
-                title: "Journey — p99 latency of successful requests against users",
-                y_desc: "p99 latency (log scale)",
-                value: p99,
-                y: Axis::log(points.iter().filter_map(p99), (1.0, 1000.0), fmt_ms),
-                chapters: &chapters,
-                x: x.clone(),
-                note: Some("no point: nothing succeeded"),
-                hollow_failing: true,
-            },
-        ),
-        (
-            "journey_errors",
-            JourneyChart {
-                title: "Journey — failed requests against users",
-                y_desc: "error rate",
-                value: errors,
-                y: Axis::linear(-3.0, 103.0, 10, fmt_pct),
-                chapters: &chapters,
-                x: x.clone(),
-                note: None,
-                hollow_failing: false,
-            },
-        ),
-        (
-            "journey_cost",
-            JourneyChart {
-                title: "Journey — cost per month against users",
-                y_desc: "cost per month (USD, log scale)",
-                value: cost,
-                y: Axis::log(points.iter().filter_map(cost), (1.0, 1000.0), fmt_usd),
-                chapters: &chapters,
-                x,
-                note: None,
-                hollow_failing: false,
-            },
-        ),
-    ];
-    let mut written = Vec::new();
-    for (stem, chart) in &charts {
-        render(dir, stem, chart, &mut written)?;
-    }
-    Ok(written)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::time::{MIN, SEC};
-    use crate::metrics::{Gauges, Metrics};
-    use crate::model::kit::{EventKind, TimelineEvent};
-
-    fn temp_dir(name: &str) -> std::path::PathBuf {
-        let d = std::env::temp_dir().join(format!("scalesim-charts-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).expect("temp dir");
-        d
-    }
-
-    fn assert_files(dir: &Path, names: &[String], expected: usize) {
-        assert_eq!(names.len(), expected, "{names:?}");
-        for n in names {
-            let len = std::fs::metadata(dir.join(n))
-                .unwrap_or_else(|e| panic!("{n}: {e}"))
-                .len();
-            assert!(len > 0, "{n} is empty");
-        }
-    }
-
-    fn scenario() -> Scenario {
-        crate::scenario::load("chapter:1", &[]).expect("chapter 1 loads")
-    }
-
-    fn output(series: Vec<WindowRow>, timeline: Vec<TimelineEvent>) -> RunOutput {
-        let mut metrics = Metrics::new(&["a".to_string()], 0, 10 * SEC);
-        metrics.series = series;
-        RunOutput {
-            metrics,
-            cards: Vec::new(),
-            queue: None,
-            events: 0,
-            hash: 0,
-            peak_in_flight: 0,
-            in_flight_end: 0,
-            measured: 0,
-            open_at_end: 0,
-            timeline,
-            cost: 0.0,
-            extra_gauges: Vec::new(),
-        }
-    }
-
-    fn row(i: u64, ok: u64, refused: u64, p50: f64) -> WindowRow {
-        let mut outcomes = [0; Outcome::COUNT];
-        outcomes[Outcome::Ok.index()] = ok;
-        outcomes[Outcome::Refused.index()] = refused;
-        WindowRow {
-            start: i * 10 * SEC,
-            end: (i + 1) * 10 * SEC,
-            outcomes,
-            p50_ms: p50,
-            p90_ms: p50 * 2.0,
-            p99_ms: p50 * 5.0,
-            p999_ms: p50 * 9.0,
-            mean_ms: p50 * 1.2,
-            retries: 0,
-            gauges: Gauges {
-                users: 50 + i,
-                in_system: i % 7,
-                backlog: i % 3,
-                utilization: (i as f64 / 40.0).min(1.0),
-                instances: 1 + (i / 20) as u32,
-                healthy: 1,
-                cost: i as f64 * 0.01,
-                extra: Vec::new(),
-            },
-        }
-    }
-
-    #[test]
-    fn run_charts_from_synthetic_series() {
-        let dir = temp_dir("synthetic");
-        let mut scn = scenario();
-        scn.duration = 60 * 10 * SEC;
-        scn.client.curve.spikes = vec![(2 * MIN, 10.0, 30 * SEC, 2 * MIN)];
-        let series = (0..60)
-            .map(|i| {
-                // A gap with no success, then a recovery.
-                let p50 = if (25..30).contains(&i) {
-                    f64::NAN
-                } else {
-                    20.0 + i as f64
-                };
-                row(i, if p50.is_nan() { 0 } else { 100 }, i % 5, p50)
-            })
-            .collect();
-        let events = vec![
-            TimelineEvent::new(
-                4 * MIN,
-                EventKind::OutOfMemory,
-                "web",
-                "ran out of memory with 363 requests held and crashed",
-            ),
-            TimelineEvent::new(
-                5 * MIN,
-                EventKind::BackUp,
-                "web",
-                "back up as t2.micro (1 vCPU)",
-            ),
-        ];
-        let run = output(series, events);
-        let names = run_charts(&dir, &scn, &run).expect("charts");
-        assert_files(&dir, &names, 8);
-        for stem in ["latency", "outcomes", "utilization", "instances"] {
-            assert!(names.contains(&format!("{stem}.png")));
-            assert!(names.contains(&format!("{stem}.svg")));
-        }
-        // Deterministic: drawing again gives the same bytes.
-        let svg = std::fs::read(dir.join("latency.svg")).expect("svg");
-        let png = std::fs::read(dir.join("latency.png")).expect("png");
-        run_charts(&dir, &scn, &run).expect("charts again");
-        assert_eq!(svg, std::fs::read(dir.join("latency.svg")).expect("svg"));
-        assert_eq!(png, std::fs::read(dir.join("latency.png")).expect("png"));
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn run_charts_from_a_real_run() {
-        let dir = temp_dir("real");
-        let mut scn = scenario();
-        scn.duration = 3 * MIN;
-        scn.warmup = 0;
-        scn.window = 10 * SEC;
-        let run = crate::run::run(&scn, &mut |_| {});
-        let names = run_charts(&dir, &scn, &run).expect("charts");
-        assert_files(&dir, &names, 8);
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn odd_series_do_not_panic() {
-        let mut scn = scenario();
-        let cases: Vec<(&str, u64, Vec<WindowRow>)> = vec![
-            ("empty", 10 * MIN, Vec::new()),
-            ("empty-zero-duration", 0, Vec::new()),
-            ("single", 10 * SEC, vec![row(0, 5, 0, 12.0)]),
-            (
-                "all-nan",
-                10 * MIN,
-                (0..30).map(|i| row(i, 0, 3, f64::NAN)).collect(),
-            ),
-            (
-                "zero-length-window",
-                10 * MIN,
-                vec![WindowRow {
-                    end: 0,
-                    ..row(0, 5, 1, 1.0)
-                }],
-            ),
-            (
-                "huge",
-                u64::MAX / 2,
-                vec![
-                    row(0, u64::MAX / 4, 0, 86_400_000.0),
-                    row(1, 1, 0, 0.0),
-                    row(2, 1, 0, f64::INFINITY),
-                    row(3, 1, 0, 1e-9),
-                ],
-            ),
-        ];
-        for (name, duration, series) in cases {
-            let dir = temp_dir(name);
-            scn.duration = duration;
-            let run = output(series, Vec::new());
-            let names = run_charts(&dir, &scn, &run).unwrap_or_else(|e| panic!("{name}: {e}"));
-            assert_files(&dir, &names, 8);
-            let _ = std::fs::remove_dir_all(&dir);
-        }
-    }
-
-    fn point(chapter: u32, users: u32, p99: Option<f64>, err: f64, cost: f64) -> JourneyPoint {
-        JourneyPoint {
-            chapter,
-            name: format!("ch{chapter:02}-test"),
-            users,
-            p99_ms: p99,
-            p50_ms: p99.map(|v| v / 3.0),
-            error_rate: err,
-            goodput: 10.0,
-            cost_per_month: cost,
-        }
-    }
-
-    #[test]
-    fn journey_charts_are_written() {
-        let dir = temp_dir("journey");
-        let mut points = Vec::new();
-        for (i, u) in [10, 100, 1_000, 10_000, 100_000].into_iter().enumerate() {
-            let i = i as f64;
-            points.push(point(
-                1,
-                u,
-                (i < 4.0).then(|| 20.0 * 10f64.powf(i)),
-                i / 4.0,
-                8.5,
-            ));
-            points.push(point(3, u, Some(15.0 + i), i / 10.0, 500.0));
-        }
-        let names = journey_charts(&dir, &points).expect("charts");
-        assert_files(&dir, &names, 6);
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn journey_charts_survive_odd_points() {
-        let cases: Vec<(&str, Vec<JourneyPoint>)> = vec![
-            ("journey-empty", Vec::new()),
-            ("journey-one", vec![point(1, 100, Some(5.0), 0.0, 0.0)]),
-            (
-                "journey-none",
-                vec![
-                    point(2, 0, None, 1.0, 0.0),
-                    point(2, 10, None, f64::NAN, f64::INFINITY),
-                ],
-            ),
-        ];
-        for (name, points) in cases {
-            let dir = temp_dir(name);
-            let names = journey_charts(&dir, &points).unwrap_or_else(|e| panic!("{name}: {e}"));
-            assert_files(&dir, &names, 6);
-            let _ = std::fs::remove_dir_all(&dir);
-        }
-    }
 
     #[test]
     fn axes_and_labels() {
@@ -1818,22 +762,5 @@ mod tests {
         assert_eq!(fmt_ms(0.25), "250 µs");
         assert_eq!(fmt_plain(0.05), "0.05");
         assert_eq!(ellipsize("abcdef", 4), "abc…");
-        let (key, nums) = split_numbers("web[12]: CPU 0.72 above 1.");
-        assert_eq!(key, "web[\u{0}]: CPU \u{0} above \u{0}.");
-        assert_eq!(nums, vec!["12", "0.72", "1"]);
-    }
-
-    #[test]
-    fn repeated_events_are_grouped() {
-        let marks = Marks {
-            events: vec![
-                (1.0, "web[3]: booted, 2 checks".into()),
-                (2.0, "web[10]: booted, 2 checks".into()),
-                (3.0, "lb: resized".into()),
-            ],
-            ..Marks::default()
-        };
-        let labels: Vec<String> = marks.labels().into_iter().map(|l| l.1).collect();
-        assert_eq!(labels, vec!["2× web[…]: booted, 2 checks", "lb: resized"]);
     }
 }
