@@ -1,13 +1,15 @@
 //! The charts of one run over simulated time: latency, outcomes, utilization and instances,
-//! with the run's spikes, injected faults and component events marked on the time axis.
+//! with the run's spikes, injected faults and component events marked on the time axis, and one
+//! chart per title of the gauges components declare (`Behaviour::extra_gauges`), drawn the same
+//! way with no chart code of their own.
 
 use super::kit::{
     draw_legend, draw_line, draw_note, draw_strip, ellipsize, fmt_count, fmt_ms, fmt_pct,
     fmt_plain, frame, label_strip, layout, legend_top, perr, render, Axis, Chart, Coord, Entry,
-    Swatch, FONT, INK, LEGEND_W, SIZE_TALL, TITLE_PX,
+    Swatch, FONT, INK, LEGEND_W, PALETTE, SIZE_TALL, TITLE_PX,
 };
 use crate::metrics::WindowRow;
-use crate::model::kit::EventKind;
+use crate::model::kit::{EventKind, GaugeDecl, GaugeUnit};
 use crate::model::request::Outcome;
 use crate::report::ReportError;
 use crate::run::RunOutput;
@@ -670,9 +672,147 @@ impl Chart for InstancesChart<'_> {
     }
 }
 
+/// The chart of one declared gauge title: one line per component gauge with that title.
+#[derive(Clone, Debug, PartialEq)]
+struct GaugePanel {
+    /// File stem: `gauge-` and the title in lower case, each run of other characters than
+    /// letters and digits an underscore (`gauge-hit_ratio`); `-2`, `-3`... if taken.
+    stem: String,
+    title: &'static str,
+    unit: GaugeUnit,
+    /// (legend label, index into the rows' `gauges.extra`), in declaration order.
+    lines: Vec<(String, usize)>,
+}
+
+/// Groups the run's declared gauges into one panel per distinct title (and unit, so that one
+/// axis never mixes units), in order of first declaration. A line is labelled with its component,
+/// or `component.gauge` where one component has two gauges of the title.
+fn gauge_panels(decls: &[(String, GaugeDecl)]) -> Vec<GaugePanel> {
+    let mut panels: Vec<GaugePanel> = Vec::new();
+    let mut members: Vec<Vec<(&str, &str, usize)>> = Vec::new();
+    for (i, (component, g)) in decls.iter().enumerate() {
+        let at = panels
+            .iter()
+            .position(|p| p.title == g.title && p.unit == g.unit);
+        let at = at.unwrap_or_else(|| {
+            let base = format!("gauge-{}", slug(g.title));
+            let mut stem = base.clone();
+            let mut n = 1;
+            while panels.iter().any(|p| p.stem == stem) {
+                n += 1;
+                stem = format!("{base}-{n}");
+            }
+            panels.push(GaugePanel {
+                stem,
+                title: g.title,
+                unit: g.unit,
+                lines: Vec::new(),
+            });
+            members.push(Vec::new());
+            panels.len() - 1
+        });
+        members[at].push((component.as_str(), g.name, i));
+    }
+    for (panel, members) in panels.iter_mut().zip(&members) {
+        panel.lines = members
+            .iter()
+            .map(|&(component, name, i)| {
+                let repeated = members.iter().filter(|m| m.0 == component).count() > 1;
+                let label = if repeated {
+                    format!("{component}.{name}")
+                } else {
+                    component.to_string()
+                };
+                (label, i)
+            })
+            .collect();
+    }
+    panels
+}
+
+/// `text` in lower case with every run of characters other than ASCII letters and digits made
+/// one underscore, none at either end ("gauge" if nothing is left).
+fn slug(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    let out = out.trim_end_matches('_');
+    if out.is_empty() {
+        "gauge".to_string()
+    } else {
+        out.to_string()
+    }
+}
+
+/// A gauge components declared, over time: one line per component, sampled at window ends.
+struct GaugeChart<'a> {
+    tf: &'a TimeFrame<'a>,
+    panel: &'a GaugePanel,
+}
+
+impl Chart for GaugeChart<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        let (tf, panel) = (self.tf, self.panel);
+        let (area, legend) = layout(root, &format!("{} — {}", tf.name, panel.title))?;
+        // Ratios are drawn as percentages.
+        let scale = if panel.unit == GaugeUnit::Ratio {
+            100.0
+        } else {
+            1.0
+        };
+        let data: Vec<Vec<(f64, f64)>> = panel
+            .lines
+            .iter()
+            .map(|&(_, i)| tf.samples(|r| r.gauges.extra.get(i).map_or(f64::NAN, |v| v * scale)))
+            .collect();
+        let max = data
+            .iter()
+            .flatten()
+            .map(|p| p.1)
+            .filter(|v| v.is_finite())
+            .fold(f64::NEG_INFINITY, f64::max);
+        let any = max.is_finite();
+        let max = if any { max } else { 0.0 };
+        let (y, y_desc) = match panel.unit {
+            GaugeUnit::Count => (Axis::integer(max, fmt_count), panel.title.to_string()),
+            GaugeUnit::Ratio => (
+                Axis::linear(0.0, max.max(100.0) * 1.06, 10, fmt_pct),
+                format!("{} (%)", panel.title),
+            ),
+            GaugeUnit::Millis => (
+                Axis::linear(0.0, if max > 0.0 { max * 1.1 } else { 1.0 }, 8, fmt_count),
+                format!("{} (ms)", panel.title),
+            ),
+        };
+        let labels = tf.marks.labels();
+        let (strip, area) = label_strip(&area, &labels);
+        let mut chart = frame(&area, &tf.x, &y, &tf.x_desc(), &y_desc)?;
+        tf.marks.draw_under(&mut chart, &tf.x, &y)?;
+        let mut entries = Vec::new();
+        for (k, ((label, _), d)) in panel.lines.iter().zip(&data).enumerate() {
+            let color = PALETTE[k % PALETTE.len()];
+            draw_line(&mut chart, &tf.x, &y, d, color, 2, false)?;
+            entries.push(Entry::new(label.clone(), color, Swatch::Line(2)));
+        }
+        if !any && !tf.rows.is_empty() {
+            draw_note(&chart, &tf.x, &y, "no value was recorded")?;
+        }
+        tf.finish_panel(&chart, &y, strip.as_ref(), &labels)?;
+        entries.extend(tf.marks.legend());
+        draw_legend(&legend, legend_top(&strip), &entries)
+    }
+}
+
 /// Draws the run's charts into `dir`; returns the file names written.
 ///
-/// Writes `latency`, `outcomes`, `utilization` and `instances`, each as `.png` and `.svg`.
+/// Writes `latency`, `outcomes`, `utilization` and `instances`, each as `.png` and `.svg`, and
+/// one `gauge-…` chart per distinct title of the gauges components declared (see
+/// `GaugePanel`); none when no component declares a gauge.
 pub fn run_charts(dir: &Path, scn: &Scenario, run: &RunOutput) -> Result<Vec<String>, ReportError> {
     let tf = TimeFrame::new(scn, run);
     let mut written = Vec::new();
@@ -694,6 +834,10 @@ pub fn run_charts(dir: &Path, scn: &Scenario, run: &RunOutput) -> Result<Vec<Str
         &mut written,
     )?;
     render(dir, "instances", &InstancesChart { tf: &tf }, &mut written)?;
+    for panel in &gauge_panels(&run.extra_gauges) {
+        let chart = GaugeChart { tf: &tf, panel };
+        render(dir, &panel.stem, &chart, &mut written)?;
+    }
     Ok(written)
 }
 
@@ -701,59 +845,11 @@ pub fn run_charts(dir: &Path, scn: &Scenario, run: &RunOutput) -> Result<Vec<Str
 mod tests {
     use super::*;
     use crate::engine::time::{MIN, SEC};
-    use crate::metrics::{Gauges, Metrics};
     use crate::model::kit::{EventKind, TimelineEvent};
-    use crate::report::charts::test_util::{assert_files, temp_dir};
-
-    fn scenario() -> Scenario {
-        crate::scenario::load("chapter:1", &[]).expect("chapter 1 loads")
-    }
-
-    fn output(series: Vec<WindowRow>, timeline: Vec<TimelineEvent>) -> RunOutput {
-        let mut metrics = Metrics::new(&["a".to_string()], 0, 10 * SEC);
-        metrics.series = series;
-        RunOutput {
-            metrics,
-            cards: Vec::new(),
-            queue: None,
-            events: 0,
-            hash: 0,
-            peak_in_flight: 0,
-            in_flight_end: 0,
-            measured: 0,
-            open_at_end: 0,
-            timeline,
-            cost: 0.0,
-            extra_gauges: Vec::new(),
-        }
-    }
-
-    fn row(i: u64, ok: u64, refused: u64, p50: f64) -> WindowRow {
-        let mut outcomes = [0; Outcome::COUNT];
-        outcomes[Outcome::Ok.index()] = ok;
-        outcomes[Outcome::Refused.index()] = refused;
-        WindowRow {
-            start: i * 10 * SEC,
-            end: (i + 1) * 10 * SEC,
-            outcomes,
-            p50_ms: p50,
-            p90_ms: p50 * 2.0,
-            p99_ms: p50 * 5.0,
-            p999_ms: p50 * 9.0,
-            mean_ms: p50 * 1.2,
-            retries: 0,
-            gauges: Gauges {
-                users: 50 + i,
-                in_system: i % 7,
-                backlog: i % 3,
-                utilization: (i as f64 / 40.0).min(1.0),
-                instances: 1 + (i / 20) as u32,
-                healthy: 1,
-                cost: i as f64 * 0.01,
-                extra: Vec::new(),
-            },
-        }
-    }
+    use crate::report::charts::test_util::{
+        assert_files, gauge_output, output, remove_unless_kept, row, scenario, temp_dir, DEPTH,
+        HIT_RATIO,
+    };
 
     #[test]
     fn run_charts_from_synthetic_series() {
@@ -875,5 +971,196 @@ mod tests {
         let (key, nums) = split_numbers("web[12]: CPU 0.72 above 1.");
         assert_eq!(key, "web[\u{0}]: CPU \u{0} above \u{0}.");
         assert_eq!(nums, vec!["12", "0.72", "1"]);
+    }
+
+    /// The eight files of the standard run charts, in the order they are written.
+    const STANDARD: [&str; 8] = [
+        "latency.png",
+        "latency.svg",
+        "outcomes.png",
+        "outcomes.svg",
+        "utilization.png",
+        "utilization.svg",
+        "instances.png",
+        "instances.svg",
+    ];
+
+    #[test]
+    fn a_run_without_declared_gauges_writes_the_standard_charts_only() {
+        let dir = temp_dir("no-gauges");
+        let scn = scenario();
+        let run = output((0..30).map(|i| row(i, 100, 0, 20.0)).collect(), Vec::new());
+        let names = run_charts(&dir, &scn, &run).expect("charts");
+        assert_eq!(names, STANDARD);
+        let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+            .expect("dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        on_disk.sort();
+        let mut want = STANDARD.map(String::from).to_vec();
+        want.sort();
+        assert_eq!(on_disk, want);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn each_declared_gauge_title_gets_a_chart() {
+        let dir = temp_dir("gauges");
+        let mut scn = scenario();
+        scn.duration = 10 * MIN;
+        scn.client.curve.spikes = vec![(2 * MIN, 3.0, 30 * SEC, MIN)];
+        let mut run = gauge_output();
+        run.timeline = vec![TimelineEvent::new(
+            4 * MIN,
+            EventKind::BackUp,
+            "cache-b",
+            "back up after a restart",
+        )];
+        let names = run_charts(&dir, &scn, &run).expect("charts");
+        assert_files(&dir, &names, 12);
+        assert_eq!(names[..8], STANDARD);
+        assert_eq!(
+            names[8..],
+            [
+                "gauge-hit_ratio.png",
+                "gauge-hit_ratio.svg",
+                "gauge-messages_waiting.png",
+                "gauge-messages_waiting.svg",
+            ]
+        );
+        // One line per component, labelled with its name; the axis says the unit.
+        let svg = std::fs::read_to_string(dir.join("gauge-hit_ratio.svg")).expect("svg");
+        for text in ["hit ratio (%)", "cache-a", "cache-b", "100 %", "load spike"] {
+            assert!(svg.contains(text), "gauge-hit_ratio.svg lacks {text:?}");
+        }
+        assert!(
+            !svg.contains(">queue<"),
+            "the depth is drawn on its own chart"
+        );
+        let svg = std::fs::read_to_string(dir.join("gauge-messages_waiting.svg")).expect("svg");
+        assert!(svg.contains("messages waiting") && svg.contains("queue"));
+        // Deterministic: drawing again gives the same bytes.
+        let before: Vec<Vec<u8>> = names[8..]
+            .iter()
+            .map(|n| std::fs::read(dir.join(n)).expect("chart"))
+            .collect();
+        run_charts(&dir, &scn, &run).expect("charts again");
+        for (n, bytes) in names[8..].iter().zip(&before) {
+            assert_eq!(&std::fs::read(dir.join(n)).expect("chart"), bytes, "{n}");
+        }
+        remove_unless_kept(&dir);
+    }
+
+    #[test]
+    fn gauges_are_grouped_by_title_and_unit() {
+        let wait = GaugeDecl {
+            name: "wait",
+            title: "queue wait",
+            unit: GaugeUnit::Millis,
+        };
+        let decls: Vec<(String, GaugeDecl)> = vec![
+            ("cache-a".into(), HIT_RATIO),
+            ("q".into(), DEPTH),
+            ("cache-b".into(), HIT_RATIO),
+            // Same title, other name: the same chart; the component has two lines there.
+            (
+                "cache-b".into(),
+                GaugeDecl {
+                    name: "hit_ratio_warm",
+                    ..HIT_RATIO
+                },
+            ),
+            ("q".into(), wait),
+            // Same title, other unit: a chart of its own.
+            (
+                "q".into(),
+                GaugeDecl {
+                    unit: GaugeUnit::Count,
+                    ..wait
+                },
+            ),
+            // Another title with the same file name.
+            (
+                "x".into(),
+                GaugeDecl {
+                    title: "Hit -- Ratio!",
+                    ..HIT_RATIO
+                },
+            ),
+        ];
+        let panels = gauge_panels(&decls);
+        let summary: Vec<(&str, Vec<(&str, usize)>)> = panels
+            .iter()
+            .map(|p| {
+                let lines = p.lines.iter().map(|(l, i)| (l.as_str(), *i)).collect();
+                (p.stem.as_str(), lines)
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                (
+                    "gauge-hit_ratio",
+                    vec![
+                        ("cache-a", 0),
+                        ("cache-b.hit_ratio", 2),
+                        ("cache-b.hit_ratio_warm", 3)
+                    ]
+                ),
+                ("gauge-messages_waiting", vec![("q", 1)]),
+                ("gauge-queue_wait", vec![("q", 4)]),
+                ("gauge-queue_wait-2", vec![("q", 5)]),
+                ("gauge-hit_ratio-2", vec![("x", 6)]),
+            ]
+        );
+        assert_eq!(panels[2].unit, GaugeUnit::Millis);
+        assert_eq!(panels[3].unit, GaugeUnit::Count);
+        assert_eq!(slug("  "), "gauge");
+        assert!(gauge_panels(&[]).is_empty());
+    }
+
+    #[test]
+    fn gauge_charts_survive_odd_values() {
+        let wait = GaugeDecl {
+            name: "wait",
+            title: "queue wait",
+            unit: GaugeUnit::Millis,
+        };
+        let odd = [f64::NAN, f64::INFINITY, -5.0, 0.0, 1e12];
+        let mut scn = scenario();
+        for (name, duration, extra) in [
+            ("gauges-empty", 10 * MIN, None),
+            ("gauges-missing", 10 * MIN, Some(Vec::new())),
+            ("gauges-odd", 10 * MIN, Some(odd.to_vec())),
+            ("gauges-nan", 0, Some(vec![f64::NAN; 3])),
+        ] {
+            let dir = temp_dir(name);
+            scn.duration = duration;
+            let series = match &extra {
+                None => Vec::new(),
+                Some(values) => (0..20)
+                    .map(|i| {
+                        let mut r = row(i, 10, 0, 5.0);
+                        r.gauges.extra = values
+                            .iter()
+                            .cycle()
+                            .skip(i as usize)
+                            .take(3)
+                            .copied()
+                            .collect();
+                        r
+                    })
+                    .collect(),
+            };
+            let mut run = output(series, Vec::new());
+            run.extra_gauges = vec![
+                ("a".into(), HIT_RATIO),
+                ("b".into(), DEPTH),
+                ("c".into(), wait),
+            ];
+            let names = run_charts(&dir, &scn, &run).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_files(&dir, &names, 14);
+            remove_unless_kept(&dir);
+        }
     }
 }
