@@ -437,7 +437,9 @@ mod tests {
 
     #[test]
     fn the_compact_form_reads_class_metric_comparison_value_and_window() {
-        let cases: [(&str, Option<&str>, Measure, Bound, f64, Option<Time>); 9] = [
+        /// (text, class, measure, bound, threshold, window).
+        type Case<'a> = (&'a str, Option<&'a str>, Measure, Bound, f64, Option<Time>);
+        let cases: [Case; 9] = [
             (
                 "p(99) < 300ms",
                 None,

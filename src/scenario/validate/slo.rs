@@ -271,7 +271,8 @@ mod tests {
              { metric = \"throughput\", above = \"100/s\", name = \"busy enough\" },\n\
              { metric = \"error_rate\", below = 0.01 },\n]",
         );
-        let got: Vec<(&str, Bound, f64, Option<u16>, Option<u64>)> = o
+        type Row<'a> = (&'a str, Bound, f64, Option<u16>, Option<u64>);
+        let got: Vec<Row> = o
             .iter()
             .map(|o| (o.label.as_str(), o.bound, o.threshold, o.class, o.every))
             .collect();

@@ -313,7 +313,7 @@ mod tests {
             "dns"
         );
         assert_eq!(entry("", &[db.clone(), web.clone(), lb.clone()]), "lb");
-        assert_eq!(entry("", &[db.clone()]), "db");
+        assert_eq!(entry("", std::slice::from_ref(&db)), "db");
         // Ranks are tried among kinds with exactly one component: two DNS names, one balancer.
         assert_eq!(
             entry(
