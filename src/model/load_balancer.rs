@@ -669,6 +669,9 @@ mod tests {
     const FIRST: CompId = 2;
     /// A target's own timer: answer this request now.
     const REPLY: Code = Code(7);
+    /// The harness's own timer: set target `k`'s lifecycle (payload: k, 0 off / 1 in service /
+    /// 2 draining), as its group would.
+    const SET_LIFECYCLE: Code = Code(8);
 
     /// How a fake target treats what reaches it, from a time on.
     #[derive(Clone, Copy, Debug)]
@@ -719,6 +722,10 @@ mod tests {
                 (USER, Msg::Response(id)) => {
                     let i = self.ids.iter().position(|&x| x == id).expect("a user's");
                     self.answers[i] = Some((now, ctx.reqs.get(id).expect("live").outcome));
+                }
+                (USER, Msg::Timer(Timer::Pair(SET_LIFECYCLE, k, l))) => {
+                    let l = [Lifecycle::Off, Lifecycle::InService, Lifecycle::Draining][l as usize];
+                    ctx.registry.set_lifecycle(FIRST + k, l);
                 }
                 (LB, msg) => self.lb.handle(msg, &mut ctx),
                 (t, Msg::Request(id)) => {
@@ -825,6 +832,12 @@ mod tests {
         let mut ctx = ctx!(h, &mut sim.sched, LB);
         h.lb.start(&mut ctx);
         sim
+    }
+
+    /// Sets target `k`'s lifecycle at `at` (0 off, 1 in service, 2 draining).
+    fn set_lifecycle(sim: &mut Simulation<Harness>, at: Time, k: u32, l: u32) {
+        let msg = Msg::Timer(Timer::Pair(SET_LIFECYCLE, k, l));
+        sim.sched.at(at, Event { to: USER, msg });
     }
 
     /// Which target served each user request, in arrival order.
@@ -1055,5 +1068,62 @@ mod tests {
             ]
         );
         assert_eq!(sim.model.lb.stats.unavailable, 1);
+    }
+
+    #[test]
+    fn a_new_target_enters_on_its_first_passed_check_and_a_draining_one_gets_nothing_new() {
+        // Checks every 10 s. t2 is registered at 15 s: not checked yet, so requests at 16–18 s
+        // go to t0 and t1 only; the check at 20 s passes and it is in service at once (one pass,
+        // not `healthy` = 5). t0 starts draining at 30 s: from the next request on it gets
+        // nothing, without waiting for a check.
+        let requests = [16, 17, 18, 21, 22, 23, 31, 32].map(|s| s * SEC);
+        let mut sim = world(
+            spec(3, Algorithm::RoundRobin, Some((10 * SEC, 2 * SEC, 2, 5))),
+            vec![],
+            &[2],
+            &requests,
+        );
+        set_lifecycle(&mut sim, 15 * SEC, 2, 1);
+        set_lifecycle(&mut sim, 30 * SEC, 0, 2);
+        sim.run_until(40 * SEC);
+        let h = &sim.model;
+        assert_eq!(
+            health(h),
+            vec![(
+                20 * SEC,
+                "target t2 passed its first check: in service".to_string()
+            )]
+        );
+        let served = targets(h);
+        let sorted = |r: std::ops::Range<usize>| {
+            let mut v = served[r].to_vec();
+            v.sort_unstable();
+            v
+        };
+        assert_eq!(served[..3].iter().filter(|&&k| k == 2).count(), 0);
+        assert_eq!(sorted(3..6), vec![0, 1, 2]);
+        assert_eq!(sorted(6..8), vec![1, 2]);
+        assert_eq!(h.lb.healthy_count(), 2);
+    }
+
+    #[test]
+    fn power_of_two_prefers_the_idler_of_its_pair_where_random_does_not() {
+        // t0 holds every request for an hour, t1 answers at once, t2 is not registered. With two
+        // draws from {t0, t1}, power of two sends to t0 only when both draws are t0 (1 in 4) —
+        // once t0 holds more than t1, which is from its first request on. Random sends half.
+        // 400 requests, 1 ms apart: about 100 to t0 against about 200 (deterministic: seed 1).
+        let modes = vec![vec![(0, Mode::Answer(3_600 * SEC))]];
+        let requests: Vec<Time> = (1..=400).map(|i| i * MS).collect();
+        let share = |algorithm| {
+            let mut sim = world(spec(3, algorithm, None), modes.clone(), &[2], &requests);
+            sim.run_until(SEC);
+            let served = targets(&sim.model);
+            assert_eq!(served.len(), 400);
+            assert!(!served.contains(&2), "sent to an unregistered target");
+            served.iter().filter(|&&k| k == 0).count() as f64 / 400.0
+        };
+        let (p2c, random) = (share(Algorithm::PowerOfTwo), share(Algorithm::Random));
+        assert!((0.18..0.32).contains(&p2c), "power of two: {p2c}");
+        assert!((0.42..0.58).contains(&random), "random: {random}");
     }
 }
