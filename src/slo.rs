@@ -401,3 +401,369 @@ pub fn evaluate(objectives: &[Objective], run: &crate::run::RunOutput) -> Vec<Ve
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::time::{MIN, MS, SEC};
+    use crate::metrics::{SloRecorder, Summary};
+
+    const LT: Bound = Bound::Below { inclusive: false };
+    const LE: Bound = Bound::Below { inclusive: true };
+    const GT: Bound = Bound::Above { inclusive: false };
+    const GE: Bound = Bound::Above { inclusive: true };
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() <= 1e-12 * b.abs().max(1.0)
+    }
+
+    /// An objective from its compact form (classes "browse" = 0, "buy" = 1).
+    fn objective(text: &str) -> Objective {
+        let (class, measure, bound, threshold, every) =
+            parse_compact(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        Objective {
+            label: text.into(),
+            measure,
+            bound,
+            threshold,
+            class: class.map(|c| match c.as_str() {
+                "browse" => 0,
+                "buy" => 1,
+                other => panic!("class {other}"),
+            }),
+            every,
+        }
+    }
+
+    #[test]
+    fn the_compact_form_reads_class_metric_comparison_value_and_window() {
+        /// (text, class, measure, bound, threshold, window).
+        type Case<'a> = (&'a str, Option<&'a str>, Measure, Bound, f64, Option<Time>);
+        let cases: [Case; 9] = [
+            (
+                "p(99) < 300ms",
+                None,
+                Measure::Quantile(0.99),
+                LT,
+                300.0,
+                None,
+            ),
+            (
+                "error_rate < 0.1%",
+                None,
+                Measure::ErrorRate,
+                LT,
+                0.001,
+                None,
+            ),
+            (
+                "buy: p(95) < 800ms every 5m",
+                Some("buy"),
+                Measure::Quantile(0.95),
+                LT,
+                800.0,
+                Some(5 * MIN),
+            ),
+            ("p99 <= 1s", None, Measure::Quantile(0.99), LE, 1000.0, None),
+            (
+                "availability >= 0.999",
+                None,
+                Measure::Availability,
+                GE,
+                0.999,
+                None,
+            ),
+            (
+                "throughput > 100/s",
+                None,
+                Measure::Throughput,
+                GT,
+                100.0,
+                None,
+            ),
+            (
+                "cost_per_month < $500",
+                None,
+                Measure::CostPerMonth,
+                LT,
+                500.0,
+                None,
+            ),
+            ("  mean<50ms  ", None, Measure::Mean, LT, 50.0, None),
+            (
+                "p(97.5) < 2.5s",
+                None,
+                Measure::Quantile(0.975),
+                LT,
+                2500.0,
+                None,
+            ),
+        ];
+        for (text, class, measure, bound, threshold, every) in cases {
+            let (c, m, b, t, e) = parse_compact(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(
+                (c.as_deref(), m, b, e),
+                (class, measure, bound, every),
+                "{text}"
+            );
+            assert!(close(t, threshold), "{text}: {t}");
+        }
+    }
+
+    #[test]
+    fn malformed_compact_objectives_say_what_is_wrong() {
+        let err = |text: &str| parse_compact(text).expect_err(text);
+        assert_eq!(
+            err("p(99) 300ms"),
+            "`p(99) 300ms` has no comparison; write it like \"p(99) < 300ms\""
+        );
+        assert_eq!(
+            err("p(100) < 1s"),
+            "a percentile must be between 0 and 100, found 100"
+        );
+        assert_eq!(
+            err("p(abc) < 1s"),
+            "`p(abc)` is not a percentile like p(99)"
+        );
+        assert!(err("latency < 1s").starts_with("unknown metric `latency`"));
+        assert!(err("p99 < fast").contains("fast"));
+        assert_eq!(
+            err("cost < 500"),
+            "expected a monthly cost like \"$500\", found \"500\""
+        );
+        assert!(err("error_rate < 150%").contains("between 0 and 1"));
+        assert!(err("p99 < 1s every soon").contains("soon"));
+    }
+
+    #[test]
+    fn metric_names_and_their_aliases() {
+        let cases = [
+            ("p50", Measure::Quantile(0.5)),
+            ("P90", Measure::Quantile(0.9)),
+            ("p999", Measure::Quantile(0.999)),
+            ("median", Measure::Quantile(0.5)),
+            ("avg", Measure::Mean),
+            ("max", Measure::Max),
+            ("errors", Measure::ErrorRate),
+            ("goodput", Measure::Throughput),
+            ("cost", Measure::CostPerMonth),
+        ];
+        for (name, want) in cases {
+            assert_eq!(Measure::parse(name), Ok(want), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_bound_holds_strictly_or_inclusively_and_the_margin_is_headroom() {
+        let at = |bound: Bound| Objective {
+            label: String::new(),
+            measure: Measure::Mean,
+            bound,
+            threshold: 300.0,
+            class: None,
+            every: None,
+        };
+        // At the threshold: only the inclusive bounds hold.
+        let held: Vec<bool> = [LT, LE, GT, GE]
+            .iter()
+            .map(|&b| at(b).holds(300.0))
+            .collect();
+        assert_eq!(held, vec![false, true, false, true]);
+        assert!(at(LT).holds(299.9) && !at(GT).holds(299.9));
+        assert_eq!(at(LT).margin(250.0), 50.0);
+        assert_eq!(at(GT).margin(250.0), -50.0);
+        assert_eq!(at(LE).target(), "≤ 300.0 ms");
+        assert_eq!(at(GT).target(), "> 300.0 ms");
+    }
+
+    /// A window summary of `total` requests, `ok` of them successful.
+    fn summary(ok: u64, total: u64) -> Summary {
+        Summary {
+            start: 0,
+            ok,
+            total,
+            q: (0.99, 250.0),
+            mean: 120.0,
+            max: 900.0,
+        }
+    }
+
+    #[test]
+    fn values_come_from_a_window_summary() {
+        let s = summary(98, 100);
+        let v = |m| value_of(m, &s, 10.0, 42.0);
+        assert_eq!(v(Measure::Quantile(0.99)), 250.0);
+        assert_eq!(v(Measure::Mean), 120.0);
+        assert_eq!(v(Measure::Max), 900.0);
+        assert!(close(v(Measure::ErrorRate), 0.02));
+        assert!(close(v(Measure::Availability), 0.98));
+        assert!(close(v(Measure::Throughput), 9.8));
+        assert_eq!(v(Measure::CostPerMonth), 42.0);
+        // Nothing ended: nothing failed.
+        let empty = summary(0, 0);
+        assert_eq!(value_of(Measure::ErrorRate, &empty, 10.0, 0.0), 0.0);
+        assert_eq!(value_of(Measure::Availability, &empty, 10.0, 0.0), 1.0);
+    }
+
+    #[test]
+    #[ignore = "BUG: \"99.9%\" parses to 0.9990000000000001, so exactly 99.9 % availability fails \">= 99.9%\""]
+    fn exactly_the_promised_availability_meets_an_inclusive_objective() {
+        // 999 of 1,000 requests succeed: availability 999 / 1000 = 0.999, which meets
+        // "availability >= 99.9%". But 99.9 / 100 in floating point is 0.9990000000000001, above
+        // 0.999: the objective fails. (The shorthand `availability = "99.9%"` reads the same way.)
+        let o = objective("availability >= 99.9%");
+        let v = value_of(o.measure, &summary(999, 1000), 1.0, 0.0);
+        assert_eq!(v, 0.999);
+        assert!(o.holds(v), "threshold {}", o.threshold);
+    }
+
+    /// A run's output whose SLO recorders have seen a synthetic 100 s (after a warm-up of 0):
+    /// request i (0..100) ends at i + 0.5 s. Every tenth (i % 10 == 9) is a "buy" taking 900 ms;
+    /// the others are "browse", 100 ms, except i = 55 (500 ms) and i = 97, 98 (failed).
+    /// Totals: 100 requests, 98 successful; the run cost $0.01.
+    fn synthetic(objectives: &[Objective]) -> crate::run::RunOutput {
+        let duration = 100 * SEC;
+        let mut recorders: Vec<SloRecorder> = objectives
+            .iter()
+            .map(|o| {
+                let q = match o.measure {
+                    Measure::Quantile(q) => q,
+                    _ => 0.99,
+                };
+                SloRecorder::new(o.class, q, o.every, 0, duration)
+            })
+            .collect();
+        for i in 0..100u64 {
+            let now = i * SEC + 500 * MS;
+            let (class, latency) = match i {
+                _ if i % 10 == 9 => (1, 900 * MS),
+                55 => (0, 500 * MS),
+                _ => (0, 100 * MS),
+            };
+            let ok = !matches!(i, 97 | 98);
+            for r in &mut recorders {
+                r.record(now, class, ok, latency);
+            }
+        }
+        for r in &mut recorders {
+            r.finish(duration, 0);
+        }
+        // Any real run gives the rest of the output; only the recorders, the measured period
+        // and the cost are read.
+        let text = "[scenario]\nname = \"t\"\nduration = \"1s\"\n[workload]\nusers = 1\n\
+                    [components.db]\nkind = \"server\"\ninstance = \"c5.large\"\n\
+                    service = { dist = \"exponential\", mean = \"20ms\" }\n";
+        let scn = crate::scenario::parse("test", text, &[]).unwrap_or_else(|e| panic!("{e}"));
+        let mut out = crate::run::run(&scn, &mut |_| {});
+        out.metrics.slo = recorders;
+        out.measured = duration;
+        out.cost = 0.01;
+        out
+    }
+
+    #[test]
+    fn objectives_are_evaluated_over_the_whole_run_per_class_and_per_window() {
+        let objectives: Vec<Objective> = [
+            // 98 successes: 87 × 100 ms, 1 × 500 ms, 10 × 900 ms. The 99th percentile is the
+            // 98th value (ceil(0.99 × 98) = 98): 900 ms.
+            "p(99) < 1s",
+            "max < 800ms",
+            // 2 of 100 failed.
+            "error_rate < 1%",
+            // 98 / 100 = 0.98, exactly at the inclusive threshold.
+            "availability >= 98%",
+            // Only the buys: all 900 ms.
+            "buy: p(95) < 800ms",
+            // Only the browses, in 10 s windows: the window 50–60 s holds the 500 ms one.
+            "browse: p(99) < 300ms every 10s",
+            // 98 successes in 100 s.
+            "throughput > 0.9/s",
+            // $0.01 in 100 s = $0.36/h × 730 h = $262.80 a month.
+            "cost_per_month < $300",
+        ]
+        .iter()
+        .map(|t| objective(t))
+        .collect();
+        let run = synthetic(&objectives);
+        let v = evaluate(&objectives, &run);
+        let passed: Vec<bool> = v.iter().map(|v| v.passed).collect();
+        assert_eq!(
+            passed,
+            vec![true, false, false, true, false, false, true, true]
+        );
+        let near = |x: f64, want: f64, rel: f64| (x - want).abs() <= rel * want;
+        assert!(near(v[0].measured, 900.0, 0.01), "{}", v[0].measured);
+        assert!(near(v[1].measured, 900.0, 0.01), "{}", v[1].measured);
+        assert!(close(v[2].measured, 0.02) && close(v[2].margin, -0.01));
+        assert!(close(v[3].measured, 0.98) && v[3].margin == 0.0);
+        assert!(near(v[4].measured, 900.0, 0.01));
+        assert!(
+            near(v[5].measured, 500.0, 0.01),
+            "worst window {}",
+            v[5].measured
+        );
+        assert_eq!(v[5].windows, Some((1, 10)));
+        assert!(close(v[6].measured, 0.98));
+        assert!(close(v[7].measured, 262.8), "{}", v[7].measured);
+        assert!(close(v[7].margin, 37.2));
+        assert_eq!(v[7].noise, None, "cost has no batch noise");
+        // Batch means of the error rate: nine batches with none, the last with 2 of 10 (0.2):
+        // mean 0.02, sample variance 0.036 / 9 = 0.004, standard error √(0.004 / 10) = 0.02.
+        // The margin (−0.01) is within two of them: a note says so.
+        let se = v[2].noise.expect("batch noise");
+        assert!(close(se, 0.02), "{se}");
+        assert!(v[2]
+            .note
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("within the run's statistical noise"));
+    }
+
+    #[test]
+    fn an_objective_with_nothing_to_measure_fails_and_says_why() {
+        // Every request failed: no latency to measure, so the p99 objective cannot pass.
+        let o = vec![objective("p(99) < 1s"), objective("p(99) < 1s every 10s")];
+        let mut recorders: Vec<SloRecorder> = o
+            .iter()
+            .map(|o| SloRecorder::new(None, 0.99, o.every, 0, 100 * SEC))
+            .collect();
+        for r in &mut recorders {
+            for i in 0..10 {
+                r.record(i * SEC, 0, false, 0);
+            }
+            r.finish(100 * SEC, 0);
+        }
+        let mut run = synthetic(&[]);
+        run.metrics.slo = recorders;
+        let v = evaluate(&o, &run);
+        assert!(!v[0].passed && v[0].measured.is_nan());
+        assert_eq!(
+            v[0].note.as_deref(),
+            Some("no successful requests to measure")
+        );
+        assert_eq!(v[1].windows, Some((0, 0)));
+        assert_eq!(
+            v[1].note.as_deref(),
+            Some("no window had requests to measure")
+        );
+    }
+
+    #[test]
+    #[ignore = "BUG: a windowed latency objective passes when no request succeeded (0 of 0 windows fail)"]
+    fn a_windowed_latency_objective_with_no_successes_fails() {
+        // The same run as above: every request failed. The whole-run "p(99) < 1s" fails (nothing
+        // to measure); "p(99) < 1s every 10s" evaluates no window (each window's p99 is NaN and
+        // is dropped), finds 0 failing, and passes — a shop that answered nothing meets its
+        // windowed latency objective.
+        let o = vec![objective("p(99) < 1s every 10s")];
+        let mut r = SloRecorder::new(None, 0.99, o[0].every, 0, 100 * SEC);
+        for i in 0..10 {
+            r.record(i * SEC, 0, false, 0);
+        }
+        r.finish(100 * SEC, 0);
+        let mut run = synthetic(&[]);
+        run.metrics.slo = vec![r];
+        let v = evaluate(&o, &run);
+        assert!(!v[0].passed, "{:?}", v[0]);
+    }
+}

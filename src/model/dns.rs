@@ -478,3 +478,338 @@ impl Kind for Dns {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::sim::Simulation;
+    use crate::engine::{Model, Scheduler};
+    use crate::metrics::Metrics;
+    use crate::model::network::{Network, NetworkConfig};
+    use crate::model::probe::PROBE_CLASS;
+    use crate::model::registry::Registry;
+    use crate::model::request::RequestTable;
+    use crate::model::world::ctx;
+    use crate::model::Event;
+    use crate::scenario::units::Duration as D;
+
+    /// The users (played by the harness).
+    const USER: CompId = 0;
+    /// The DNS under test.
+    const DNS: CompId = 1;
+    /// The record's endpoint (played by the harness).
+    const PRIMARY: CompId = 2;
+    /// The failover endpoint (played by the harness).
+    const SECONDARY: CompId = 3;
+
+    /// What the harness feeds the DNS, at a time.
+    enum Input {
+        /// A lookup by this user (resolver = user % resolvers).
+        Lookup(u32),
+        /// A control verb for the DNS.
+        Verb(Control),
+    }
+
+    /// A DNS in front of two fake endpoints that answer at once while up and never while down.
+    struct Harness {
+        dns: Dns,
+        reqs: RequestTable,
+        metrics: Metrics,
+        net: Network,
+        zones: Vec<Zone>,
+        registry: Registry,
+        rng: RngStream,
+        /// When the primary is down: [from, until) spans.
+        primary_down: Vec<(Time, Time)>,
+        /// The lookups, in input order.
+        ids: Vec<ReqId>,
+        /// Per lookup: (answer time, outcome).
+        answers: Vec<Option<(Time, Outcome)>>,
+        /// Per lookup: (arrival time, endpoint) if it reached one.
+        reached: Vec<Option<(Time, CompId)>>,
+    }
+
+    impl Model for Harness {
+        type Event = Event;
+        fn handle(&mut self, ev: Event, sched: &mut Scheduler<Event>) {
+            let now = sched.now();
+            let mut ctx = ctx!(self, sched, ev.to);
+            match (ev.to, ev.msg) {
+                (USER, Msg::Response(id)) => {
+                    let i = self.ids.iter().position(|&x| x == id).expect("a lookup");
+                    self.answers[i] = Some((now, ctx.reqs.get(id).expect("live").outcome));
+                }
+                (DNS, msg) => self.dns.handle(msg, &mut ctx),
+                (to @ (PRIMARY | SECONDARY), Msg::Request(id)) => {
+                    if ctx.reqs.get(id).expect("live").class != PROBE_CLASS {
+                        let i = self.ids.iter().position(|&x| x == id).expect("a lookup");
+                        self.reached[i] = Some((now, to));
+                    }
+                    let down = to == PRIMARY
+                        && self
+                            .primary_down
+                            .iter()
+                            .any(|&(from, until)| (from..until).contains(&now));
+                    if !down {
+                        ctx.respond(id, &mut self.rng);
+                    }
+                }
+                other => unreachable!("{other:?}"),
+            }
+        }
+    }
+
+    /// A DNS spec: lookups take exactly 50 ms, failures 10 s.
+    fn spec(ttl: Time, resolvers: u32, failover: Option<(CompId, Time, u32, Time)>) -> DnsSpec {
+        DnsSpec {
+            primary: PRIMARY,
+            ttl,
+            resolvers,
+            lookup: DistConfig::Deterministic { value: D(50 * MS) },
+            failure_time: 10 * SEC,
+            failover,
+        }
+    }
+
+    /// A started world with zero network delay.
+    fn world(
+        spec: DnsSpec,
+        primary_down: &[(Time, Time)],
+        inputs: &[(Time, Input)],
+    ) -> Simulation<Harness> {
+        let mut h = Harness {
+            dns: Dns::new("dns", spec, 1),
+            reqs: RequestTable::new(),
+            metrics: Metrics::new(&["c".into()], 0, SEC),
+            net: Network::new(&NetworkConfig {
+                client_rtt: D(0),
+                internal_rtt: D(0),
+                jitter: 0.0,
+            }),
+            zones: vec![Zone::Users, Zone::Users, Zone::Internal, Zone::Internal],
+            registry: Registry::new(4, 1),
+            rng: RngStream::new(1, "endpoints"),
+            primary_down: primary_down.to_vec(),
+            ids: Vec::new(),
+            answers: Vec::new(),
+            reached: Vec::new(),
+        };
+        let mut sched = Scheduler::<Event>::new();
+        for (at, input) in inputs {
+            let msg = match input {
+                Input::Lookup(user) => {
+                    let id = h.reqs.alloc(0, *user, *at, 1.0);
+                    h.reqs.get_mut(id).expect("fresh").push_hop(USER, 0);
+                    h.ids.push(id);
+                    Msg::Request(id)
+                }
+                Input::Verb(c) => Msg::Control(*c),
+            };
+            sched.at(*at, Event { to: DNS, msg });
+        }
+        h.answers = vec![None; h.ids.len()];
+        h.reached = vec![None; h.ids.len()];
+        let mut sim = Simulation::new(h);
+        sim.sched = sched;
+        let h = &mut sim.model;
+        let mut ctx = ctx!(h, &mut sim.sched, DNS);
+        h.dns.start(&mut ctx);
+        sim
+    }
+
+    fn run(
+        spec: DnsSpec,
+        primary_down: &[(Time, Time)],
+        inputs: &[(Time, Input)],
+        until: Time,
+    ) -> Harness {
+        let mut sim = world(spec, primary_down, inputs);
+        sim.run_until(until);
+        sim.model
+    }
+
+    #[test]
+    fn a_cached_answer_within_the_ttl_does_not_ask_the_authoritative() {
+        use Input::*;
+        // One resolver, TTL 60 s. The lookup at 0 misses: the query takes 50 ms, the answer is
+        // cached until 60.05 s. Lookups at 10 s and 60.049 s are hits, sent on at once.
+        let h = run(
+            spec(60 * SEC, 1, None),
+            &[],
+            &[
+                (0, Lookup(0)),
+                (10 * SEC, Lookup(0)),
+                (60_049 * MS, Lookup(0)),
+            ],
+            70 * SEC,
+        );
+        assert_eq!(
+            h.reached,
+            vec![
+                Some((50 * MS, PRIMARY)),
+                Some((10 * SEC, PRIMARY)),
+                Some((60_049 * MS, PRIMARY))
+            ]
+        );
+        let s = &h.dns.stats;
+        assert_eq!(
+            (s.lookups, s.cache_hits, s.authoritative_queries),
+            (3, 2, 1)
+        );
+    }
+
+    #[test]
+    fn an_expired_answer_is_asked_for_again() {
+        use Input::*;
+        // The answer cached at 50 ms expires at 60.05 s exactly: a lookup then misses and waits
+        // for a fresh 50 ms query (on at 60.1 s), which is cached in turn until 120.1 s.
+        let h = run(
+            spec(60 * SEC, 1, None),
+            &[],
+            &[
+                (0, Lookup(0)),
+                (60_050 * MS, Lookup(0)),
+                (120 * SEC, Lookup(0)),
+            ],
+            130 * SEC,
+        );
+        assert_eq!(
+            h.reached,
+            vec![
+                Some((50 * MS, PRIMARY)),
+                Some((60_100 * MS, PRIMARY)),
+                Some((120 * SEC, PRIMARY))
+            ]
+        );
+        assert_eq!(h.dns.stats.authoritative_queries, 2);
+        assert_eq!(h.dns.stats.cache_hits, 1);
+    }
+
+    #[test]
+    fn lookups_waiting_on_one_resolver_share_its_query() {
+        use Input::*;
+        // Two resolvers. Users 0, 2, 4 use resolver 0: their lookups at 0, 10 and 20 ms all wait
+        // for the one query started at 0, and go on together at 50 ms. User 1 uses resolver 1:
+        // its own query, 30 → 80 ms.
+        let h = run(
+            spec(60 * SEC, 2, None),
+            &[],
+            &[
+                (0, Lookup(0)),
+                (10 * MS, Lookup(2)),
+                (20 * MS, Lookup(4)),
+                (30 * MS, Lookup(1)),
+            ],
+            SEC,
+        );
+        assert_eq!(
+            h.reached,
+            vec![
+                Some((50 * MS, PRIMARY)),
+                Some((50 * MS, PRIMARY)),
+                Some((50 * MS, PRIMARY)),
+                Some((80 * MS, PRIMARY))
+            ]
+        );
+        assert_eq!(h.dns.stats.authoritative_queries, 2);
+        assert_eq!(h.dns.queries_per_resolver, vec![1, 1]);
+        assert_eq!(h.dns.stats.cache_hits, 0);
+    }
+
+    #[test]
+    fn an_outage_fails_cache_misses_after_failure_time_while_cached_answers_last_their_ttl() {
+        use Input::*;
+        // Two resolvers, TTL 60 s. Resolver 0 caches the answer at 50 ms (until 60.05 s). The
+        // authoritative service is down from 30 s to 80 s.
+        //   40 s, user 1 (resolver 1, empty cache): its query fails after 10 s → DNS failure at 50 s;
+        //   42 s, user 3 (resolver 1): joins that query, fails with it at 50 s;
+        //   45 s, user 0 (resolver 0): a cache hit, on at once;
+        //   55 s, user 1: SERVFAIL is not cached, so it asks again: fails at 65 s;
+        //   61 s, user 0: resolver 0's answer expired at 60.05 s: fails at 71 s;
+        //   85 s, user 1: the service is back: answered at 85.05 s.
+        let h = run(
+            spec(60 * SEC, 2, None),
+            &[],
+            &[
+                (0, Lookup(0)),
+                (30 * SEC, Verb(Control::DnsOutage)),
+                (40 * SEC, Lookup(1)),
+                (42 * SEC, Lookup(3)),
+                (45 * SEC, Lookup(0)),
+                (55 * SEC, Lookup(1)),
+                (61 * SEC, Lookup(0)),
+                (80 * SEC, Verb(Control::Recover)),
+                (85 * SEC, Lookup(1)),
+            ],
+            100 * SEC,
+        );
+        let failed = |t: Time| Some((t, Outcome::DnsFailure));
+        assert_eq!(
+            h.answers,
+            vec![
+                Some((50 * MS, Outcome::Ok)),
+                failed(50 * SEC),
+                failed(50 * SEC),
+                Some((45 * SEC, Outcome::Ok)),
+                failed(65 * SEC),
+                failed(71 * SEC),
+                Some((85_050 * MS, Outcome::Ok)),
+            ]
+        );
+        assert_eq!(h.reached[3], Some((45 * SEC, PRIMARY)));
+        assert!(h.reached[1].is_none() && h.reached[2].is_none());
+        assert_eq!(h.dns.stats.failures, 4);
+        let dns_events: Vec<Time> = h.dns.events.iter().map(|e| e.at).collect();
+        assert_eq!(dns_events, vec![30 * SEC, 80 * SEC]);
+    }
+
+    #[test]
+    fn failover_answers_the_secondary_after_threshold_failed_checks_and_the_primary_after_as_many_passes(
+    ) {
+        use Input::*;
+        // Checks every 10 s from 10 s, timeout 4 s, threshold 3. The primary is down from 25 s
+        // to 75 s: checks at 30, 40, 50 s time out at 34, 44, 54 s → the secondary from 54 s.
+        // Checks at 60 and 70 s fail too; 80, 90, 100 s pass → the primary again from 100 s.
+        // One resolver with a 5 s TTL: a lookup at 56 s gets the secondary, one at 101 s (the
+        // cache expired at 61.05 s) the primary.
+        let h = run(
+            spec(5 * SEC, 1, Some((SECONDARY, 10 * SEC, 3, 4 * SEC))),
+            &[(25 * SEC, 75 * SEC)],
+            &[(56 * SEC, Lookup(0)), (101 * SEC, Lookup(0))],
+            110 * SEC,
+        );
+        let flips: Vec<(Time, bool)> = h
+            .dns
+            .events
+            .iter()
+            .map(|e| (e.at, e.text.starts_with("primary healthy")))
+            .collect();
+        assert_eq!(flips, vec![(54 * SEC, false), (100 * SEC, true)]);
+        assert!(h.dns.answering_primary());
+        assert_eq!(
+            h.reached,
+            vec![
+                Some((56_050 * MS, SECONDARY)),
+                Some((101_050 * MS, PRIMARY))
+            ]
+        );
+    }
+
+    #[test]
+    fn failover_does_not_flip_on_fewer_than_threshold_failures() {
+        // The primary is down from 25 s to 45 s: checks at 30 and 40 s fail (two, threshold 3),
+        // the one at 50 s passes and resets the count. No flip.
+        let mut sim = world(
+            spec(5 * SEC, 1, Some((SECONDARY, 10 * SEC, 3, 4 * SEC))),
+            &[(25 * SEC, 45 * SEC)],
+            &[],
+        );
+        sim.run_until(200 * SEC);
+        assert!(
+            sim.model.dns.events.is_empty(),
+            "{:?}",
+            sim.model.dns.events
+        );
+        assert!(sim.model.dns.answering_primary());
+    }
+}

@@ -986,3 +986,409 @@ fn metric_name(m: Metric) -> &'static str {
         Metric::RequestsPerTarget => "requests per target",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::sim::Simulation;
+    use crate::engine::{Model, Scheduler};
+    use crate::metrics::Metrics;
+    use crate::model::network::{Network, NetworkConfig};
+    use crate::model::registry::Registry;
+    use crate::model::request::RequestTable;
+    use crate::model::world::ctx;
+    use crate::model::Event;
+    use crate::scenario::units::Duration as D;
+
+    /// The harness's own component: load changes and injected stops.
+    const DRIVER: CompId = 1;
+    /// A load change (payload: index into the load schedule).
+    const SET_LOAD: Code = Code(8);
+    /// A fake instance finished booting (payload: its launch epoch).
+    const BOOTED: Code = Code(9);
+
+    /// A fleet spec from the keys of `[components.web]` (after `kind` and `instance`), checked
+    /// the way a scenario file is. The fleet is component 2; its slots follow it.
+    fn fleet_spec(keys: &str) -> FleetSpec {
+        let text = format!(
+            "[scenario]\nname = \"t\"\nduration = \"1h\"\n[workload]\nusers = 1\n\
+             [components.web]\nkind = \"fleet\"\ninstance = \"c5.large\"\n\
+             service = {{ dist = \"exponential\", mean = \"20ms\" }}\n{keys}\n"
+        );
+        let scn = crate::scenario::parse("test", &text, &[]).unwrap_or_else(|e| panic!("{e}"));
+        match &scn.components[0].1 {
+            ComponentSpec::Fleet(f) => f.clone(),
+            other => panic!("not a fleet: {other:?}"),
+        }
+    }
+
+    /// One fleet; the harness plays its instances. Each instance has one vCPU and, while up,
+    /// is busy `load` of the time (the same load for every instance), so the group's CPU metric
+    /// is exactly the load.
+    struct Harness {
+        fleet: Fleet,
+        me: CompId,
+        slots: Vec<CompId>,
+        reqs: RequestTable,
+        metrics: Metrics,
+        net: Network,
+        zones: Vec<Zone>,
+        registry: Registry,
+        boot: Time,
+        load: f64,
+        loads: Vec<(Time, f64)>,
+        epoch: Vec<u32>,
+        /// Every control verb an instance received: (time, component, verb).
+        controls: Vec<(Time, CompId, Control)>,
+    }
+
+    /// Writes an instance's status as a real one would: integrals up to `now`, rates from now.
+    fn publish(reg: &mut Registry, c: CompId, now: Time, up: bool, load: f64) {
+        let st = reg.of_mut(c);
+        st.busy_area = st.busy_area_at(now);
+        st.capacity_area = st.capacity_area_at(now);
+        st.as_of = now;
+        st.up = up;
+        (st.busy_rate, st.capacity_rate) = if up { (load, 1.0) } else { (0.0, 0.0) };
+    }
+
+    impl Model for Harness {
+        type Event = Event;
+        fn handle(&mut self, ev: Event, sched: &mut Scheduler<Event>) {
+            let now = sched.now();
+            let mut ctx = ctx!(self, sched, ev.to);
+            if ev.to == self.me {
+                self.fleet.handle(ev.msg, &mut ctx);
+                return;
+            }
+            if ev.to == DRIVER {
+                if let Msg::Timer(Timer::Word(SET_LOAD, i)) = ev.msg {
+                    self.load = self.loads[i as usize].1;
+                    for &c in &self.slots {
+                        let up = ctx.registry.of(c).up;
+                        publish(ctx.registry, c, now, up, self.load);
+                    }
+                }
+                return;
+            }
+            let c = ev.to;
+            let i = self.slots.iter().position(|&s| s == c).expect("a slot");
+            match ev.msg {
+                Msg::Control(v) => {
+                    self.controls.push((now, c, v));
+                    match v {
+                        Control::LaunchBooted => {
+                            ctx.registry.of_mut(c).launched_at = now;
+                            publish(ctx.registry, c, now, true, self.load);
+                        }
+                        Control::Launch => {
+                            ctx.registry.of_mut(c).launched_at = now;
+                            ctx.registry.of_mut(c).stopped = false;
+                            publish(ctx.registry, c, now, false, self.load);
+                            self.epoch[i] += 1;
+                            ctx.timer(self.boot, Timer::Word(BOOTED, self.epoch[i]));
+                        }
+                        Control::Terminate => {
+                            ctx.registry.of_mut(c).stopped = false;
+                            publish(ctx.registry, c, now, false, self.load);
+                            self.epoch[i] += 1;
+                        }
+                        Control::Stop => {
+                            ctx.registry.of_mut(c).stopped = true;
+                            publish(ctx.registry, c, now, false, self.load);
+                        }
+                        _ => {}
+                    }
+                }
+                Msg::Timer(Timer::Word(BOOTED, e)) if e == self.epoch[i] => {
+                    publish(ctx.registry, c, now, true, self.load);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// A started world for `spec`: the load is `loads` (from each time on; the first entry is at
+    /// 0), and each `(time, slot index)` of `stops` stops that instance.
+    fn world(
+        spec: FleetSpec,
+        loads: &[(Time, f64)],
+        stops: &[(Time, usize)],
+    ) -> Simulation<Harness> {
+        let me = spec.slots[0] - 1;
+        let slots = spec.slots.clone();
+        let n = *slots.last().expect("slots") as usize + 1;
+        let mut registry = Registry::new(n, spec.azs as usize);
+        for (i, &c) in slots.iter().enumerate() {
+            let st = registry.of_mut(c);
+            st.instance = true;
+            st.az = (i as u32 % spec.azs) as u8;
+            registry.names[c as usize] = format!("web[{i}]");
+        }
+        let h = Harness {
+            boot: spec.boot_time,
+            fleet: Fleet::new("web", spec),
+            me,
+            epoch: vec![0; slots.len()],
+            slots: slots.clone(),
+            reqs: RequestTable::new(),
+            metrics: Metrics::new(&["c".into()], 0, SEC),
+            net: Network::new(&NetworkConfig {
+                client_rtt: D(0),
+                internal_rtt: D(0),
+                jitter: 0.0,
+            }),
+            zones: vec![Zone::Internal; n],
+            registry,
+            load: loads[0].1,
+            loads: loads.to_vec(),
+            controls: Vec::new(),
+        };
+        let mut sim = Simulation::new(h);
+        for (i, &(at, _)) in loads.iter().enumerate().skip(1) {
+            sim.sched.at(
+                at,
+                Event {
+                    to: DRIVER,
+                    msg: Msg::Timer(Timer::Word(SET_LOAD, i as u32)),
+                },
+            );
+        }
+        for &(at, i) in stops {
+            sim.sched.at(
+                at,
+                Event {
+                    to: slots[i],
+                    msg: Msg::Control(Control::Stop),
+                },
+            );
+        }
+        let h = &mut sim.model;
+        let mut ctx = ctx!(h, &mut sim.sched, me);
+        h.fleet.start(&mut ctx);
+        sim
+    }
+
+    /// The group's scaling actions: (time, "desired capacity a → b").
+    fn scaling(h: &Harness) -> Vec<(Time, String)> {
+        h.fleet
+            .events
+            .iter()
+            .filter(|e| e.kind == EventKind::Scaling)
+            .map(|e| {
+                let what = e.text.split(':').next().expect("text").to_string();
+                (e.at, what)
+            })
+            .collect()
+    }
+
+    /// Instances counted against min and max (pending or in service).
+    fn running(h: &Harness) -> usize {
+        h.slots
+            .iter()
+            .filter(|&&c| {
+                matches!(
+                    h.registry.of(c).lifecycle,
+                    Lifecycle::Pending | Lifecycle::InService
+                )
+            })
+            .count()
+    }
+
+    fn launches_at(h: &Harness, t: Time) -> usize {
+        h.controls
+            .iter()
+            .filter(|&&(at, _, v)| at == t && v == Control::Launch)
+            .count()
+    }
+
+    const TRACKING: &str =
+        "scaling = { policy = \"target_tracking\", metric = \"cpu\", target = 0.5";
+
+    #[test]
+    fn target_tracking_scales_out_on_the_third_breach_by_capacity_times_metric_over_target() {
+        // CPU 0.8 against a target of 0.5, datapoints every minute. Two instances: breaches at
+        // 60, 120, 180 s; on the third, desired = ceil(2 × 0.8 / 0.5) = ceil(3.2) = 4 (rounding
+        // would give 3). The count restarts; the two new instances boot by 270 s and count from
+        // then: breaches at 240, 300, 360 s → ceil(4 × 1.6) = ceil(6.4) = 7 at 360 s.
+        let spec = fleet_spec(&format!("min = 2\nmax = 10\n{TRACKING} }}"));
+        let mut sim = world(spec, &[(0, 0.8)], &[]);
+        sim.run_until(180 * SEC - 1);
+        assert_eq!(sim.model.fleet.desired(), 2, "two breaches are not enough");
+        sim.run_until(180 * SEC);
+        assert_eq!(sim.model.fleet.desired(), 4);
+        assert_eq!(launches_at(&sim.model, 180 * SEC), 2);
+        sim.run_until(400 * SEC);
+        assert_eq!(
+            scaling(&sim.model),
+            vec![
+                (180 * SEC, "desired capacity 2 → 4".to_string()),
+                (360 * SEC, "desired capacity 4 → 7".to_string()),
+            ]
+        );
+        assert_eq!(running(&sim.model), 7);
+        let m = &sim.model.fleet.metric_history;
+        assert_eq!(m.len(), 6);
+        assert!(m.iter().all(|&(_, v)| (v - 0.8).abs() < 1e-9), "{m:?}");
+    }
+
+    #[test]
+    fn only_consecutive_breaches_count_towards_a_scale_out() {
+        // CPU 0.8, but 0.3 over the third minute: breaches at 60 and 120 s, none at 180 s (the
+        // count restarts), then 240, 300, 360 s: the scale-out comes at 360 s, not 180 or 240 s.
+        let spec = fleet_spec(&format!("min = 2\nmax = 10\n{TRACKING} }}"));
+        let mut sim = world(spec, &[(0, 0.8), (120 * SEC, 0.3), (180 * SEC, 0.8)], &[]);
+        sim.run_until(400 * SEC);
+        assert_eq!(
+            scaling(&sim.model),
+            vec![(360 * SEC, "desired capacity 2 → 4".to_string())]
+        );
+    }
+
+    #[test]
+    fn a_scale_out_never_goes_past_max() {
+        // Fully busy: the third breach asks for ceil(2 × 1.0 / 0.5) = 4, max is 3: desired 3,
+        // one launch. Later breaches ask for 6 and change nothing.
+        let spec = fleet_spec(&format!("min = 2\nmax = 3\n{TRACKING} }}"));
+        let mut sim = world(spec, &[(0, 1.0)], &[]);
+        sim.run_until(20 * 60 * SEC);
+        let h = &sim.model;
+        assert_eq!(
+            scaling(h),
+            vec![(180 * SEC, "desired capacity 2 → 3".to_string())]
+        );
+        assert_eq!(h.fleet.desired(), 3);
+        let launches = h.controls.iter().filter(|c| c.2 == Control::Launch).count();
+        assert_eq!(launches, 1);
+    }
+
+    #[test]
+    fn scale_in_waits_for_the_cooldown_after_the_last_scaling() {
+        // Four instances at CPU 0.8 → scale out at 180 s to ceil(4 × 1.6) = 7; then CPU 0.1 (below
+        // 90 % of 0.5) from 180 s. Scale-in needs 2 low datapoints: 240 and 300 s — but the
+        // cooldown (5 m) runs from 180 s to 480 s, so the first scale-in is at 480 s:
+        // max(ceil(7 × 0.1 / 0.5) = 2, 7 − max(7 / 10, 1) = 6) = 6 (gradual). The next needs two
+        // fresh datapoints (540, 600 s) and the cooldown from 480 s: at 780 s, 6 → 5.
+        let spec = fleet_spec(&format!(
+            "min = 1\nmax = 10\ndesired = 4\n{TRACKING}, scale_in_periods = 2 }}"
+        ));
+        let mut sim = world(spec, &[(0, 0.8), (180 * SEC, 0.1)], &[]);
+        sim.run_until(800 * SEC);
+        assert_eq!(
+            scaling(&sim.model),
+            vec![
+                (180 * SEC, "desired capacity 4 → 7".to_string()),
+                (480 * SEC, "desired capacity 7 → 6".to_string()),
+                (780 * SEC, "desired capacity 6 → 5".to_string()),
+            ]
+        );
+        assert_eq!(running(&sim.model), 5);
+    }
+
+    #[test]
+    fn scheduled_actions_set_min_max_and_desired_at_their_time() {
+        // No policy. At 2 m desired 4; at 5 m max 3 (desired 4 is clamped to 3); at 8 m min 5
+        // and max 6 (desired 3 is raised to 5).
+        let spec = fleet_spec(
+            "min = 1\nmax = 6\nschedule = [\n\
+             { at = \"8m\", min = 5, max = 6 },\n\
+             { at = \"2m\", desired = 4 },\n\
+             { at = \"5m\", max = 3 },\n]",
+        );
+        let mut sim = world(spec, &[(0, 0.2)], &[]);
+        sim.run_until(120 * SEC - 1);
+        assert_eq!(running(&sim.model), 1);
+        sim.run_until(120 * SEC);
+        assert_eq!(launches_at(&sim.model, 120 * SEC), 3);
+        sim.run_until(300 * SEC);
+        assert_eq!(sim.model.fleet.desired(), 3);
+        assert_eq!(running(&sim.model), 3);
+        sim.run_until(480 * SEC);
+        assert_eq!(sim.model.fleet.desired(), 5);
+        assert_eq!(launches_at(&sim.model, 480 * SEC), 2);
+        assert_eq!(
+            scaling(&sim.model),
+            vec![
+                (120 * SEC, "desired capacity 1 → 4".to_string()),
+                (300 * SEC, "desired capacity 4 → 3".to_string()),
+                (480 * SEC, "desired capacity 3 → 5".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_stopped_instance_is_replaced_replace_after_its_first_failed_check() {
+        // Two instances over two zones (web[0] in a, web[1] in b). web[0] stops at 62 s; the
+        // group notices at its next reconcile (every 5 s: 65 s) and replaces it 2 m later, at
+        // 185 s: web[0] is terminated and a new instance launched in zone a, the emptier one —
+        // slot 0 again. It boots by 275 s.
+        let spec = fleet_spec("min = 2\nmax = 4\nazs = 2");
+        let slot0 = spec.slots[0];
+        let mut sim = world(spec, &[(0, 0.2)], &[(62 * SEC, 0)]);
+        sim.run_until(185 * SEC - 1);
+        assert!(sim
+            .model
+            .fleet
+            .events
+            .iter()
+            .all(|e| e.kind != EventKind::Replaced));
+        sim.run_until(185 * SEC);
+        let h = &sim.model;
+        let replaced: Vec<(Time, &str)> = h
+            .fleet
+            .events
+            .iter()
+            .filter(|e| e.kind == EventKind::Replaced)
+            .map(|e| (e.at, e.text.as_str()))
+            .collect();
+        assert_eq!(
+            replaced,
+            vec![(
+                185 * SEC,
+                "replacing web[0] (stopped, failed status checks)"
+            )]
+        );
+        let at_185: Vec<(CompId, Control)> = h
+            .controls
+            .iter()
+            .filter(|c| c.0 == 185 * SEC)
+            .map(|c| (c.1, c.2))
+            .collect();
+        assert_eq!(
+            at_185,
+            vec![(slot0, Control::Terminate), (slot0, Control::Launch)]
+        );
+        sim.run_until(280 * SEC);
+        assert_eq!(sim.model.registry.of(slot0).lifecycle, Lifecycle::InService);
+        assert_eq!(running(&sim.model), 2);
+    }
+
+    #[test]
+    #[ignore = "BUG: a scheduled min above max passes validation and panics the run (u32::clamp)"]
+    fn a_scheduled_min_above_max_is_rejected_or_survived() {
+        // A scheduled min of 8 in a group of max 6, or a max of 3 followed by a min of 5: the
+        // schedule handler clamps desired to [min, max], and `u32::clamp` panics when min > max.
+        // Validation checks a scheduled max against the group's max, but no scheduled min. Either
+        // fix is fine: reject the file, or keep min ≤ max when the action fires.
+        for schedule in [
+            "[{ at = \"1m\", min = 8 }]",
+            "[{ at = \"1m\", max = 3 }, { at = \"2m\", min = 5 }]",
+        ] {
+            let text = format!(
+                "[scenario]\nname = \"t\"\nduration = \"1h\"\n[workload]\nusers = 1\n\
+                 [components.web]\nkind = \"fleet\"\ninstance = \"c5.large\"\n\
+                 service = {{ dist = \"exponential\", mean = \"20ms\" }}\n\
+                 min = 1\nmax = 6\nschedule = {schedule}\n"
+            );
+            let Ok(scn) = crate::scenario::parse("test", &text, &[]) else {
+                continue; // rejected: fine
+            };
+            let ComponentSpec::Fleet(spec) = scn.components[0].1.clone() else {
+                panic!("not a fleet");
+            };
+            let mut sim = world(spec, &[(0, 0.2)], &[]);
+            sim.run_until(3 * 60 * SEC);
+            assert!(sim.model.fleet.desired() <= 6, "{schedule}");
+        }
+    }
+}

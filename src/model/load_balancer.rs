@@ -645,3 +645,485 @@ impl Kind for LoadBalancer {
 fn ctx_name(ctx: &Ctx, comp: CompId) -> String {
     ctx.registry.name_of(comp)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::sim::Simulation;
+    use crate::engine::time::MS;
+    use crate::engine::{Model, Scheduler};
+    use crate::metrics::Metrics;
+    use crate::model::network::{Network, NetworkConfig};
+    use crate::model::probe::PROBE_CLASS;
+    use crate::model::registry::Registry;
+    use crate::model::request::{ReqId, RequestTable};
+    use crate::model::world::ctx;
+    use crate::model::Event;
+    use crate::scenario::units::Duration as D;
+
+    /// The users the balancer answers to (played by the harness).
+    const USER: CompId = 0;
+    /// The balancer under test.
+    const LB: CompId = 1;
+    /// The first target; targets are `FIRST..FIRST + n`, played by the harness.
+    const FIRST: CompId = 2;
+    /// A target's own timer: answer this request now.
+    const REPLY: Code = Code(7);
+    /// The harness's own timer: set target `k`'s lifecycle (payload: k, 0 off / 1 in service /
+    /// 2 draining), as its group would.
+    const SET_LIFECYCLE: Code = Code(8);
+
+    /// How a fake target treats what reaches it, from a time on.
+    #[derive(Clone, Copy, Debug)]
+    enum Mode {
+        /// Answers everything successfully after this long (0: at once).
+        Answer(Time),
+        /// Refuses everything at once (a full backlog, nothing listening).
+        Refuse,
+        /// Never answers (hung).
+        Silent,
+        /// Answers user requests at once but refuses health probes (a broken health page).
+        FailProbes,
+    }
+
+    /// A world of one balancer, its users and `n` fake targets.
+    struct Harness {
+        lb: LoadBalancer,
+        reqs: RequestTable,
+        metrics: Metrics,
+        net: Network,
+        zones: Vec<Zone>,
+        registry: Registry,
+        rng: RngStream,
+        /// Per target: (from, mode), in time order.
+        modes: Vec<Vec<(Time, Mode)>>,
+        /// User requests, in input order.
+        ids: Vec<ReqId>,
+        /// (answer time, outcome) per user request.
+        answers: Vec<Option<(Time, Outcome)>>,
+        /// (arrival time, target index) of every user request a target received.
+        served: Vec<(Time, usize)>,
+    }
+
+    fn mode_at(modes: &[(Time, Mode)], now: Time) -> Mode {
+        modes
+            .iter()
+            .rev()
+            .find(|(from, _)| *from <= now)
+            .map_or(Mode::Answer(0), |&(_, m)| m)
+    }
+
+    impl Model for Harness {
+        type Event = Event;
+        fn handle(&mut self, ev: Event, sched: &mut Scheduler<Event>) {
+            let now = sched.now();
+            let mut ctx = ctx!(self, sched, ev.to);
+            match (ev.to, ev.msg) {
+                (USER, Msg::Response(id)) => {
+                    let i = self.ids.iter().position(|&x| x == id).expect("a user's");
+                    self.answers[i] = Some((now, ctx.reqs.get(id).expect("live").outcome));
+                }
+                (USER, Msg::Timer(Timer::Pair(SET_LIFECYCLE, k, l))) => {
+                    let l = [Lifecycle::Off, Lifecycle::InService, Lifecycle::Draining][l as usize];
+                    ctx.registry.set_lifecycle(FIRST + k, l);
+                }
+                (LB, msg) => self.lb.handle(msg, &mut ctx),
+                (t, Msg::Request(id)) => {
+                    let k = (t - FIRST) as usize;
+                    let is_probe = ctx.reqs.get(id).expect("live").class == PROBE_CLASS;
+                    if !is_probe {
+                        self.served.push((now, k));
+                    }
+                    let refuse = match mode_at(&self.modes[k], now) {
+                        Mode::Answer(0) => false,
+                        Mode::Answer(d) => {
+                            ctx.timer(d, Timer::Req(REPLY, id));
+                            return;
+                        }
+                        Mode::Silent => return,
+                        Mode::Refuse => true,
+                        Mode::FailProbes => is_probe,
+                    };
+                    if refuse {
+                        ctx.reqs.get_mut(id).expect("live").outcome = Outcome::Refused;
+                    }
+                    ctx.respond(id, &mut self.rng);
+                }
+                (_, Msg::Timer(Timer::Req(REPLY, id))) => {
+                    ctx.respond(id, &mut self.rng);
+                }
+                other => unreachable!("{other:?}"),
+            }
+        }
+    }
+
+    /// A spec over `n` targets with everything else off.
+    fn spec(
+        n: u32,
+        algorithm: Algorithm,
+        health: Option<(Time, Time, u32, u32)>,
+    ) -> LoadBalancerSpec {
+        LoadBalancerSpec {
+            members: (FIRST..FIRST + n).collect(),
+            group: 0,
+            algorithm,
+            health,
+            tls: true,
+            max_outstanding: u32::MAX,
+            fail_open: false,
+            price_per_hour: 0.0,
+        }
+    }
+
+    /// A started world: every target in service (except those in `off`), user requests sent at
+    /// `requests`, zero network delay.
+    fn world(
+        spec: LoadBalancerSpec,
+        modes: Vec<Vec<(Time, Mode)>>,
+        off: &[usize],
+        requests: &[Time],
+    ) -> Simulation<Harness> {
+        let n = spec.members.len();
+        let mut registry = Registry::new(FIRST as usize + n, 1);
+        for k in 0..n {
+            let c = FIRST + k as u32;
+            registry.names[c as usize] = format!("t{k}");
+            if !off.contains(&k) {
+                registry.set_lifecycle(c, Lifecycle::InService);
+            }
+        }
+        let mut h = Harness {
+            lb: LoadBalancer::new("lb", spec, 1),
+            reqs: RequestTable::new(),
+            metrics: Metrics::new(&["c".into()], 0, SEC),
+            net: Network::new(&NetworkConfig {
+                client_rtt: D(0),
+                internal_rtt: D(0),
+                jitter: 0.0,
+            }),
+            zones: vec![Zone::Internal; FIRST as usize + n],
+            registry,
+            rng: RngStream::new(1, "targets"),
+            modes: {
+                let mut m = modes;
+                m.resize(n, Vec::new());
+                m
+            },
+            ids: Vec::new(),
+            answers: vec![None; requests.len()],
+            served: Vec::new(),
+        };
+        let mut sched = Scheduler::<Event>::new();
+        for &at in requests {
+            let id = h.reqs.alloc(0, 0, at, 1.0);
+            h.reqs.get_mut(id).expect("fresh").push_hop(USER, 0);
+            h.ids.push(id);
+            sched.at(
+                at,
+                Event {
+                    to: LB,
+                    msg: Msg::Request(id),
+                },
+            );
+        }
+        let mut sim = Simulation::new(h);
+        sim.sched = sched;
+        let h = &mut sim.model;
+        let mut ctx = ctx!(h, &mut sim.sched, LB);
+        h.lb.start(&mut ctx);
+        sim
+    }
+
+    /// Sets target `k`'s lifecycle at `at` (0 off, 1 in service, 2 draining).
+    fn set_lifecycle(sim: &mut Simulation<Harness>, at: Time, k: u32, l: u32) {
+        let msg = Msg::Timer(Timer::Pair(SET_LIFECYCLE, k, l));
+        sim.sched.at(at, Event { to: USER, msg });
+    }
+
+    /// Which target served each user request, in arrival order.
+    fn targets(h: &Harness) -> Vec<usize> {
+        h.served.iter().map(|&(_, k)| k).collect()
+    }
+
+    /// The balancer's health transitions: (time, text).
+    fn health(h: &Harness) -> Vec<(Time, String)> {
+        h.lb.events
+            .iter()
+            .map(|e| {
+                assert_eq!(e.kind, EventKind::Health);
+                (e.at, e.text.clone())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn round_robin_sends_to_each_of_three_targets_in_turn() {
+        // Seven requests 1 ms apart, each answered at once: t0, t1, t2, t0, t1, t2, t0.
+        let requests: Vec<Time> = (1..=7).map(|i| i * MS).collect();
+        let mut sim = world(spec(3, Algorithm::RoundRobin, None), vec![], &[], &requests);
+        sim.run_until(SEC);
+        assert_eq!(targets(&sim.model), vec![0, 1, 2, 0, 1, 2, 0]);
+        assert_eq!(
+            sim.model.lb.forwarded_by_member(),
+            vec![(FIRST, 3), (FIRST + 1, 2), (FIRST + 2, 2)]
+        );
+        assert!(sim
+            .model
+            .answers
+            .iter()
+            .all(|a| matches!(a, Some((_, Outcome::Ok)))));
+    }
+
+    #[test]
+    fn least_outstanding_sends_to_the_idlest_target() {
+        // t0 and t2 hold each request 10 s; t1 answers in 5 ms. The first three requests find
+        // every target idle and go in turn (t0, t1, t2). From then on t0 and t2 hold one each and
+        // t1 has always finished (at 6 ms, 15 ms, 25 ms): the requests at 10, 20 and 30 ms all go
+        // to t1. Round robin would have sent them to t0, t1, t2.
+        let modes = vec![
+            vec![(0, Mode::Answer(10 * SEC))],
+            vec![(0, Mode::Answer(5 * MS))],
+            vec![(0, Mode::Answer(10 * SEC))],
+        ];
+        let requests = [0, MS, 2 * MS, 10 * MS, 20 * MS, 30 * MS];
+        let mut sim = world(
+            spec(3, Algorithm::LeastOutstanding, None),
+            modes,
+            &[],
+            &requests,
+        );
+        sim.run_until(40 * MS);
+        assert_eq!(targets(&sim.model), vec![0, 1, 2, 1, 1, 1]);
+        sim.run_until(11 * SEC);
+        assert_eq!(
+            sim.model.answers[..3],
+            [
+                Some((10 * SEC, Outcome::Ok)),
+                Some((6 * MS, Outcome::Ok)),
+                Some((10 * SEC + 2 * MS, Outcome::Ok))
+            ]
+        );
+    }
+
+    #[test]
+    fn a_hung_target_is_out_after_exactly_unhealthy_timeouts_and_back_after_healthy_passes() {
+        // Checks every 10 s (at 0, 10, 20, ...), timeout 2 s, out after 2 failures, in after 3
+        // passes. t1 hangs from 25 s to 55 s:
+        //   probe at 30 s: no answer, times out at 32 s (1st failure: still in rotation);
+        //   probe at 40 s: times out at 42 s (2nd failure): out at 42 s;
+        //   probe at 50 s: still hung, times out at 52 s;
+        //   probes at 60, 70, 80 s pass: back in rotation at 80 s (the 3rd pass).
+        let modes = vec![
+            vec![],
+            vec![
+                (0, Mode::Answer(0)),
+                (25 * SEC, Mode::Silent),
+                (55 * SEC, Mode::Answer(0)),
+            ],
+        ];
+        let health_check = Some((10 * SEC, 2 * SEC, 2, 3));
+        // Users: four requests while t1 is out, three once it is back.
+        let requests = [43, 44, 45, 46, 81, 82, 83].map(|s| s * SEC);
+        let mut sim = world(
+            spec(3, Algorithm::RoundRobin, health_check),
+            modes,
+            &[],
+            &requests,
+        );
+        sim.run_until(42 * SEC - 1);
+        assert_eq!(sim.model.lb.healthy_count(), 3, "one failure is not enough");
+        sim.run_until(42 * SEC);
+        assert_eq!(sim.model.lb.healthy_count(), 2);
+        sim.run_until(80 * SEC - 1);
+        assert_eq!(sim.model.lb.healthy_count(), 2, "two passes are not enough");
+        sim.run_until(80 * SEC);
+        assert_eq!(sim.model.lb.healthy_count(), 3);
+        sim.run_until(90 * SEC);
+        assert_eq!(
+            health(&sim.model),
+            vec![
+                (
+                    42 * SEC,
+                    "target t1 failed 2 checks in a row: taken out of rotation".to_string()
+                ),
+                (
+                    80 * SEC,
+                    "target t1 healthy again after 3 passed checks: back in rotation".to_string()
+                ),
+            ]
+        );
+        // While out, t1 gets nothing; once back, one request in three.
+        let served = targets(&sim.model);
+        let mut out: Vec<usize> = served[..4].to_vec();
+        out.sort_unstable();
+        assert_eq!(out, vec![0, 0, 2, 2]);
+        let mut back: Vec<usize> = served[4..].to_vec();
+        back.sort_unstable();
+        assert_eq!(back, vec![0, 1, 2]);
+        // Probes: 3 targets × 10 rounds (0, 10, ..., 90 s); failures: t1's at 30, 40, 50 s.
+        assert_eq!(sim.model.lb.stats.probes, 30);
+        assert_eq!(sim.model.lb.stats.probe_failures, 3);
+    }
+
+    #[test]
+    fn refused_probes_count_as_failures_the_moment_they_are_answered() {
+        // Out after 3 failures; t0 refuses from 25 s: failures answered at once at 30, 40 and
+        // 50 s, so it is out at 50 s exactly (not at 52 s: a refusal is not a timeout).
+        let modes = vec![vec![(25 * SEC, Mode::Refuse)]];
+        let mut sim = world(
+            spec(2, Algorithm::RoundRobin, Some((10 * SEC, 2 * SEC, 3, 2))),
+            modes,
+            &[],
+            &[],
+        );
+        sim.run_until(50 * SEC - 1);
+        assert_eq!(sim.model.lb.healthy_count(), 2);
+        sim.run_until(50 * SEC);
+        assert_eq!(sim.model.lb.healthy_count(), 1);
+        assert_eq!(
+            health(&sim.model),
+            vec![(
+                50 * SEC,
+                "target t0 failed 3 checks in a row: taken out of rotation".to_string()
+            )]
+        );
+    }
+
+    #[test]
+    fn with_no_healthy_target_requests_get_503_at_once() {
+        // One target refusing from 5 s; checks every 10 s, out after 2: failures at 10 and 20 s,
+        // out at 20 s. A request at 19 s still reaches it (and is refused by it); one at 21 s is
+        // answered 503 by the balancer itself, at once.
+        let modes = vec![vec![(5 * SEC, Mode::Refuse)]];
+        let mut sim = world(
+            spec(1, Algorithm::RoundRobin, Some((10 * SEC, 2 * SEC, 2, 1))),
+            modes,
+            &[],
+            &[19 * SEC, 21 * SEC],
+        );
+        sim.run_until(30 * SEC);
+        let h = &sim.model;
+        assert_eq!(
+            h.answers,
+            vec![
+                Some((19 * SEC, Outcome::Refused)),
+                Some((21 * SEC, Outcome::Unavailable))
+            ]
+        );
+        assert_eq!(h.served, vec![(19 * SEC, 0)]);
+        assert_eq!((h.lb.stats.forwarded, h.lb.stats.unavailable), (1, 1));
+    }
+
+    #[test]
+    fn fail_open_routes_to_registered_targets_when_none_is_healthy() {
+        // t0 and t1 serve users but fail their health checks from 5 s (out at 20 s); t2 is not
+        // registered at all. Failing closed, requests at 21–24 s get 503; failing open, they are
+        // served by t0 and t1 — never by the unregistered t2.
+        let modes = vec![
+            vec![(5 * SEC, Mode::FailProbes)],
+            vec![(5 * SEC, Mode::FailProbes)],
+        ];
+        let requests = [21, 22, 23, 24].map(|s| s * SEC);
+        for fail_open in [false, true] {
+            let mut s = spec(3, Algorithm::RoundRobin, Some((10 * SEC, 2 * SEC, 2, 1)));
+            s.fail_open = fail_open;
+            let mut sim = world(s, modes.clone(), &[2], &requests);
+            sim.run_until(30 * SEC);
+            let h = &sim.model;
+            assert_eq!(h.lb.healthy_count(), 0);
+            let outcomes: Vec<Outcome> = h.answers.iter().map(|a| a.expect("answered").1).collect();
+            if fail_open {
+                assert_eq!(outcomes, vec![Outcome::Ok; 4]);
+                let served = targets(h);
+                assert_eq!(served.len(), 4);
+                assert!(served.iter().all(|&k| k < 2), "served by {served:?}");
+                assert!(served.contains(&0) && served.contains(&1), "{served:?}");
+            } else {
+                assert_eq!(outcomes, vec![Outcome::Unavailable; 4]);
+                assert!(h.served.is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn max_outstanding_refuses_the_excess_until_an_answer_frees_room() {
+        // At most 2 in flight; targets hold requests 10 s. Requests at 0 and 1 ms go through;
+        // the one at 2 ms is refused 503 at once; the first answer (10 s) frees room, so the one
+        // at 10.5 s goes through and is answered at 20.5 s.
+        let modes = vec![
+            vec![(0, Mode::Answer(10 * SEC))],
+            vec![(0, Mode::Answer(10 * SEC))],
+        ];
+        let mut s = spec(2, Algorithm::RoundRobin, None);
+        s.max_outstanding = 2;
+        let mut sim = world(s, modes, &[], &[0, MS, 2 * MS, 10_500 * MS]);
+        sim.run_until(30 * SEC);
+        assert_eq!(
+            sim.model.answers,
+            vec![
+                Some((10 * SEC, Outcome::Ok)),
+                Some((10 * SEC + MS, Outcome::Ok)),
+                Some((2 * MS, Outcome::Unavailable)),
+                Some((20_500 * MS, Outcome::Ok)),
+            ]
+        );
+        assert_eq!(sim.model.lb.stats.unavailable, 1);
+    }
+
+    #[test]
+    fn a_new_target_enters_on_its_first_passed_check_and_a_draining_one_gets_nothing_new() {
+        // Checks every 10 s. t2 is registered at 15 s: not checked yet, so requests at 16–18 s
+        // go to t0 and t1 only; the check at 20 s passes and it is in service at once (one pass,
+        // not `healthy` = 5). t0 starts draining at 30 s: from the next request on it gets
+        // nothing, without waiting for a check.
+        let requests = [16, 17, 18, 21, 22, 23, 31, 32].map(|s| s * SEC);
+        let mut sim = world(
+            spec(3, Algorithm::RoundRobin, Some((10 * SEC, 2 * SEC, 2, 5))),
+            vec![],
+            &[2],
+            &requests,
+        );
+        set_lifecycle(&mut sim, 15 * SEC, 2, 1);
+        set_lifecycle(&mut sim, 30 * SEC, 0, 2);
+        sim.run_until(40 * SEC);
+        let h = &sim.model;
+        assert_eq!(
+            health(h),
+            vec![(
+                20 * SEC,
+                "target t2 passed its first check: in service".to_string()
+            )]
+        );
+        let served = targets(h);
+        let sorted = |r: std::ops::Range<usize>| {
+            let mut v = served[r].to_vec();
+            v.sort_unstable();
+            v
+        };
+        assert_eq!(served[..3].iter().filter(|&&k| k == 2).count(), 0);
+        assert_eq!(sorted(3..6), vec![0, 1, 2]);
+        assert_eq!(sorted(6..8), vec![1, 2]);
+        assert_eq!(h.lb.healthy_count(), 2);
+    }
+
+    #[test]
+    fn power_of_two_prefers_the_idler_of_its_pair_where_random_does_not() {
+        // t0 holds every request for an hour, t1 answers at once, t2 is not registered. With two
+        // draws from {t0, t1}, power of two sends to t0 only when both draws are t0 (1 in 4) —
+        // once t0 holds more than t1, which is from its first request on. Random sends half.
+        // 400 requests, 1 ms apart: about 100 to t0 against about 200 (deterministic: seed 1).
+        let modes = vec![vec![(0, Mode::Answer(3_600 * SEC))]];
+        let requests: Vec<Time> = (1..=400).map(|i| i * MS).collect();
+        let share = |algorithm| {
+            let mut sim = world(spec(3, algorithm, None), modes.clone(), &[2], &requests);
+            sim.run_until(SEC);
+            let served = targets(&sim.model);
+            assert_eq!(served.len(), 400);
+            assert!(!served.contains(&2), "sent to an unregistered target");
+            served.iter().filter(|&&k| k == 0).count() as f64 / 400.0
+        };
+        let (p2c, random) = (share(Algorithm::PowerOfTwo), share(Algorithm::Random));
+        assert!((0.18..0.32).contains(&p2c), "power of two: {p2c}");
+        assert!((0.42..0.58).contains(&random), "random: {random}");
+    }
+}

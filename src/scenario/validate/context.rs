@@ -244,3 +244,150 @@ pub fn after_the_end_help(duration: u64) -> String {
         Duration(duration)
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{balancer, dns, file, fleet, server, the_error, valid};
+    use crate::model::kinds::ComponentSpec;
+
+    /// A shop of a server `db`, a fleet `web` (2 slots), a balancer `lb` and a DNS `dns`,
+    /// with `extra` components; users connect to `dns`.
+    fn shop(lb_targets: &str, record: &str, extra: &str) -> String {
+        file(
+            "target = \"dns\"",
+            &[
+                server("db"),
+                fleet("web", 2),
+                balancer("lb", lb_targets),
+                dns("dns", record),
+                extra.to_string(),
+            ]
+            .join("\n"),
+        )
+    }
+
+    #[test]
+    fn a_balancer_sends_to_servers_or_to_one_fleet() {
+        // Components: db 2, dns 3, lb 4, web 5; web's slots 6, 7.
+        let lb = |text: &str| {
+            let s = valid(text);
+            match &s.components[2].1 {
+                ComponentSpec::LoadBalancer(l) => l.members.clone(),
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(lb(&shop("\"web\"", "lb", "")), vec![6, 7]);
+        assert_eq!(lb(&shop("[\"db\"]", "lb", "")), vec![2]);
+        assert_eq!(lb(&shop("\"db\"", "lb", "")), vec![2]);
+
+        let d = the_error(&shop("[\"web\", \"db\"]", "lb", ""));
+        assert_eq!(d.key_path.as_deref(), Some("components.lb.targets"));
+        assert_eq!(d.message, "a fleet must be a balancer's only target");
+
+        let d = the_error(&shop("\"dns\"", "lb", ""));
+        assert_eq!(d.message, "\"dns\" is not a server or a fleet");
+        assert_eq!(
+            d.help.as_deref(),
+            Some("a balancer sends to servers or to a fleet")
+        );
+        // A balancer behind a balancer is not a target either.
+        let d = the_error(&shop("\"lb2\"", "lb", &balancer("lb2", "\"web\"")));
+        assert_eq!(d.message, "\"lb2\" is not a server or a fleet");
+
+        let d = the_error(&shop("[]", "lb", ""));
+        assert_eq!(d.message, "a balancer needs at least one target");
+    }
+
+    #[test]
+    fn a_dns_record_points_at_a_server_or_a_balancer() {
+        let record = |text: &str| match &valid(text).components[1].1 {
+            ComponentSpec::Dns(d) => (d.primary, d.failover.map(|f| f.0)),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(record(&shop("\"web\"", "lb", "")), (4, None));
+        assert_eq!(record(&shop("\"web\"", "db", "")), (2, None));
+
+        let d = the_error(&shop("\"web\"", "web", ""));
+        assert_eq!(d.key_path.as_deref(), Some("components.dns.record"));
+        assert_eq!(d.message, "\"web\" can't be a DNS answer");
+        assert_eq!(
+            d.help.as_deref(),
+            Some("point the record at a server or a load balancer")
+        );
+
+        // The failover secondary obeys the same rule, and its error is located there.
+        let with_failover = |secondary: &str| {
+            shop("\"web\"", "lb", "").replace(
+                "record = \"lb\"",
+                &format!("record = \"lb\"\nfailover = {{ secondary = \"{secondary}\" }}"),
+            )
+        };
+        assert_eq!(record(&with_failover("db")), (4, Some(2)));
+        let d = the_error(&with_failover("web"));
+        assert_eq!(
+            d.key_path.as_deref(),
+            Some("components.dns.failover.secondary")
+        );
+        assert_eq!(d.message, "\"web\" can't be a DNS answer");
+    }
+
+    #[test]
+    fn an_unknown_name_is_answered_with_the_nearest_one() {
+        let d = the_error(&shop("\"wbe\"", "lb", ""));
+        assert_eq!(d.key_path.as_deref(), Some("components.lb.targets"));
+        assert_eq!(d.message, "there is no component called \"wbe\"");
+        assert_eq!(
+            d.help.as_deref(),
+            Some("did you mean \"web\"? components: db, dns, lb, web")
+        );
+        // Nothing near: just the list.
+        let d = the_error(&shop("\"web\"", "zzzzzz", ""));
+        assert_eq!(d.key_path.as_deref(), Some("components.dns.record"));
+        assert_eq!(d.help.as_deref(), Some("components: db, dns, lb, web"));
+    }
+
+    #[test]
+    fn probe_timeouts_fit_in_the_interval_and_thresholds_are_1_to_10() {
+        let hc = |settings: &str| {
+            shop("\"web\"", "lb", "").replace(
+                "targets = \"web\"",
+                &format!("targets = \"web\"\nhealth_check = {{ {settings} }}"),
+            )
+        };
+        let health = |text: &str| match &valid(text).components[2].1 {
+            ComponentSpec::LoadBalancer(l) => l.health,
+            other => panic!("{other:?}"),
+        };
+        use crate::engine::time::SEC;
+        // Defaults (ALB): 30 s, 5 s, 2, 5. A timeout equal to the interval is allowed.
+        assert_eq!(health(&hc("")), Some((30 * SEC, 5 * SEC, 2, 5)));
+        assert_eq!(
+            health(&hc(
+                "interval = \"10s\", timeout = \"10s\", unhealthy = 1, healthy = 10"
+            )),
+            Some((10 * SEC, 10 * SEC, 1, 10))
+        );
+        // Without a timeout, the default 5 s shrinks to a shorter interval.
+        assert_eq!(
+            health(&hc("interval = \"2s\"")),
+            Some((2 * SEC, 2 * SEC, 2, 5))
+        );
+        let d = the_error(&hc("interval = \"10s\", timeout = \"11s\""));
+        assert_eq!(
+            d.key_path.as_deref(),
+            Some("components.lb.health_check.timeout")
+        );
+        assert_eq!(
+            d.message,
+            "the timeout must be more than zero and at most the interval"
+        );
+        let d = the_error(&hc("unhealthy = 0"));
+        assert_eq!(d.message, "the unhealthy threshold must be 1–10, found 0");
+        let d = the_error(&hc("healthy = 11"));
+        assert_eq!(
+            d.key_path.as_deref(),
+            Some("components.lb.health_check.healthy")
+        );
+        assert_eq!(d.message, "the healthy threshold must be 1–10, found 11");
+    }
+}

@@ -374,3 +374,289 @@ pub(super) fn check(c: &mut Checker, configs: &[FaultConfig]) -> Vec<FaultSpec> 
     }
     sorted
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{dns, file, fleet, invalid, server, the_error, valid};
+    use crate::engine::time::{MIN, MS};
+    use crate::model::faults::{Action, FaultKind, FaultSpec, Hit};
+    use crate::model::kit::EventKind;
+    use crate::model::Control;
+
+    /// A one-hour shop: server `db` (2), DNS `dns` (3) pointing at it, fleet `web` (4) with
+    /// slots 5, 6, 7 in zones a, b, c — and `faults` (`[[faults]]` tables).
+    fn shop(faults: &str) -> String {
+        file(
+            "target = \"dns\"",
+            &[
+                server("db"),
+                dns("dns", "db"),
+                fleet("web", 3),
+                faults.to_string(),
+            ]
+            .join("\n"),
+        )
+    }
+
+    /// One `[[faults]]` table from its keys.
+    fn fault(keys: &str) -> String {
+        format!("[[faults]]\n{keys}\n")
+    }
+
+    fn timeline(faults: &[&str]) -> Vec<FaultSpec> {
+        let text: Vec<String> = faults.iter().map(|f| fault(f)).collect();
+        valid(&shop(&text.join("\n"))).faults
+    }
+
+    #[test]
+    fn the_timeline_is_in_time_order_and_each_undo_points_at_its_fault() {
+        // In file order: stop db at 10m for 5m (undone at 15m), crash web[0] at 5m, hang web[1]
+        // at 12m for 1m (undone at 13m). Sorted: crash 5m, stop 10m, hang 12m, undo 13m → the
+        // hang (now entry 2), undo 15m → the stop (now entry 1).
+        let t = timeline(&[
+            "at = \"10m\"\nkind = \"stop\"\ntarget = \"db\"\nduration = \"5m\"",
+            "at = \"5m\"\nkind = \"crash\"\ntarget = \"web[0]\"",
+            "at = \"12m\"\nkind = \"hang\"\ntarget = \"web[1]\"\nduration = \"1m\"",
+        ]);
+        let got: Vec<(u64, Action, EventKind, &str)> = t
+            .iter()
+            .map(|f| (f.at / MIN, f.action.clone(), f.event, f.label.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    5,
+                    Action::Send(Hit::One(5), Control::Crash),
+                    EventKind::Fault(FaultKind::Crash),
+                    "crash web[0]"
+                ),
+                (
+                    10,
+                    Action::Send(Hit::One(2), Control::Stop),
+                    EventKind::Fault(FaultKind::Stop),
+                    "stop db"
+                ),
+                (
+                    12,
+                    Action::Send(Hit::One(6), Control::Hang),
+                    EventKind::Fault(FaultKind::Hang),
+                    "hang web[1]"
+                ),
+                (
+                    13,
+                    Action::Undo(2),
+                    EventKind::FaultCleared,
+                    "recover web[1]"
+                ),
+                (15, Action::Undo(1), EventKind::FaultCleared, "recover db"),
+            ]
+        );
+    }
+
+    #[test]
+    fn every_entry_says_whether_a_fault_takes_effect_or_clears() {
+        // A recover clears; so does the end of every duration (slow, latency, zone, DNS).
+        let t = timeline(&[
+            "at = \"1m\"\nkind = \"slow\"\ntarget = \"db\"\nfactor = 2.5\nduration = \"1m\"",
+            "at = \"3m\"\nkind = \"recover\"\ntarget = \"db\"",
+            "at = \"4m\"\nkind = \"latency\"\ntarget = \"db\"\nadded = \"200ms\"\nduration = \"1m\"",
+            "at = \"6m\"\nkind = \"az_outage\"\naz = \"b\"\nduration = \"1m\"",
+            "at = \"8m\"\nkind = \"dns_outage\"\ntarget = \"dns\"\nduration = \"1m\"",
+            "at = \"10m\"\nkind = \"random_crash\"\ntarget = \"web\"\nmtbf = \"1h\"\nduration = \"5m\"",
+        ]);
+        let fault = EventKind::Fault;
+        let cleared = EventKind::FaultCleared;
+        let got: Vec<(u64, EventKind, Action)> = t
+            .iter()
+            .map(|f| (f.at / MIN, f.event, f.action.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    1,
+                    fault(FaultKind::Slow),
+                    Action::Send(Hit::One(2), Control::Slow(2500))
+                ),
+                (2, cleared, Action::Undo(0)),
+                (3, cleared, Action::Send(Hit::One(2), Control::Recover)),
+                (
+                    4,
+                    fault(FaultKind::Latency),
+                    Action::Delay(2, (200 * MS) as i64)
+                ),
+                (5, cleared, Action::Delay(2, -((200 * MS) as i64))),
+                (6, fault(FaultKind::AzOutage), Action::Zone(1, true)),
+                (7, cleared, Action::Zone(1, false)),
+                (
+                    8,
+                    fault(FaultKind::DnsOutage),
+                    Action::Send(Hit::One(3), Control::DnsOutage)
+                ),
+                (9, cleared, Action::Undo(7)),
+                (
+                    10,
+                    fault(FaultKind::RandomCrash),
+                    // A random crash's duration is its `until`, not an undo entry.
+                    Action::RandomCrash(
+                        Hit::Fraction {
+                            group: 0,
+                            fraction: 1.0
+                        },
+                        60 * MIN,
+                        15 * MIN
+                    )
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn fleet_targets_are_one_slot_a_fraction_or_the_first_instance() {
+        let one = |target: &str, extra: &str| {
+            let t = timeline(&[&format!(
+                "at = \"1m\"\nkind = \"stop\"\ntarget = \"{target}\"\n{extra}"
+            )]);
+            match &t[0].action {
+                Action::Send(hit, Control::Stop) => hit.clone(),
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(one("web[2]", ""), Hit::One(7));
+        assert_eq!(one("web", ""), Hit::One(5), "no index: the first instance");
+        assert_eq!(
+            one("web", "fraction = 0.5"),
+            Hit::Fraction {
+                group: 0,
+                fraction: 0.5
+            }
+        );
+        let err = |target: &str, extra: &str| {
+            the_error(&shop(&fault(&format!(
+                "at = \"1m\"\nkind = \"stop\"\ntarget = \"{target}\"\n{extra}"
+            ))))
+        };
+        let d = err("web[3]", "");
+        assert_eq!(d.key_path.as_deref(), Some("faults[0].target"));
+        assert!(
+            d.message.contains("index 3 is out of range"),
+            "{}",
+            d.message
+        );
+        assert_eq!(
+            err("web[x]", "").message,
+            "\"web[x]\" is not `name` or `name[index]`"
+        );
+        assert_eq!(
+            err("db[0]", "").message,
+            "\"db\" is not a fleet, so it has no instances to index"
+        );
+        assert_eq!(
+            err("db", "fraction = 0.5").message,
+            "`fraction` applies only to fleet targets"
+        );
+        assert_eq!(
+            err("web", "fraction = 1.5").message,
+            "the fraction must be in (0, 1], found 1.5"
+        );
+        assert_eq!(
+            err("web[1]", "fraction = 0.5").message,
+            "give either an instance index or a fraction, not both"
+        );
+        // A latency fault on a whole fleet delays every slot.
+        let t = timeline(&["at = \"1m\"\nkind = \"latency\"\ntarget = \"web\"\nadded = \"5ms\""]);
+        let delayed: Vec<Action> = t.into_iter().map(|f| f.action).collect();
+        let d = (5 * MS) as i64;
+        assert_eq!(
+            delayed,
+            vec![
+                Action::Delay(5, d),
+                Action::Delay(6, d),
+                Action::Delay(7, d)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_dns_outage_targets_only_a_dns() {
+        let d = the_error(&shop(&fault(
+            "at = \"1m\"\nkind = \"dns_outage\"\ntarget = \"db\"",
+        )));
+        assert_eq!(d.key_path.as_deref(), Some("faults[0].target"));
+        assert_eq!(d.message, "\"db\" is not a DNS component");
+        let d = the_error(&shop(&fault(
+            "at = \"1m\"\nkind = \"dns_outage\"\ntarget = \"web\"",
+        )));
+        assert_eq!(d.message, "\"web\" is not a DNS component");
+    }
+
+    #[test]
+    fn a_fault_after_the_end_of_the_run_says_when_the_run_ends() {
+        let d = the_error(&shop(&fault(
+            "at = \"2h\"\nkind = \"crash\"\ntarget = \"db\"",
+        )));
+        assert_eq!(d.key_path.as_deref(), Some("faults[0].at"));
+        assert_eq!(
+            d.message,
+            "the fault is scheduled at 2h but the run ends at 1h"
+        );
+        assert!(d
+            .help
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("schedule it before 1h"));
+        timeline(&["at = \"59m\"\nkind = \"crash\"\ntarget = \"db\""]);
+    }
+
+    #[test]
+    fn each_kind_takes_only_its_own_keys() {
+        let err = |keys: &str| the_error(&shop(&fault(keys))).message;
+        assert_eq!(
+            err("at = \"1m\"\nkind = \"crash\"\ntarget = \"db\"\nfactor = 2"),
+            "`factor` applies only to \"slow\" faults"
+        );
+        assert_eq!(
+            err("at = \"1m\"\nkind = \"stop\"\ntarget = \"db\"\nmtbf = \"1h\""),
+            "`mtbf` applies only to \"random_crash\" faults"
+        );
+        assert!(
+            err("at = \"1m\"\nkind = \"crash\"\ntarget = \"db\"\nduration = \"1m\"")
+                .starts_with("`duration` does not apply to \"crash\" faults")
+        );
+        assert_eq!(
+            err("at = \"1m\"\nkind = \"slow\"\ntarget = \"db\""),
+            "a \"slow\" fault needs `factor` (how many times slower)"
+        );
+        assert_eq!(
+            err("at = \"1m\"\nkind = \"slow\"\ntarget = \"db\"\nfactor = 1"),
+            "a slow-down factor must be in (1, 1000], found 1"
+        );
+        assert_eq!(
+            err("at = \"1m\"\nkind = \"random_crash\"\ntarget = \"web\"\nmtbf = \"500ms\""),
+            "a \"random_crash\" fault needs `mtbf` of at least 1s"
+        );
+        assert_eq!(
+            err("at = \"1m\"\nkind = \"hang\""),
+            "this fault needs a `target` component"
+        );
+    }
+
+    #[test]
+    fn a_zone_outage_names_an_existing_zone() {
+        let d = the_error(&shop(&fault(
+            "at = \"1m\"\nkind = \"az_outage\"\naz = \"d\"",
+        )));
+        assert_eq!(d.key_path.as_deref(), Some("faults[0].az"));
+        assert_eq!(d.message, "there is no zone \"d\"");
+        assert_eq!(d.help.as_deref(), Some("zones: a, b, c"));
+        let d = invalid(&shop(&fault("at = \"1m\"\nkind = \"az_outage\"")));
+        assert_eq!(
+            d[0].message,
+            "an \"az_outage\" needs `az` (\"a\", \"b\", ...)"
+        );
+        let t = timeline(&["at = \"1m\"\nkind = \"az_outage\"\naz = \"c\""]);
+        assert_eq!(t.len(), 1, "no duration: no way back");
+        assert_eq!(t[0].action, Action::Zone(2, true));
+    }
+}

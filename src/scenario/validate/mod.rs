@@ -175,3 +175,166 @@ pub(super) fn validate(ctx: &ErrCtx, file: ScenarioFile) -> Result<Scenario, Loa
         file,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    //! Also the helpers the other checks' tests share: small scenario files built from parts.
+    use super::*;
+    use crate::model::kinds::ComponentSpec;
+    use crate::scenario::parse;
+
+    /// A one-hour scenario with one user, `workload` keys added to `[workload]`, then `rest`.
+    pub(super) fn file(workload: &str, rest: &str) -> String {
+        format!(
+            "[scenario]\nname = \"t\"\nduration = \"1h\"\n\n[workload]\nusers = 1\n{workload}\n\n{rest}\n"
+        )
+    }
+
+    /// `[components.NAME]` of a server.
+    pub(super) fn server(name: &str) -> String {
+        format!(
+            "[components.{name}]\nkind = \"server\"\ninstance = \"c5.large\"\n\
+             service = {{ dist = \"exponential\", mean = \"20ms\" }}\n"
+        )
+    }
+
+    /// `[components.NAME]` of a fleet of at most `max` instances (all running).
+    pub(super) fn fleet(name: &str, max: u32) -> String {
+        format!(
+            "[components.{name}]\nkind = \"fleet\"\ninstance = \"c5.large\"\n\
+             service = {{ dist = \"exponential\", mean = \"20ms\" }}\nmin = {max}\nmax = {max}\n"
+        )
+    }
+
+    /// `[components.NAME]` of a balancer; `targets` as written in TOML.
+    pub(super) fn balancer(name: &str, targets: &str) -> String {
+        format!("[components.{name}]\nkind = \"load_balancer\"\ntargets = {targets}\n")
+    }
+
+    /// `[components.NAME]` of a DNS pointing at `record`.
+    pub(super) fn dns(name: &str, record: &str) -> String {
+        format!("[components.{name}]\nkind = \"dns\"\nrecord = \"{record}\"\n")
+    }
+
+    /// The scenario, which must be valid.
+    pub(super) fn valid(text: &str) -> Scenario {
+        parse("test", text, &[]).unwrap_or_else(|e| panic!("{e}\n--- in ---\n{text}"))
+    }
+
+    /// The scenario's diagnostics, which must exist.
+    pub(super) fn invalid(text: &str) -> Vec<Diagnostic> {
+        match parse("test", text, &[]) {
+            Ok(_) => panic!("accepted:\n{text}"),
+            Err(e) => e.diagnostics,
+        }
+    }
+
+    /// The scenario's only diagnostic.
+    pub(super) fn the_error(text: &str) -> Diagnostic {
+        let mut d = invalid(text);
+        assert_eq!(d.len(), 1, "{d:#?}");
+        d.remove(0)
+    }
+
+    /// The component names of a scenario, in component order (index 2 first).
+    fn names(s: &Scenario) -> Vec<&str> {
+        s.components.iter().map(|(n, _)| n.as_str()).collect()
+    }
+
+    #[test]
+    fn fleet_slots_follow_every_named_component_and_groups_list_fleets_first() {
+        // Named components in name order: api 2, db 3, lb 4, lb2 5, web 6; then the slots of
+        // each fleet in name order: api[0..2] = 7, 8; web[0..3] = 9, 10, 11. Target groups:
+        // the fleets' slots first (api 0, web 1), then lb2's list of servers (2); lb shares
+        // api's group.
+        let text = file(
+            "target = \"lb\"",
+            &[
+                fleet("web", 3),
+                server("db"),
+                balancer("lb", "\"api\""),
+                balancer("lb2", "[\"db\"]"),
+                fleet("api", 2),
+            ]
+            .join("\n"),
+        );
+        let s = valid(&text);
+        assert_eq!(
+            names(&s),
+            vec!["api", "db", "lb", "lb2", "web", "api[0]", "api[1]", "web[0]", "web[1]", "web[2]"]
+        );
+        assert_eq!(
+            s.groups,
+            vec![
+                ("api".to_string(), vec![7, 8]),
+                ("web".to_string(), vec![9, 10, 11]),
+                ("lb2".to_string(), vec![3]),
+            ]
+        );
+        let spec = |name: &str| &s.components[names(&s).iter().position(|n| *n == name).unwrap()].1;
+        match (spec("lb"), spec("lb2"), spec("web")) {
+            (
+                ComponentSpec::LoadBalancer(lb),
+                ComponentSpec::LoadBalancer(lb2),
+                ComponentSpec::Fleet(web),
+            ) => {
+                assert_eq!((lb.members.clone(), lb.group), (vec![7, 8], 0));
+                assert_eq!((lb2.members.clone(), lb2.group), (vec![3], 2));
+                assert_eq!(web.slots, vec![9, 10, 11]);
+            }
+            other => panic!("{other:?}"),
+        }
+        // Slot i of a fleet runs in zone i % azs (3 by default).
+        let zones: Vec<u8> = s.components[7..]
+            .iter()
+            .map(|(_, c)| match c {
+                ComponentSpec::Server(sv) => sv.az,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(zones, vec![0, 1, 2]);
+        assert_eq!(s.client.entry, 4, "users connect to lb");
+    }
+
+    #[test]
+    fn the_run_needs_a_length_a_shorter_warm_up_and_components() {
+        let head = |meta: &str| {
+            format!(
+                "[scenario]\nname = \"t\"\n{meta}\n[workload]\nusers = 1\n\n{}",
+                server("web")
+            )
+        };
+        let d = the_error(&head("duration = \"0s\""));
+        assert_eq!(d.key_path.as_deref(), Some("scenario.duration"));
+        assert_eq!(d.message, "the duration must be more than zero");
+        let d = the_error(&head("duration = \"10m\"\nwarmup = \"10m\""));
+        assert_eq!(d.key_path.as_deref(), Some("scenario.warmup"));
+        assert_eq!(
+            d.message,
+            "the warm-up (10m) must be shorter than the duration (10m)"
+        );
+        assert_eq!(
+            valid(&head("duration = \"10m\"\nwarmup = \"9m\"")).warmup,
+            9 * 60 * SEC
+        );
+        let d = the_error(&head("duration = \"10m\"\nwindow = \"500us\""));
+        assert_eq!(d.message, "the window must be at least 1ms");
+        let d = the_error(&head("duration = \"31d\""));
+        assert_eq!(d.message, "the duration can be at most 30 days");
+        let d = invalid(&file("", "[components]"));
+        assert!(
+            d.iter().any(|d| d.message == "there are no components"),
+            "{d:#?}"
+        );
+    }
+
+    #[test]
+    fn component_names_may_use_only_letters_digits_dashes_and_underscores() {
+        let d = the_error(&file("", &server("\"web.1\"")));
+        assert_eq!(
+            d.message,
+            "component name \"web.1\" may use only letters, digits, '-' and '_'"
+        );
+        valid(&file("", &server("web-1_a")));
+    }
+}

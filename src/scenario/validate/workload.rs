@@ -293,3 +293,162 @@ fn entry(c: &mut Checker, target: Option<&str>, wp: &[Seg]) -> u32 {
     );
     FIRST_COMPONENT
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{balancer, dns, file, fleet, invalid, server, the_error, valid};
+
+    /// Where users connect, by name, for components `parts` and `workload` keys.
+    fn entry(workload: &str, parts: &[String]) -> String {
+        let s = valid(&file(workload, &parts.join("\n")));
+        s.name_of(s.client.entry)
+    }
+
+    #[test]
+    fn users_connect_to_the_single_dns_else_the_single_balancer_else_the_only_component() {
+        let (db, web) = (server("db"), fleet("web", 2));
+        let lb = balancer("lb", "\"web\"");
+        assert_eq!(
+            entry("", &[db.clone(), web.clone(), lb.clone(), dns("dns", "lb")]),
+            "dns"
+        );
+        assert_eq!(entry("", &[db.clone(), web.clone(), lb.clone()]), "lb");
+        assert_eq!(entry("", std::slice::from_ref(&db)), "db");
+        // Ranks are tried among kinds with exactly one component: two DNS names, one balancer.
+        assert_eq!(
+            entry(
+                "",
+                &[
+                    web.clone(),
+                    lb.clone(),
+                    dns("dns1", "lb"),
+                    dns("dns2", "lb")
+                ]
+            ),
+            "lb"
+        );
+        // A named target wins over every default.
+        assert_eq!(
+            entry("target = \"db\"", &[db, web, lb, dns("dns", "lb")]),
+            "db"
+        );
+    }
+
+    #[test]
+    fn without_a_single_front_door_the_workload_must_name_its_target() {
+        let d = the_error(&file("", &[server("a"), server("b")].join("\n")));
+        assert_eq!(d.key_path.as_deref(), Some("workload"));
+        assert_eq!(
+            d.message,
+            "which component do users connect to? set `target`"
+        );
+        assert_eq!(d.help.as_deref(), Some("one of: a, b"));
+        let two_balancers = [
+            fleet("web", 2),
+            balancer("lb1", "\"web\""),
+            balancer("lb2", "\"web\""),
+        ];
+        let d = the_error(&file("", &two_balancers.join("\n")));
+        assert_eq!(d.help.as_deref(), Some("one of: lb1, lb2, web"));
+        // An unknown target is located at `workload.target`, with the nearest name.
+        let d = the_error(&file("target = \"lb3\"", &two_balancers.join("\n")));
+        assert_eq!(d.key_path.as_deref(), Some("workload.target"));
+        assert_eq!(d.message, "there is no component called \"lb3\"");
+        assert!(
+            d.help
+                .as_deref()
+                .unwrap_or("")
+                .starts_with("did you mean \"lb"),
+            "{d:?}"
+        );
+    }
+
+    #[test]
+    fn traffic_is_either_users_or_an_arrival_rate() {
+        let text = |workload: &str| {
+            format!(
+                "[scenario]\nname = \"t\"\nduration = \"1h\"\n[workload]\n{workload}\n{}",
+                server("db")
+            )
+        };
+        let d = the_error(&text("users = 5\narrival_rate = \"10/s\""));
+        assert_eq!(d.key_path.as_deref(), Some("workload.arrival_rate"));
+        assert_eq!(
+            d.message,
+            "give either `users` (closed loop) or `arrival_rate` (open loop), not both"
+        );
+        let d = the_error(&text("timeout = \"1s\""));
+        assert_eq!(
+            d.message,
+            "no traffic: give `users` (closed loop) or `arrival_rate` (open loop)"
+        );
+        let d = the_error(&text("users = 0"));
+        assert_eq!(d.message, "users must be at least 1");
+        let s = valid(&text("arrival_rate = \"10/s\""));
+        assert_eq!(s.client.users, 0);
+        assert_eq!(s.client.streams.len(), 1);
+        assert_eq!(s.client.streams[0].rate, 10.0);
+        // Bots alone are traffic enough.
+        let s = valid(&text(
+            "bots = [{ name = \"crawler\", rate = \"2/s\", from = \"1m\", until = \"2m\" }]",
+        ));
+        assert_eq!(
+            s.client.classes.len(),
+            2,
+            "the default class, then the bot's"
+        );
+        let d = the_error(&text(
+            "bots = [{ name = \"crawler\", rate = \"2/s\", from = \"2m\", until = \"2m\" }]",
+        ));
+        assert_eq!(d.key_path.as_deref(), Some("workload.bots[0].until"));
+    }
+
+    #[test]
+    fn the_mix_becomes_classes_and_a_cumulative_distribution() {
+        // Weights 1 and 3: the draw picks "browse" below 0.25, "buy" below 1.
+        let s = valid(&file(
+            "mix = [\n{ name = \"browse\", weight = 1 },\n{ name = \"buy\", weight = 3, work = 2.5 },\n]",
+            &server("db"),
+        ));
+        let names: Vec<&str> = s.client.classes.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, vec!["browse", "buy"]);
+        assert_eq!(s.client.mix_cdf, vec![0.25, 1.0]);
+        assert_eq!(s.client.classes[1].work, 2.5);
+        // Without a mix there is one class, "request".
+        let s = valid(&file("", &server("db")));
+        assert_eq!(s.client.classes.len(), 1);
+        assert_eq!(s.client.classes[0].name, "request");
+        assert_eq!(s.client.mix_cdf, vec![1.0]);
+        // A class name twice, and a weight of zero, are both reported.
+        let d = invalid(&file(
+            "mix = [\n{ name = \"a\", weight = 1 },\n{ name = \"a\", weight = 0 },\n]",
+            &server("db"),
+        ));
+        let msgs: Vec<&str> = d.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(
+            msgs,
+            vec![
+                "the weight must be a positive number, found 0",
+                "the class name \"a\" is used twice"
+            ]
+        );
+    }
+
+    #[test]
+    fn retries_are_capped_at_ten_and_their_backoff_defaults_are_resolved() {
+        use crate::engine::time::{MS, SEC};
+        let s = valid(&file("retries = { max = 3 }", &server("db")));
+        let (max, _, base, cap, jitter) = s.client.retry.expect("retries");
+        assert_eq!((max, base, cap, jitter), (3, 100 * MS, 10 * SEC, true));
+        // A cap below the base is raised to it.
+        let s = valid(&file(
+            "retries = { max = 1, base = \"2s\", cap = \"1s\" }",
+            &server("db"),
+        ));
+        assert_eq!(s.client.retry.expect("retries").3, 2 * SEC);
+        let d = the_error(&file("retries = { max = 11 }", &server("db")));
+        assert_eq!(d.key_path.as_deref(), Some("workload.retries.max"));
+        assert_eq!(d.message, "at most 10 retries, found 11");
+        valid(&file("retries = { max = 10 }", &server("db")));
+    }
+}
