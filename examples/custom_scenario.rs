@@ -19,7 +19,7 @@
 //!
 //! ```text
 //! cargo run --release --example custom_scenario
-//! cargo run --release --example custom_scenario -- 5 workload.users=8000 scenario.duration=10m
+//! cargo run --release --example custom_scenario -- 3 workload.users=50
 //! ```
 
 use scalesim::report::results::figures;
