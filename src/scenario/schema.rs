@@ -15,7 +15,7 @@
 //! - [`ObjectiveTable`]'s `below`/`above` are raw TOML values: here a string or a number.
 //!
 //! Schema and parsers can still differ in magnitudes (a duration over ~580 years, a size over
-//! 2^64 B, a number that overflows to infinity) and in exotic whitespace; `tests/schema.rs` checks
+//! 2^64 B, a number that overflows to infinity) and in exotic whitespace; `tests/it/schema.rs` checks
 //! the patterns against the parsers on generated strings.
 
 use super::units::{Bytes, Duration, Fraction, Price, Rate};
@@ -325,7 +325,7 @@ impl JsonSchema for ComponentConfig {
 
 // ---------------------------------------------------------------------------------------------
 // Mirrors of types whose derive would be wrong (an alias, a raw TOML value). Keep the docs and
-// fields in step with the originals; tests/schema.rs compares their keys.
+// fields in step with the originals; tests/it/schema.rs compares their keys.
 // ---------------------------------------------------------------------------------------------
 
 /// A duration distribution as written in a scenario file.
