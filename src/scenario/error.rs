@@ -23,30 +23,77 @@ pub struct Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "error: {}", self.file)?;
+        write!(f, "error: {}", clip(&self.file, MAX_SHOWN))?;
         if let Some((l, c)) = self.location {
             write!(f, ":{l}:{c}")?;
         }
         if let Some(k) = &self.key_path {
-            write!(f, ": `{k}`")?;
+            write!(f, ": `{}`", clip(k, MAX_SHOWN))?;
         }
-        write!(f, ": {}", self.message)?;
+        write!(f, ": {}", clip(&self.message, MAX_SHOWN))?;
         if let (Some((l, c)), Some(s)) = (self.location, &self.snippet) {
             let gutter = l.to_string().len();
+            let (shown, caret) = snippet_window(s, c);
+            // The caret is padded by hand: a `{:>width$}` pad is limited to 65,535 columns.
             write!(
                 f,
-                "\n {:gutter$} |\n {l} | {s}\n {:gutter$} | {:>width$}",
+                "\n {:gutter$} |\n {l} | {shown}\n {:gutter$} | {}^",
                 "",
                 "",
-                "^",
-                width = c
+                " ".repeat(caret.saturating_sub(1))
             )?;
         }
         if let Some(h) = &self.help {
-            write!(f, "\n  help: {h}")?;
+            write!(f, "\n  help: {}", clip(h, MAX_SHOWN))?;
         }
         Ok(())
     }
+}
+
+/// Characters of a source line shown around the column of a problem; longer lines are cut to a
+/// window around it, marked `…` where text is left out.
+pub const SNIPPET_WIDTH: usize = 100;
+
+/// Longest message, key path or help shown whole; longer ones (a 70,000-character value echoed
+/// back) keep their start and end.
+pub const MAX_SHOWN: usize = 400;
+
+/// The part of `line` to print and the 1-based caret column within it, for a problem at 1-based
+/// character column `col`. Short lines are shown whole.
+pub fn snippet_window(line: &str, col: usize) -> (String, usize) {
+    let len = line.chars().count();
+    if len <= SNIPPET_WIDTH {
+        return (line.to_string(), col);
+    }
+    let col0 = col.saturating_sub(1).min(len);
+    let half = SNIPPET_WIDTH / 2;
+    let start = col0
+        .saturating_sub(half)
+        .min(len.saturating_sub(SNIPPET_WIDTH));
+    let end = (start + SNIPPET_WIDTH).min(len);
+    let mut shown = String::new();
+    let mut caret = col0 - start + 1;
+    if start > 0 {
+        shown.push('…');
+        caret += 1;
+    }
+    shown.extend(line.chars().skip(start).take(end - start));
+    if end < len {
+        shown.push('…');
+    }
+    (shown, caret)
+}
+
+/// `s` itself when at most `max` characters, else its start and end around a `…`.
+pub fn clip(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    let n = s.chars().count();
+    if n <= max {
+        return s.into();
+    }
+    let keep = max / 2;
+    let head: String = s.chars().take(keep).collect();
+    let tail: String = s.chars().skip(n - keep).collect();
+    format!("{head}…({} characters left out)…{tail}", n - 2 * keep).into()
 }
 
 /// Everything wrong with one scenario (at least one problem).
@@ -261,6 +308,54 @@ mod tests {
         );
         // Past the end: the deepest existing part.
         assert_eq!(at(&[k("components"), k("web"), k("nope")]), Some((4, 13)));
+    }
+
+    fn diag_at(line: usize, col: usize, snippet: String) -> Diagnostic {
+        Diagnostic {
+            file: "f.toml".into(),
+            location: Some((line, col)),
+            key_path: Some("scenario.descrption".into()),
+            message: "unknown key `descrption`".into(),
+            help: None,
+            snippet: Some(snippet),
+        }
+    }
+
+    #[test]
+    fn column_past_65535_prints_without_panicking() {
+        let line = format!("name = \"{}\", descrption = 1", "x".repeat(70_000));
+        let col = line.find("descrption").unwrap() + 1;
+        let text = diag_at(18, col, line.clone()).to_string();
+        assert!(text.contains(&format!("f.toml:18:{col}")), "{text}");
+        // The snippet is a window around the column, with the caret under the typo.
+        let rows: Vec<&str> = text.lines().collect();
+        let (src, caret) = (rows[2], rows[3]);
+        assert!(src.chars().count() < SNIPPET_WIDTH + 20, "{src}");
+        assert!(src.contains('…'), "cut text is marked: {src}");
+        let at = caret.chars().position(|c| c == '^').unwrap();
+        let under: String = src.chars().skip(at).take(10).collect();
+        assert_eq!(under, "descrption", "caret row:\n{src}\n{caret}");
+    }
+
+    #[test]
+    fn long_snippet_lines_are_windowed_around_the_column_on_both_sides() {
+        let line = format!("{}BAD{}", "a".repeat(500), "b".repeat(500));
+        let (shown, caret) = snippet_window(&line, 501);
+        assert!(shown.starts_with('…') && shown.ends_with('…'), "{shown}");
+        assert_eq!(shown.chars().nth(caret - 1), Some('B'));
+        // Near the start: no leading mark; near the end: no trailing one.
+        let (shown, caret) = snippet_window(&line, 2);
+        assert!(!shown.starts_with('…') && shown.ends_with('…'));
+        assert_eq!(caret, 2);
+        let (shown, caret) = snippet_window(&line, 1003);
+        assert!(shown.starts_with('…') && !shown.ends_with('…'));
+        assert_eq!(shown.chars().nth(caret - 1), Some('b'));
+        // Short lines are shown whole.
+        assert_eq!(snippet_window("a = 1", 5), ("a = 1".to_string(), 5));
+        // Long messages keep their start and end.
+        let long = "m".repeat(10_000);
+        let m = clip(&long, MAX_SHOWN);
+        assert!(m.chars().count() < MAX_SHOWN + 40 && m.contains("characters left out"));
     }
 
     #[test]
