@@ -103,16 +103,43 @@ pub struct LoadError {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// Most problems printed for one scenario; the rest are counted ("… and 3,950 more errors").
+pub const MAX_ERRORS_SHOWN: usize = 50;
+
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        for (i, d) in self.diagnostics.iter().enumerate() {
+        for (i, d) in self.diagnostics.iter().take(MAX_ERRORS_SHOWN).enumerate() {
             if i > 0 {
                 writeln!(f)?;
             }
             write!(f, "{d}")?;
         }
+        let more = self.diagnostics.len().saturating_sub(MAX_ERRORS_SHOWN);
+        if more > 0 {
+            let file = self.diagnostics.last().map_or("", |d| d.file.as_str());
+            write!(
+                f,
+                "\n… and {} more error{} in {} like these (the first {MAX_ERRORS_SHOWN} are shown; fix them and run again)",
+                thousands(more as u64),
+                if more == 1 { "" } else { "s" },
+                clip(file, MAX_SHOWN)
+            )?;
+        }
         Ok(())
     }
+}
+
+/// `n` with thousands separators: 3950 → "3,950".
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
 }
 
 impl LoadError {
@@ -133,19 +160,71 @@ impl LoadError {
 
 /// 1-based (line, column) of a byte offset; the column counts characters.
 pub fn line_col(src: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(src.len());
-    let before = &src[..offset];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let col = src[line_start..offset].chars().count() + 1;
-    (line, col)
+    SourceIndex::lines_only(src).line_col(offset)
 }
 
 /// The text of 1-based line `line`.
 pub fn line_text(src: &str, line: usize) -> Option<String> {
-    src.lines()
-        .nth(line.saturating_sub(1))
-        .map(|s| s.trim_end().to_string())
+    SourceIndex::lines_only(src).line_text(line)
+}
+
+/// A source file indexed once for placing many problems: its line starts and its parsed TOML
+/// document (with spans), so each diagnostic costs a lookup, not a parse of the whole file.
+pub struct SourceIndex<'a> {
+    src: &'a str,
+    /// Byte offset of the start of each line.
+    line_starts: Vec<usize>,
+    doc: Option<toml_edit::ImDocument<&'a str>>,
+}
+
+impl<'a> SourceIndex<'a> {
+    /// Indexes `src` (lines and TOML document).
+    pub fn new(src: &'a str) -> Self {
+        let mut index = Self::lines_only(src);
+        index.doc = toml_edit::ImDocument::parse(src).ok();
+        index
+    }
+
+    /// Indexes only the lines of `src` (no TOML parse).
+    fn lines_only(src: &'a str) -> Self {
+        let line_starts = std::iter::once(0)
+            .chain(src.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        SourceIndex {
+            src,
+            line_starts,
+            doc: None,
+        }
+    }
+
+    /// 1-based (line, column) of a byte offset; the column counts characters.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let mut offset = offset.min(self.src.len());
+        while !self.src.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let line = self.line_starts.partition_point(|&s| s <= offset);
+        let start = self.line_starts[line - 1];
+        (line, self.src[start..offset].chars().count() + 1)
+    }
+
+    /// The text of 1-based line `line`, without trailing whitespace.
+    pub fn line_text(&self, line: usize) -> Option<String> {
+        let start = *self.line_starts.get(line.checked_sub(1)?)?;
+        let end = self
+            .line_starts
+            .get(line)
+            .map_or(self.src.len(), |&next| next - 1);
+        if start >= self.src.len() && start > 0 {
+            return None; // past a final newline
+        }
+        Some(self.src[start..end].trim_end().to_string())
+    }
+
+    /// Span of the key (or, failing that, the value) at `path`; see [`locate`].
+    pub fn locate(&self, path: &[Seg]) -> Option<Range<usize>> {
+        locate_in(self.doc.as_ref()?, path)
+    }
 }
 
 /// One step of a key path.
@@ -176,9 +255,13 @@ pub fn path_string(path: &[Seg]) -> String {
 
 /// Finds the span of the key (or, failing that, the value) at `path` in TOML `src`. If the path
 /// runs past what exists, returns the span of the deepest part that does.
+/// This parses `src`; to place many problems in one file, build a [`SourceIndex`] once.
 pub fn locate(src: &str, path: &[Seg]) -> Option<Range<usize>> {
-    use toml_edit::{ImDocument, Item, Table, Value};
-    let doc = ImDocument::parse(src.to_string()).ok()?;
+    SourceIndex::new(src).locate(path)
+}
+
+fn locate_in(doc: &toml_edit::ImDocument<&str>, path: &[Seg]) -> Option<Range<usize>> {
+    use toml_edit::{Item, Table, Value};
     #[derive(Clone, Copy)]
     enum Node<'a> {
         Table(&'a Table),

@@ -281,6 +281,7 @@ pub fn parse(source: &str, text: &str, overrides: &[Override]) -> Result<Scenari
         source,
         text,
         overrides,
+        index: std::cell::OnceCell::new(),
     };
     let file = deserialize_file(&ctx, value)?;
     validate::validate(&ctx, file)
@@ -291,6 +292,9 @@ pub(crate) struct ErrCtx<'a> {
     pub source: &'a str,
     pub text: &'a str,
     pub overrides: &'a [Override],
+    /// The source's lines and TOML document, indexed at the first problem and reused for every
+    /// later one (so placing N problems costs one parse, not N).
+    pub index: std::cell::OnceCell<error::SourceIndex<'a>>,
 }
 
 impl ErrCtx<'_> {
@@ -309,14 +313,17 @@ impl ErrCtx<'_> {
                 snippet: None,
             };
         }
-        let location = error::locate(self.text, path).map(|r| error::line_col(self.text, r.start));
+        let index = self
+            .index
+            .get_or_init(|| error::SourceIndex::new(self.text));
+        let location = index.locate(path).map(|r| index.line_col(r.start));
         Diagnostic {
             file: self.source.to_string(),
             location,
             key_path: (!ps.is_empty()).then_some(ps),
             message: message.into(),
             help,
-            snippet: location.and_then(|(l, _)| error::line_text(self.text, l)),
+            snippet: location.and_then(|(l, _)| index.line_text(l)),
         }
     }
 }
