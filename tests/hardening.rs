@@ -133,3 +133,36 @@ fn many_errors_are_located_from_one_parse_and_capped_when_printed() {
         &shown[shown.len() - 300..]
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// 3. `--set` with deep key paths.
+
+#[test]
+fn recursion_limit_from_a_set_value_is_blamed_on_the_set_not_the_file() {
+    use scalesim::scenario::error::Seg;
+    // Built by hand past the parser's depth cap, to reach the read-back step.
+    let deep = Override {
+        raw: "a.a.a…=1".into(),
+        path: vec![Seg::Key("a".into()); 2000],
+        value: toml_edit::Value::from(1),
+    };
+    let good = Override::parse("workload.users=20").unwrap();
+    let err = scenario::parse("t.toml", BASE, &[good, deep]).unwrap_err();
+    let d = &err.diagnostics[0];
+    assert_eq!(d.file, "--set a.a.a…=1", "{err}");
+    let text = err.to_string();
+    assert!(text.contains("nests too deeply"), "{text}");
+    assert!(!text.contains("t.toml"), "the file is not blamed: {text}");
+}
+
+#[test]
+fn deep_set_key_path_exits_2_quickly_naming_the_limit() {
+    let raw = format!("{}=1", vec!["a"; 20_000].join("."));
+    let start = Instant::now();
+    let o = scalesim(&["validate", "chapter:1", "--set", &raw]);
+    assert!(start.elapsed() < Duration::from_secs(5));
+    expect_code(&o, 2);
+    let e = stderr(&o);
+    assert!(e.contains("at most 32"), "{}", &e[..e.len().min(500)]);
+    assert!(e.len() < 1000, "the 40 KB argument is not echoed whole");
+}

@@ -225,7 +225,12 @@ pub fn dispatch(cli: Cli) -> u8 {
 
 fn parse_sets(set: &[String]) -> Result<Vec<Override>, String> {
     set.iter()
-        .map(|s| Override::parse(s).map_err(|e| format!("error: --set {s}: {e}")))
+        .map(|s| {
+            Override::parse(s).map_err(|e| {
+                let s = crate::scenario::error::clip(s, 200);
+                format!("error: --set {s}: {e}")
+            })
+        })
         .collect()
 }
 

@@ -275,7 +275,7 @@ pub fn parse(source: &str, text: &str, overrides: &[Override]) -> Result<Scenari
     }
     let value = toml::Value::Table(
         toml::from_str::<toml::Table>(&doc.to_string())
-            .map_err(|e| LoadError::plain(source, e.message().to_string(), None))?,
+            .map_err(|e| reparse_error(source, text, overrides, &e))?,
     );
     let ctx = ErrCtx {
         source,
@@ -285,6 +285,51 @@ pub fn parse(source: &str, text: &str, overrides: &[Override]) -> Result<Scenari
     };
     let file = deserialize_file(&ctx, value)?;
     validate::validate(&ctx, file)
+}
+
+/// The file parsed, so a failure to read it back after the `--set` overrides were written into it
+/// (a value nested past TOML's recursion limit) is the overrides' doing: blame the first that fails
+/// on its own, or all of them together.
+fn reparse_error(
+    source: &str,
+    text: &str,
+    overrides: &[Override],
+    e: &toml::de::Error,
+) -> LoadError {
+    let why = e.message().trim().replace('\n', ": ");
+    if overrides.is_empty() {
+        return LoadError::plain(source, format!("TOML syntax error: {why}"), None);
+    }
+    let fails_alone = |o: &Override| {
+        let Ok(mut doc) = text.parse::<toml_edit::DocumentMut>() else {
+            return false;
+        };
+        o.apply(&mut doc).is_err() || toml::from_str::<toml::Table>(&doc.to_string()).is_err()
+    };
+    let culprit = overrides.iter().find(|o| fails_alone(o));
+    let file = match culprit {
+        Some(o) => format!("--set {}", o.raw),
+        None => format!(
+            "--set {}",
+            overrides
+                .iter()
+                .map(|o| o.raw.as_str())
+                .collect::<Vec<_>>()
+                .join(" --set ")
+        ),
+    };
+    let message = if why.contains("recursion limit") {
+        "the value nests too deeply: with its key path it goes past TOML's limit of nested tables \
+         and lists"
+            .to_string()
+    } else {
+        format!("the scenario cannot be read back after this change: {why}")
+    };
+    LoadError::plain(
+        &file,
+        message,
+        Some("set a shallower value, or a deeper key with a plain value (e.g. --set components.web.service.mean=9ms)".into()),
+    )
 }
 
 /// What error reporting needs to place a problem.
