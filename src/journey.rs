@@ -110,13 +110,13 @@ pub fn run_journey(
                     cost_per_month: f.cost / hours * crate::scenario::units::HOURS_PER_MONTH,
                 };
                 if verbose {
-                    eprintln!(
-                        "  chapter {:>2} at {:>6} users: p99 {:>9}, errors {:>6.2} %",
+                    crate::cli::write_stderr(format_args!(
+                        "  chapter {:>2} at {:>6} users: p99 {:>9}, errors {:>6.2} %\n",
                         p.chapter,
                         p.users,
                         p.p99_ms.map_or("—".into(), |x| format!("{x:.1} ms")),
                         p.error_rate * 100.0
-                    );
+                    ));
                 }
                 p
             })

@@ -166,3 +166,65 @@ fn deep_set_key_path_exits_2_quickly_naming_the_limit() {
     assert!(e.contains("at most 32"), "{}", &e[..e.len().min(500)]);
     assert!(e.len() < 1000, "the 40 KB argument is not echoed whole");
 }
+
+// ---------------------------------------------------------------------------------------------
+// 4. A closed stdout or stderr is a normal end, not a panic (exit 101).
+
+/// Runs the binary with stdout (or stderr) a pipe whose reading end is closed at once; the
+/// output is bigger than a pipe buffer, so some write must fail. Returns the exit code and stderr
+/// (when stdout was the closed one).
+fn with_closed(stream: &str, args: &[&str]) -> (i32, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_scalesim"));
+    cmd.args(args).current_dir(root());
+    if stream == "stdout" {
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    } else {
+        cmd.stdout(Stdio::null()).stderr(Stdio::piped());
+    }
+    let mut child = cmd.spawn().expect("spawns");
+    let err = if stream == "stdout" {
+        drop(child.stdout.take());
+        let mut e = String::new();
+        std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut e).unwrap();
+        e
+    } else {
+        drop(child.stderr.take());
+        String::new()
+    };
+    let status = child.wait().unwrap();
+    (status.code().expect("exited, not killed by a signal"), err)
+}
+
+#[test]
+fn closed_stdout_or_stderr_pipe_ends_quietly_with_the_usual_exit_code() {
+    // ~100 KB on stdout: `ok: chapter:1 (…)` 3,000 times.
+    let many_ok: Vec<&str> = std::iter::once("validate")
+        .chain(std::iter::repeat_n("chapter:1", 3000))
+        .collect();
+    let (code, err) = with_closed("stdout", &many_ok);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    // ~150 KB on stderr: ten copies of a file with 4,000 errors (50 shown each).
+    let tmp = Tmp::new("closed_pipe");
+    let mut text = String::from(BASE);
+    for i in 0..4000 {
+        text.push_str(&format!(
+            "\n[components.w{i}]\nkind = \"server\"\nworkerz = 1\n"
+        ));
+    }
+    fs::write(tmp.join("bad.toml"), &text).unwrap();
+    let bad = tmp.s("bad.toml");
+    let mut args = vec!["validate"];
+    args.extend(std::iter::repeat_n(bad.as_str(), 10));
+    let (code, _) = with_closed("stderr", &args);
+    assert_eq!(code, 2, "bad input still exits 2, not 101");
+    // Every command that prints: schema, new, explain.
+    for args in [
+        &["schema"][..],
+        &["new", "--chapter", "1"],
+        &["explain", "chapter:5"],
+    ] {
+        let (code, err) = with_closed("stdout", args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+    }
+}

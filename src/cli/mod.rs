@@ -6,10 +6,47 @@ use crate::report;
 use crate::run::{self, RunOutput};
 use crate::scenario::{self, Override, Scenario};
 use clap::{Parser, Subcommand};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
+
+// Output goes through these instead of `print!`/`eprintln!`, which panic when the stream is closed
+// (`scalesim validate *.toml | head -1`). A closed stdout or stderr is a normal end: the reader
+// has what it wanted. Output to that stream stops, the command finishes its work (a run still
+// writes its report) and exits with its usual code. Portable: no signal handling involved.
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+static STDERR_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Writes to stdout; once a write fails (a closed pipe), later output to it is dropped.
+pub fn write_stdout(args: std::fmt::Arguments) {
+    emit(&mut std::io::stdout().lock(), &STDOUT_CLOSED, args);
+}
+
+/// Writes to stderr; once a write fails (a closed pipe), later output to it is dropped.
+pub fn write_stderr(args: std::fmt::Arguments) {
+    emit(&mut std::io::stderr().lock(), &STDERR_CLOSED, args);
+}
+
+fn emit(w: &mut dyn Write, closed: &AtomicBool, args: std::fmt::Arguments) {
+    if closed.load(Ordering::Relaxed) {
+        return;
+    }
+    if w.write_fmt(args).and_then(|()| w.flush()).is_err() {
+        closed.store(true, Ordering::Relaxed);
+    }
+}
+
+macro_rules! out {
+    ($($t:tt)*) => { write_stdout(format_args!($($t)*)) };
+}
+macro_rules! outln {
+    ($($t:tt)*) => { write_stdout(format_args!("{}\n", format_args!($($t)*))) };
+}
+macro_rules! errln {
+    ($($t:tt)*) => { write_stderr(format_args!("{}\n", format_args!($($t)*))) };
+}
 
 /// Exit code: everything fine.
 pub const EXIT_OK: u8 = 0;
@@ -191,7 +228,7 @@ pub fn dispatch(cli: Cli) -> u8 {
         Command::New { chapter } => cmd_new(chapter),
         Command::Schema => {
             let doc = crate::scenario::schema::scenario_schema();
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&doc).expect("a schema serializes")
             );
@@ -207,10 +244,10 @@ pub fn dispatch(cli: Cli) -> u8 {
             };
             let t = crate::explain::topology(&scn);
             match only {
-                None => print!("{}", crate::explain::explain(&scn)),
-                Some(ExplainForm::Text) => print!("{}", crate::explain::text(&t, &scn)),
-                Some(ExplainForm::Mermaid) => print!("{}", crate::explain::mermaid(&t)),
-                Some(ExplainForm::Dot) => print!("{}", crate::explain::dot(&t)),
+                None => out!("{}", crate::explain::explain(&scn)),
+                Some(ExplainForm::Text) => out!("{}", crate::explain::text(&t, &scn)),
+                Some(ExplainForm::Mermaid) => out!("{}", crate::explain::mermaid(&t)),
+                Some(ExplainForm::Dot) => out!("{}", crate::explain::dot(&t)),
             }
             EXIT_OK
         }
@@ -239,7 +276,7 @@ pub fn load_with(path: &str, seed: Option<u64>, set: &[String]) -> Option<Scenar
     let mut overrides = match parse_sets(set) {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("{e}");
+            errln!("{e}");
             return None;
         }
     };
@@ -249,7 +286,7 @@ pub fn load_with(path: &str, seed: Option<u64>, set: &[String]) -> Option<Scenar
     match scenario::load(path, &overrides) {
         Ok(s) => Some(s),
         Err(e) => {
-            eprintln!("{e}");
+            errln!("{e}");
             None
         }
     }
@@ -429,7 +466,7 @@ fn cmd_run(
         return EXIT_BAD_INPUT;
     };
     if !quiet {
-        print!("{}", header(&scn));
+        out!("{}", header(&scn));
     }
     let wall = Instant::now();
     let result = run_with_progress(&scn, quiet);
@@ -439,7 +476,7 @@ fn cmd_run(
         let a = report::results::results_json(&scn, &result).to_string();
         let b = report::results::results_json(&scn, &again).to_string();
         if again.hash != result.hash || a != b {
-            eprintln!(
+            errln!(
                 "error: determinism check FAILED: event hash {:016x} vs {:016x}; results {}",
                 result.hash,
                 again.hash,
@@ -448,7 +485,7 @@ fn cmd_run(
             return EXIT_FAILED;
         }
         if !quiet {
-            println!(
+            outln!(
                 "  determinism check passed: two runs, event hash {:016x}, identical results",
                 result.hash
             );
@@ -458,7 +495,7 @@ fn cmd_run(
     let files = match report::write_run(&dir, &scn, &result) {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return EXIT_BAD_INPUT;
         }
     };
@@ -471,14 +508,14 @@ fn cmd_run(
                 human(f.latency.value_at_quantile(p))
             }
         };
-        println!(
+        outln!(
             "  {} events in {:.2}s wall ({:.1} M events/s), event hash {:016x}",
             result.events,
             secs,
             result.events as f64 / secs.max(1e-9) / 1e6,
             result.hash
         );
-        println!(
+        outln!(
             "  {} requests, {:.2} % failed, p50 {}, p99 {}, cost ${:.4}",
             f.total,
             f.error_rate * 100.0,
@@ -488,13 +525,13 @@ fn cmd_run(
         );
         let a = report::summary::analyze(&result);
         if let Some(b) = a.bottleneck {
-            println!(
+            outln!(
                 "  first to go wrong: {} at {}",
                 b.what,
                 crate::engine::time::clock(b.at)
             );
         }
-        println!("  wrote {} files to {}", files.len(), dir.display());
+        outln!("  wrote {} files to {}", files.len(), dir.display());
     }
     EXIT_OK
 }
@@ -503,7 +540,7 @@ fn cmd_validate(paths: &[String], set: &[String]) -> u8 {
     let mut code = EXIT_OK;
     for p in paths {
         match load_with(p, None, set) {
-            Some(s) => println!("ok: {p} ({})", s.name),
+            Some(s) => outln!("ok: {p} ({})", s.name),
             None => code = EXIT_BAD_INPUT,
         }
     }
@@ -512,14 +549,14 @@ fn cmd_validate(paths: &[String], set: &[String]) -> u8 {
 
 fn cmd_journey(out: &std::path::Path, users: &[u32], jobs: Option<usize>, quiet: bool) -> u8 {
     if users.is_empty() || users.contains(&0) {
-        eprintln!("error: --users needs positive user counts, e.g. --users 10,100,1000");
+        errln!("error: --users needs positive user counts, e.g. --users 10,100,1000");
         return EXIT_BAD_INPUT;
     }
     let wall = Instant::now();
     match crate::journey::run_journey(out, users, jobs, !quiet) {
         Ok(files) => {
             if !quiet {
-                println!(
+                outln!(
                     "journey: {} runs in {:.1}s; wrote {} files to {}",
                     crate::scenario::embedded::CHAPTERS.len() * users.len(),
                     wall.elapsed().as_secs_f64(),
@@ -530,7 +567,7 @@ fn cmd_journey(out: &std::path::Path, users: &[u32], jobs: Option<usize>, quiet:
             EXIT_OK
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             EXIT_BAD_INPUT
         }
     }
@@ -539,7 +576,7 @@ fn cmd_journey(out: &std::path::Path, users: &[u32], jobs: Option<usize>, quiet:
 fn cmd_new(chapter: u32) -> u8 {
     match crate::scenario::embedded::chapter(chapter) {
         Some(c) => {
-            print!("{}", c.text);
+            out!("{}", c.text);
             EXIT_OK
         }
         None => {
@@ -547,7 +584,7 @@ fn cmd_new(chapter: u32) -> u8 {
                 .iter()
                 .map(|c| c.number.to_string())
                 .collect();
-            eprintln!(
+            errln!(
                 "error: there is no chapter {chapter} scenario yet; chapters: {}",
                 list.join(", ")
             );
@@ -588,7 +625,7 @@ fn cmd_check(
     let tol = match tolerance.map(check::Tolerances::parse).transpose() {
         Ok(t) => t.unwrap_or_default(),
         Err(e) => {
-            eprintln!("error: --tolerance: {e}");
+            errln!("error: --tolerance: {e}");
             return EXIT_BAD_INPUT;
         }
     };
@@ -598,14 +635,14 @@ fn cmd_check(
             let text = match std::fs::read_to_string(p) {
                 Ok(t) => t,
                 Err(e) => {
-                    eprintln!("error: --baseline {}: cannot read: {e}", p.display());
+                    errln!("error: --baseline {}: cannot read: {e}", p.display());
                     return EXIT_BAD_INPUT;
                 }
             };
             let v: serde_json::Value = match serde_json::from_str(&text) {
                 Ok(v) => v,
                 Err(e) => {
-                    eprintln!(
+                    errln!(
                         "error: --baseline {}:{}:{}: not JSON: {e}",
                         p.display(),
                         e.line(),
@@ -617,7 +654,7 @@ fn cmd_check(
             match check::baseline_objectives(&v, &tol) {
                 Ok(o) => Some(o),
                 Err(e) => {
-                    eprintln!("error: --baseline {}: {e}", p.display());
+                    errln!("error: --baseline {}: {e}", p.display());
                     return EXIT_BAD_INPUT;
                 }
             }
@@ -646,16 +683,16 @@ fn cmd_check(
         });
     }
     match format {
-        Format::Text => print!("{}", check::text(&results)),
-        Format::Json => println!(
+        Format::Text => out!("{}", check::text(&results)),
+        Format::Json => outln!(
             "{}",
             serde_json::to_string_pretty(&check::json_doc(&results)).expect("serializes")
         ),
-        Format::Github => print!("{}", check::github(&results)),
+        Format::Github => out!("{}", check::github(&results)),
     }
     if let Some(j) = junit {
         if let Err(e) = write_atomic(j, check::junit(&results).as_bytes()) {
-            eprintln!("error: --junit {}: {e}", j.display());
+            errln!("error: --junit {}: {e}", j.display());
             return EXIT_BAD_INPUT;
         }
     }
