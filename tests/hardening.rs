@@ -228,3 +228,51 @@ fn closed_stdout_or_stderr_pipe_ends_quietly_with_the_usual_exit_code() {
         assert_eq!(code, 0, "{args:?}: {err}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// 5. `--jobs`: 0 means one per core; huge values are capped with a note.
+
+#[test]
+fn jobs_100000_is_capped_with_a_note_and_jobs_0_means_one_per_core() {
+    let tmp = Tmp::new("jobs");
+    let start = Instant::now();
+    let o = scalesim(&[
+        "journey",
+        "--users",
+        "10",
+        "--jobs",
+        "100000",
+        "--quiet",
+        "--out",
+        &tmp.s("a"),
+    ]);
+    expect_code(&o, 0);
+    assert!(
+        stderr(&o).contains("--jobs 100000 capped at"),
+        "{}",
+        stderr(&o)
+    );
+    // Before: 100,000 threads, still not done after 15 minutes.
+    assert!(start.elapsed() < Duration::from_secs(60));
+    let o = scalesim(&[
+        "journey",
+        "--users",
+        "10",
+        "--jobs",
+        "0",
+        "--quiet",
+        "--out",
+        &tmp.s("b"),
+    ]);
+    expect_code(&o, 0);
+    assert_eq!(stderr(&o), "");
+    assert_eq!(
+        fs::read(tmp.join("a/journey.json")).unwrap(),
+        fs::read(tmp.join("b/journey.json")).unwrap()
+    );
+    let help = stdout(&scalesim(&["journey", "--help"]));
+    assert!(
+        help.contains("0 (the default) means one per core"),
+        "{help}"
+    );
+}

@@ -148,8 +148,9 @@ pub enum Command {
         /// User levels to replay.
         #[arg(long, value_delimiter = ',', default_values_t = crate::journey::DEFAULT_LEVELS.to_vec())]
         users: Vec<u32>,
-        /// Parallel runs. Default: all cores. Results do not depend on it.
-        #[arg(long)]
+        /// Parallel runs: 0 (the default) means one per core; at most 4 per core (a larger
+        /// number is capped, with a note on stderr). Results do not depend on it.
+        #[arg(long, value_name = "N")]
         jobs: Option<usize>,
         /// Print only errors.
         #[arg(long, short)]
@@ -552,8 +553,12 @@ fn cmd_journey(out: &std::path::Path, users: &[u32], jobs: Option<usize>, quiet:
         errln!("error: --users needs positive user counts, e.g. --users 10,100,1000");
         return EXIT_BAD_INPUT;
     }
+    let (threads, note) = crate::journey::worker_threads(jobs);
+    if let Some(n) = note {
+        errln!("{n}");
+    }
     let wall = Instant::now();
-    match crate::journey::run_journey(out, users, jobs, !quiet) {
+    match crate::journey::run_journey(out, users, Some(threads), !quiet) {
         Ok(files) => {
             if !quiet {
                 outln!(
