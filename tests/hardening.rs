@@ -276,3 +276,30 @@ fn jobs_100000_is_capped_with_a_note_and_jobs_0_means_one_per_core() {
         "{help}"
     );
 }
+
+#[test]
+fn scenario_file_over_8_mib_is_refused_before_parsing() {
+    let tmp = Tmp::new("huge_file");
+    // 9 MiB of keys (the 92 MB, 5 M-key original took 44-82 s and 4.9 GB to be rejected).
+    let mut text = String::from(BASE);
+    text.push_str("[junk]\n");
+    let mut i = 0;
+    while text.len() < 9 << 20 {
+        text.push_str(&format!("k{i} = {i}\n"));
+        i += 1;
+    }
+    fs::write(tmp.join("huge.toml"), &text).unwrap();
+    let start = Instant::now();
+    let err = scenario::load(&tmp.s("huge.toml"), &[]).unwrap_err().to_string();
+    assert!(start.elapsed() < Duration::from_secs(1));
+    assert!(err.contains("at most 8 MiB"), "{err}");
+    assert!(err.contains("9.0 MiB"), "{err}");
+    // A stream with no size up front is cut at the limit too.
+    #[cfg(unix)]
+    {
+        let err = scenario::load("/dev/zero", &[]).unwrap_err().to_string();
+        assert!(err.contains("over 8 MiB"), "{err}");
+    }
+    let help = stdout(&scalesim(&["validate", "--help"]));
+    assert!(help.contains("at most 8 MiB"), "{help}");
+}

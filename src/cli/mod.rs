@@ -69,7 +69,7 @@ pub struct Cli {
 pub enum Command {
     /// Run one scenario and write its report (results.json, timeseries.csv, charts, summary.md).
     Run {
-        /// Scenario file, or `chapter:N` for an embedded chapter.
+        /// Scenario file (TOML, at most 8 MiB), or `chapter:N` for an embedded chapter.
         scenario: String,
         /// Master seed (overrides the file's).
         #[arg(long)]
@@ -89,7 +89,7 @@ pub enum Command {
     },
     /// Parse and check scenario files without running them.
     Validate {
-        /// Scenario files (or `chapter:N`).
+        /// Scenario files (TOML, at most 8 MiB each) or `chapter:N`.
         #[arg(required = true)]
         scenarios: Vec<String>,
         /// Override values before checking.
@@ -98,7 +98,7 @@ pub enum Command {
     },
     /// Run scenarios and evaluate their SLOs: exit 0 all met, 1 any violated, 2 bad input.
     Check {
-        /// Scenario files (or `chapter:N`).
+        /// Scenario files (TOML, at most 8 MiB each) or `chapter:N`.
         #[arg(required = true)]
         scenarios: Vec<String>,
         /// Master seed (overrides the files').
@@ -123,7 +123,7 @@ pub enum Command {
     },
     /// Show a scenario's topology as text, Mermaid and Graphviz DOT, with hop latencies and capacities.
     Explain {
-        /// Scenario file (or `chapter:N`).
+        /// Scenario file (TOML, at most 8 MiB) or `chapter:N`.
         scenario: String,
         /// Override values first.
         #[arg(long = "set", value_name = "KEY=VALUE")]

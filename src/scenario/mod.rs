@@ -162,6 +162,20 @@ pub fn load(source: &str, overrides: &[Override]) -> Result<Scenario, LoadError>
     parse(source, &text, overrides)
 }
 
+/// Largest scenario file read: 8 MiB. Real scenarios are under 20 KB; a much bigger file is a
+/// mistake (a log, a data dump), and parsing one would take minutes and gigabytes before any
+/// error could be reported.
+pub const MAX_SCENARIO_BYTES: u64 = 8 << 20;
+
+/// Bytes in MiB, e.g. "8 MiB", "92.0 MiB".
+fn units_mib(bytes: u64) -> String {
+    if bytes % (1 << 20) == 0 {
+        format!("{} MiB", bytes >> 20)
+    } else {
+        format!("{:.1} MiB", bytes as f64 / f64::from(1u32 << 20))
+    }
+}
+
 /// Reads a file (or an embedded chapter) as text, with clear errors for missing, empty and binary files.
 pub fn read_source(source: &str) -> Result<String, LoadError> {
     if let Some(n) = source.strip_prefix("chapter:") {
@@ -187,14 +201,47 @@ pub fn read_source(source: &str) -> Result<String, LoadError> {
                 )
             });
     }
-    let bytes = std::fs::read(source).map_err(|e| {
+    let cannot_read = |e: std::io::Error| {
         let help = if e.kind() == std::io::ErrorKind::NotFound {
             Some("check the path, or run an embedded chapter with `chapter:N` (e.g. `scalesim run chapter:1`)".into())
         } else {
             None
         };
         LoadError::plain(source, format!("cannot read the file: {e}"), help)
-    })?;
+    };
+    let too_big = |size: String| {
+        LoadError::plain(
+            source,
+            format!(
+                "the file is {size}; a scenario file may be at most {} (a real one is under 20 KB)",
+                units_mib(MAX_SCENARIO_BYTES)
+            ),
+            Some("check that this is the scenario you meant; nothing was read past the limit".into()),
+        )
+    };
+    let file = std::fs::File::open(source).map_err(cannot_read)?;
+    if let Ok(m) = file.metadata() {
+        if m.is_dir() {
+            return Err(LoadError::plain(
+                source,
+                "this is a folder, not a scenario file",
+                Some("give a .toml file inside it, e.g. scenarios/01-single-server.toml".into()),
+            ));
+        }
+        if m.len() > MAX_SCENARIO_BYTES {
+            return Err(too_big(units_mib(m.len())));
+        }
+    }
+    // Read at most one byte past the limit: a pipe or device (`/dev/zero`) has no size up front.
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(file, MAX_SCENARIO_BYTES + 1),
+        &mut bytes,
+    )
+    .map_err(cannot_read)?;
+    if bytes.len() as u64 > MAX_SCENARIO_BYTES {
+        return Err(too_big(format!("over {}", units_mib(MAX_SCENARIO_BYTES))));
+    }
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(LoadError::plain(
             source,
