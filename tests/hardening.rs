@@ -277,6 +277,131 @@ fn jobs_100000_is_capped_with_a_note_and_jobs_0_means_one_per_core() {
     );
 }
 
+// ---------------------------------------------------------------------------------------------
+// 6. Single-file outputs: through symlinks, in place on devices, never replacing a link or node.
+
+const SHORT: &str = "scenario.duration=5m";
+
+#[cfg(unix)]
+#[test]
+fn junit_through_a_symlink_or_to_a_device_keeps_the_link_and_the_node() {
+    use std::os::unix::fs::symlink;
+    let tmp = Tmp::new("junit_links");
+    let is_link = |p: &Path| fs::symlink_metadata(p).unwrap().file_type().is_symlink();
+    // A link to a regular file: the target gets the XML, the link stays a link.
+    symlink("real.xml", tmp.join("link.xml")).unwrap();
+    fs::write(tmp.join("real.xml"), "old").unwrap();
+    let o = scalesim(&["check", "chapter:1", "--set", SHORT, "--junit", &tmp.s("link.xml")]);
+    expect_code(&o, 0);
+    assert!(is_link(&tmp.join("link.xml")));
+    assert!(fs::read_to_string(tmp.join("real.xml"))
+        .unwrap()
+        .contains("<testsuites"));
+    // A link to a device: written in place (before: the link was replaced by a regular file).
+    symlink("/dev/null", tmp.join("null.xml")).unwrap();
+    let o = scalesim(&["check", "chapter:1", "--set", SHORT, "--junit", &tmp.s("null.xml")]);
+    expect_code(&o, 0);
+    assert!(is_link(&tmp.join("null.xml")));
+    // /dev/stdout: the XML goes to the open stream, after the table.
+    let o = scalesim(&["check", "chapter:1", "--set", SHORT, "--junit", "/dev/stdout"]);
+    expect_code(&o, 0);
+    let out = stdout(&o);
+    assert!(out.contains("objective") && out.contains("<testsuites"), "{out}");
+    assert!(out.find("objective") < out.find("<testsuites"));
+    assert!(!listing(&tmp.0).iter().any(|n| n.contains(".tmp-")));
+}
+
+#[cfg(unix)]
+#[test]
+fn out_through_a_symlink_replaces_the_target_folder_and_keeps_the_link() {
+    use std::os::unix::fs::symlink;
+    let tmp = Tmp::new("out_link");
+    fs::create_dir(tmp.join("real")).unwrap();
+    symlink("real", tmp.join("r")).unwrap();
+    for _ in 0..2 {
+        let o = scalesim(&["run", "chapter:1", "--set", SHORT, "--out", &tmp.s("r"), "-q"]);
+        expect_code(&o, 0);
+        assert!(fs::symlink_metadata(tmp.join("r"))
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert!(tmp.join("real/results.json").exists());
+    }
+    assert_eq!(listing(&tmp.0), vec!["r".to_string(), "real".to_string()]);
+}
+
+#[test]
+fn junit_to_a_folder_is_refused_before_running() {
+    let tmp = Tmp::new("junit_folder");
+    let start = Instant::now();
+    let o = scalesim(&["check", "chapter:5", "--junit", &tmp.s("")]);
+    expect_code(&o, 2);
+    assert!(stderr(&o).contains("is a folder"), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "", "nothing ran");
+    assert!(start.elapsed() < Duration::from_secs(1));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. Staging folders left by a killed run are removed by the next run next to them.
+
+#[test]
+fn stale_staging_and_backup_folders_of_dead_runs_are_removed_by_the_next_run() {
+    let tmp = Tmp::new("stale_staging");
+    let dead = 4_194_999; // above Linux's largest pid: never running
+    let alive = std::process::id(); // this test: running
+    for name in [
+        format!(".r.partial-{dead}"),
+        format!(".r.old-{dead}"),
+        format!(".r.partial-{alive}"),
+    ] {
+        fs::create_dir_all(tmp.join(&name).join("charts")).unwrap();
+        fs::write(tmp.join(&name).join("results.json"), "{}").unwrap();
+    }
+    let o = scalesim(&["run", "chapter:1", "--set", SHORT, "--out", &tmp.s("r"), "-q"]);
+    expect_code(&o, 0);
+    let names = listing(&tmp.0);
+    if Path::new("/proc/self").exists() {
+        assert_eq!(names, vec![format!(".r.partial-{alive}"), "r".into()]);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 8. Refusals come before the work: the output place, then the file's size.
+
+#[test]
+fn unwritable_or_foreign_out_is_refused_before_the_run() {
+    let tmp = Tmp::new("late_refusal");
+    fs::write(tmp.join("afile"), "not a folder\n").unwrap();
+    fs::create_dir(tmp.join("docs")).unwrap();
+    fs::write(tmp.join("docs/thesis.tex"), "precious\n").unwrap();
+    let cases: Vec<Vec<String>> = vec![
+        ["run", "chapter:5", "--out", &tmp.s("afile/report")]
+            .map(String::from)
+            .to_vec(),
+        ["run", "chapter:5", "--out", &tmp.s("docs")]
+            .map(String::from)
+            .to_vec(),
+        ["check", "chapter:5", "--junit", &tmp.s("afile/slo.xml")]
+            .map(String::from)
+            .to_vec(),
+        ["journey", "--out", &tmp.s("docs")].map(String::from).to_vec(),
+    ];
+    for args in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let start = Instant::now();
+        let o = scalesim(&args);
+        let took = start.elapsed();
+        expect_code(&o, 2);
+        // Before: chapter 5 ran 1.6-2 s (the journey far longer) before the refusal.
+        assert!(took < Duration::from_secs(1), "{args:?} took {took:?}");
+        assert_eq!(stdout(&o), "", "{args:?}: no header, nothing ran");
+        let e = stderr(&o);
+        assert!(e.contains("afile") || e.contains("docs"), "{e}");
+    }
+    assert_eq!(listing(&tmp.0), vec!["afile".to_string(), "docs".into()]);
+    assert_eq!(listing(&tmp.join("docs")), vec!["thesis.tex".to_string()]);
+}
+
 #[test]
 fn scenario_file_over_8_mib_is_refused_before_parsing() {
     let tmp = Tmp::new("huge_file");

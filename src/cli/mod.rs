@@ -77,7 +77,8 @@ pub enum Command {
         /// Override any value: `--set workload.users=1000` (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
-        /// Output folder. Default: reports/<scenario name>.
+        /// Output folder. Default: reports/<scenario name>. It must be new, empty or an earlier
+        /// report (it is replaced as a whole); a symlink is followed. Checked before the run.
         #[arg(long)]
         out: Option<PathBuf>,
         /// Print only errors.
@@ -107,7 +108,10 @@ pub enum Command {
         /// Override any value (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
-        /// Also write JUnit XML here (one testcase per objective).
+        /// Also write JUnit XML here (one testcase per objective). A regular file is replaced
+        /// atomically; a symlink is followed and its target replaced (the link stays); a device
+        /// or pipe such as /dev/stdout is written directly; a folder is refused. Checked before
+        /// anything runs.
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
         /// Output format on stdout.
@@ -142,7 +146,8 @@ pub enum Command {
     },
     /// Replay every embedded chapter at 10, 100, 1k, 10k and 100k users and chart them together.
     Journey {
-        /// Output folder.
+        /// Output folder: new, empty or an earlier journey (replaced as a whole); a symlink is
+        /// followed. Checked before the runs.
         #[arg(long, default_value = "reports/journey")]
         out: PathBuf,
         /// User levels to replay.
@@ -466,6 +471,11 @@ fn cmd_run(
     let Some(scn) = load_with(path, seed, set) else {
         return EXIT_BAD_INPUT;
     };
+    let dir = out.unwrap_or_else(|| PathBuf::from("reports").join(&scn.name));
+    if let Err(e) = report::Staging::preflight(&dir) {
+        errln!("error: {e}");
+        return EXIT_BAD_INPUT;
+    }
     if !quiet {
         out!("{}", header(&scn));
     }
@@ -492,7 +502,6 @@ fn cmd_run(
             );
         }
     }
-    let dir = out.unwrap_or_else(|| PathBuf::from("reports").join(&scn.name));
     let files = match report::write_run(&dir, &scn, &result) {
         Ok(f) => f,
         Err(e) => {
@@ -553,6 +562,10 @@ fn cmd_journey(out: &std::path::Path, users: &[u32], jobs: Option<usize>, quiet:
         errln!("error: --users needs positive user counts, e.g. --users 10,100,1000");
         return EXIT_BAD_INPUT;
     }
+    if let Err(e) = report::Staging::preflight(out) {
+        errln!("error: {e}");
+        return EXIT_BAD_INPUT;
+    }
     let (threads, note) = crate::journey::worker_threads(jobs);
     if let Some(n) = note {
         errln!("{n}");
@@ -598,23 +611,11 @@ fn cmd_new(chapter: u32) -> u8 {
     }
 }
 
-/// Writes a file atomically: a temporary sibling, then a rename.
+/// Writes a single output file: atomically (a temporary sibling, then a rename) for a regular
+/// file, through a symlink to its target, directly to a device or pipe such as `/dev/stdout`;
+/// a folder is refused. See [`crate::report::output`].
 pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        path.file_name()
-            .map_or("out".into(), |n| n.to_string_lossy().into_owned()),
-        std::process::id()
-    ));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
+    report::output::write_file(path, bytes)
 }
 
 fn cmd_check(
@@ -665,6 +666,12 @@ fn cmd_check(
             }
         }
     };
+    if let Some(j) = junit {
+        if let Err(e) = report::output::preflight(j) {
+            errln!("error: --junit {}: {e}", j.display());
+            return EXIT_BAD_INPUT;
+        }
+    }
     let mut scenarios = Vec::new();
     for p in paths {
         let Some(mut scn) = load_with(p, seed, set) else {
