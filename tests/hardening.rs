@@ -291,7 +291,14 @@ fn junit_through_a_symlink_or_to_a_device_keeps_the_link_and_the_node() {
     // A link to a regular file: the target gets the XML, the link stays a link.
     symlink("real.xml", tmp.join("link.xml")).unwrap();
     fs::write(tmp.join("real.xml"), "old").unwrap();
-    let o = scalesim(&["check", "chapter:1", "--set", SHORT, "--junit", &tmp.s("link.xml")]);
+    let o = scalesim(&[
+        "check",
+        "chapter:1",
+        "--set",
+        SHORT,
+        "--junit",
+        &tmp.s("link.xml"),
+    ]);
     expect_code(&o, 0);
     assert!(is_link(&tmp.join("link.xml")));
     assert!(fs::read_to_string(tmp.join("real.xml"))
@@ -299,14 +306,31 @@ fn junit_through_a_symlink_or_to_a_device_keeps_the_link_and_the_node() {
         .contains("<testsuites"));
     // A link to a device: written in place (before: the link was replaced by a regular file).
     symlink("/dev/null", tmp.join("null.xml")).unwrap();
-    let o = scalesim(&["check", "chapter:1", "--set", SHORT, "--junit", &tmp.s("null.xml")]);
+    let o = scalesim(&[
+        "check",
+        "chapter:1",
+        "--set",
+        SHORT,
+        "--junit",
+        &tmp.s("null.xml"),
+    ]);
     expect_code(&o, 0);
     assert!(is_link(&tmp.join("null.xml")));
     // /dev/stdout: the XML goes to the open stream, after the table.
-    let o = scalesim(&["check", "chapter:1", "--set", SHORT, "--junit", "/dev/stdout"]);
+    let o = scalesim(&[
+        "check",
+        "chapter:1",
+        "--set",
+        SHORT,
+        "--junit",
+        "/dev/stdout",
+    ]);
     expect_code(&o, 0);
     let out = stdout(&o);
-    assert!(out.contains("objective") && out.contains("<testsuites"), "{out}");
+    assert!(
+        out.contains("objective") && out.contains("<testsuites"),
+        "{out}"
+    );
     assert!(out.find("objective") < out.find("<testsuites"));
     assert!(!listing(&tmp.0).iter().any(|n| n.contains(".tmp-")));
 }
@@ -319,7 +343,15 @@ fn out_through_a_symlink_replaces_the_target_folder_and_keeps_the_link() {
     fs::create_dir(tmp.join("real")).unwrap();
     symlink("real", tmp.join("r")).unwrap();
     for _ in 0..2 {
-        let o = scalesim(&["run", "chapter:1", "--set", SHORT, "--out", &tmp.s("r"), "-q"]);
+        let o = scalesim(&[
+            "run",
+            "chapter:1",
+            "--set",
+            SHORT,
+            "--out",
+            &tmp.s("r"),
+            "-q",
+        ]);
         expect_code(&o, 0);
         assert!(fs::symlink_metadata(tmp.join("r"))
             .unwrap()
@@ -357,7 +389,15 @@ fn stale_staging_and_backup_folders_of_dead_runs_are_removed_by_the_next_run() {
         fs::create_dir_all(tmp.join(&name).join("charts")).unwrap();
         fs::write(tmp.join(&name).join("results.json"), "{}").unwrap();
     }
-    let o = scalesim(&["run", "chapter:1", "--set", SHORT, "--out", &tmp.s("r"), "-q"]);
+    let o = scalesim(&[
+        "run",
+        "chapter:1",
+        "--set",
+        SHORT,
+        "--out",
+        &tmp.s("r"),
+        "-q",
+    ]);
     expect_code(&o, 0);
     let names = listing(&tmp.0);
     if Path::new("/proc/self").exists() {
@@ -384,7 +424,9 @@ fn unwritable_or_foreign_out_is_refused_before_the_run() {
         ["check", "chapter:5", "--junit", &tmp.s("afile/slo.xml")]
             .map(String::from)
             .to_vec(),
-        ["journey", "--out", &tmp.s("docs")].map(String::from).to_vec(),
+        ["journey", "--out", &tmp.s("docs")]
+            .map(String::from)
+            .to_vec(),
     ];
     for args in cases {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -415,7 +457,9 @@ fn scenario_file_over_8_mib_is_refused_before_parsing() {
     }
     fs::write(tmp.join("huge.toml"), &text).unwrap();
     let start = Instant::now();
-    let err = scenario::load(&tmp.s("huge.toml"), &[]).unwrap_err().to_string();
+    let err = scenario::load(&tmp.s("huge.toml"), &[])
+        .unwrap_err()
+        .to_string();
     assert!(start.elapsed() < Duration::from_secs(1));
     assert!(err.contains("at most 8 MiB"), "{err}");
     assert!(err.contains("9.0 MiB"), "{err}");

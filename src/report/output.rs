@@ -233,7 +233,10 @@ mod tests {
         assert!(e.to_string().contains("is a folder"), "{e}");
         // A device is written in place, not replaced.
         write_file(Path::new("/dev/null"), b"gone").unwrap();
-        assert!(!std::fs::metadata("/dev/null").unwrap().file_type().is_file());
+        assert!(!std::fs::metadata("/dev/null")
+            .unwrap()
+            .file_type()
+            .is_file());
         #[cfg(unix)]
         {
             use std::os::unix::fs::symlink;

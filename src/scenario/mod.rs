@@ -216,7 +216,9 @@ pub fn read_source(source: &str) -> Result<String, LoadError> {
                 "the file is {size}; a scenario file may be at most {} (a real one is under 20 KB)",
                 units_mib(MAX_SCENARIO_BYTES)
             ),
-            Some("check that this is the scenario you meant; nothing was read past the limit".into()),
+            Some(
+                "check that this is the scenario you meant; nothing was read past the limit".into(),
+            ),
         )
     };
     let file = std::fs::File::open(source).map_err(cannot_read)?;
