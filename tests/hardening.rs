@@ -472,3 +472,48 @@ fn scenario_file_over_8_mib_is_refused_before_parsing() {
     let help = stdout(&scalesim(&["validate", "--help"]));
     assert!(help.contains("at most 8 MiB"), "{help}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// 9. `--seed` takes the whole u64 range.
+
+#[test]
+fn seed_at_or_above_2_pow_63_is_accepted_and_drives_the_run() {
+    let short = [SHORT.to_string()];
+    let load = |seed: u64| scalesim::cli::load_with("chapter:1", Some(seed), &short).unwrap();
+    let (a, b) = (load(1 << 63), load(u64::MAX));
+    assert_eq!((a.seed, b.seed), (1 << 63, u64::MAX));
+    assert_eq!(b.file.scenario.seed, Some(u64::MAX));
+    assert!(b
+        .overrides
+        .iter()
+        .any(|o| o == "scenario.seed=18446744073709551615"));
+    let ha = scalesim::run::run(&a, &mut |_| {}).hash;
+    let hb = scalesim::run::run(&b, &mut |_| {}).hash;
+    assert_ne!(ha, hb, "the seed reaches the simulation");
+    // The binary: accepted, and echoed whole.
+    let tmp = Tmp::new("big_seed");
+    let o = scalesim(&[
+        "run",
+        "chapter:1",
+        "--set",
+        SHORT,
+        "--seed",
+        "18446744073709551615",
+        "--out",
+        &tmp.s("r"),
+        "-q",
+    ]);
+    expect_code(&o, 0);
+    let r: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(tmp.join("r/results.json")).unwrap()).unwrap();
+    assert_eq!(r["scenario"]["seed"], u64::MAX);
+    // Past TOML's integers through --set: the range, and where to go instead.
+    let o = scalesim(&[
+        "validate",
+        "chapter:1",
+        "--set",
+        "scenario.seed=9223372036854775808",
+    ]);
+    expect_code(&o, 2);
+    assert!(stderr(&o).contains("use --seed"), "{}", stderr(&o));
+}

@@ -71,7 +71,7 @@ pub enum Command {
     Run {
         /// Scenario file (TOML, at most 8 MiB), or `chapter:N` for an embedded chapter.
         scenario: String,
-        /// Master seed (overrides the file's).
+        /// Master seed (overrides the file's): any whole number from 0 to 18446744073709551615.
         #[arg(long)]
         seed: Option<u64>,
         /// Override any value: `--set workload.users=1000` (repeatable).
@@ -102,7 +102,7 @@ pub enum Command {
         /// Scenario files (TOML, at most 8 MiB each) or `chapter:N`.
         #[arg(required = true)]
         scenarios: Vec<String>,
-        /// Master seed (overrides the files').
+        /// Master seed (overrides the files'): any whole number from 0 to 18446744073709551615.
         #[arg(long)]
         seed: Option<u64>,
         /// Override any value (repeatable).
@@ -286,11 +286,27 @@ pub fn load_with(path: &str, seed: Option<u64>, set: &[String]) -> Option<Scenar
             return None;
         }
     };
+    // The seed is a u64, but a TOML integer is an i64: the file's seed is replaced by a stand-in
+    // (so a bad seed in the file doesn't matter), and the real one is set after loading. The
+    // override keeps the real value in its text, so the header and results.json show it.
     if let Some(s) = seed {
-        overrides.push(Override::parse(&format!("scenario.seed={s}")).expect("well-formed"));
+        overrides.push(Override {
+            raw: format!("scenario.seed={s}"),
+            path: vec![
+                scenario::error::Seg::Key("scenario".into()),
+                scenario::error::Seg::Key("seed".into()),
+            ],
+            value: toml_edit::Value::from(i64::try_from(s).unwrap_or(0)),
+        });
     }
     match scenario::load(path, &overrides) {
-        Ok(s) => Some(s),
+        Ok(mut scn) => {
+            if let Some(s) = seed {
+                scn.seed = s;
+                scn.file.scenario.seed = Some(s);
+            }
+            Some(scn)
+        }
         Err(e) => {
             errln!("{e}");
             None

@@ -74,6 +74,22 @@ impl Override {
             }
         }
         let text = val.trim();
+        let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
+        if !digits.is_empty()
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && text.parse::<i64>().is_err()
+        {
+            let seed = if key == "scenario.seed" {
+                "; for a seed, use --seed, which takes any whole number from 0 to 18446744073709551615"
+            } else {
+                ""
+            };
+            return Err(format!(
+                "{} is too large: a scenario's whole numbers go from -9223372036854775808 to \
+                 9223372036854775807{seed}",
+                super::error::clip(text, 40)
+            ));
+        }
         let value = match text.parse::<Value>() {
             Ok(v) => v,
             Err(_) => Value::from(text),
@@ -269,6 +285,19 @@ mod tests {
         assert!(out.len() < 200, "{out}");
         let back: toml::Table = toml::from_str(&out).unwrap();
         assert!(back.contains_key("a"));
+    }
+
+    #[test]
+    fn set_integer_beyond_toml_range_is_refused_with_the_range_not_read_as_a_string() {
+        let e = Override::parse("scenario.seed=9223372036854775808").unwrap_err();
+        assert!(
+            e.contains("9223372036854775807") && e.contains("--seed"),
+            "{e}"
+        );
+        let e = Override::parse("workload.users=99999999999999999999").unwrap_err();
+        assert!(e.contains("too large") && !e.contains("--seed"), "{e}");
+        assert!(Override::parse("scenario.seed=9223372036854775807").is_ok());
+        assert!(Override::parse("scenario.seed=-5").is_ok());
     }
 
     #[test]
