@@ -99,14 +99,6 @@ fn listing(dir: &Path) -> Vec<String> {
     v
 }
 
-fn load_err(text: &str, sets: &[&str]) -> String {
-    let ov: Vec<Override> = sets.iter().map(|s| Override::parse(s).unwrap()).collect();
-    match scenario::parse("t.toml", text, &ov) {
-        Ok(_) => panic!("expected an error for\n{text}\nwith {sets:?}"),
-        Err(e) => e.to_string(),
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // 2. Many errors: placed from one parse, and capped when printed.
 
@@ -516,4 +508,339 @@ fn seed_at_or_above_2_pow_63_is_accepted_and_drives_the_run() {
     ]);
     expect_code(&o, 2);
     assert!(stderr(&o).contains("use --seed"), "{}", stderr(&o));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 10. Messages in the scenario's words, never Rust's.
+
+/// Words and phrases of serde/Rust that mean nothing to someone writing a scenario.
+fn jargon(text: &str) -> Option<String> {
+    const WORDS: &[&str] = &[
+        "enum",
+        "struct",
+        "variant",
+        "i8",
+        "i16",
+        "i32",
+        "i64",
+        "u8",
+        "u16",
+        "u32",
+        "u64",
+        "usize",
+        "isize",
+        "f32",
+        "f64",
+        "sequence",
+        "map",
+        "untagged",
+        "identifier",
+        "tuple",
+        "newtype",
+        "bool",
+        "Option",
+        "Vec",
+    ];
+    const PHRASES: &[&str] = &[
+        "invalid type",
+        "invalid value",
+        "invalid length",
+        "floating point",
+        "string only",
+        "internally tagged",
+        "did not match any",
+        "with 7 elements",
+        "Config",
+    ];
+    let lower = text.to_lowercase();
+    if let Some(p) = PHRASES
+        .iter()
+        .find(|p| text.contains(*p) || lower.contains(*p))
+    {
+        return Some((*p).to_string());
+    }
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .find(|w| WORDS.contains(w))
+        .map(str::to_string)
+}
+
+/// Every diagnostic of loading chapter 5 with `sets`, as (message, help) pairs.
+fn messages(sets: &[String]) -> Vec<(String, String)> {
+    let text = fs::read_to_string(root().join("scenarios/05-load-balancer.toml")).unwrap();
+    let ov: Vec<Override> = sets.iter().map(|s| Override::parse(s).unwrap()).collect();
+    match scenario::parse("ch5.toml", &text, &ov) {
+        Ok(_) => vec![],
+        Err(e) => e
+            .diagnostics
+            .into_iter()
+            .map(|d| (d.message, d.help.unwrap_or_default()))
+            .collect(),
+    }
+}
+
+#[test]
+fn type_errors_say_what_was_expected_in_scenario_words_without_rust_jargon() {
+    const WRONG: &[&str] = &[
+        "1.5",
+        "-1",
+        "\"x\"",
+        "true",
+        "[]",
+        "{}",
+        "[1]",
+        "{ a = 1 }",
+        "0",
+        "99999999999",
+    ];
+    // Containers and their keys, written as a whole value with one key replaced by `{}`.
+    let plain: &[(&str, &[&str])] = &[
+        (
+            "scenario",
+            &[
+                "name",
+                "chapter",
+                "description",
+                "duration",
+                "warmup",
+                "seed",
+                "window",
+            ],
+        ),
+        (
+            "workload",
+            &[
+                "users",
+                "think_time",
+                "arrival_rate",
+                "timeout",
+                "retries",
+                "target",
+                "spikes",
+                "daily_curve",
+                "start_hour",
+                "mix",
+                "bots",
+            ],
+        ),
+        ("network", &["client_rtt", "internal_rtt", "jitter"]),
+        (
+            "components.web",
+            &[
+                "azs",
+                "backlog",
+                "boot_time",
+                "desired",
+                "instance",
+                "max",
+                "memory",
+                "min",
+                "price",
+                "resize",
+                "restart",
+                "scaling",
+                "schedule",
+                "service",
+                "tls_cpu",
+                "vcpus",
+                "workers",
+            ],
+        ),
+        (
+            "components.lb",
+            &[
+                "algorithm",
+                "fail_open",
+                "health_check",
+                "max_outstanding",
+                "price",
+                "targets",
+                "tls_termination",
+            ],
+        ),
+        ("slo", &["availability", "error_rate", "objectives", "p99"]),
+    ];
+    let nested: &[(&str, &str, &[&str])] = &[
+        (
+            "workload.retries",
+            "{ K }",
+            &["backoff", "base", "cap", "jitter", "max"],
+        ),
+        (
+            "workload.spikes",
+            "[{ at = \"1m\", multiplier = 2.0, K }]",
+            &["hold", "ramp"],
+        ),
+        (
+            "workload.mix",
+            "[{ name = \"a\", K }]",
+            &["path", "weight", "work"],
+        ),
+        (
+            "workload.think_time",
+            "{ dist = \"exponential\", K }",
+            &["mean"],
+        ),
+        (
+            "components.web.service",
+            "{ dist = \"lognormal\", mean = \"20ms\", K }",
+            &["cv"],
+        ),
+        (
+            "components.web.service",
+            "{ mean = \"20ms\", K }",
+            &["dist"],
+        ),
+        (
+            "components.web.scaling",
+            "{ policy = \"step\", metric = \"cpu\", steps = [{ K }] }",
+            &["above", "change"],
+        ),
+        (
+            "components.web.scaling",
+            "{ policy = \"target_tracking\", metric = \"cpu\", target = 0.5, K }",
+            &["period", "scale_out_periods", "cooldown"],
+        ),
+        (
+            "components.web.scaling",
+            "{ policy = \"step\", steps = [{ above = 0.7, change = 1 }], K }",
+            &["metric"],
+        ),
+        (
+            "components.web.schedule",
+            "[{ at = \"1m\", K }]",
+            &["desired", "max"],
+        ),
+        (
+            "components.lb.health_check",
+            "{ K }",
+            &["healthy", "interval", "unhealthy"],
+        ),
+        (
+            "faults",
+            "[{ at = \"1m\", target = \"web[0]\", K }]",
+            &["kind"],
+        ),
+        (
+            "faults",
+            "[{ at = \"1m\", kind = \"slow\", target = \"web[0]\", K }]",
+            &["factor", "duration", "az"],
+        ),
+        (
+            "slo.objectives",
+            "[{ metric = \"p99\", K }]",
+            &["below", "every", "class"],
+        ),
+        (
+            "components.db",
+            "{ kind = \"server\", K }",
+            &["workers", "service", "memory", "resize"],
+        ),
+        (
+            "components.dns",
+            "{ kind = \"dns\", record = \"lb\", K }",
+            &["failover", "resolvers", "ttl", "lookup_time"],
+        ),
+        (
+            "components.dns",
+            "{ kind = \"dns\", record = \"lb\", failover = { secondary = \"lb\", K } }",
+            &["interval", "threshold"],
+        ),
+    ];
+    let mut cases: Vec<String> = Vec::new();
+    for (table, keys) in plain {
+        for k in *keys {
+            for w in WRONG {
+                cases.push(format!("{table}.{k}={w}"));
+            }
+        }
+    }
+    for (key, template, keys) in nested {
+        for k in *keys {
+            for w in WRONG {
+                cases.push(format!(
+                    "{key}={}",
+                    template.replace('K', &format!("{k} = {w}"))
+                ));
+            }
+        }
+    }
+    for w in WRONG {
+        for key in [
+            "slo",
+            "workload",
+            "workload.retries",
+            "components.lb.health_check",
+            "workload.daily_curve",
+            "slo.objectives",
+            "components.lb.targets",
+        ] {
+            cases.push(format!("{key}={w}"));
+            cases.push(format!("{key}=[{w}]"));
+        }
+    }
+    let mut seen = 0;
+    let mut bad = Vec::new();
+    for case in &cases {
+        for (msg, help) in messages(std::slice::from_ref(case)) {
+            seen += 1;
+            let whole = format!("{msg}\n  help: {help}");
+            if let Some(j) = jargon(&whole) {
+                bad.push(format!("--set {case}: `{j}` in\n{whole}"));
+            } else if msg.starts_with("expected")
+                && !["such as", "like", "e.g.", "between", "[components."]
+                    .iter()
+                    .any(|x| whole.contains(x))
+            {
+                bad.push(format!("--set {case}: no example in\n{whole}"));
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "{} bad messages:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
+    assert!(
+        seen > cases.len() / 2,
+        "{seen} messages from {} cases",
+        cases.len()
+    );
+}
+
+#[test]
+fn the_reported_jargon_cases_read_in_scenario_terms() {
+    let one = |set: &str| {
+        let m = messages(&[set.to_string()]);
+        assert!(!m.is_empty(), "{set} was accepted");
+        m[0].0.clone()
+    };
+    let m = one("workload.think_time=1.5");
+    assert!(
+        m.contains("a distribution table such as { dist = \"exponential\", mean = \"20ms\" }"),
+        "{m}"
+    );
+    let m = one("components.web.scaling={ policy = \"step\", metric = \"cpu\", steps = [{ above = 0.7, change = 1.5 }] }");
+    assert!(m.contains("a whole number of instances"), "{m}");
+    assert!(m.contains("1.5"), "{m}");
+    let m = one("slo=[]");
+    assert!(
+        m.contains("a table such as [slo] with p99 = \"300ms\""),
+        "{m}"
+    );
+    let m = one("components.lb.targets=1.5");
+    assert!(
+        m.contains("targets = \"web\"") && m.contains("[\"web1\", \"web2\"]"),
+        "{m}"
+    );
+    let m = one("components.lb.algorithm=1.5");
+    assert!(
+        m.contains("\"round_robin\"") && m.contains("\"power_of_two\""),
+        "{m}"
+    );
+    let m = one("workload.users=1.5");
+    assert!(
+        m.contains("a whole number of users, such as users = 1000"),
+        "{m}"
+    );
 }

@@ -433,29 +433,6 @@ fn serde_path(p: &serde_path_to_error::Path) -> Vec<Seg> {
         .collect()
 }
 
-/// Rewrites serde's type jargon ("expected u32") in plain words.
-fn plain_words(msg: &str) -> String {
-    let mut m = msg.to_string();
-    for (from, to) in [
-        (
-            "expected u32",
-            "expected a whole number from 0 to 4,294,967,295",
-        ),
-        ("expected u64", "expected a whole number, 0 or more"),
-        ("expected u16", "expected a whole number from 0 to 65,535"),
-        ("expected u8", "expected a whole number from 0 to 255"),
-        ("expected f64", "expected a number"),
-        ("expected a boolean", "expected true or false"),
-        (
-            "expected a sequence",
-            "expected a list in brackets, like [ ... ]",
-        ),
-    ] {
-        m = m.replace(from, to);
-    }
-    m
-}
-
 /// Turns a serde error at `prefix + path` into a diagnostic with a suggestion.
 fn serde_diag(
     ctx: &ErrCtx,
@@ -464,7 +441,7 @@ fn serde_diag(
 ) -> Diagnostic {
     let mut path = prefix.to_vec();
     path.extend(serde_path(e.path()));
-    let msg = plain_words(e.inner().message().trim());
+    let msg = error::plain_words_at(&path, e.inner().message().trim());
     let mut help = None;
     let mut message = msg.clone();
     if let Some(word) = error::unknown_name(&msg) {
