@@ -844,3 +844,56 @@ fn the_reported_jargon_cases_read_in_scenario_terms() {
         "{m}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// 11. "missing required …" points at the table that lacks it (line 1 for a top-level one).
+
+#[test]
+fn missing_required_key_or_table_has_a_location_and_key_path() {
+    let drop_table = |name: &str| {
+        let mut out = String::new();
+        let mut skip = false;
+        for line in BASE.lines() {
+            if line.starts_with('[') {
+                skip = line == name;
+            }
+            if !skip {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        out
+    };
+    for (table, word) in [("[scenario]", "scenario"), ("[workload]", "workload")] {
+        let err = scenario::parse("t.toml", &drop_table(table), &[]).unwrap_err();
+        let d = &err.diagnostics[0];
+        assert_eq!(d.location, Some((1, 1)), "{err}");
+        assert!(
+            d.message
+                .contains(&format!("missing required table `{word}`")),
+            "{err}"
+        );
+        assert!(d.help.as_deref().unwrap_or("").contains(table), "{err}");
+    }
+    // A key missing from a nested table: at that table, with its key path.
+    let text = BASE.replace(
+        "users = 10\n",
+        "users = 10\nretries = { backoff = \"constant\" }\n",
+    );
+    let err = scenario::parse("t.toml", &text, &[]).unwrap_err();
+    let d = &err.diagnostics[0];
+    assert_eq!(d.key_path.as_deref(), Some("workload.retries"), "{err}");
+    assert_eq!(d.location.map(|l| l.0), Some(8), "{err}");
+    assert!(d.message.contains("missing required key `max`"), "{err}");
+    // Every diagnostic of every one-line deletion of the base has a place.
+    let lines: Vec<&str> = BASE.lines().collect();
+    for i in 0..lines.len() {
+        let mut v = lines.clone();
+        v.remove(i);
+        if let Err(e) = scenario::parse("t.toml", &v.join("\n"), &[]) {
+            for d in &e.diagnostics {
+                assert!(d.location.is_some(), "without line {}: {d}", i + 1);
+            }
+        }
+    }
+}

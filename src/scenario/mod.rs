@@ -410,7 +410,12 @@ impl ErrCtx<'_> {
         let index = self
             .index
             .get_or_init(|| error::SourceIndex::new(self.text));
-        let location = index.locate(path).map(|r| index.line_col(r.start));
+        // A problem with no place of its own (a missing top-level table) points at the top.
+        let location = Some(
+            index
+                .locate(path)
+                .map_or((1, 1), |r| index.line_col(r.start)),
+        );
         Diagnostic {
             file: self.source.to_string(),
             location,
@@ -467,8 +472,20 @@ fn serde_diag(
         .strip_prefix("missing field `")
         .and_then(|r| r.split('`').next())
     {
-        message = format!("missing required key `{field}`");
-        help = Some(format!("add `{field} = ...` here"));
+        if path.is_empty() && matches!(field, "scenario" | "workload" | "components") {
+            message = format!("missing required table `{field}`");
+            help = Some(match field {
+                "scenario" => "add [scenario] with name = \"...\" and duration = \"1h\"".to_string(),
+                "workload" => "add [workload] with users = 10 and think_time = { dist = \"exponential\", mean = \"8s\" }".to_string(),
+                _ => "add at least one component, e.g. [components.web] with kind = \"server\"".to_string(),
+            });
+        } else {
+            message = format!("missing required key `{field}`");
+            help = Some(match path.last() {
+                Some(Seg::Key(k)) => format!("add `{field} = ...` to `{k}`"),
+                _ => format!("add `{field} = ...` here"),
+            });
+        }
     }
     ctx.at(&path, message, help)
 }
