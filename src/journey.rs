@@ -19,6 +19,29 @@ pub const REPLAY_DURATION: u64 = 10 * MIN;
 /// Warm-up of each replay.
 pub const REPLAY_WARMUP: u64 = 4 * MIN;
 
+/// Most worker threads per core `--jobs` may ask for: the replays are CPU-bound, so more only
+/// costs memory and switching (`--jobs 100000` would start 100,000 threads).
+pub const MAX_JOBS_PER_CORE: usize = 4;
+
+/// The worker threads for `--jobs`: omitted or 0 means one per core; more than
+/// [`MAX_JOBS_PER_CORE`] per core is capped, and the second value says so.
+pub fn worker_threads(jobs: Option<usize>) -> (usize, Option<String>) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let max = cores * MAX_JOBS_PER_CORE;
+    match jobs {
+        None | Some(0) => (cores, None),
+        Some(n) if n > max => (
+            max,
+            Some(format!(
+                "note: --jobs {n} capped at {max} ({MAX_JOBS_PER_CORE} per core, {cores} core{} here); \
+                 the runs are CPU-bound, so more threads would not finish sooner",
+                if cores == 1 { "" } else { "s" }
+            )),
+        ),
+        Some(n) => (n, None),
+    }
+}
+
 /// One point of the journey: an architecture at a load level.
 #[derive(Clone, Debug, PartialEq)]
 pub struct JourneyPoint {
@@ -74,8 +97,9 @@ pub fn run_journey(
     // The biggest populations take longest: start them first, and hand out one run at a time, so
     // no thread is left alone with a long run at the end. The output order is restored below.
     tasks.sort_by_key(|(chapter, scn)| (std::cmp::Reverse(scn.client.users), *chapter));
+    let (threads, _) = worker_threads(jobs);
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs.unwrap_or(0))
+        .num_threads(threads)
         .build()
         .map_err(|e| format!("cannot start worker threads: {e}"))?;
     let points: Vec<JourneyPoint> = pool.install(|| {
@@ -99,13 +123,13 @@ pub fn run_journey(
                     cost_per_month: f.cost / hours * crate::scenario::units::HOURS_PER_MONTH,
                 };
                 if verbose {
-                    eprintln!(
-                        "  chapter {:>2} at {:>6} users: p99 {:>9}, errors {:>6.2} %",
+                    crate::cli::write_stderr(format_args!(
+                        "  chapter {:>2} at {:>6} users: p99 {:>9}, errors {:>6.2} %\n",
                         p.chapter,
                         p.users,
                         p.p99_ms.map_or("—".into(), |x| format!("{x:.1} ms")),
                         p.error_rate * 100.0
-                    );
+                    ));
                 }
                 p
             })
@@ -157,4 +181,23 @@ pub fn write_journey(out: &Path, points: &[JourneyPoint]) -> Result<Vec<PathBuf>
     names.extend(charts::journey_charts(&stage.dir, points)?);
     let target = stage.commit()?;
     Ok(names.into_iter().map(|n| target.join(n)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jobs_100000_is_capped_at_four_per_core_and_0_means_one_per_core() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(worker_threads(None), (cores, None));
+        assert_eq!(worker_threads(Some(0)), (cores, None));
+        assert_eq!(worker_threads(Some(1)), (1, None));
+        let max = MAX_JOBS_PER_CORE * cores;
+        assert_eq!(worker_threads(Some(max)), (max, None));
+        let (n, note) = worker_threads(Some(100_000));
+        assert_eq!(n, max);
+        let note = note.expect("a note says it was capped");
+        assert!(note.contains("--jobs 100000 capped at"), "{note}");
+    }
 }

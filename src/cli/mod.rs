@@ -6,10 +6,47 @@ use crate::report;
 use crate::run::{self, RunOutput};
 use crate::scenario::{self, Override, Scenario};
 use clap::{Parser, Subcommand};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
+
+// Output goes through these instead of `print!`/`eprintln!`, which panic when the stream is closed
+// (`scalesim validate *.toml | head -1`). A closed stdout or stderr is a normal end: the reader
+// has what it wanted. Output to that stream stops, the command finishes its work (a run still
+// writes its report) and exits with its usual code. Portable: no signal handling involved.
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+static STDERR_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Writes to stdout; once a write fails (a closed pipe), later output to it is dropped.
+pub fn write_stdout(args: std::fmt::Arguments) {
+    emit(&mut std::io::stdout().lock(), &STDOUT_CLOSED, args);
+}
+
+/// Writes to stderr; once a write fails (a closed pipe), later output to it is dropped.
+pub fn write_stderr(args: std::fmt::Arguments) {
+    emit(&mut std::io::stderr().lock(), &STDERR_CLOSED, args);
+}
+
+fn emit(w: &mut dyn Write, closed: &AtomicBool, args: std::fmt::Arguments) {
+    if closed.load(Ordering::Relaxed) {
+        return;
+    }
+    if w.write_fmt(args).and_then(|()| w.flush()).is_err() {
+        closed.store(true, Ordering::Relaxed);
+    }
+}
+
+macro_rules! out {
+    ($($t:tt)*) => { write_stdout(format_args!($($t)*)) };
+}
+macro_rules! outln {
+    ($($t:tt)*) => { write_stdout(format_args!("{}\n", format_args!($($t)*))) };
+}
+macro_rules! errln {
+    ($($t:tt)*) => { write_stderr(format_args!("{}\n", format_args!($($t)*))) };
+}
 
 /// Exit code: everything fine.
 pub const EXIT_OK: u8 = 0;
@@ -32,15 +69,16 @@ pub struct Cli {
 pub enum Command {
     /// Run one scenario and write its report (results.json, timeseries.csv, charts, summary.md).
     Run {
-        /// Scenario file, or `chapter:N` for an embedded chapter.
+        /// Scenario file (TOML, at most 8 MiB), or `chapter:N` for an embedded chapter.
         scenario: String,
-        /// Master seed (overrides the file's).
+        /// Master seed (overrides the file's): any whole number from 0 to 18446744073709551615.
         #[arg(long)]
         seed: Option<u64>,
         /// Override any value: `--set workload.users=1000` (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
-        /// Output folder. Default: reports/<scenario name>.
+        /// Output folder. Default: reports/<scenario name>. It must be new, empty or an earlier
+        /// report (it is replaced as a whole); a symlink is followed. Checked before the run.
         #[arg(long)]
         out: Option<PathBuf>,
         /// Print only errors.
@@ -52,7 +90,7 @@ pub enum Command {
     },
     /// Parse and check scenario files without running them.
     Validate {
-        /// Scenario files (or `chapter:N`).
+        /// Scenario files (TOML, at most 8 MiB each) or `chapter:N`.
         #[arg(required = true)]
         scenarios: Vec<String>,
         /// Override values before checking.
@@ -61,16 +99,19 @@ pub enum Command {
     },
     /// Run scenarios and evaluate their SLOs: exit 0 all met, 1 any violated, 2 bad input.
     Check {
-        /// Scenario files (or `chapter:N`).
+        /// Scenario files (TOML, at most 8 MiB each) or `chapter:N`.
         #[arg(required = true)]
         scenarios: Vec<String>,
-        /// Master seed (overrides the files').
+        /// Master seed (overrides the files'): any whole number from 0 to 18446744073709551615.
         #[arg(long)]
         seed: Option<u64>,
         /// Override any value (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
-        /// Also write JUnit XML here (one testcase per objective).
+        /// Also write JUnit XML here (one testcase per objective). A regular file is replaced
+        /// atomically; a symlink is followed and its target replaced (the link stays); a device
+        /// or pipe such as /dev/stdout is written directly; a folder is refused. Checked before
+        /// anything runs.
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
         /// Output format on stdout.
@@ -86,7 +127,7 @@ pub enum Command {
     },
     /// Show a scenario's topology as text, Mermaid and Graphviz DOT, with hop latencies and capacities.
     Explain {
-        /// Scenario file (or `chapter:N`).
+        /// Scenario file (TOML, at most 8 MiB) or `chapter:N`.
         scenario: String,
         /// Override values first.
         #[arg(long = "set", value_name = "KEY=VALUE")]
@@ -105,14 +146,16 @@ pub enum Command {
     },
     /// Replay every embedded chapter at 10, 100, 1k, 10k and 100k users and chart them together.
     Journey {
-        /// Output folder.
+        /// Output folder: new, empty or an earlier journey (replaced as a whole); a symlink is
+        /// followed. Checked before the runs.
         #[arg(long, default_value = "reports/journey")]
         out: PathBuf,
         /// User levels to replay.
         #[arg(long, value_delimiter = ',', default_values_t = crate::journey::DEFAULT_LEVELS.to_vec())]
         users: Vec<u32>,
-        /// Parallel runs. Default: all cores. Results do not depend on it.
-        #[arg(long)]
+        /// Parallel runs: 0 (the default) means one per core; at most 4 per core (a larger
+        /// number is capped, with a note on stderr). Results do not depend on it.
+        #[arg(long, value_name = "N")]
         jobs: Option<usize>,
         /// Print only errors.
         #[arg(long, short)]
@@ -191,7 +234,7 @@ pub fn dispatch(cli: Cli) -> u8 {
         Command::New { chapter } => cmd_new(chapter),
         Command::Schema => {
             let doc = crate::scenario::schema::scenario_schema();
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&doc).expect("a schema serializes")
             );
@@ -207,10 +250,10 @@ pub fn dispatch(cli: Cli) -> u8 {
             };
             let t = crate::explain::topology(&scn);
             match only {
-                None => print!("{}", crate::explain::explain(&scn)),
-                Some(ExplainForm::Text) => print!("{}", crate::explain::text(&t, &scn)),
-                Some(ExplainForm::Mermaid) => print!("{}", crate::explain::mermaid(&t)),
-                Some(ExplainForm::Dot) => print!("{}", crate::explain::dot(&t)),
+                None => out!("{}", crate::explain::explain(&scn)),
+                Some(ExplainForm::Text) => out!("{}", crate::explain::text(&t, &scn)),
+                Some(ExplainForm::Mermaid) => out!("{}", crate::explain::mermaid(&t)),
+                Some(ExplainForm::Dot) => out!("{}", crate::explain::dot(&t)),
             }
             EXIT_OK
         }
@@ -225,7 +268,12 @@ pub fn dispatch(cli: Cli) -> u8 {
 
 fn parse_sets(set: &[String]) -> Result<Vec<Override>, String> {
     set.iter()
-        .map(|s| Override::parse(s).map_err(|e| format!("error: --set {s}: {e}")))
+        .map(|s| {
+            Override::parse(s).map_err(|e| {
+                let s = crate::scenario::error::clip(s, 200);
+                format!("error: --set {s}: {e}")
+            })
+        })
         .collect()
 }
 
@@ -234,17 +282,33 @@ pub fn load_with(path: &str, seed: Option<u64>, set: &[String]) -> Option<Scenar
     let mut overrides = match parse_sets(set) {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("{e}");
+            errln!("{e}");
             return None;
         }
     };
+    // The seed is a u64, but a TOML integer is an i64: the file's seed is replaced by a stand-in
+    // (so a bad seed in the file doesn't matter), and the real one is set after loading. The
+    // override keeps the real value in its text, so the header and results.json show it.
     if let Some(s) = seed {
-        overrides.push(Override::parse(&format!("scenario.seed={s}")).expect("well-formed"));
+        overrides.push(Override {
+            raw: format!("scenario.seed={s}"),
+            path: vec![
+                scenario::error::Seg::Key("scenario".into()),
+                scenario::error::Seg::Key("seed".into()),
+            ],
+            value: toml_edit::Value::from(i64::try_from(s).unwrap_or(0)),
+        });
     }
     match scenario::load(path, &overrides) {
-        Ok(s) => Some(s),
+        Ok(mut scn) => {
+            if let Some(s) = seed {
+                scn.seed = s;
+                scn.file.scenario.seed = Some(s);
+            }
+            Some(scn)
+        }
         Err(e) => {
-            eprintln!("{e}");
+            errln!("{e}");
             None
         }
     }
@@ -355,8 +419,13 @@ fn cmd_run(
     let Some(scn) = load_with(path, seed, set) else {
         return EXIT_BAD_INPUT;
     };
+    let dir = out.unwrap_or_else(|| PathBuf::from("reports").join(&scn.name));
+    if let Err(e) = report::Staging::preflight(&dir) {
+        errln!("error: {e}");
+        return EXIT_BAD_INPUT;
+    }
     if !quiet {
-        print!("{}", header(&scn));
+        out!("{}", header(&scn));
     }
     let wall = Instant::now();
     let result = run_with_progress(&scn, quiet);
@@ -366,7 +435,7 @@ fn cmd_run(
         let a = report::results::results_json(&scn, &result).to_string();
         let b = report::results::results_json(&scn, &again).to_string();
         if again.hash != result.hash || a != b {
-            eprintln!(
+            errln!(
                 "error: determinism check FAILED: event hash {:016x} vs {:016x}; results {}",
                 result.hash,
                 again.hash,
@@ -375,17 +444,16 @@ fn cmd_run(
             return EXIT_FAILED;
         }
         if !quiet {
-            println!(
+            outln!(
                 "  determinism check passed: two runs, event hash {:016x}, identical results",
                 result.hash
             );
         }
     }
-    let dir = out.unwrap_or_else(|| PathBuf::from("reports").join(&scn.name));
     let files = match report::write_run(&dir, &scn, &result) {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return EXIT_BAD_INPUT;
         }
     };
@@ -398,14 +466,14 @@ fn cmd_run(
                 human(f.latency.value_at_quantile(p))
             }
         };
-        println!(
+        outln!(
             "  {} events in {:.2}s wall ({:.1} M events/s), event hash {:016x}",
             result.events,
             secs,
             result.events as f64 / secs.max(1e-9) / 1e6,
             result.hash
         );
-        println!(
+        outln!(
             "  {} requests, {:.2} % failed, p50 {}, p99 {}, cost ${:.4}",
             f.total,
             f.error_rate * 100.0,
@@ -415,13 +483,13 @@ fn cmd_run(
         );
         let a = report::summary::analyze(&result);
         if let Some(b) = a.bottleneck {
-            println!(
+            outln!(
                 "  first to go wrong: {} at {}",
                 b.what,
                 crate::engine::time::clock(b.at)
             );
         }
-        println!("  wrote {} files to {}", files.len(), dir.display());
+        outln!("  wrote {} files to {}", files.len(), dir.display());
     }
     EXIT_OK
 }
@@ -430,7 +498,7 @@ fn cmd_validate(paths: &[String], set: &[String]) -> u8 {
     let mut code = EXIT_OK;
     for p in paths {
         match load_with(p, None, set) {
-            Some(s) => println!("ok: {p} ({})", s.name),
+            Some(s) => outln!("ok: {p} ({})", s.name),
             None => code = EXIT_BAD_INPUT,
         }
     }
@@ -439,14 +507,22 @@ fn cmd_validate(paths: &[String], set: &[String]) -> u8 {
 
 fn cmd_journey(out: &std::path::Path, users: &[u32], jobs: Option<usize>, quiet: bool) -> u8 {
     if users.is_empty() || users.contains(&0) {
-        eprintln!("error: --users needs positive user counts, e.g. --users 10,100,1000");
+        errln!("error: --users needs positive user counts, e.g. --users 10,100,1000");
         return EXIT_BAD_INPUT;
     }
+    if let Err(e) = report::Staging::preflight(out) {
+        errln!("error: {e}");
+        return EXIT_BAD_INPUT;
+    }
+    let (threads, note) = crate::journey::worker_threads(jobs);
+    if let Some(n) = note {
+        errln!("{n}");
+    }
     let wall = Instant::now();
-    match crate::journey::run_journey(out, users, jobs, !quiet) {
+    match crate::journey::run_journey(out, users, Some(threads), !quiet) {
         Ok(files) => {
             if !quiet {
-                println!(
+                outln!(
                     "journey: {} runs in {:.1}s; wrote {} files to {}",
                     crate::scenario::embedded::CHAPTERS.len() * users.len(),
                     wall.elapsed().as_secs_f64(),
@@ -457,7 +533,7 @@ fn cmd_journey(out: &std::path::Path, users: &[u32], jobs: Option<usize>, quiet:
             EXIT_OK
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             EXIT_BAD_INPUT
         }
     }
@@ -466,7 +542,7 @@ fn cmd_journey(out: &std::path::Path, users: &[u32], jobs: Option<usize>, quiet:
 fn cmd_new(chapter: u32) -> u8 {
     match crate::scenario::embedded::chapter(chapter) {
         Some(c) => {
-            print!("{}", c.text);
+            out!("{}", c.text);
             EXIT_OK
         }
         None => {
@@ -474,7 +550,7 @@ fn cmd_new(chapter: u32) -> u8 {
                 .iter()
                 .map(|c| c.number.to_string())
                 .collect();
-            eprintln!(
+            errln!(
                 "error: there is no chapter {chapter} scenario yet; chapters: {}",
                 list.join(", ")
             );
@@ -483,23 +559,11 @@ fn cmd_new(chapter: u32) -> u8 {
     }
 }
 
-/// Writes a file atomically: a temporary sibling, then a rename.
+/// Writes a single output file: atomically (a temporary sibling, then a rename) for a regular
+/// file, through a symlink to its target, directly to a device or pipe such as `/dev/stdout`;
+/// a folder is refused. See [`crate::report::output`].
 pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        path.file_name()
-            .map_or("out".into(), |n| n.to_string_lossy().into_owned()),
-        std::process::id()
-    ));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
+    report::output::write_file(path, bytes)
 }
 
 fn cmd_check(
@@ -515,7 +579,7 @@ fn cmd_check(
     let tol = match tolerance.map(check::Tolerances::parse).transpose() {
         Ok(t) => t.unwrap_or_default(),
         Err(e) => {
-            eprintln!("error: --tolerance: {e}");
+            errln!("error: --tolerance: {e}");
             return EXIT_BAD_INPUT;
         }
     };
@@ -525,14 +589,14 @@ fn cmd_check(
             let text = match std::fs::read_to_string(p) {
                 Ok(t) => t,
                 Err(e) => {
-                    eprintln!("error: --baseline {}: cannot read: {e}", p.display());
+                    errln!("error: --baseline {}: cannot read: {e}", p.display());
                     return EXIT_BAD_INPUT;
                 }
             };
             let v: serde_json::Value = match serde_json::from_str(&text) {
                 Ok(v) => v,
                 Err(e) => {
-                    eprintln!(
+                    errln!(
                         "error: --baseline {}:{}:{}: not JSON: {e}",
                         p.display(),
                         e.line(),
@@ -544,12 +608,18 @@ fn cmd_check(
             match check::baseline_objectives(&v, &tol) {
                 Ok(o) => Some(o),
                 Err(e) => {
-                    eprintln!("error: --baseline {}: {e}", p.display());
+                    errln!("error: --baseline {}: {e}", p.display());
                     return EXIT_BAD_INPUT;
                 }
             }
         }
     };
+    if let Some(j) = junit {
+        if let Err(e) = report::output::preflight(j) {
+            errln!("error: --junit {}: {e}", j.display());
+            return EXIT_BAD_INPUT;
+        }
+    }
     let mut scenarios = Vec::new();
     for p in paths {
         let Some(mut scn) = load_with(p, seed, set) else {
@@ -573,16 +643,16 @@ fn cmd_check(
         });
     }
     match format {
-        Format::Text => print!("{}", check::text(&results)),
-        Format::Json => println!(
+        Format::Text => out!("{}", check::text(&results)),
+        Format::Json => outln!(
             "{}",
             serde_json::to_string_pretty(&check::json_doc(&results)).expect("serializes")
         ),
-        Format::Github => print!("{}", check::github(&results)),
+        Format::Github => out!("{}", check::github(&results)),
     }
     if let Some(j) = junit {
         if let Err(e) = write_atomic(j, check::junit(&results).as_bytes()) {
-            eprintln!("error: --junit {}: {e}", j.display());
+            errln!("error: --junit {}: {e}", j.display());
             return EXIT_BAD_INPUT;
         }
     }

@@ -4,6 +4,7 @@
 pub mod charts;
 pub mod check;
 pub mod csv;
+pub mod output;
 pub mod results;
 pub mod summary;
 
@@ -48,9 +49,46 @@ pub struct Staging {
 }
 
 impl Staging {
+    /// Checks, before a run spends any time, that a report can be written to `target`: the same
+    /// refusals as [`Staging::new`], and its folder can be created and written (probed with the
+    /// staging folder itself, removed again).
+    pub fn preflight(target: &Path) -> Result<(), ReportError> {
+        let (target, parent, base) = Self::place(target)?;
+        create_folder(&parent)?;
+        let probe = parent.join(format!(".{base}.partial-{}", std::process::id()));
+        if !probe.exists() {
+            std::fs::create_dir(&probe).map_err(|source| ReportError::Io {
+                path: target.clone(),
+                source,
+            })?;
+            let _ = std::fs::remove_dir(&probe);
+        }
+        Ok(())
+    }
+
     /// Creates a staging folder next to `target`. Refuses a target that is a file, or a folder
     /// that holds something other than an earlier report (nothing of the user's is ever replaced).
+    /// A symlinked `target` is followed: the folder it points to is replaced and the link kept.
+    /// Staging and backup folders left by a run that was killed are removed first.
     pub fn new(target: &Path) -> Result<Self, ReportError> {
+        let (target, parent, base) = Self::place(target)?;
+        create_folder(&parent)?;
+        output::clean_stale(
+            &parent,
+            &[format!(".{base}.partial-"), format!(".{base}.old-")],
+        );
+        let dir = parent.join(format!(".{base}.partial-{}", std::process::id()));
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(io_err(&dir))?;
+        }
+        std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        Ok(Self { dir, target })
+    }
+
+    /// The real target (symlinks followed), its folder and its name; refuses a target that is not
+    /// a folder or holds files that are not a report.
+    fn place(target: &Path) -> Result<(PathBuf, PathBuf, String), ReportError> {
+        let target = output::follow_links(target).map_err(io_err(target))?;
         if target.exists() {
             let refuse = |why: &str| ReportError::Io {
                 path: target.to_path_buf(),
@@ -63,8 +101,8 @@ impl Staging {
             }
             let is_report =
                 target.join("results.json").exists() || target.join("journey.json").exists();
-            let empty = std::fs::read_dir(target)
-                .map_err(io_err(target))?
+            let empty = std::fs::read_dir(&target)
+                .map_err(io_err(&target))?
                 .next()
                 .is_none();
             if !is_report && !empty {
@@ -74,20 +112,12 @@ impl Staging {
         let parent = target
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        std::fs::create_dir_all(parent).map_err(io_err(parent))?;
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
         let base = target
             .file_name()
             .map_or("report".into(), |n| n.to_string_lossy().into_owned());
-        let dir = parent.join(format!(".{base}.partial-{}", std::process::id()));
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir).map_err(io_err(&dir))?;
-        }
-        std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-        Ok(Self {
-            dir,
-            target: target.to_path_buf(),
-        })
+        Ok((target, parent, base))
     }
 
     /// Path of a file inside the staging folder.
@@ -125,6 +155,28 @@ impl Staging {
         std::mem::forget(self);
         Ok(target)
     }
+}
+
+/// `create_dir_all`, saying which part of the path is a file in the way.
+fn create_folder(dir: &Path) -> Result<(), ReportError> {
+    std::fs::create_dir_all(dir).map_err(|source| {
+        let in_the_way = dir
+            .ancestors()
+            .find(|a| a.exists() && !a.is_dir() && !a.as_os_str().is_empty());
+        match in_the_way {
+            Some(file) => ReportError::Io {
+                path: file.to_path_buf(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    "it is a file, not a folder, so no report folder can be made inside it; choose another --out",
+                ),
+            },
+            None => ReportError::Io {
+                path: dir.to_path_buf(),
+                source,
+            },
+        }
+    })
 }
 
 impl Drop for Staging {

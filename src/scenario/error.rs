@@ -23,30 +23,77 @@ pub struct Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "error: {}", self.file)?;
+        write!(f, "error: {}", clip(&self.file, MAX_SHOWN))?;
         if let Some((l, c)) = self.location {
             write!(f, ":{l}:{c}")?;
         }
         if let Some(k) = &self.key_path {
-            write!(f, ": `{k}`")?;
+            write!(f, ": `{}`", clip(k, MAX_SHOWN))?;
         }
-        write!(f, ": {}", self.message)?;
+        write!(f, ": {}", clip(&self.message, MAX_SHOWN))?;
         if let (Some((l, c)), Some(s)) = (self.location, &self.snippet) {
             let gutter = l.to_string().len();
+            let (shown, caret) = snippet_window(s, c);
+            // The caret is padded by hand: a `{:>width$}` pad is limited to 65,535 columns.
             write!(
                 f,
-                "\n {:gutter$} |\n {l} | {s}\n {:gutter$} | {:>width$}",
+                "\n {:gutter$} |\n {l} | {shown}\n {:gutter$} | {}^",
                 "",
                 "",
-                "^",
-                width = c
+                " ".repeat(caret.saturating_sub(1))
             )?;
         }
         if let Some(h) = &self.help {
-            write!(f, "\n  help: {h}")?;
+            write!(f, "\n  help: {}", clip(h, MAX_SHOWN))?;
         }
         Ok(())
     }
+}
+
+/// Characters of a source line shown around the column of a problem; longer lines are cut to a
+/// window around it, marked `…` where text is left out.
+pub const SNIPPET_WIDTH: usize = 100;
+
+/// Longest message, key path or help shown whole; longer ones (a 70,000-character value echoed
+/// back) keep their start and end.
+pub const MAX_SHOWN: usize = 400;
+
+/// The part of `line` to print and the 1-based caret column within it, for a problem at 1-based
+/// character column `col`. Short lines are shown whole.
+pub fn snippet_window(line: &str, col: usize) -> (String, usize) {
+    let len = line.chars().count();
+    if len <= SNIPPET_WIDTH {
+        return (line.to_string(), col);
+    }
+    let col0 = col.saturating_sub(1).min(len);
+    let half = SNIPPET_WIDTH / 2;
+    let start = col0
+        .saturating_sub(half)
+        .min(len.saturating_sub(SNIPPET_WIDTH));
+    let end = (start + SNIPPET_WIDTH).min(len);
+    let mut shown = String::new();
+    let mut caret = col0 - start + 1;
+    if start > 0 {
+        shown.push('…');
+        caret += 1;
+    }
+    shown.extend(line.chars().skip(start).take(end - start));
+    if end < len {
+        shown.push('…');
+    }
+    (shown, caret)
+}
+
+/// `s` itself when at most `max` characters, else its start and end around a `…`.
+pub fn clip(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    let n = s.chars().count();
+    if n <= max {
+        return s.into();
+    }
+    let keep = max / 2;
+    let head: String = s.chars().take(keep).collect();
+    let tail: String = s.chars().skip(n - keep).collect();
+    format!("{head}…({} characters left out)…{tail}", n - 2 * keep).into()
 }
 
 /// Everything wrong with one scenario (at least one problem).
@@ -56,16 +103,43 @@ pub struct LoadError {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// Most problems printed for one scenario; the rest are counted ("… and 3,950 more errors").
+pub const MAX_ERRORS_SHOWN: usize = 50;
+
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        for (i, d) in self.diagnostics.iter().enumerate() {
+        for (i, d) in self.diagnostics.iter().take(MAX_ERRORS_SHOWN).enumerate() {
             if i > 0 {
                 writeln!(f)?;
             }
             write!(f, "{d}")?;
         }
+        let more = self.diagnostics.len().saturating_sub(MAX_ERRORS_SHOWN);
+        if more > 0 {
+            let file = self.diagnostics.last().map_or("", |d| d.file.as_str());
+            write!(
+                f,
+                "\n… and {} more error{} in {} like these (the first {MAX_ERRORS_SHOWN} are shown; fix them and run again)",
+                thousands(more as u64),
+                if more == 1 { "" } else { "s" },
+                clip(file, MAX_SHOWN)
+            )?;
+        }
         Ok(())
     }
+}
+
+/// `n` with thousands separators: 3950 → "3,950".
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
 }
 
 impl LoadError {
@@ -86,19 +160,71 @@ impl LoadError {
 
 /// 1-based (line, column) of a byte offset; the column counts characters.
 pub fn line_col(src: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(src.len());
-    let before = &src[..offset];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let col = src[line_start..offset].chars().count() + 1;
-    (line, col)
+    SourceIndex::lines_only(src).line_col(offset)
 }
 
 /// The text of 1-based line `line`.
 pub fn line_text(src: &str, line: usize) -> Option<String> {
-    src.lines()
-        .nth(line.saturating_sub(1))
-        .map(|s| s.trim_end().to_string())
+    SourceIndex::lines_only(src).line_text(line)
+}
+
+/// A source file indexed once for placing many problems: its line starts and its parsed TOML
+/// document (with spans), so each diagnostic costs a lookup, not a parse of the whole file.
+pub struct SourceIndex<'a> {
+    src: &'a str,
+    /// Byte offset of the start of each line.
+    line_starts: Vec<usize>,
+    doc: Option<toml_edit::ImDocument<&'a str>>,
+}
+
+impl<'a> SourceIndex<'a> {
+    /// Indexes `src` (lines and TOML document).
+    pub fn new(src: &'a str) -> Self {
+        let mut index = Self::lines_only(src);
+        index.doc = toml_edit::ImDocument::parse(src).ok();
+        index
+    }
+
+    /// Indexes only the lines of `src` (no TOML parse).
+    fn lines_only(src: &'a str) -> Self {
+        let line_starts = std::iter::once(0)
+            .chain(src.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        SourceIndex {
+            src,
+            line_starts,
+            doc: None,
+        }
+    }
+
+    /// 1-based (line, column) of a byte offset; the column counts characters.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let mut offset = offset.min(self.src.len());
+        while !self.src.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let line = self.line_starts.partition_point(|&s| s <= offset);
+        let start = self.line_starts[line - 1];
+        (line, self.src[start..offset].chars().count() + 1)
+    }
+
+    /// The text of 1-based line `line`, without trailing whitespace.
+    pub fn line_text(&self, line: usize) -> Option<String> {
+        let start = *self.line_starts.get(line.checked_sub(1)?)?;
+        let end = self
+            .line_starts
+            .get(line)
+            .map_or(self.src.len(), |&next| next - 1);
+        if start >= self.src.len() && start > 0 {
+            return None; // past a final newline
+        }
+        Some(self.src[start..end].trim_end().to_string())
+    }
+
+    /// Span of the key (or, failing that, the value) at `path`; see [`locate`].
+    pub fn locate(&self, path: &[Seg]) -> Option<Range<usize>> {
+        locate_in(self.doc.as_ref()?, path)
+    }
 }
 
 /// One step of a key path.
@@ -129,9 +255,13 @@ pub fn path_string(path: &[Seg]) -> String {
 
 /// Finds the span of the key (or, failing that, the value) at `path` in TOML `src`. If the path
 /// runs past what exists, returns the span of the deepest part that does.
+/// This parses `src`; to place many problems in one file, build a [`SourceIndex`] once.
 pub fn locate(src: &str, path: &[Seg]) -> Option<Range<usize>> {
-    use toml_edit::{ImDocument, Item, Table, Value};
-    let doc = ImDocument::parse(src.to_string()).ok()?;
+    SourceIndex::new(src).locate(path)
+}
+
+fn locate_in(doc: &toml_edit::ImDocument<&str>, path: &[Seg]) -> Option<Range<usize>> {
+    use toml_edit::{Item, Table, Value};
     #[derive(Clone, Copy)]
     enum Node<'a> {
         Table(&'a Table),
@@ -231,6 +361,338 @@ pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     best.map(|(c, _)| c)
 }
 
+/// Names a distribution's `dist` may take.
+const DIST_NAMES: &[&str] = &[
+    "exponential",
+    "deterministic",
+    "constant",
+    "lognormal",
+    "uniform",
+    "erlang",
+];
+/// Balancer algorithms.
+const ALGORITHM_NAMES: &[&str] = &["round_robin", "least_outstanding", "random", "power_of_two"];
+/// Fault verbs.
+const FAULT_KIND_NAMES: &[&str] = &[
+    "crash",
+    "stop",
+    "hang",
+    "slow",
+    "recover",
+    "az_outage",
+    "dns_outage",
+    "latency",
+    "random_crash",
+];
+/// Scaling metrics.
+const METRIC_NAMES: &[&str] = &["cpu", "requests_per_target"];
+/// Retry backoffs.
+const BACKOFF_NAMES: &[&str] = &["exponential", "constant"];
+/// Scaling policies.
+const POLICY_NAMES: &[&str] = &["target_tracking", "step"];
+
+fn one_of(key: &str, names: &[&str]) -> String {
+    let list: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+    format!(
+        "one of {} (e.g. {key} = \"{}\")",
+        list.join(", "),
+        names.first().copied().unwrap_or("")
+    )
+}
+
+/// What belongs at `path`, in the scenario's words with an example, from the key (and, where the
+/// key alone is not enough, its parent) or else from serde's name for the type (`expected`).
+fn expectation(path: &[Seg], expected: &str) -> String {
+    if !is_jargon(expected) {
+        // Already the scenario's words (the unit parsers' own expectations).
+        return expected.trim().to_string();
+    }
+    let keys: Vec<&str> = path
+        .iter()
+        .filter_map(|s| match s {
+            Seg::Key(k) => Some(k.as_str()),
+            Seg::Index(_) => None,
+        })
+        .collect();
+    let last = keys.last().copied().unwrap_or("");
+    let under = |k: &str| keys[..keys.len().saturating_sub(1)].contains(&k);
+    let in_list = matches!(path.last(), Some(Seg::Index(_)));
+    let dist_table = "a distribution table such as { dist = \"exponential\", mean = \"20ms\" }";
+    let scaling_table =
+        "a scaling table such as { policy = \"target_tracking\", metric = \"cpu\", target = 0.6 }";
+    // What serde says about the shape, for keys whose value can take several.
+    let wants_tag = expected.contains("variant identifier")
+        || expected.contains("string or map")
+        || expected.contains("map with a single key")
+        || expected.contains("string only");
+    if in_list {
+        let item = match last {
+            "spikes" => Some("a spike table such as { at = \"10m\", multiplier = 3.0 }"),
+            "mix" => Some("a request class such as { name = \"browse\", weight = 0.8 }"),
+            "bots" => Some("a bot table such as { name = \"crawler\", rate = \"5/s\" }"),
+            "schedule" => Some("a scheduled action such as { at = \"30m\", desired = 4 }"),
+            "resize" => Some("a resize such as { at = \"30m\", to = \"c5.xlarge\" }"),
+            "steps" => Some("a step such as { above = 0.7, change = 2 }"),
+            "faults" => {
+                Some("a fault such as { at = \"20m\", kind = \"crash\", target = \"web\" }")
+            }
+            "daily_curve" => Some("a number such as 0.5 (one per hour)"),
+            "targets" => Some("a server name in quotes, such as \"web1\""),
+            "objectives" => Some(
+                "an objective such as \"p(99) < 300ms\" or { metric = \"p99\", below = \"300ms\" }",
+            ),
+            _ => None,
+        };
+        if let Some(item) = item {
+            return item.to_string();
+        }
+    }
+    // Distributions and scaling policies are tagged by a key (`dist`, `policy`): serde reads them
+    // whole, so a problem with one of their keys arrives with the path of the table.
+    let tagged = matches!(last, "think_time" | "service" | "lookup_time" | "scaling");
+    let whole = ["internally tagged enum ", "enum ", "struct "]
+        .iter()
+        .any(|p| expected.trim().starts_with(p));
+    if tagged {
+        let is_dist = last != "scaling";
+        if wants_tag && is_dist {
+            return format!(
+                "a distribution name for `dist`: {}",
+                one_of("dist", DIST_NAMES)
+            );
+        }
+        if wants_tag {
+            return format!(
+                "for `metric`, {}; for `policy`, {}",
+                one_of("metric", METRIC_NAMES),
+                one_of("policy", POLICY_NAMES)
+            );
+        }
+        if whole && expected.contains("StepConfig") {
+            return "a step such as { above = 0.7, change = 2 }".into();
+        }
+        if whole {
+            return if is_dist { dist_table } else { scaling_table }.into();
+        }
+        if !is_dist && expected.trim() == "i32" {
+            return "a whole number of instances for a step's `change`, such as change = 2 or \
+                    change = -1"
+                .into();
+        }
+        return format!(
+            "{} (for one of the keys inside `{last}`)",
+            expectation(&[], expected)
+        );
+    }
+    let by_key = match last {
+        "scenario" if keys.len() == 1 => Some("a table such as [scenario] with name = \"shop\" and duration = \"1h\"".to_string()),
+        "workload" if keys.len() == 1 => Some("a table such as [workload] with users = 100 and think_time = { dist = \"exponential\", mean = \"8s\" }".into()),
+        "network" if keys.len() == 1 => Some("a table such as [network] with client_rtt = \"40ms\"".into()),
+        "slo" if keys.len() == 1 => Some("a table such as [slo] with p99 = \"300ms\" or objectives = [\"p(99) < 300ms\"]".into()),
+        "components" if keys.len() == 1 => Some("tables such as [components.web] with kind = \"server\"".into()),
+        _ if keys.len() == 2 && keys[0] == "components" => Some(format!(
+            "a table such as [components.{last}] with kind = \"server\""
+        )),
+        "dist" => Some(format!("a distribution name: {}", one_of("dist", DIST_NAMES))),
+        "policy" => Some(one_of("policy", POLICY_NAMES)),
+        "metric" if under("scaling") => Some(one_of("metric", METRIC_NAMES)),
+        "steps" => Some("a list of steps such as [{ above = 0.7, change = 2 }]".into()),
+        "change" => Some("a whole number of instances to add or remove, such as change = 2 or change = -1".into()),
+        "retries" => Some("a table such as { max = 2, backoff = \"exponential\", base = \"100ms\" }".into()),
+        "backoff" => Some(one_of("backoff", BACKOFF_NAMES)),
+        "health_check" => Some("a table such as { interval = \"10s\", timeout = \"2s\", unhealthy = 2, healthy = 3 }".into()),
+        "failover" => Some("a table such as { secondary = \"backup\", interval = \"30s\", threshold = 3 }".into()),
+        "targets" => Some("a fleet name such as targets = \"web\", or a list of server names such as targets = [\"web1\", \"web2\"]".into()),
+        "algorithm" => Some(one_of("algorithm", ALGORITHM_NAMES)),
+        "kind" if under("faults") => Some(one_of("kind", FAULT_KIND_NAMES)),
+        "kind" => Some(one_of("kind", super::COMPONENT_KINDS)),
+        "spikes" => Some("a list of spikes such as [{ at = \"10m\", multiplier = 3.0, ramp = \"1m\", hold = \"5m\" }]".into()),
+        "mix" => Some("a list of request classes such as [{ name = \"browse\", weight = 0.8 }]".into()),
+        "bots" => Some("a list of bots such as [{ name = \"crawler\", rate = \"5/s\" }]".into()),
+        "schedule" => Some("a list of scheduled actions such as [{ at = \"30m\", desired = 4 }]".into()),
+        "resize" => Some("a list of resizes such as [{ at = \"30m\", to = \"c5.xlarge\" }]".into()),
+        "faults" => Some("a list of faults, each written [[faults]] with at = \"20m\", kind = \"crash\", target = \"web\"".into()),
+        "daily_curve" => Some("a list of 24 numbers, one per hour, such as [0.2, 0.1, ...]".into()),
+        "objectives" => Some("a list of objectives such as [\"p(99) < 300ms\", \"error_rate < 0.1%\"]".into()),
+        "users" => Some("a whole number of users, such as users = 1000".into()),
+        "max" if under("retries") => Some("a whole number of retries, such as max = 2".into()),
+        "min" | "max" | "desired" => Some(format!("a whole number of instances, such as {last} = 2")),
+        "workers" => Some("a whole number of requests served at once, such as workers = 64".into()),
+        "backlog" => Some("a whole number of waiting connections, such as backlog = 511".into()),
+        "vcpus" => Some("a whole number of vCPUs, such as vcpus = 2".into()),
+        "azs" => Some("a whole number of availability zones, such as azs = 3".into()),
+        "resolvers" => Some("a whole number of resolvers, such as resolvers = 20".into()),
+        "chapter" => Some("a chapter number, such as chapter = 3".into()),
+        "seed" => Some("a whole number, 0 or more, such as seed = 42".into()),
+        "healthy" | "unhealthy" | "threshold" | "scale_out_periods" | "scale_in_periods" => {
+            Some(format!("a whole number of checks, such as {last} = 3"))
+        }
+        "max_outstanding" => Some("a whole number of requests, such as max_outstanding = 1000".into()),
+        "name" | "path" | "description" | "record" | "secondary" | "target" | "to" | "az"
+        | "instance" | "class" => Some(format!("text in quotes, such as {last} = \"{}\"", match last {
+            "path" => "/products",
+            "instance" => "t3.small",
+            "to" => "c5.xlarge",
+            "az" => "a",
+            "class" => "buy",
+            "description" => "what this shows",
+            _ => "web",
+        })),
+        "jitter" if under("retries") => Some("true or false, such as jitter = true".into()),
+        "fail_open" | "tls_termination" => Some(format!("true or false, such as {last} = false")),
+        _ => None,
+    };
+    if let Some(w) = by_key {
+        return w;
+    }
+    // By serde's type name.
+    let struct_name = expected
+        .split_whitespace()
+        .skip_while(|w| *w != "struct" && *w != "enum")
+        .nth(1)
+        .unwrap_or("");
+    let by_type = match struct_name {
+        "DistConfig" => Some(dist_table.to_string()),
+        "ScalingConfig" => Some(scaling_table.into()),
+        "StepConfig" => Some("a step such as { above = 0.7, change = 2 }".into()),
+        "" => None,
+        _ => Some(format!(
+            "a table of settings (see the scenario reference for `{last}`)"
+        )),
+    };
+    if let Some(w) = by_type {
+        return w;
+    }
+    let e = expected.trim();
+    match e {
+        "i32" | "i64" => "a whole number (it may be negative), such as 2 or -1".into(),
+        "u8" => "a whole number from 0 to 255, such as 3".into(),
+        "u16" => "a whole number from 0 to 65,535, such as 3".into(),
+        "u32" | "usize" => "a whole number from 0 to 4,294,967,295, such as 10".into(),
+        "u64" => "a whole number, 0 or more, such as 10".into(),
+        "f32" | "f64" => "a number, such as 0.5".into(),
+        "a boolean" => "true or false".into(),
+        "a string" => "text in quotes, such as \"web\"".into(),
+        "a sequence" => "a list in brackets, such as [1, 2]".into(),
+        "a map" => "a table, such as { key = \"value\" }".into(),
+        _ if wants_tag => "one of the names listed in the scenario reference".into(),
+        _ => "a value of another type (see the scenario reference)".into(),
+    }
+}
+
+/// Whether serde's `expected …` names a Rust type rather than saying what to write.
+fn is_jargon(expected: &str) -> bool {
+    let e = expected.trim();
+    const PRIMITIVES: &[&str] = &[
+        "i8",
+        "i16",
+        "i32",
+        "i64",
+        "u8",
+        "u16",
+        "u32",
+        "u64",
+        "usize",
+        "isize",
+        "f32",
+        "f64",
+        "a boolean",
+        "a string",
+        "a borrowed string",
+        "a sequence",
+        "a map",
+        "a character",
+        "unit",
+        "string or map",
+        "map with a single key",
+        "string only",
+        "variant identifier",
+        "field identifier",
+    ];
+    PRIMITIVES.contains(&e)
+        || [
+            "struct ",
+            "enum ",
+            "internally tagged enum ",
+            "adjacently tagged enum ",
+            "tuple",
+        ]
+        .iter()
+        .any(|p| e.starts_with(p))
+}
+
+/// serde's description of a value it found ("floating point `1.5`", "map") in the scenario's
+/// terms; `None` where it names no value the user wrote.
+fn found_words(found: &str) -> Option<String> {
+    let f = found.trim();
+    let inner = |p: &str| {
+        f.strip_prefix(p)
+            .map(|r| r.trim().trim_matches('`').to_string())
+    };
+    if let Some(v) = inner("boolean") {
+        return Some(v);
+    }
+    if let Some(v) = inner("floating point") {
+        return Some(format!("the number {v}"));
+    }
+    if let Some(v) = inner("integer") {
+        return Some(format!("the number {v}"));
+    }
+    if let Some(v) = f.strip_prefix("string ") {
+        return Some(format!("the text {}", clip(v.trim(), 80)));
+    }
+    match f {
+        "map" => Some("a table".into()),
+        "sequence" => Some("a list".into()),
+        "unit" | "unit variant" | "newtype variant" | "tuple variant" | "struct variant" => None,
+        _ => Some(clip(f, 80).into_owned()),
+    }
+}
+
+/// serde's message at `path` in the scenario's words: "invalid type: floating point `1.5`,
+/// expected i32" at `…steps[0].change` becomes "expected a whole number of instances to add or
+/// remove, such as change = 2 or change = -1, found the number 1.5".
+pub fn plain_words_at(path: &[Seg], msg: &str) -> String {
+    let msg = msg.trim();
+    if let Some(rest) = msg.strip_prefix("invalid type: ") {
+        if let Some((found, expected)) = rest.split_once(", expected ") {
+            let want = expectation(path, expected);
+            return match found_words(found) {
+                Some(f) => format!("expected {want}, found {f}"),
+                None => format!("expected {want}"),
+            };
+        }
+    }
+    if let Some(rest) = msg.strip_prefix("invalid value: ") {
+        if let Some((found, expected)) = rest.split_once(", expected ") {
+            let want = expectation(path, expected);
+            return match found_words(found) {
+                Some(f) if f.starts_with("the number ") => {
+                    let n = f.trim_start_matches("the number ");
+                    format!("{n} is out of range: expected {want}")
+                }
+                Some(f) => format!("expected {want}, found {f}"),
+                None => format!("expected {want}"),
+            };
+        }
+    }
+    if let Some(rest) = msg.strip_prefix("invalid length ") {
+        if let Some((_, expected)) = rest.split_once(", expected ") {
+            let expected = expected
+                .split(" with ")
+                .next()
+                .unwrap_or(expected)
+                .to_string();
+            return format!("expected {}, found a list", expectation(path, &expected));
+        }
+    }
+    if msg.starts_with("data did not match any variant of untagged enum") {
+        let name = msg.rsplit(' ').next().unwrap_or("");
+        return format!("expected {}", expectation(path, &format!("enum {name}")));
+    }
+    msg.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,6 +725,54 @@ mod tests {
         assert_eq!(at(&[k("components"), k("web"), k("nope")]), Some((4, 13)));
     }
 
+    fn diag_at(line: usize, col: usize, snippet: String) -> Diagnostic {
+        Diagnostic {
+            file: "f.toml".into(),
+            location: Some((line, col)),
+            key_path: Some("scenario.descrption".into()),
+            message: "unknown key `descrption`".into(),
+            help: None,
+            snippet: Some(snippet),
+        }
+    }
+
+    #[test]
+    fn column_past_65535_prints_without_panicking() {
+        let line = format!("name = \"{}\", descrption = 1", "x".repeat(70_000));
+        let col = line.find("descrption").unwrap() + 1;
+        let text = diag_at(18, col, line.clone()).to_string();
+        assert!(text.contains(&format!("f.toml:18:{col}")), "{text}");
+        // The snippet is a window around the column, with the caret under the typo.
+        let rows: Vec<&str> = text.lines().collect();
+        let (src, caret) = (rows[2], rows[3]);
+        assert!(src.chars().count() < SNIPPET_WIDTH + 20, "{src}");
+        assert!(src.contains('…'), "cut text is marked: {src}");
+        let at = caret.chars().position(|c| c == '^').unwrap();
+        let under: String = src.chars().skip(at).take(10).collect();
+        assert_eq!(under, "descrption", "caret row:\n{src}\n{caret}");
+    }
+
+    #[test]
+    fn long_snippet_lines_are_windowed_around_the_column_on_both_sides() {
+        let line = format!("{}BAD{}", "a".repeat(500), "b".repeat(500));
+        let (shown, caret) = snippet_window(&line, 501);
+        assert!(shown.starts_with('…') && shown.ends_with('…'), "{shown}");
+        assert_eq!(shown.chars().nth(caret - 1), Some('B'));
+        // Near the start: no leading mark; near the end: no trailing one.
+        let (shown, caret) = snippet_window(&line, 2);
+        assert!(!shown.starts_with('…') && shown.ends_with('…'));
+        assert_eq!(caret, 2);
+        let (shown, caret) = snippet_window(&line, 1003);
+        assert!(shown.starts_with('…') && !shown.ends_with('…'));
+        assert_eq!(shown.chars().nth(caret - 1), Some('b'));
+        // Short lines are shown whole.
+        assert_eq!(snippet_window("a = 1", 5), ("a = 1".to_string(), 5));
+        // Long messages keep their start and end.
+        let long = "m".repeat(10_000);
+        let m = clip(&long, MAX_SHOWN);
+        assert!(m.chars().count() < MAX_SHOWN + 40 && m.contains("characters left out"));
+    }
+
     #[test]
     fn suggestions() {
         let msg = "unknown field `servce`, expected one of `instance`, `service`, `workers`";
@@ -280,5 +790,64 @@ mod tests {
         assert_eq!(nearest("webb", ["web", "db"]), Some("web"));
         assert_eq!(nearest("a", ["b"]), None);
         assert_eq!(nearest("nope", ["name", "seed"]), None);
+    }
+
+    /// The names the plain-words messages list are the ones the loader accepts (from the schema,
+    /// which is derived from the loader's own types), so the two cannot drift apart.
+    #[test]
+    fn names_in_plain_word_messages_match_the_schema() {
+        let schema = super::super::schema::scenario_schema();
+        let defs = &schema["definitions"];
+        let variants = |def: &str| -> Vec<String> {
+            defs[def]["oneOf"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{def} has variants"))
+                .iter()
+                .map(|v| v["enum"][0].as_str().unwrap().to_string())
+                .collect()
+        };
+        let tags = |def: &str, key: &str| -> Vec<String> {
+            defs[def]["oneOf"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| {
+                    v["properties"][key]["enum"][0]
+                        .as_str()
+                        .unwrap()
+                        .to_string()
+                })
+                .collect()
+        };
+        assert_eq!(variants("Algorithm"), ALGORITHM_NAMES);
+        assert_eq!(variants("FaultKind"), FAULT_KIND_NAMES);
+        assert_eq!(variants("Metric"), METRIC_NAMES);
+        assert_eq!(variants("Backoff"), BACKOFF_NAMES);
+        assert_eq!(tags("DistConfig", "dist"), DIST_NAMES);
+        assert_eq!(tags("ScalingConfig", "policy"), POLICY_NAMES);
+    }
+
+    #[test]
+    fn serde_type_messages_are_rewritten_by_key_path() {
+        let k = |s: &str| Seg::Key(s.into());
+        let change = [k("components"), k("web"), k("scaling")];
+        assert_eq!(
+            plain_words_at(&change, "invalid type: floating point `1.5`, expected i32"),
+            "expected a whole number of instances for a step's `change`, such as change = 2 or \
+             change = -1, found the number 1.5"
+        );
+        assert_eq!(
+            plain_words_at(
+                &[k("slo")],
+                "invalid length 1, expected struct SloConfig with 7 elements"
+            ),
+            "expected a table such as [slo] with p99 = \"300ms\" or objectives = \
+             [\"p(99) < 300ms\"], found a list"
+        );
+        // Already plain messages pass through; so do the unknown-key ones suggestions read.
+        let m = "unknown field `servce`, expected one of `service`";
+        assert_eq!(plain_words_at(&[k("x")], m), m);
+        let m = "a bare number (5) has no unit; expected a duration with a unit";
+        assert_eq!(plain_words_at(&[k("timeout")], m), m);
     }
 }

@@ -141,6 +141,20 @@ pub fn load(source: &str, overrides: &[Override]) -> Result<Scenario, LoadError>
     parse(source, &text, overrides)
 }
 
+/// Largest scenario file read: 8 MiB. Real scenarios are under 20 KB; a much bigger file is a
+/// mistake (a log, a data dump), and parsing one would take minutes and gigabytes before any
+/// error could be reported.
+pub const MAX_SCENARIO_BYTES: u64 = 8 << 20;
+
+/// Bytes in MiB, e.g. "8 MiB", "92.0 MiB".
+fn units_mib(bytes: u64) -> String {
+    if bytes % (1 << 20) == 0 {
+        format!("{} MiB", bytes >> 20)
+    } else {
+        format!("{:.1} MiB", bytes as f64 / f64::from(1u32 << 20))
+    }
+}
+
 /// Reads a file (or an embedded chapter) as text, with clear errors for missing, empty and binary files.
 pub fn read_source(source: &str) -> Result<String, LoadError> {
     if let Some(n) = source.strip_prefix("chapter:") {
@@ -166,14 +180,49 @@ pub fn read_source(source: &str) -> Result<String, LoadError> {
                 )
             });
     }
-    let bytes = std::fs::read(source).map_err(|e| {
+    let cannot_read = |e: std::io::Error| {
         let help = if e.kind() == std::io::ErrorKind::NotFound {
             Some("check the path, or run an embedded chapter with `chapter:N` (e.g. `scalesim run chapter:1`)".into())
         } else {
             None
         };
         LoadError::plain(source, format!("cannot read the file: {e}"), help)
-    })?;
+    };
+    let too_big = |size: String| {
+        LoadError::plain(
+            source,
+            format!(
+                "the file is {size}; a scenario file may be at most {} (a real one is under 20 KB)",
+                units_mib(MAX_SCENARIO_BYTES)
+            ),
+            Some(
+                "check that this is the scenario you meant; nothing was read past the limit".into(),
+            ),
+        )
+    };
+    let file = std::fs::File::open(source).map_err(cannot_read)?;
+    if let Ok(m) = file.metadata() {
+        if m.is_dir() {
+            return Err(LoadError::plain(
+                source,
+                "this is a folder, not a scenario file",
+                Some("give a .toml file inside it, e.g. scenarios/01-single-server.toml".into()),
+            ));
+        }
+        if m.len() > MAX_SCENARIO_BYTES {
+            return Err(too_big(units_mib(m.len())));
+        }
+    }
+    // Read at most one byte past the limit: a pipe or device (`/dev/zero`) has no size up front.
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(file, MAX_SCENARIO_BYTES + 1),
+        &mut bytes,
+    )
+    .map_err(cannot_read)?;
+    if bytes.len() as u64 > MAX_SCENARIO_BYTES {
+        return Err(too_big(format!("over {}", units_mib(MAX_SCENARIO_BYTES))));
+    }
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(LoadError::plain(
             source,
@@ -254,15 +303,61 @@ pub fn parse(source: &str, text: &str, overrides: &[Override]) -> Result<Scenari
     }
     let value = toml::Value::Table(
         toml::from_str::<toml::Table>(&doc.to_string())
-            .map_err(|e| LoadError::plain(source, e.message().to_string(), None))?,
+            .map_err(|e| reparse_error(source, text, overrides, &e))?,
     );
     let ctx = ErrCtx {
         source,
         text,
         overrides,
+        index: std::cell::OnceCell::new(),
     };
     let file = deserialize_file(&ctx, value)?;
     validate::validate(&ctx, file)
+}
+
+/// The file parsed, so a failure to read it back after the `--set` overrides were written into it
+/// (a value nested past TOML's recursion limit) is the overrides' doing: blame the first that fails
+/// on its own, or all of them together.
+fn reparse_error(
+    source: &str,
+    text: &str,
+    overrides: &[Override],
+    e: &toml::de::Error,
+) -> LoadError {
+    let why = e.message().trim().replace('\n', ": ");
+    if overrides.is_empty() {
+        return LoadError::plain(source, format!("TOML syntax error: {why}"), None);
+    }
+    let fails_alone = |o: &Override| {
+        let Ok(mut doc) = text.parse::<toml_edit::DocumentMut>() else {
+            return false;
+        };
+        o.apply(&mut doc).is_err() || toml::from_str::<toml::Table>(&doc.to_string()).is_err()
+    };
+    let culprit = overrides.iter().find(|o| fails_alone(o));
+    let file = match culprit {
+        Some(o) => format!("--set {}", o.raw),
+        None => format!(
+            "--set {}",
+            overrides
+                .iter()
+                .map(|o| o.raw.as_str())
+                .collect::<Vec<_>>()
+                .join(" --set ")
+        ),
+    };
+    let message = if why.contains("recursion limit") {
+        "the value nests too deeply: with its key path it goes past TOML's limit of nested tables \
+         and lists"
+            .to_string()
+    } else {
+        format!("the scenario cannot be read back after this change: {why}")
+    };
+    LoadError::plain(
+        &file,
+        message,
+        Some("set a shallower value, or a deeper key with a plain value (e.g. --set components.web.service.mean=9ms)".into()),
+    )
 }
 
 /// What error reporting needs to place a problem.
@@ -270,6 +365,9 @@ pub(crate) struct ErrCtx<'a> {
     pub source: &'a str,
     pub text: &'a str,
     pub overrides: &'a [Override],
+    /// The source's lines and TOML document, indexed at the first problem and reused for every
+    /// later one (so placing N problems costs one parse, not N).
+    pub index: std::cell::OnceCell<error::SourceIndex<'a>>,
 }
 
 impl ErrCtx<'_> {
@@ -288,14 +386,22 @@ impl ErrCtx<'_> {
                 snippet: None,
             };
         }
-        let location = error::locate(self.text, path).map(|r| error::line_col(self.text, r.start));
+        let index = self
+            .index
+            .get_or_init(|| error::SourceIndex::new(self.text));
+        // A problem with no place of its own (a missing top-level table) points at the top.
+        let location = Some(
+            index
+                .locate(path)
+                .map_or((1, 1), |r| index.line_col(r.start)),
+        );
         Diagnostic {
             file: self.source.to_string(),
             location,
             key_path: (!ps.is_empty()).then_some(ps),
             message: message.into(),
             help,
-            snippet: location.and_then(|(l, _)| error::line_text(self.text, l)),
+            snippet: location.and_then(|(l, _)| index.line_text(l)),
         }
     }
 }
@@ -311,29 +417,6 @@ fn serde_path(p: &serde_path_to_error::Path) -> Vec<Seg> {
         .collect()
 }
 
-/// Rewrites serde's type jargon ("expected u32") in plain words.
-fn plain_words(msg: &str) -> String {
-    let mut m = msg.to_string();
-    for (from, to) in [
-        (
-            "expected u32",
-            "expected a whole number from 0 to 4,294,967,295",
-        ),
-        ("expected u64", "expected a whole number, 0 or more"),
-        ("expected u16", "expected a whole number from 0 to 65,535"),
-        ("expected u8", "expected a whole number from 0 to 255"),
-        ("expected f64", "expected a number"),
-        ("expected a boolean", "expected true or false"),
-        (
-            "expected a sequence",
-            "expected a list in brackets, like [ ... ]",
-        ),
-    ] {
-        m = m.replace(from, to);
-    }
-    m
-}
-
 /// Turns a serde error at `prefix + path` into a diagnostic with a suggestion.
 fn serde_diag(
     ctx: &ErrCtx,
@@ -342,7 +425,7 @@ fn serde_diag(
 ) -> Diagnostic {
     let mut path = prefix.to_vec();
     path.extend(serde_path(e.path()));
-    let msg = plain_words(e.inner().message().trim());
+    let msg = error::plain_words_at(&path, e.inner().message().trim());
     let mut help = None;
     let mut message = msg.clone();
     if let Some(word) = error::unknown_name(&msg) {
@@ -368,8 +451,20 @@ fn serde_diag(
         .strip_prefix("missing field `")
         .and_then(|r| r.split('`').next())
     {
-        message = format!("missing required key `{field}`");
-        help = Some(format!("add `{field} = ...` here"));
+        if path.is_empty() && matches!(field, "scenario" | "workload" | "components") {
+            message = format!("missing required table `{field}`");
+            help = Some(match field {
+                "scenario" => "add [scenario] with name = \"...\" and duration = \"1h\"".to_string(),
+                "workload" => "add [workload] with users = 10 and think_time = { dist = \"exponential\", mean = \"8s\" }".to_string(),
+                _ => "add at least one component, e.g. [components.web] with kind = \"server\"".to_string(),
+            });
+        } else {
+            message = format!("missing required key `{field}`");
+            help = Some(match path.last() {
+                Some(Seg::Key(k)) => format!("add `{field} = ...` to `{k}`"),
+                _ => format!("add `{field} = ...` here"),
+            });
+        }
     }
     ctx.at(&path, message, help)
 }

@@ -7,6 +7,11 @@
 use super::error::{path_string, Seg};
 use toml_edit::{DocumentMut, Item, Table, Value};
 
+/// Most segments a `--set` key path may have. The deepest real key of a scenario is about six
+/// levels (`components.web.scaling.steps[0].change`); a longer path is a mistake, and a very long
+/// one would build thousands of nested tables.
+pub const MAX_PATH_DEPTH: usize = 32;
+
 /// One parsed `--set`.
 #[derive(Clone, Debug)]
 pub struct Override {
@@ -27,6 +32,14 @@ impl Override {
         let key = key.trim();
         if key.is_empty() {
             return Err(format!("`{raw}` has an empty key"));
+        }
+        let segments = key.split('.').count() + key.matches('[').count();
+        if segments > MAX_PATH_DEPTH {
+            let shown = super::error::clip(key, 60);
+            return Err(format!(
+                "the key path `{shown}` has {segments} parts; at most {MAX_PATH_DEPTH} are allowed \
+                 (the deepest scenario keys have about six, e.g. components.web.scaling.steps[0].change)"
+            ));
         }
         let mut path = Vec::new();
         for part in key.split('.') {
@@ -61,6 +74,22 @@ impl Override {
             }
         }
         let text = val.trim();
+        let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
+        if !digits.is_empty()
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && text.parse::<i64>().is_err()
+        {
+            let seed = if key == "scenario.seed" {
+                "; for a seed, use --seed, which takes any whole number from 0 to 18446744073709551615"
+            } else {
+                ""
+            };
+            return Err(format!(
+                "{} is too large: a scenario's whole numbers go from -9223372036854775808 to \
+                 9223372036854775807{seed}",
+                super::error::clip(text, 40)
+            ));
+        }
         let value = match text.parse::<Value>() {
             Ok(v) => v,
             Err(_) => Value::from(text),
@@ -86,7 +115,7 @@ impl Override {
             item = match seg {
                 Seg::Key(k) => {
                     if item.is_none() {
-                        *item = Item::Table(Table::new());
+                        *item = Item::Table(implicit_table());
                     }
                     let table = item.as_table_like_mut().ok_or_else(|| {
                         format!(
@@ -99,7 +128,7 @@ impl Override {
                         return Ok(());
                     }
                     if table.get(k).is_none() {
-                        table.insert(k, Item::Table(Table::new()));
+                        table.insert(k, Item::Table(implicit_table()));
                     }
                     table.get_mut(k).expect("just ensured")
                 }
@@ -137,6 +166,14 @@ impl Override {
         }
         Ok(())
     }
+}
+
+/// A table created on the way to a new key: implicit, so it prints no header of its own
+/// (`--set a.b.c=1` writes `[a.b]`, not `[a]`, `[a.b]`).
+fn implicit_table() -> Table {
+    let mut t = Table::new();
+    t.set_implicit(true);
+    t
 }
 
 fn set_in_table(t: &mut Table, path: &[Seg], value: &Value) -> Result<(), String> {
@@ -220,6 +257,47 @@ mod tests {
         assert!(apply(src, "workload.mix[3].weight=1")
             .unwrap_err()
             .contains("out of range"));
+    }
+
+    #[test]
+    fn deep_set_key_path_is_refused_up_front_with_the_limit() {
+        for n in [MAX_PATH_DEPTH + 1, 10_000, 20_000] {
+            let raw = format!("{}=1", vec!["a"; n].join("."));
+            let start = std::time::Instant::now();
+            let e = Override::parse(&raw).unwrap_err();
+            assert!(start.elapsed() < std::time::Duration::from_secs(1));
+            assert!(e.contains(&format!("has {n} parts")), "{e}");
+            assert!(e.contains("at most 32"), "{e}");
+            assert!(e.len() < 400, "the 20 KB path is not echoed whole: {e}");
+        }
+        // Indices count as parts too; the limit itself is fine.
+        assert!(Override::parse(&format!("{}[0]=1", vec!["a"; 32].join("."))).is_err());
+        let ok = format!("{}=1", vec!["a"; MAX_PATH_DEPTH].join("."));
+        assert_eq!(Override::parse(&ok).unwrap().path.len(), MAX_PATH_DEPTH);
+    }
+
+    #[test]
+    fn set_creating_nested_tables_writes_one_header_not_one_per_level() {
+        let path = vec!["a"; MAX_PATH_DEPTH].join(".");
+        let out = apply("[scenario]\nname = \"x\"\n", &format!("{path}=1")).unwrap();
+        // Before, every level got its own header: quadratic text (8.6 GB at 10,000 levels).
+        assert_eq!(out.matches('[').count(), 2, "{out}");
+        assert!(out.len() < 200, "{out}");
+        let back: toml::Table = toml::from_str(&out).unwrap();
+        assert!(back.contains_key("a"));
+    }
+
+    #[test]
+    fn set_integer_beyond_toml_range_is_refused_with_the_range_not_read_as_a_string() {
+        let e = Override::parse("scenario.seed=9223372036854775808").unwrap_err();
+        assert!(
+            e.contains("9223372036854775807") && e.contains("--seed"),
+            "{e}"
+        );
+        let e = Override::parse("workload.users=99999999999999999999").unwrap_err();
+        assert!(e.contains("too large") && !e.contains("--seed"), "{e}");
+        assert!(Override::parse("scenario.seed=9223372036854775807").is_ok());
+        assert!(Override::parse("scenario.seed=-5").is_ok());
     }
 
     #[test]
