@@ -476,7 +476,7 @@ fn missing_file_has_a_helpful_message() {
     // A folder is not a scenario either.
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad");
     let e = scenario::load(&dir.to_string_lossy(), &[]).expect_err("a folder");
-    assert!(only(&e).message.contains("cannot read"), "{e}");
+    assert!(only(&e).message.contains("is a folder"), "{e}");
 }
 
 #[test]
