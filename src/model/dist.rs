@@ -111,6 +111,9 @@ impl DistConfig {
                 lo: min.0,
                 span: max.0 - min.0,
             },
+            // A zero mean is allowed where a delay may be nothing (an open loop's think time, a
+            // DNS lookup): every draw is 0, which the gamma sampler cannot express.
+            DistConfig::Erlang { mean, .. } if mean.0 == 0 => Dist::Constant(0),
             DistConfig::Erlang { mean, k } => Dist::Gamma(
                 Gamma::new(f64::from(k), mean.0 as f64 / f64::from(k)).expect("k checked ≥ 1"),
             ),

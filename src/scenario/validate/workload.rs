@@ -213,6 +213,9 @@ pub(super) fn check(c: &mut Checker, w: &WorkloadConfig) -> ClientSpec {
     for (i, b) in w.bots.iter().enumerate() {
         let p = vec![k("workload"), k("bots"), Seg::Index(i)];
         c.positive_f64(&at(&p, "rate"), b.rate.0, "the bot rate");
+        if let Some(wk) = b.work {
+            c.positive_f64(&at(&p, "work"), wk, "work");
+        }
         if classes.iter().any(|cl| cl.name == b.name) {
             c.err(
                 &at(&p, "name"),
