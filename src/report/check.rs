@@ -46,6 +46,25 @@ fn margin_text(v: &Verdict) -> String {
     format!("{sign}{abs}{rel}")
 }
 
+/// Widest objective label shown whole in the text table.
+pub const MAX_LABEL: usize = 60;
+
+/// `label`, cut to [`MAX_LABEL`] characters with a `…` when longer.
+fn fit_label(label: &str) -> String {
+    if label.chars().count() <= MAX_LABEL {
+        return label.to_string();
+    }
+    let mut s: String = label.chars().take(MAX_LABEL - 1).collect();
+    s.push('…');
+    s
+}
+
+/// `s` padded with spaces to `w` characters.
+fn pad(s: &str, w: usize) -> String {
+    let n = s.chars().count();
+    format!("{s}{}", " ".repeat(w.saturating_sub(n)))
+}
+
 /// The human table.
 pub fn text(results: &[ScenarioVerdicts]) -> String {
     let mut s = String::new();
@@ -58,35 +77,42 @@ pub fn text(results: &[ScenarioVerdicts]) -> String {
             );
             continue;
         }
+        // Labels are the user's (a class name can be any length): the column is at most
+        // MAX_LABEL wide, longer labels are cut with `…`, and padding never uses a `{:<w$}`
+        // width (limited to 65,535).
+        let label = |v: &crate::slo::Verdict| fit_label(&v.objective.label);
         let w = r
             .verdicts
             .iter()
-            .map(|v| v.objective.label.chars().count())
+            .map(|v| label(v).chars().count())
             .max()
             .unwrap_or(9)
             .max(9);
         let _ = writeln!(
             s,
-            "  {:<w$}  {:>14}  {:>14}  {:>22}  result",
-            "objective", "target", "measured", "margin"
+            "  {}  {:>14}  {:>14}  {:>22}  result",
+            pad("objective", w),
+            "target",
+            "measured",
+            "margin"
         );
         for v in &r.verdicts {
             let result = if v.passed { "pass" } else { "FAIL" };
             let _ = writeln!(
                 s,
-                "  {:<w$}  {:>14}  {:>14}  {:>22}  {result}",
-                v.objective.label,
+                "  {}  {:>14}  {:>14}  {:>22}  {result}",
+                pad(&label(v), w),
                 v.objective.target(),
                 v.objective.measure.format(v.measured),
                 margin_text(v)
             );
             if let Some((bad, n)) = v.windows {
                 if bad > 0 {
-                    let _ = writeln!(s, "  {:<w$}  {bad} of {n} windows failed", "");
+                    let _ = writeln!(s, "  {}  {bad} of {n} windows failed", pad("", w));
                 }
             }
             if let Some(n) = &v.note {
-                let _ = writeln!(s, "  {:<w$}  note: {n}", "");
+                let _ = writeln!(s, "  {}  note: {n}", pad("", w));
             }
         }
         let failed = r.verdicts.iter().filter(|v| !v.passed).count();

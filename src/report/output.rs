@@ -136,12 +136,12 @@ pub fn preflight(path: &Path) -> std::io::Result<()> {
 /// Writes `bytes` to `path` by the rules in the module docs.
 pub fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     match resolve(path)? {
+        // A closed stream is a normal end (the reader has what it wanted), as for all output.
         Target::Stream(1, _) => {
             let mut out = std::io::stdout().lock();
-            out.write_all(bytes)?;
-            out.flush()
+            quiet_if_closed(out.write_all(bytes).and_then(|()| out.flush()))
         }
-        Target::Stream(2, _) => std::io::stderr().lock().write_all(bytes),
+        Target::Stream(2, _) => quiet_if_closed(std::io::stderr().lock().write_all(bytes)),
         Target::Stream(_, p) => std::fs::OpenOptions::new()
             .append(true)
             .open(p)?
@@ -166,6 +166,13 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
             }
             written
         }
+    }
+}
+
+fn quiet_if_closed(r: std::io::Result<()>) -> std::io::Result<()> {
+    match r {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r,
     }
 }
 

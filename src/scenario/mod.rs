@@ -205,7 +205,7 @@ pub fn read_source(source: &str) -> Result<String, LoadError> {
         if m.is_dir() {
             return Err(LoadError::plain(
                 source,
-                "this is a folder, not a scenario file",
+                "cannot read the file: it is a folder, not a scenario file",
                 Some("give a .toml file inside it, e.g. scenarios/01-single-server.toml".into()),
             ));
         }

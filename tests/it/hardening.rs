@@ -897,3 +897,28 @@ fn missing_required_key_or_table_has_a_location_and_key_path() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// 1 (in `check`'s table). A 70,000-character class name in an objective: no `{:<w$}` panic.
+
+#[test]
+fn check_table_with_an_objective_label_past_65535_columns_prints_without_panicking() {
+    let tmp = Tmp::new("long_label");
+    let class = "b".repeat(70_000);
+    let text = fs::read_to_string(root().join("scenarios/01-single-server.toml"))
+        .unwrap()
+        .replace("{ name = \"buy\",", &format!("{{ name = \"{class}\","))
+        .replace(
+            "\"buy: p(95) < 800ms\"",
+            &format!("\"{class}: p(95) < 800ms\""),
+        );
+    fs::write(tmp.join("long.toml"), text).unwrap();
+    let o = scalesim(&["check", &tmp.s("long.toml"), "--set", SHORT]);
+    assert!(matches!(code(&o), 0 | 1), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.lines().all(|l| l.chars().count() < 200),
+        "the table is not flooded"
+    );
+    assert!(out.contains("bbbb…"), "{}", &out[..out.len().min(600)]);
+}
