@@ -155,9 +155,25 @@ pub fn topology(scn: &Scenario) -> Topology {
 /// The topology as indented text.
 pub fn text(t: &Topology, scn: &Scenario) -> String {
     let mut s = format!("{} — topology\n\ncomponents:\n", t.name);
-    let w = t.nodes.iter().map(|n| n.name.len()).max().unwrap_or(5);
+    // Names are padded to a column by hand, at most 40 wide: a `{:<w$}` pad wider than 65,535
+    // panics, and a component name may be that long.
+    let w = t
+        .nodes
+        .iter()
+        .map(|n| n.name.chars().count())
+        .max()
+        .unwrap_or(5)
+        .min(40);
     for n in &t.nodes {
-        let _ = writeln!(s, "  {:<w$}  {:<13}  {}", n.name, n.kind, n.detail);
+        let pad = w.saturating_sub(n.name.chars().count());
+        let _ = writeln!(
+            s,
+            "  {}{}  {:<13}  {}",
+            n.name,
+            " ".repeat(pad),
+            n.kind,
+            n.detail
+        );
     }
     let _ = writeln!(s, "\nroutes (one-way latency per hop):");
     let name = |id: &str| {

@@ -109,3 +109,21 @@ fn a_scheduled_min_above_max_is_rejected_where_it_happens() {
     let out = scalesim::run::run(&ok, &mut |_| {});
     assert_eq!(out.metrics.started, out.metrics.ended + out.open_at_end);
 }
+
+#[test]
+fn explain_of_a_component_name_past_65535_characters_does_not_panic() {
+    // `{:<w$}` with w > 65,535 panicked while padding the components' column.
+    let name = "w".repeat(70_000);
+    let text = BASE.replace("[components.web]", &format!("[components.{name}]"));
+    let scn = scenario::parse("edges", &text, &[]).expect("valid");
+    let out = scalesim::explain::explain(&scn);
+    assert!(out.contains(&name));
+    assert_eq!(
+        scalesim::explain::explain(&scenario::parse("edges", BASE, &[]).expect("valid"))
+            .lines()
+            .nth(3)
+            .map(str::to_string),
+        Some("  users  clients        5 users, think exponential(mean 2s)".to_string()),
+        "short names keep their column"
+    );
+}
