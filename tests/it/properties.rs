@@ -157,9 +157,20 @@ fn load_bytes(tag: &str, bytes: &[u8]) -> Result<Scenario, LoadError> {
 fn check_err(text: Option<&str>, e: &LoadError) -> Result<(), TestCaseError> {
     prop_assert!(!e.diagnostics.is_empty(), "an Err without diagnostics");
     let shown = e.to_string();
+    // Display prints at most MAX_ERRORS_SHOWN problems (and says how many more there were), each
+    // message clipped to MAX_SHOWN characters.
+    use scalesim::scenario::error::{clip, MAX_ERRORS_SHOWN, MAX_SHOWN};
     for d in &e.diagnostics {
         prop_assert!(!d.message.trim().is_empty(), "empty message: {d:?}");
-        prop_assert!(shown.contains(&d.message), "Display lost the message");
+    }
+    if e.diagnostics.len() > MAX_ERRORS_SHOWN {
+        prop_assert!(shown.contains("more"), "Display hides the count of the rest");
+    }
+    for d in e.diagnostics.iter().take(MAX_ERRORS_SHOWN) {
+        prop_assert!(
+            shown.contains(&*clip(&d.message, MAX_SHOWN)),
+            "Display lost the message"
+        );
         if let Some((line, col)) = d.location {
             prop_assert!(line >= 1 && col >= 1, "location {line}:{col}");
             if let Some(t) = text {
