@@ -164,7 +164,10 @@ fn check_err(text: Option<&str>, e: &LoadError) -> Result<(), TestCaseError> {
         prop_assert!(!d.message.trim().is_empty(), "empty message: {d:?}");
     }
     if e.diagnostics.len() > MAX_ERRORS_SHOWN {
-        prop_assert!(shown.contains("more"), "Display hides the count of the rest");
+        prop_assert!(
+            shown.contains("more"),
+            "Display hides the count of the rest"
+        );
     }
     for d in e.diagnostics.iter().take(MAX_ERRORS_SHOWN) {
         prop_assert!(
