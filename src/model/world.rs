@@ -173,6 +173,6 @@ impl Model for World {
     fn handle(&mut self, ev: Event, sched: &mut Scheduler<Event>) {
         let comp = &mut self.comps[ev.to as usize];
         let mut ctx = ctx!(self, sched, ev.to);
-        comp.handle(ev.msg, &mut ctx);
+        comp.handle(ev, &mut ctx);
     }
 }
