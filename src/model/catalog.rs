@@ -1,6 +1,6 @@
 //! The built-in EC2 instance catalog: vCPUs, memory and on-demand price.
 //!
-//! Figures: ../shared/reference/aws-semantics.md §2 (on-demand Linux, us-east-1; several
+//! Figures: docs/semantics.md §2 (on-demand Linux, us-east-1; several
 //! independent public price tables agree).
 
 /// One instance type.

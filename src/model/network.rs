@@ -1,6 +1,6 @@
 //! The network hop: one-way latency between users and the data centre, and inside it.
 //!
-//! Defaults from ../shared/reference/aws-semantics.md §12: user → nearest region 10–40 ms RTT
+//! Defaults from docs/semantics.md §12: user → nearest region 10–40 ms RTT
 //! (we take 40 ms), inter-AZ 0.25–3.4 ms RTT (we take 0.5 ms), jitter ±5–10 % (we take 10 %).
 
 use crate::engine::time::{Time, US};

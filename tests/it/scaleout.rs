@@ -1132,7 +1132,7 @@ fn chapter5_with_100k_users_and_autoscaling_completes_and_scales_out() {
     // 100,000 users thinking 8 s ⇒ 12,500 clicks/s against 10 c5.large (≈ 100/s each): CPU
     // pinned near 1 > 0.6 for 3 one-minute datapoints ⇒ desired ⌈10 × m / 0.6⌉ at 3 min
     // (m ≈ 0.95 ⇒ 16), booting for 90 s. With the balancer failing open when every target is unhealthy (as ALB
-    // does, aws-semantics.md §3), the overloaded servers keep getting the traffic.
+    // does, docs/semantics.md §3), the overloaded servers keep getting the traffic.
     let (out, wall) = chapter5_100k(&["components.lb.fail_open=true"]);
     let peak = report_100k("balancer fails open", &out, wall);
     assert!(peak > 10, "the group scaled out");
