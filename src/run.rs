@@ -75,6 +75,7 @@ pub fn build(scn: &Scenario) -> Simulation<World> {
         metrics: Metrics::new(&class_names, scn.warmup, scn.window),
         net: Network::new(&scn.network),
         registry,
+        start_order: Vec::new(),
     };
     let mut sim = Simulation::new(world);
     sim.model.metrics.slo = scn

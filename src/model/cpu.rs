@@ -147,11 +147,6 @@ impl Cpu {
         self.speed
     }
 
-    /// In direct mode (one timer per job).
-    pub fn is_direct(&self) -> bool {
-        self.direct
-    }
-
     /// vCPUs busy now (0 while hung).
     #[inline]
     pub fn busy(&self) -> u32 {

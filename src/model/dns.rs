@@ -2,7 +2,7 @@
 //! of an authoritative service that can go down, with optional health-checked failover routing
 //! (answer the primary while its health check passes, else the secondary).
 //!
-//! Semantics and defaults: ../shared/reference/aws-semantics.md §1 (Route 53): TTL 300 s (≤ 60 s
+//! Semantics and defaults: docs/semantics.md §1 (Route 53): TTL 300 s (≤ 60 s
 //! when health-checked), checks every 30 s, 3 consecutive failures flip the state; an
 //! authoritative outage leaves cached answers working until their TTL runs out, then lookups fail
 //! after the stub resolver's ~10 s (5 s × 2 attempts); SERVFAIL is not cached.
@@ -14,8 +14,8 @@
 
 use super::dist::{Dist, DistConfig};
 use super::kit::{
-    BalancerTarget, Behaviour, Card, DescribeCtx, Description, EventKind, Figure, Kind, ParseError,
-    Route, RouteRole, Section, Shape, TimelineEvent, Wiring,
+    parse_table, BalancerTarget, Behaviour, Card, DescribeCtx, Description, EventKind, Figure,
+    Kind, ParseError, Route, RouteRole, Section, Shape, TimelineEvent, Wiring,
 };
 use super::probe::{self, ProbeResult};
 use super::request::{Outcome, ReqId};
@@ -91,13 +91,13 @@ pub const DEFAULT_TTL: Time = 300 * SEC;
 pub const DEFAULT_FAILOVER_TTL: Time = 60 * SEC;
 /// Default stub-resolver failure time.
 pub const DEFAULT_FAILURE_TIME: Time = 10 * SEC;
-/// Failover health-check interval: 30 s (aws-semantics.md §1: Route 53 standard checkers probe
+/// Failover health-check interval: 30 s (docs/semantics.md §1: Route 53 standard checkers probe
 /// every 30 s; 10 s "fast").
 pub const DEFAULT_CHECK_INTERVAL: Time = 30 * SEC;
-/// Failover health-check timeout: 4 s (aws-semantics.md §1: HTTP(S) checks allow a TCP connect
+/// Failover health-check timeout: 4 s (docs/semantics.md §1: HTTP(S) checks allow a TCP connect
 /// of at most 4 s).
 pub const DEFAULT_CHECK_TIMEOUT: Time = 4 * SEC;
-/// Consecutive failed checks that mark the primary unhealthy: 3 (aws-semantics.md §1:
+/// Consecutive failed checks that mark the primary unhealthy: 3 (docs/semantics.md §1:
 /// `FailureThreshold` 1–10, commonly 3).
 pub const DEFAULT_CHECK_THRESHOLD: u32 = 3;
 /// Default lookup time.
@@ -387,7 +387,7 @@ impl Kind for Dns {
     };
 
     fn parse(table: toml::Table) -> Result<DnsConfig, ParseError> {
-        serde_path_to_error::deserialize(toml::Value::Table(table))
+        parse_table(table)
     }
 
     fn check(_name: &str, d: &DnsConfig, base: &[Seg], c: &mut Checker) -> Option<DnsSpec> {

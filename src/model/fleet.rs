@@ -2,15 +2,15 @@
 //! registered with balancers when booted, drained before termination, replaced when stopped, and
 //! sized by target tracking (average CPU or requests per target), step scaling, or a schedule.
 //!
-//! Semantics and defaults: ../shared/reference/aws-semantics.md §4. Target tracking scales out
+//! Semantics and defaults: docs/semantics.md §4. Target tracking scales out
 //! when 3 of 3 one-minute datapoints exceed the target (proportionally: capacity × metric /
 //! target) and in when 15 of 15 fall below 90 % of it (gradually); scale-in waits for the
 //! cooldown and for instances still warming up. Instances in warm-up are left out of the metric.
 
 use super::kinds::ComponentSpec;
 use super::kit::{
-    BalancerTarget, Behaviour, Card, DescribeCtx, Description, EventKind, Figure, Kind, ParseError,
-    Section, Shape, TimelineEvent, Wiring,
+    parse_table, BalancerTarget, Behaviour, Card, DescribeCtx, Description, EventKind, Figure,
+    Kind, ParseError, Section, Shape, TimelineEvent, Wiring,
 };
 use super::registry::Lifecycle;
 use super::server::{check_server, ServerConfig, ServerSpec};
@@ -37,7 +37,7 @@ pub struct FleetConfig {
     pub max: u32,
     /// Instances at start. Default `min`.
     pub desired: Option<u32>,
-    /// Launch to in-service. Default 90s (aws-semantics.md §4/§2: ≈30 s launch + 60–120 s app boot, model).
+    /// Launch to in-service. Default 90s (docs/semantics.md §4/§2: ≈30 s launch + 60–120 s app boot, model).
     pub boot_time: Option<Duration>,
     /// Availability zones the group spreads over. Default 3.
     pub azs: Option<u32>,
@@ -667,8 +667,8 @@ impl Kind for Fleet {
                 group.insert((*k).to_string(), v);
             }
         }
-        let server = serde_path_to_error::deserialize(toml::Value::Table(t))?;
-        let fleet = serde_path_to_error::deserialize(toml::Value::Table(group))?;
+        let server = parse_table(t)?;
+        let fleet = parse_table(group)?;
         Ok(FleetComponentConfig { fleet, server })
     }
 

@@ -115,6 +115,11 @@ pub trait Kind: Behaviour + Sized {
 /// A kind's parse error: serde's, with the key path it happened at.
 pub type ParseError = serde_path_to_error::Error<toml::de::Error>;
 
+/// Reads a table into `T`, keeping the key path of an error (what most kinds' `parse` is).
+pub fn parse_table<T: serde::de::DeserializeOwned>(table: toml::Table) -> Result<T, ParseError> {
+    serde_path_to_error::deserialize(toml::Value::Table(table))
+}
+
 /// How other components and the checks may refer to a kind. A struct without defaults: a new
 /// field makes every kind decide, and a new kind must fill in every field.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

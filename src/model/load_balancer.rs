@@ -3,12 +3,12 @@
 //! the servers skip the handshake work, answers 503 when no healthy target remains, and has a
 //! capacity of its own.
 //!
-//! Semantics and defaults: ../shared/reference/aws-semantics.md §3 (ALB): interval 30 s, timeout
+//! Semantics and defaults: docs/semantics.md §3 (ALB): interval 30 s, timeout
 //! 5 s, healthy threshold 5, unhealthy threshold 2; a new target passes one check to enter service.
 
 use super::kit::{
-    BalancerTarget, Behaviour, Card, DescribeCtx, Description, EventKind, Figure, Kind, ParseError,
-    Route, RouteRole, Section, Shape, TimelineEvent, Wiring,
+    parse_table, BalancerTarget, Behaviour, Card, DescribeCtx, Description, EventKind, Figure,
+    Kind, ParseError, Route, RouteRole, Section, Shape, TimelineEvent, Wiring,
 };
 use super::probe::{self, ProbeResult};
 use super::registry::Lifecycle;
@@ -121,7 +121,7 @@ pub struct LoadBalancerSpec {
     pub price_per_hour: f64,
 }
 
-/// Default check interval (ALB, aws-semantics.md §3).
+/// Default check interval (ALB, docs/semantics.md §3).
 pub const DEFAULT_INTERVAL: Time = 30 * SEC;
 /// Default check timeout (ALB).
 pub const DEFAULT_TIMEOUT: Time = 5 * SEC;
@@ -209,11 +209,6 @@ impl LoadBalancer {
             events: Vec::new(),
             spec,
         }
-    }
-
-    /// $/h.
-    pub fn price_per_hour(&self) -> f64 {
-        self.spec.price_per_hour
     }
 
     /// Targets currently receiving traffic.
@@ -524,7 +519,7 @@ impl Kind for LoadBalancer {
     };
 
     fn parse(table: toml::Table) -> Result<LoadBalancerConfig, ParseError> {
-        serde_path_to_error::deserialize(toml::Value::Table(table))
+        parse_table(table)
     }
 
     fn check(

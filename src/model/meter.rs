@@ -51,14 +51,8 @@ impl Meter {
         }
     }
 
-    /// Nanoseconds since the last advance (0 if `now` is not later).
-    #[inline(always)]
-    pub fn elapsed(&self, now: Time) -> Time {
-        now.saturating_sub(self.last)
-    }
-
     /// Adds `dt` ns at the given rates — `busy` and `capacity` vCPUs (only while `up`), `held`
-    /// requests — and bills it if `billed`; then stands at `now`. `dt` is `elapsed(now)`.
+    /// requests — and bills it if `billed`; then stands at `now`. `dt` is `now - last`.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     pub fn advance(
@@ -138,15 +132,7 @@ mod tests {
         // 2 vCPUs available, 1 busy, 3 held, for 10 s at $3.6/h (0.1 ¢/s); then 10 s down
         // (not available, still billed) at $7.2/h.
         let mut m = Meter::new(3.6);
-        m.advance(
-            10 * SEC,
-            m.elapsed(10 * SEC),
-            true,
-            Some(1.0),
-            2.0,
-            3.0,
-            true,
-        );
+        m.advance(10 * SEC, 10 * SEC, true, Some(1.0), 2.0, 3.0, true);
         assert_eq!(m.busy, 10e9);
         assert_eq!(m.capacity, 20e9);
         assert_eq!(m.held, 30e9);
@@ -154,7 +140,7 @@ mod tests {
         m.reset();
         m.set_price(7.2);
         let now = 20 * SEC;
-        m.advance(now, m.elapsed(now), false, Some(1.0), 2.0, 0.0, true);
+        m.advance(now, now - m.last, false, Some(1.0), 2.0, 0.0, true);
         let s = m.since_reset();
         assert_eq!(
             (s.busy, s.capacity, s.held),

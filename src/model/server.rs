@@ -19,8 +19,8 @@ use super::catalog::InstanceType;
 use super::cpu::{Cpu, Done, Job};
 use super::dist::{Dist, DistConfig};
 use super::kit::{
-    BalancerTarget, Behaviour, Card, DescribeCtx, Description, EventKind, Figure, GaugeSum, Kind,
-    ParseError, QueueFigures, Section, Shape, TimelineEvent, Wiring,
+    parse_table, BalancerTarget, Behaviour, Card, DescribeCtx, Description, EventKind, Figure,
+    GaugeSum, Kind, ParseError, QueueFigures, Section, Shape, TimelineEvent, Wiring,
 };
 use super::meter::Meter;
 use super::request::{Outcome, ReqId};
@@ -88,7 +88,7 @@ pub struct ResizeConfig {
     /// The new instance type.
     pub to: String,
     /// How long the instance is down (stop + start + app warm-up). Default 3m
-    /// (aws-semantics.md §2: stop 30–60 s + start ≈30 s + app warm-up).
+    /// (docs/semantics.md §2: stop 30–60 s + start ≈30 s + app warm-up).
     pub downtime: Option<Duration>,
 }
 
@@ -799,7 +799,7 @@ impl Kind for Server {
     };
 
     fn parse(table: toml::Table) -> Result<ServerConfig, ParseError> {
-        serde_path_to_error::deserialize(toml::Value::Table(table))
+        parse_table(table)
     }
 
     fn check(_name: &str, cfg: &ServerConfig, base: &[Seg], c: &mut Checker) -> Option<ServerSpec> {
@@ -1029,9 +1029,9 @@ pub fn check_server(c: &mut Checker, base: &[Seg], s: &ServerConfig) -> Option<S
     })
 }
 
-/// Default restart delay after a crash: 60 s (aws-semantics.md §2: app warm-up 30–120 s, model).
+/// Default restart delay after a crash: 60 s (docs/semantics.md §2: app warm-up 30–120 s, model).
 pub const DEFAULT_RESTART: Time = 60 * SEC;
-/// Default resize downtime: 3 min (aws-semantics.md §2: stop 30–60 s + start ≈30 s + app warm-up).
+/// Default resize downtime: 3 min (docs/semantics.md §2: stop 30–60 s + start ≈30 s + app warm-up).
 pub const DEFAULT_RESIZE_DOWNTIME: Time = 180 * SEC;
 
 #[cfg(test)]

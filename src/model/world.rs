@@ -31,6 +31,8 @@ pub struct World {
     pub net: Network,
     /// The control plane.
     pub registry: Registry,
+    /// Component indices in start order, set by [`World::start`] (billing sums follow it).
+    pub start_order: Vec<usize>,
 }
 
 /// A [`Ctx`] over anything with the world's shared fields (`reqs`, `metrics`, `net`, `zones`,
@@ -55,7 +57,8 @@ impl World {
     /// Schedules every component's first events.
     pub fn start(&mut self, sched: &mut Scheduler<Event>) {
         // Kinds that read what others set up (a balancer, the groups fleets populate) start last.
-        for i in self.start_order() {
+        self.start_order = self.compute_start_order();
+        for i in self.start_order.clone() {
             let mut comp = std::mem::replace(
                 &mut self.comps[i],
                 Component::Faults(Faults::new(Vec::new(), 0)),
@@ -68,7 +71,7 @@ impl World {
 
     /// Component indices in start order: every component in index order, except that kinds that
     /// read what others set up ([`crate::model::kit::Wiring::starts_last`]) come after the rest.
-    pub fn start_order(&self) -> Vec<usize> {
+    fn compute_start_order(&self) -> Vec<usize> {
         let n = self.comps.len();
         (0..n)
             .filter(|&i| !self.comps[i].starts_last())
@@ -94,7 +97,7 @@ impl World {
     /// added up in start order (a fixed order, so the last digits of the sum are too).
     pub fn billed(&mut self, now: Time) -> f64 {
         let mut total = 0.0;
-        for i in self.start_order() {
+        for &i in &self.start_order {
             total += self.comps[i].billed(now);
         }
         total
@@ -104,7 +107,7 @@ impl World {
     /// component, added up in start order.
     pub fn measured_cost(&mut self, now: Time, measured: Time) -> f64 {
         let mut total = 0.0;
-        for i in self.start_order() {
+        for &i in &self.start_order {
             total += self.comps[i].measured_cost(now, measured);
         }
         total
