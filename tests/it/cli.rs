@@ -1,18 +1,15 @@
 //! The real `scalesim` binary: exit codes (0 ok, 1 failed check, 2 bad input or usage), what it
 //! prints, and what it writes.
 
+use super::common::{code, expect_code, listing, root, scalesim, stderr, stdout, Tmp};
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
 const CH1: &str = "scenarios/01-single-server.toml";
 const CH3: &str = "scenarios/03-vertical-scaling.toml";
 /// Shortens a run where its content doesn't matter.
 const SHORT: &str = "scenario.duration=5m";
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn fixture(name: &str) -> String {
     root()
@@ -22,85 +19,9 @@ fn fixture(name: &str) -> String {
         .into_owned()
 }
 
-/// Runs the binary from the crate root.
-fn scalesim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_scalesim"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("the scalesim binary runs")
-}
-
 /// Chapter 1, shortened, quietly, into `out`.
 fn run_ch1_short(out: &str) -> Output {
     scalesim(&["run", CH1, "--set", SHORT, "--out", out, "-q"])
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exited normally, not by a signal")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Asserts the exit code, showing both streams when it is wrong.
-#[track_caller]
-fn expect_code(o: &Output, want: i32) {
-    assert_eq!(
-        code(o),
-        want,
-        "exit code\n--- stdout\n{}\n--- stderr\n{}",
-        stdout(o),
-        stderr(o)
-    );
-}
-
-/// A fresh folder under the system temp dir, named after the test and this process, removed on drop.
-struct Tmp(PathBuf);
-
-impl Tmp {
-    fn new(test: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("scalesim-cli-{test}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&p);
-        fs::create_dir_all(&p).expect("create temp dir");
-        Tmp(p)
-    }
-
-    fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-
-    fn s(&self, name: &str) -> String {
-        self.join(name).to_string_lossy().into_owned()
-    }
-}
-
-impl Drop for Tmp {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Names in `dir` (hidden ones included), sorted.
-fn listing(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(dir)
-        .map(|rd| {
-            rd.map(|e| {
-                e.expect("dir entry")
-                    .file_name()
-                    .to_string_lossy()
-                    .into_owned()
-            })
-            .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
 }
 
 /// Fails if any staging (`.partial-`) or backup (`.old-`) folder is left anywhere under `dir`.

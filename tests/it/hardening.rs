@@ -2,10 +2,11 @@
 //! quadratic blow-up, a late or misattributed refusal, jargon in a message — and fails if it comes
 //! back. Library-level tests call `scalesim::scenario`; the rest run the real binary.
 
+use super::common::{code, expect_code, listing, root, scalesim, stderr, stdout, Tmp};
 use scalesim::scenario::{self, Override};
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A small, complete, valid scenario.
@@ -23,81 +24,6 @@ kind = "server"
 instance = "t3.small"
 service = { dist = "exponential", mean = "20ms" }
 "#;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Runs the binary from the crate root.
-fn scalesim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_scalesim"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("the scalesim binary runs")
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exited normally, not by a signal")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// Asserts the exit code, showing both streams when it is wrong.
-#[track_caller]
-fn expect_code(o: &Output, want: i32) {
-    assert_eq!(
-        code(o),
-        want,
-        "exit code\n--- stdout\n{}\n--- stderr\n{}",
-        stdout(o),
-        stderr(o)
-    );
-}
-
-/// A fresh folder under the system temp dir, removed on drop.
-struct Tmp(PathBuf);
-
-impl Tmp {
-    fn new(test: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("scalesim-hard-{test}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&p);
-        fs::create_dir_all(&p).expect("create temp dir");
-        Tmp(p)
-    }
-
-    fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-
-    fn s(&self, name: &str) -> String {
-        self.join(name).to_string_lossy().into_owned()
-    }
-}
-
-impl Drop for Tmp {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Names in `dir` (hidden ones included), sorted.
-fn listing(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(dir)
-        .map(|rd| {
-            rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
-}
 
 // ---------------------------------------------------------------------------------------------
 // 2. Many errors: placed from one parse, and capped when printed.
