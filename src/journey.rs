@@ -4,7 +4,7 @@
 //! Each replay keeps the chapter's architecture in its final form — a scheduled resize is applied
 //! from the start, spikes and faults are left out — so the lines compare *designs*, not incidents.
 
-use crate::engine::time::MIN;
+use crate::engine::time::{Time, MIN};
 use crate::report::results::figures;
 use crate::report::{charts, ReportError, Staging};
 use crate::scenario::{self, Scenario};
@@ -85,6 +85,7 @@ pub fn run_journey(
     levels: &[u32],
     jobs: Option<usize>,
     verbose: bool,
+    limits: crate::budget::Limits,
 ) -> Result<Vec<PathBuf>, String> {
     let mut tasks = Vec::new();
     for ch in scenario::embedded::CHAPTERS {
@@ -94,20 +95,49 @@ pub fn run_journey(
             tasks.push((ch.number, steady_state(scn.clone(), u)));
         }
     }
+    // Every run is estimated before any starts: a level too big is refused before an hour of
+    // smaller ones is spent.
+    let mut guards = Vec::new();
+    for (chapter, scn) in &tasks {
+        let est = crate::budget::estimate(scn);
+        if let Some(why) = limits.refuse(&est) {
+            return Err(format!(
+                "chapter {chapter} at {} users: {why}",
+                scn.client.users
+            ));
+        }
+        guards.push(crate::budget::Guard::new(limits, Some(&est)));
+    }
+    let mut tasks: Vec<_> = tasks
+        .into_iter()
+        .zip(guards)
+        .map(|((c, s), g)| (c, s, g))
+        .collect();
     // The biggest populations take longest: start them first, and hand out one run at a time, so
     // no thread is left alone with a long run at the end. The output order is restored below.
-    tasks.sort_by_key(|(chapter, scn)| (std::cmp::Reverse(scn.client.users), *chapter));
+    tasks.sort_by_key(|(chapter, scn, _)| (std::cmp::Reverse(scn.client.users), *chapter));
     let (threads, _) = worker_threads(jobs);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .map_err(|e| format!("cannot start worker threads: {e}"))?;
-    let points: Vec<JourneyPoint> = pool.install(|| {
+    let points: Vec<Result<JourneyPoint, String>> = pool.install(|| {
         tasks
             .par_iter()
             .with_max_len(1)
-            .map(|(chapter, scn)| {
-                let run = crate::run::run(scn, &mut |_| {});
+            .map(|(chapter, scn, guard)| -> Result<JourneyPoint, String> {
+                let stopped = |at: Time, why: &str| {
+                    format!(
+                        "chapter {chapter} at {} users: the run stopped at {}: {why}",
+                        scn.client.users,
+                        crate::engine::time::clock(at)
+                    )
+                };
+                let run = crate::run::run_limited(scn, guard, &mut |_| {})
+                    .map_err(|e| stopped(e.0.at, &e.0.reason))?;
+                if let Some(s) = &run.stopped {
+                    return Err(stopped(s.at, &s.reason));
+                }
                 let f = figures(&run);
                 let hours = (scn.duration - scn.warmup) as f64 / 3.6e12;
                 let p = JourneyPoint {
@@ -131,11 +161,11 @@ pub fn run_journey(
                         p.error_rate * 100.0
                     ));
                 }
-                p
+                Ok(p)
             })
             .collect()
     });
-    let mut points: Vec<JourneyPoint> = points;
+    let mut points: Vec<JourneyPoint> = points.into_iter().collect::<Result<_, _>>()?;
     points.sort_by_key(|p| (p.chapter, p.users));
     write_journey(out, &points).map_err(|e| e.to_string())
 }

@@ -28,6 +28,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod budget;
 pub mod cli;
 pub mod engine;
 pub mod explain;

@@ -1,6 +1,7 @@
 //! One run: wire a world from a checked scenario, drive it window by window, and collect what the
 //! reports need.
 
+use crate::budget::{Guard, Limits, Stopped, SLICE};
 use crate::engine::sim::Simulation;
 use crate::engine::time::Time;
 use crate::metrics::{Metrics, SloRecorder};
@@ -43,6 +44,9 @@ pub struct RunOutput {
     /// The gauges components declared beyond the standard ones: (component, gauge), in the order
     /// of [`crate::metrics::Gauges::extra`].
     pub extra_gauges: Vec<(String, GaugeDecl)>,
+    /// Set when the run stopped before its end because it went past a limit
+    /// ([`crate::budget`]): everything above covers the run up to that time.
+    pub stopped: Option<Stopped>,
 }
 
 /// Wires a world from a scenario.
@@ -93,31 +97,77 @@ pub fn build(scn: &Scenario) -> Simulation<World> {
     sim
 }
 
-/// Runs a scenario to the end. `progress` is called after each window with the simulated time.
+/// Runs a scenario to the end, without limits. `progress` is called after each window with the
+/// simulated time.
 pub fn run(scn: &Scenario, progress: &mut dyn FnMut(Time)) -> RunOutput {
+    run_limited(scn, &Guard::new(Limits::NONE, None), progress)
+        .expect("a run without limits never stops early")
+}
+
+/// Why a run could not report anything: it went past a limit before its warm-up ended.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoppedInWarmup(pub Stopped);
+
+/// Runs a scenario to its end or until `guard` stops it. A stopped run returns what it measured
+/// up to then, with [`RunOutput::stopped`] set; stopped during the warm-up, nothing was measured.
+pub fn run_limited(
+    scn: &Scenario,
+    guard: &Guard,
+    progress: &mut dyn FnMut(Time),
+) -> Result<RunOutput, StoppedInWarmup> {
     let mut sim = build(scn);
     let mut warm = scn.warmup == 0;
     let mut t = 0;
+    let mut stopped = None;
+    // Runs to `until` in slices, looking at the run between them and at the end.
+    let advance = |sim: &mut Simulation<World>, until: Time| -> Option<Stopped> {
+        loop {
+            let done = sim.run_until_budget(until, SLICE);
+            let why = guard.check(sim.stats.events, sim.model.reqs.live(), sim.sched.pending());
+            if let Some(reason) = why {
+                return Some(Stopped {
+                    at: sim.now(),
+                    reason,
+                });
+            }
+            if done {
+                return None;
+            }
+        }
+    };
     while t < scn.duration {
-        let end = (t + scn.window).min(scn.duration);
+        let mut end = (t + scn.window).min(scn.duration);
         if !warm && scn.warmup <= end {
-            sim.run_until(scn.warmup);
+            if let Some(s) = advance(&mut sim, scn.warmup) {
+                return Err(StoppedInWarmup(s));
+            }
             sim.model.reset_stats(scn.warmup);
             warm = true;
         }
-        sim.run_until(end);
+        if let Some(s) = advance(&mut sim, end) {
+            if !warm {
+                return Err(StoppedInWarmup(s));
+            }
+            // Close the window where the run stopped: the report covers up to here.
+            end = s.at.max(t + 1).max(scn.warmup);
+            stopped = Some(s);
+        }
         let g = sim.model.gauges(end);
         sim.model.metrics.close_window(end, g);
         #[cfg(debug_assertions)]
         sim.model.check_invariants();
         t = end;
         progress(t);
+        if stopped.is_some() {
+            break;
+        }
     }
     let now = sim.now();
+    let until = t;
     for r in &mut sim.model.metrics.slo {
-        r.finish(scn.duration, scn.warmup);
+        r.finish(until, scn.warmup);
     }
-    let measured = scn.duration - scn.warmup;
+    let measured = until - scn.warmup;
     let world = &mut sim.model;
     let cards = world
         .comps
@@ -147,7 +197,7 @@ pub fn run(scn: &Scenario, progress: &mut dyn FnMut(Time)) -> RunOutput {
             c.extra_gauges().iter().map(move |g| (name.clone(), *g))
         })
         .collect();
-    RunOutput {
+    Ok(RunOutput {
         open_at_end,
         timeline,
         cards,
@@ -160,5 +210,6 @@ pub fn run(scn: &Scenario, progress: &mut dyn FnMut(Time)) -> RunOutput {
         in_flight_end,
         measured,
         metrics: std::mem::replace(&mut sim.model.metrics, Metrics::new(&[], 0, 1)),
-    }
+        stopped,
+    })
 }

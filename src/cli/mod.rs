@@ -1,6 +1,7 @@
 //! The command line (clap). Thin: each command parses its flags, calls the library, prints, and
 //! returns an exit code — 0 ok, 1 an SLO or determinism check failed, 2 bad input or usage.
 
+use crate::budget::{Estimate, Guard, Limits};
 use crate::engine::time::{as_secs_f64, human};
 use crate::report;
 use crate::run::{self, RunOutput};
@@ -87,6 +88,9 @@ pub enum Command {
         /// Run twice and fail (exit 1) unless both runs produce identical event streams and results.
         #[arg(long)]
         check_determinism: bool,
+        /// The run's limits.
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Parse and check scenario files without running them.
     Validate {
@@ -124,6 +128,9 @@ pub enum Command {
         /// (defaults: p50 and p99 +10 %, error rate +0.1 percentage points, goodput −10 %).
         #[arg(long, value_name = "METRIC=TOL,...")]
         tolerance: Option<String>,
+        /// The run's limits.
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Show a scenario's topology as text, Mermaid and Graphviz DOT, with hop latencies and capacities.
     Explain {
@@ -160,7 +167,33 @@ pub enum Command {
         /// Print only errors.
         #[arg(long, short)]
         quiet: bool,
+        /// The run's limits.
+        #[command(flatten)]
+        limits: LimitArgs,
     },
+}
+
+/// How much one run may use (`run`, `check` and `journey`).
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct LimitArgs {
+    /// Refuse or stop a run past this many events (5000000, 5M, 2e9). A run is estimated before
+    /// it starts and watched while it runs; the default is about ten minutes of CPU.
+    #[arg(long, value_name = "N", value_parser = crate::budget::parse_events, default_value = "3G")]
+    pub max_events: u64,
+    /// Refuse or stop a run that would hold more than this (512MiB, 4GiB, 16GB) in requests,
+    /// events, users, components and time series. A stopped run keeps its partial report.
+    #[arg(long, value_name = "SIZE", value_parser = crate::budget::parse_memory, default_value = "4GiB")]
+    pub max_memory: u64,
+}
+
+impl LimitArgs {
+    /// As limits.
+    pub fn limits(self) -> crate::budget::Limits {
+        crate::budget::Limits {
+            max_events: self.max_events,
+            max_memory: self.max_memory,
+        }
+    }
 }
 
 /// The forms `explain` can print alone.
@@ -212,7 +245,16 @@ pub fn dispatch(cli: Cli) -> u8 {
             out,
             quiet,
             check_determinism,
-        } => cmd_run(&scenario, seed, &set, out, quiet, check_determinism),
+            limits,
+        } => cmd_run(
+            &scenario,
+            seed,
+            &set,
+            out,
+            quiet,
+            check_determinism,
+            limits.limits(),
+        ),
         Command::Validate { scenarios, set } => cmd_validate(&scenarios, &set),
         Command::Check {
             scenarios,
@@ -222,6 +264,7 @@ pub fn dispatch(cli: Cli) -> u8 {
             format,
             baseline,
             tolerance,
+            limits,
         } => cmd_check(
             &scenarios,
             seed,
@@ -230,6 +273,7 @@ pub fn dispatch(cli: Cli) -> u8 {
             format,
             baseline.as_deref(),
             tolerance.as_deref(),
+            limits.limits(),
         ),
         Command::New { chapter } => cmd_new(chapter),
         Command::Schema => {
@@ -262,7 +306,8 @@ pub fn dispatch(cli: Cli) -> u8 {
             users,
             jobs,
             quiet,
-        } => cmd_journey(&out, &users, jobs, quiet),
+            limits,
+        } => cmd_journey(&out, &users, jobs, quiet, limits.limits()),
     }
 }
 
@@ -378,13 +423,25 @@ pub fn header(scn: &Scenario) -> String {
     s
 }
 
-/// Runs with a progress bar on a terminal when the run takes more than a second.
-pub fn run_with_progress(scn: &Scenario, quiet: bool) -> RunOutput {
+/// Estimates a run and refuses it, printing why, when it would go past `limits`. The guard to run
+/// it with otherwise.
+pub fn admit(scn: &Scenario, limits: Limits) -> Option<(Guard, Estimate)> {
+    let est = crate::budget::estimate(scn);
+    if let Some(why) = limits.refuse(&est) {
+        errln!("error: {}: {why}", scn.source);
+        return None;
+    }
+    Some((Guard::new(limits, Some(&est)), est))
+}
+
+/// Runs with a progress bar on a terminal when the run takes more than a second. `None` (already
+/// printed) when the guard stopped it before its warm-up ended.
+pub fn run_with_progress(scn: &Scenario, quiet: bool, guard: &Guard) -> Option<RunOutput> {
     let start = Instant::now();
     let mut bar: Option<indicatif::ProgressBar> = None;
     let tty = std::io::stderr().is_terminal() && !quiet;
     let total = scn.duration;
-    let out = run::run(scn, &mut |t| {
+    let out = run::run_limited(scn, guard, &mut |t| {
         if !tty {
             return;
         }
@@ -405,7 +462,37 @@ pub fn run_with_progress(scn: &Scenario, quiet: bool) -> RunOutput {
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    out
+    out.map_err(|run::StoppedInWarmup(s)| {
+        errln!(
+            "error: {}: the run stopped at {}, during its warm-up, with nothing measured: {}\n  help: {}",
+            scn.source,
+            crate::engine::time::clock(s.at),
+            s.reason,
+            STOPPED_HELP
+        );
+    })
+    .ok()
+}
+
+/// What to do about a run a limit stopped.
+const STOPPED_HELP: &str = "the estimate made before the run was too low for this scenario; make it smaller (users, arrival rate, backlogs, duration) or raise the limit named above";
+
+/// Prints why a run stopped early, if it did.
+fn say_stopped(scn: &Scenario, out: &RunOutput, wrote: Option<&std::path::Path>) {
+    if let Some(s) = &out.stopped {
+        errln!(
+            "error: {}: the run stopped at {} of {}: {}{}\n  help: {}",
+            scn.source,
+            crate::engine::time::clock(s.at),
+            crate::engine::time::clock(scn.duration),
+            s.reason,
+            wrote.map_or(String::new(), |d| format!(
+                "; the partial report is in {}",
+                d.display()
+            )),
+            STOPPED_HELP
+        );
+    }
 }
 
 fn cmd_run(
@@ -415,6 +502,7 @@ fn cmd_run(
     out: Option<PathBuf>,
     quiet: bool,
     check: bool,
+    limits: Limits,
 ) -> u8 {
     let Some(scn) = load_with(path, seed, set) else {
         return EXIT_BAD_INPUT;
@@ -424,14 +512,34 @@ fn cmd_run(
         errln!("error: {e}");
         return EXIT_BAD_INPUT;
     }
+    let Some((guard, est)) = admit(&scn, limits) else {
+        return EXIT_BAD_INPUT;
+    };
     if !quiet {
         out!("{}", header(&scn));
+        outln!("  estimate: {}", est.brief());
     }
     let wall = Instant::now();
-    let result = run_with_progress(&scn, quiet);
+    let Some(result) = run_with_progress(&scn, quiet, &guard) else {
+        return EXIT_BAD_INPUT;
+    };
     let secs = wall.elapsed().as_secs_f64();
+    if result.stopped.is_some() {
+        return match report::write_run(&dir, &scn, &result) {
+            Ok(_) => {
+                say_stopped(&scn, &result, Some(&dir));
+                EXIT_BAD_INPUT
+            }
+            Err(e) => {
+                say_stopped(&scn, &result, None);
+                errln!("error: {e}");
+                EXIT_BAD_INPUT
+            }
+        };
+    }
     if check {
-        let again = run::run(&scn, &mut |_| {});
+        let again = run::run_limited(&scn, &guard, &mut |_| {})
+            .expect("the same run stops at the same event");
         let a = report::results::results_json(&scn, &result).to_string();
         let b = report::results::results_json(&scn, &again).to_string();
         if again.hash != result.hash || a != b {
@@ -505,7 +613,13 @@ fn cmd_validate(paths: &[String], set: &[String]) -> u8 {
     code
 }
 
-fn cmd_journey(out: &std::path::Path, users: &[u32], jobs: Option<usize>, quiet: bool) -> u8 {
+fn cmd_journey(
+    out: &std::path::Path,
+    users: &[u32],
+    jobs: Option<usize>,
+    quiet: bool,
+    limits: Limits,
+) -> u8 {
     if users.is_empty() || users.contains(&0) {
         errln!("error: --users needs positive user counts, e.g. --users 10,100,1000");
         return EXIT_BAD_INPUT;
@@ -519,7 +633,7 @@ fn cmd_journey(out: &std::path::Path, users: &[u32], jobs: Option<usize>, quiet:
         errln!("{n}");
     }
     let wall = Instant::now();
-    match crate::journey::run_journey(out, users, Some(threads), !quiet) {
+    match crate::journey::run_journey(out, users, Some(threads), !quiet, limits) {
         Ok(files) => {
             if !quiet {
                 outln!(
@@ -566,6 +680,7 @@ pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()>
     report::output::write_file(path, bytes)
 }
 
+#[allow(clippy::too_many_arguments)] // one per flag of `check`
 fn cmd_check(
     paths: &[String],
     seed: Option<u64>,
@@ -574,6 +689,7 @@ fn cmd_check(
     format: Format,
     baseline: Option<&std::path::Path>,
     tolerance: Option<&str>,
+    limits: Limits,
 ) -> u8 {
     use crate::report::check;
     let tol = match tolerance.map(check::Tolerances::parse).transpose() {
@@ -630,9 +746,31 @@ fn cmd_check(
         }
         scenarios.push(scn);
     }
-    let mut results = Vec::new();
+    let mut guards = Vec::new();
     for scn in &scenarios {
-        let out = run::run(scn, &mut |_| {});
+        let Some((g, _)) = admit(scn, limits) else {
+            return EXIT_BAD_INPUT;
+        };
+        guards.push(g);
+    }
+    let mut results = Vec::new();
+    for (scn, guard) in scenarios.iter().zip(&guards) {
+        let Ok(out) =
+            run::run_limited(scn, guard, &mut |_| {}).map_err(|run::StoppedInWarmup(s)| {
+                errln!(
+                "error: {}: the run stopped at {}, during its warm-up: {}\n  help: {STOPPED_HELP}",
+                scn.source,
+                crate::engine::time::clock(s.at),
+                s.reason
+            );
+            })
+        else {
+            return EXIT_BAD_INPUT;
+        };
+        if out.stopped.is_some() {
+            say_stopped(scn, &out, None);
+            return EXIT_BAD_INPUT;
+        }
         let verdicts = crate::slo::evaluate(&scn.slos, &out);
         results.push(check::ScenarioVerdicts {
             name: scn.name.clone(),

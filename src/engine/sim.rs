@@ -130,6 +130,24 @@ impl<M: Model> Simulation<M> {
         self.sched.queue.advance_to(until);
     }
 
+    /// Handles at most `budget` of the events due at or before `until`. Returns true when none
+    /// are left (the clock is then at `until`), false when the budget ran out (the clock is at
+    /// the last event handled; some may still be due). Callers use it to look at the run between slices.
+    pub fn run_until_budget(&mut self, until: Time, budget: u64) -> bool {
+        let mut left = budget;
+        while left > 0 {
+            match self.sched.queue.pop_until(until) {
+                Some((t, ev)) => self.dispatch(t, ev),
+                None => {
+                    self.sched.queue.advance_to(until);
+                    return true;
+                }
+            }
+            left -= 1;
+        }
+        false
+    }
+
     /// The current simulated time.
     pub fn now(&self) -> Time {
         self.sched.now()

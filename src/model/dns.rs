@@ -15,7 +15,7 @@
 use super::dist::{Dist, DistConfig};
 use super::kit::{
     parse_table, BalancerTarget, Behaviour, Card, DescribeCtx, Description, EventKind, Figure,
-    Kind, ParseError, Route, RouteRole, Section, Shape, TimelineEvent, Wiring,
+    Footprint, Kind, ParseError, Route, RouteRole, Section, Shape, TimelineEvent, Wiring,
 };
 use super::probe::{self, ProbeResult};
 use super::request::{Outcome, ReqId};
@@ -447,6 +447,20 @@ impl Kind for Dns {
 
     fn build(name: &str, spec: DnsSpec, seed: u64) -> Self {
         Dns::new(name, spec, seed)
+    }
+
+    fn footprint(d: &DnsSpec, _mean_work: f64) -> Footprint {
+        let checks = d
+            .failover
+            .map_or(0.0, |(_, interval, ..)| 3.0 * 1e9 / interval.max(1) as f64);
+        Footprint {
+            // A lookup: asked, answered (from a resolver's cache or after the authoritative query).
+            events_per_request: 1.5,
+            background_per_s: checks,
+            capacity_per_s: f64::INFINITY,
+            holds: 0.0,
+            bytes: 4096.0 + 64.0 * f64::from(d.resolvers),
+        }
     }
 
     fn describe(d: &DnsSpec, _cx: &DescribeCtx) -> Description {

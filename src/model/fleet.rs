@@ -10,7 +10,7 @@
 use super::kinds::ComponentSpec;
 use super::kit::{
     parse_table, BalancerTarget, Behaviour, Card, DescribeCtx, Description, EventKind, Figure,
-    Kind, ParseError, Section, Shape, TimelineEvent, Wiring,
+    Footprint, Kind, ParseError, Section, Shape, TimelineEvent, Wiring,
 };
 use super::registry::Lifecycle;
 use super::server::{check_server, ServerConfig, ServerSpec};
@@ -765,6 +765,22 @@ impl Kind for Fleet {
 
     fn build(name: &str, spec: FleetSpec, _seed: u64) -> Self {
         Fleet::new(name, spec)
+    }
+
+    fn footprint(f: &FleetSpec, _mean_work: f64) -> Footprint {
+        // Its instances are components of their own (the slots), each with its footprint; the
+        // fleet itself only ticks: the metric period and the reconcile loop.
+        let period = match &f.policy {
+            Policy::None => 60 * crate::engine::time::SEC,
+            Policy::TargetTracking { period, .. } | Policy::Step { period, .. } => *period,
+        };
+        Footprint {
+            events_per_request: 0.0,
+            background_per_s: 1e9 / period as f64 + 1e9 / RECONCILE_EVERY as f64,
+            capacity_per_s: f64::INFINITY,
+            holds: 0.0,
+            bytes: 4096.0 + 64.0 * f64::from(f.max),
+        }
     }
 
     fn describe(f: &FleetSpec, cx: &DescribeCtx) -> Description {

@@ -13,7 +13,7 @@ use super::dns::Dns;
 use super::faults::Faults;
 use super::fleet::Fleet;
 use super::kit::{
-    Behaviour, Card, DescribeCtx, Description, GaugeDecl, GaugeSum, Kind, ParseError,
+    Behaviour, Card, DescribeCtx, Description, Footprint, GaugeDecl, GaugeSum, Kind, ParseError,
 };
 use super::kit::{QueueFigures, TimelineEvent, Wiring};
 use super::load_balancer::LoadBalancer;
@@ -311,6 +311,13 @@ macro_rules! kinds {
             pub fn expand(&self, name: &str, azs: u32) -> Vec<(String, ComponentSpec)> {
                 match self {
                     $(ComponentSpec::$v(s) => <$t as Kind>::expand(name, s, azs),)*
+                }
+            }
+
+            /// What it costs a run, for the estimate before the run.
+            pub fn footprint(&self, mean_work: f64) -> Footprint {
+                match self {
+                    $(ComponentSpec::$v(s) => <$t as Kind>::footprint(s, mean_work),)*
                 }
             }
 

@@ -110,6 +110,38 @@ pub trait Kind: Behaviour + Sized {
     /// The spec as its steady state (the journey replays each chapter without its one-off events:
     /// a server that resizes is replayed as its last size). Default: unchanged.
     fn steady_state(_spec: &mut Self::Spec) {}
+    /// What it costs a run, for the estimate made before the run ([`crate::budget`]). No
+    /// default: a kind that forgot would make every run look free.
+    fn footprint(spec: &Self::Spec, mean_work: f64) -> Footprint;
+}
+
+/// What a component costs a run, as the estimate before a run sees it: events per request passing
+/// through, its own events, how much it can serve and hold, and its fixed memory. Upper bounds
+/// where in doubt; the estimate only has to tell a minute from a week and a gigabyte from a
+/// terabyte.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Footprint {
+    /// Events one request makes passing through it once (arrival, service, answer).
+    pub events_per_request: f64,
+    /// Events it makes on its own per simulated second (health checks, scaling ticks).
+    pub background_per_s: f64,
+    /// Requests per second it can complete at its largest (`INFINITY`: no limit of its own).
+    pub capacity_per_s: f64,
+    /// Most requests it can hold at once (`INFINITY`: an unbounded backlog).
+    pub holds: f64,
+    /// Bytes it keeps whatever the load.
+    pub bytes: f64,
+}
+
+impl Footprint {
+    /// A component requests pass through without limit or cost of their own.
+    pub const PASS_THROUGH: Footprint = Footprint {
+        events_per_request: 0.0,
+        background_per_s: 0.0,
+        capacity_per_s: f64::INFINITY,
+        holds: 0.0,
+        bytes: 1024.0,
+    };
 }
 
 /// A kind's parse error: serde's, with the key path it happened at.

@@ -8,7 +8,7 @@
 
 use super::kit::{
     parse_table, BalancerTarget, Behaviour, Card, DescribeCtx, Description, EventKind, Figure,
-    Kind, ParseError, Route, RouteRole, Section, Shape, TimelineEvent, Wiring,
+    Footprint, Kind, ParseError, Route, RouteRole, Section, Shape, TimelineEvent, Wiring,
 };
 use super::probe::{self, ProbeResult};
 use super::registry::Lifecycle;
@@ -593,6 +593,20 @@ impl Kind for LoadBalancer {
 
     fn build(name: &str, spec: LoadBalancerSpec, seed: u64) -> Self {
         LoadBalancer::new(name, spec, seed)
+    }
+
+    fn footprint(l: &LoadBalancerSpec, _mean_work: f64) -> Footprint {
+        // A health check is a probe sent, answered (or timed out) and its next one scheduled.
+        let checks = l.health.map_or(0.0, |(interval, ..)| {
+            3.0 * l.members.len() as f64 * 1e9 / interval.max(1) as f64
+        });
+        Footprint {
+            events_per_request: 1.5,
+            background_per_s: checks,
+            capacity_per_s: f64::INFINITY,
+            holds: 0.0,
+            bytes: 4096.0 + 64.0 * l.members.len() as f64,
+        }
     }
 
     fn describe(l: &LoadBalancerSpec, _cx: &DescribeCtx) -> Description {

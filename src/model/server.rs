@@ -20,7 +20,7 @@ use super::cpu::{Cpu, Done, Job};
 use super::dist::{Dist, DistConfig};
 use super::kit::{
     parse_table, BalancerTarget, Behaviour, Card, DescribeCtx, Description, EventKind, Figure,
-    GaugeSum, Kind, ParseError, QueueFigures, Section, Shape, TimelineEvent, Wiring,
+    Footprint, GaugeSum, Kind, ParseError, QueueFigures, Section, Shape, TimelineEvent, Wiring,
 };
 use super::meter::Meter;
 use super::request::{Outcome, ReqId};
@@ -841,6 +841,17 @@ impl Kind for Server {
             spec.price_per_hour = t.price_per_hour;
         }
         spec.resizes.clear();
+    }
+
+    fn footprint(spec: &ServerSpec, mean_work: f64) -> Footprint {
+        Footprint {
+            // Accepted, CPU done (one per slice when a request outlives its quantum), answered.
+            events_per_request: 2.5,
+            background_per_s: 0.0,
+            capacity_per_s: spec.capacity(mean_work),
+            holds: f64::from(spec.workers) + f64::from(spec.backlog),
+            bytes: 8192.0 + 48.0 * f64::from(spec.workers),
+        }
     }
 }
 

@@ -169,6 +169,12 @@ pub fn results_json(scn: &Scenario, run: &RunOutput) -> Value {
             .expect("object")
             .insert("queue".into(), queue_json(q, secs));
     }
+    if let Some(st) = &run.stopped {
+        doc["run"].as_object_mut().expect("object").insert(
+            "stopped_early".into(),
+            json!({"at_s": as_secs_f64(st.at), "why": st.reason}),
+        );
+    }
     doc
 }
 

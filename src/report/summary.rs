@@ -190,10 +190,21 @@ pub fn summary_md(scn: &Scenario, run: &RunOutput) -> String {
     if let Some(d) = &scn.file.scenario.description {
         let _ = writeln!(s, "_{d}_\n");
     }
+    if let Some(st) = &run.stopped {
+        let _ = writeln!(
+            s,
+            "**This run was stopped at {} of {}: {}.** Everything below covers only the time \
+             before it; the scenario asks for more than the limits allow (`--max-events`, \
+             `--max-memory`).\n",
+            crate::engine::time::clock(st.at),
+            crate::engine::time::clock(scn.duration),
+            st.reason
+        );
+    }
     let _ = writeln!(
         s,
         "Simulated {} (statistics after a {} warm-up), seed {}. {} requests ended; {:.2} % failed.",
-        human(scn.duration),
+        human(scn.warmup + run.measured),
         human(scn.warmup),
         scn.seed,
         f.total,
@@ -322,7 +333,7 @@ pub fn summary_md(scn: &Scenario, run: &RunOutput) -> String {
         }
     }
     let _ = writeln!(s, "\n## Cost\n");
-    let hours = (scn.duration - scn.warmup) as f64 / 3.6e12;
+    let hours = run.measured as f64 / 3.6e12;
     let _ = writeln!(
         s,
         "${:.4} for the measured {:.2} h — ${:.2} a month at this rate{}.",

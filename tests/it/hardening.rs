@@ -848,3 +848,192 @@ fn check_table_with_an_objective_label_past_65535_columns_prints_without_panicki
     );
     assert!(out.contains("bbbb…"), "{}", &out[..out.len().min(600)]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// 12. Absurd sizes: estimated before the run and refused with the estimate and the key to change;
+//     watched during the run and stopped cleanly, with the partial report.
+
+#[test]
+fn absurd_users_and_duration_are_refused_with_an_estimate_before_running() {
+    let start = Instant::now();
+    let o = scalesim(&[
+        "run",
+        "chapter:5",
+        "--set",
+        "workload.users=10000000",
+        "--set",
+        "scenario.duration=30d",
+        "--out",
+        &std::env::temp_dir()
+            .join(format!("scalesim-it-absurd-{}", std::process::id()))
+            .to_string_lossy(),
+    ]);
+    expect_code(&o, 2);
+    let e = stderr(&o);
+    assert!(start.elapsed() < Duration::from_secs(10), "refused late");
+    assert!(e.contains("events") && e.contains("--max-events"), "{e}");
+    assert!(e.contains("days of CPU"), "{e}");
+    assert!(e.contains("`workload.users`"), "{e}");
+}
+
+#[test]
+fn open_loop_into_a_huge_backlog_is_refused_with_the_memory_estimate() {
+    let tmp = Tmp::new("huge-backlog");
+    let f = tmp.join("open.toml");
+    fs::write(
+        &f,
+        r#"[scenario]
+name = "open"
+duration = "1m"
+[workload]
+arrival_rate = "10000000/s"
+[components.web]
+kind = "server"
+instance = "c5.large"
+backlog = 100000000
+service = { dist = "exponential", mean = "20ms" }
+"#,
+    )
+    .unwrap();
+    let o = scalesim(&["run", &f.to_string_lossy(), "--out", &tmp.s("out")]);
+    expect_code(&o, 2);
+    let e = stderr(&o);
+    assert!(e.contains("--max-memory") && e.contains("GiB"), "{e}");
+    assert!(e.contains("`components.web.backlog`"), "{e}");
+    assert!(
+        !tmp.join("out").exists(),
+        "nothing is written for a refused run"
+    );
+}
+
+#[test]
+fn a_run_past_max_memory_stops_cleanly_with_its_partial_report() {
+    // The estimate counts every instance slot's capacity (50 × 100 req/s) though one runs: it
+    // admits the run, and the guard stops it as the backlog grows by ~1,900 requests a second.
+    let tmp = Tmp::new("stopped-run");
+    let f = tmp.join("under.toml");
+    fs::write(
+        &f,
+        r#"[scenario]
+name = "under"
+duration = "10m"
+[workload]
+arrival_rate = "2000/s"
+[components.lb]
+kind = "load_balancer"
+targets = "web"
+[components.web]
+kind = "fleet"
+instance = "c5.large"
+min = 1
+max = 50
+desired = 1
+backlog = 100000000
+service = { dist = "exponential", mean = "20ms" }
+"#,
+    )
+    .unwrap();
+    let out = tmp.join("out");
+    let o = scalesim(&[
+        "run",
+        &f.to_string_lossy(),
+        "--out",
+        &out.to_string_lossy(),
+        "--max-memory",
+        "64MiB",
+    ]);
+    expect_code(&o, 2);
+    let e = stderr(&o);
+    assert!(
+        e.contains("the run stopped at") && e.contains("--max-memory 64.0 MiB"),
+        "{e}"
+    );
+    assert!(e.contains("partial report"), "{e}");
+    let doc: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    let at = doc["run"]["stopped_early"]["at_s"].as_f64().unwrap();
+    assert!(at > 10.0 && at < 600.0, "stopped at {at}");
+    let started = doc["run"]["requests_started"].as_u64().unwrap();
+    let ended = doc["run"]["requests_ended"].as_u64().unwrap();
+    let open = doc["run"]["open_requests_at_end"].as_u64().unwrap();
+    assert_eq!(started, ended + open, "every request is accounted for");
+    let summary = fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(summary.contains("This run was stopped at"), "{summary}");
+    // Deterministic: the guard counts requests and events, not the process's memory.
+    let out2 = tmp.join("out2");
+    let o2 = scalesim(&[
+        "run",
+        &f.to_string_lossy(),
+        "--out",
+        &out2.to_string_lossy(),
+        "--max-memory",
+        "64MiB",
+        "-q",
+    ]);
+    expect_code(&o2, 2);
+    assert_eq!(
+        fs::read(out.join("results.json")).unwrap(),
+        fs::read(out2.join("results.json")).unwrap()
+    );
+}
+
+#[test]
+fn journey_refuses_a_level_past_the_limits_before_running_any() {
+    let tmp = Tmp::new("journey-limits");
+    let start = Instant::now();
+    let o = scalesim(&[
+        "journey",
+        "--users",
+        "10,10000000",
+        "--max-events",
+        "50M",
+        "--out",
+        &tmp.s("j"),
+    ]);
+    expect_code(&o, 2);
+    let e = stderr(&o);
+    assert!(
+        e.contains("at 10000000 users") && e.contains("--max-events"),
+        "{e}"
+    );
+    assert!(start.elapsed() < Duration::from_secs(10));
+    assert!(!tmp.join("j").exists());
+}
+
+#[test]
+fn limits_flags_take_units_and_refuse_nonsense() {
+    let o = scalesim(&["run", "chapter:1", "--max-events", "lots"]);
+    expect_code(&o, 2);
+    assert!(stderr(&o).contains("5M"), "{}", stderr(&o));
+    let o = scalesim(&["run", "chapter:1", "--max-memory", "12"]);
+    expect_code(&o, 2);
+    assert!(stderr(&o).contains("4GiB"), "{}", stderr(&o));
+}
+
+#[test]
+fn the_estimate_is_within_a_small_factor_of_the_events_a_run_handles() {
+    let mut sources: Vec<String> = scenario::embedded::CHAPTERS
+        .iter()
+        .map(|c| format!("chapter:{}", c.number))
+        .collect();
+    let mut val: Vec<_> = fs::read_dir(root().join("scenarios/validation"))
+        .unwrap()
+        .map(|e| e.unwrap().path().to_string_lossy().into_owned())
+        .filter(|p| p.ends_with(".toml"))
+        .collect();
+    val.sort();
+    sources.extend(val);
+    for src in &sources {
+        let scn = scenario::load(src, &[]).unwrap();
+        let est = scalesim::budget::estimate(&scn);
+        let out = scalesim::run::run(&scn, &mut |_| {});
+        let ratio = est.total_events() / out.events as f64;
+        // An estimate, not a prediction: it has to tell a minute from a week, and errs high.
+        assert!(
+            (0.7..=3.0).contains(&ratio),
+            "{src}: estimated {:.0} events, ran {} ({ratio:.2}×)",
+            est.total_events(),
+            out.events
+        );
+    }
+}

@@ -76,6 +76,7 @@ pub(crate) mod test_util {
             timeline,
             cost: 0.0,
             extra_gauges: Vec::new(),
+            stopped: None,
         }
     }
 
