@@ -5,12 +5,17 @@
 
 use crate::engine::time::{round_ns, Time};
 use crate::engine::RngStream;
+use crate::scenario::tagged::{self, Found, Spec, TaggedTable, Variant};
 use crate::scenario::units::Duration;
 use rand_distr::{Distribution, Exp1, Gamma, StandardNormal};
+use serde::de::{self, Deserializer, MapAccess};
 use serde::{Deserialize, Serialize};
 
 /// A duration distribution as written in a scenario file.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+// `Deserialize` is written by hand (scenario/tagged.rs) so that a problem with one of its keys is
+// placed at that key; the `serde` attributes shape `Serialize` and the JSON Schema. (A comment,
+// not a doc comment: the schema's description is the doc comment.)
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "dist", rename_all = "snake_case", deny_unknown_fields)]
 pub enum DistConfig {
     /// Memoryless: `{ dist = "exponential", mean = "20ms" }`.
@@ -45,6 +50,131 @@ pub enum DistConfig {
         /// Number of phases, ≥ 1.
         k: u32,
     },
+}
+
+/// Which [`DistConfig`] a table's `dist` names.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum DistKind {
+    Exponential,
+    Deterministic,
+    Lognormal,
+    Uniform,
+    Erlang,
+}
+
+/// The names `dist` may take, aliases included, in the reference's order.
+pub const DIST_NAMES: &[&str] = &[
+    "exponential",
+    "deterministic",
+    "constant",
+    "lognormal",
+    "uniform",
+    "erlang",
+];
+
+const DIST_SPEC: Spec<DistKind> = Spec {
+    tag: "dist",
+    table: "a distribution table such as { dist = \"exponential\", mean = \"20ms\" }",
+    tag_words: "a distribution name",
+    names: DIST_NAMES,
+    keys: &["dist", "mean", "value", "cv", "min", "max", "k"],
+    variants: &[
+        Variant {
+            kind: DistKind::Exponential,
+            names: &["exponential"],
+            keys: &["mean"],
+            example: "mean = \"20ms\"",
+        },
+        Variant {
+            kind: DistKind::Deterministic,
+            names: &["deterministic", "constant"],
+            keys: &["value"],
+            example: "value = \"20ms\"",
+        },
+        Variant {
+            kind: DistKind::Lognormal,
+            names: &["lognormal"],
+            keys: &["mean", "cv"],
+            example: "mean = \"20ms\", cv = 1.5",
+        },
+        Variant {
+            kind: DistKind::Uniform,
+            names: &["uniform"],
+            keys: &["min", "max"],
+            example: "min = \"10ms\", max = \"30ms\"",
+        },
+        Variant {
+            kind: DistKind::Erlang,
+            names: &["erlang"],
+            keys: &["mean", "k"],
+            example: "mean = \"20ms\", k = 4",
+        },
+    ],
+};
+
+/// A distribution's keys as read, before `dist` says which it is.
+#[derive(Default)]
+pub(crate) struct DistSlots {
+    mean: Option<Duration>,
+    value: Option<Duration>,
+    cv: Option<f64>,
+    min: Option<Duration>,
+    max: Option<Duration>,
+    k: Option<u32>,
+}
+
+impl TaggedTable for DistConfig {
+    type Kind = DistKind;
+    type Slots = DistSlots;
+    const SPEC: &'static Spec<DistKind> = &DIST_SPEC;
+
+    fn read_value<'de, A: MapAccess<'de>>(
+        s: &mut DistSlots,
+        key: &'static str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "mean" => s.mean = Some(map.next_value()?),
+            "value" => s.value = Some(map.next_value()?),
+            "cv" => s.cv = Some(map.next_value()?),
+            "min" => s.min = Some(map.next_value()?),
+            "max" => s.max = Some(map.next_value()?),
+            "k" => s.k = Some(map.next_value()?),
+            _ => {
+                map.next_value::<de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn build<E: de::Error>(f: &Found<DistKind>, s: DistSlots) -> Result<Self, E> {
+        Ok(match f.kind() {
+            DistKind::Exponential => DistConfig::Exponential {
+                mean: f.need(s.mean, "mean")?,
+            },
+            DistKind::Deterministic => DistConfig::Deterministic {
+                value: f.need(s.value, "value")?,
+            },
+            DistKind::Lognormal => DistConfig::Lognormal {
+                mean: f.need(s.mean, "mean")?,
+                cv: f.need(s.cv, "cv")?,
+            },
+            DistKind::Uniform => DistConfig::Uniform {
+                min: f.need(s.min, "min")?,
+                max: f.need(s.max, "max")?,
+            },
+            DistKind::Erlang => DistConfig::Erlang {
+                mean: f.need(s.mean, "mean")?,
+                k: f.need(s.k, "k")?,
+            },
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for DistConfig {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        tagged::deserialize(d)
+    }
 }
 
 impl DistConfig {

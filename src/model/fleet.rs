@@ -24,7 +24,9 @@ use crate::scenario::validate::Checker;
 /// The group's periodic work (payload: metric, reconcile, or a schedule entry).
 const TICK: Code = Code(0);
 use crate::engine::time::{Time, MIN, SEC};
+use crate::scenario::tagged::{self, Found, Spec, TaggedTable, Variant};
 use crate::scenario::units::Duration;
+use serde::de::{self, Deserializer, MapAccess};
 use serde::{Deserialize, Serialize};
 
 /// The fleet-only keys of `[components.NAME] kind = "fleet"` (the rest are server keys).
@@ -54,7 +56,10 @@ pub struct FleetConfig {
 }
 
 /// The scaling policy.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+// `Deserialize` is written by hand (scenario/tagged.rs) so that a problem with one of its keys is
+// placed at that key; the `serde` attributes shape `Serialize` and the JSON Schema. (A comment,
+// not a doc comment: the schema's description is the doc comment.)
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "policy", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ScalingConfig {
     /// Keep a metric near a target.
@@ -85,6 +90,123 @@ pub enum ScalingConfig {
         /// Wait after a scaling action. Default 5m.
         cooldown: Option<Duration>,
     },
+}
+
+/// Which [`ScalingConfig`] a table's `policy` names.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum PolicyKind {
+    TargetTracking,
+    Step,
+}
+
+/// The names `policy` may take, in the reference's order.
+pub const POLICY_NAMES: &[&str] = &["target_tracking", "step"];
+
+const POLICY_SPEC: Spec<PolicyKind> = Spec {
+    tag: "policy",
+    table:
+        "a scaling table such as { policy = \"target_tracking\", metric = \"cpu\", target = 0.6 }",
+    tag_words: "a scaling policy",
+    names: POLICY_NAMES,
+    keys: &[
+        "policy",
+        "metric",
+        "target",
+        "steps",
+        "period",
+        "scale_out_periods",
+        "scale_in_periods",
+        "warmup",
+        "cooldown",
+    ],
+    variants: &[
+        Variant {
+            kind: PolicyKind::TargetTracking,
+            names: &["target_tracking"],
+            keys: &[
+                "metric",
+                "target",
+                "period",
+                "scale_out_periods",
+                "scale_in_periods",
+                "warmup",
+                "cooldown",
+            ],
+            example: "metric = \"cpu\", target = 0.6",
+        },
+        Variant {
+            kind: PolicyKind::Step,
+            names: &["step"],
+            keys: &["metric", "steps", "period", "cooldown"],
+            example: "metric = \"cpu\", steps = [{ above = 0.7, change = 2 }]",
+        },
+    ],
+};
+
+/// A scaling policy's keys as read, before `policy` says which it is.
+#[derive(Default)]
+pub(crate) struct PolicySlots {
+    metric: Option<Metric>,
+    target: Option<f64>,
+    steps: Option<Vec<StepConfig>>,
+    period: Option<Duration>,
+    scale_out_periods: Option<u32>,
+    scale_in_periods: Option<u32>,
+    warmup: Option<Duration>,
+    cooldown: Option<Duration>,
+}
+
+impl TaggedTable for ScalingConfig {
+    type Kind = PolicyKind;
+    type Slots = PolicySlots;
+    const SPEC: &'static Spec<PolicyKind> = &POLICY_SPEC;
+
+    fn read_value<'de, A: MapAccess<'de>>(
+        s: &mut PolicySlots,
+        key: &'static str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "metric" => s.metric = Some(map.next_value()?),
+            "target" => s.target = Some(map.next_value()?),
+            "steps" => s.steps = Some(map.next_value()?),
+            "period" => s.period = Some(map.next_value()?),
+            "scale_out_periods" => s.scale_out_periods = Some(map.next_value()?),
+            "scale_in_periods" => s.scale_in_periods = Some(map.next_value()?),
+            "warmup" => s.warmup = Some(map.next_value()?),
+            "cooldown" => s.cooldown = Some(map.next_value()?),
+            _ => {
+                map.next_value::<de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn build<E: de::Error>(f: &Found<PolicyKind>, s: PolicySlots) -> Result<Self, E> {
+        Ok(match f.kind() {
+            PolicyKind::TargetTracking => ScalingConfig::TargetTracking {
+                metric: f.need(s.metric, "metric")?,
+                target: f.need(s.target, "target")?,
+                period: s.period,
+                scale_out_periods: s.scale_out_periods,
+                scale_in_periods: s.scale_in_periods,
+                warmup: s.warmup,
+                cooldown: s.cooldown,
+            },
+            PolicyKind::Step => ScalingConfig::Step {
+                metric: f.need(s.metric, "metric")?,
+                steps: f.need(s.steps, "steps")?,
+                period: s.period,
+                cooldown: s.cooldown,
+            },
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for ScalingConfig {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        tagged::deserialize(d)
+    }
 }
 
 /// The metric a policy watches.

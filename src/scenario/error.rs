@@ -361,15 +361,6 @@ pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     best.map(|(c, _)| c)
 }
 
-/// Names a distribution's `dist` may take.
-const DIST_NAMES: &[&str] = &[
-    "exponential",
-    "deterministic",
-    "constant",
-    "lognormal",
-    "uniform",
-    "erlang",
-];
 /// Balancer algorithms.
 const ALGORITHM_NAMES: &[&str] = &["round_robin", "least_outstanding", "random", "power_of_two"];
 /// Fault verbs.
@@ -388,8 +379,6 @@ const FAULT_KIND_NAMES: &[&str] = &[
 const METRIC_NAMES: &[&str] = &["cpu", "requests_per_target"];
 /// Retry backoffs.
 const BACKOFF_NAMES: &[&str] = &["exponential", "constant"];
-/// Scaling policies.
-const POLICY_NAMES: &[&str] = &["target_tracking", "step"];
 
 fn one_of(key: &str, names: &[&str]) -> String {
     let list: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
@@ -417,9 +406,6 @@ fn expectation(path: &[Seg], expected: &str) -> String {
     let last = keys.last().copied().unwrap_or("");
     let under = |k: &str| keys[..keys.len().saturating_sub(1)].contains(&k);
     let in_list = matches!(path.last(), Some(Seg::Index(_)));
-    let dist_table = "a distribution table such as { dist = \"exponential\", mean = \"20ms\" }";
-    let scaling_table =
-        "a scaling table such as { policy = \"target_tracking\", metric = \"cpu\", target = 0.6 }";
     // What serde says about the shape, for keys whose value can take several.
     let wants_tag = expected.contains("variant identifier")
         || expected.contains("string or map")
@@ -447,43 +433,6 @@ fn expectation(path: &[Seg], expected: &str) -> String {
             return item.to_string();
         }
     }
-    // Distributions and scaling policies are tagged by a key (`dist`, `policy`): serde reads them
-    // whole, so a problem with one of their keys arrives with the path of the table.
-    let tagged = matches!(last, "think_time" | "service" | "lookup_time" | "scaling");
-    let whole = ["internally tagged enum ", "enum ", "struct "]
-        .iter()
-        .any(|p| expected.trim().starts_with(p));
-    if tagged {
-        let is_dist = last != "scaling";
-        if wants_tag && is_dist {
-            return format!(
-                "a distribution name for `dist`: {}",
-                one_of("dist", DIST_NAMES)
-            );
-        }
-        if wants_tag {
-            return format!(
-                "for `metric`, {}; for `policy`, {}",
-                one_of("metric", METRIC_NAMES),
-                one_of("policy", POLICY_NAMES)
-            );
-        }
-        if whole && expected.contains("StepConfig") {
-            return "a step such as { above = 0.7, change = 2 }".into();
-        }
-        if whole {
-            return if is_dist { dist_table } else { scaling_table }.into();
-        }
-        if !is_dist && expected.trim() == "i32" {
-            return "a whole number of instances for a step's `change`, such as change = 2 or \
-                    change = -1"
-                .into();
-        }
-        return format!(
-            "{} (for one of the keys inside `{last}`)",
-            expectation(&[], expected)
-        );
-    }
     let by_key = match last {
         "scenario" if keys.len() == 1 => Some("a table such as [scenario] with name = \"shop\" and duration = \"1h\"".to_string()),
         "workload" if keys.len() == 1 => Some("a table such as [workload] with users = 100 and think_time = { dist = \"exponential\", mean = \"8s\" }".into()),
@@ -493,9 +442,10 @@ fn expectation(path: &[Seg], expected: &str) -> String {
         _ if keys.len() == 2 && keys[0] == "components" => Some(format!(
             "a table such as [components.{last}] with kind = \"server\""
         )),
-        "dist" => Some(format!("a distribution name: {}", one_of("dist", DIST_NAMES))),
-        "policy" => Some(one_of("policy", POLICY_NAMES)),
         "metric" if under("scaling") => Some(one_of("metric", METRIC_NAMES)),
+        "target" if under("scaling") => Some("a number, such as target = 0.6".into()),
+        "cv" => Some("a number above 0, such as cv = 1.5".into()),
+        "k" => Some("a whole number of phases, such as k = 4".into()),
         "steps" => Some("a list of steps such as [{ above = 0.7, change = 2 }]".into()),
         "change" => Some("a whole number of instances to add or remove, such as change = 2 or change = -1".into()),
         "retries" => Some("a table such as { max = 2, backoff = \"exponential\", base = \"100ms\" }".into()),
@@ -552,9 +502,6 @@ fn expectation(path: &[Seg], expected: &str) -> String {
         .nth(1)
         .unwrap_or("");
     let by_type = match struct_name {
-        "DistConfig" => Some(dist_table.to_string()),
-        "ScalingConfig" => Some(scaling_table.into()),
-        "StepConfig" => Some("a step such as { above = 0.7, change = 2 }".into()),
         "" => None,
         _ => Some(format!(
             "a table of settings (see the scenario reference for `{last}`)"
@@ -610,15 +557,9 @@ fn is_jargon(expected: &str) -> bool {
         "field identifier",
     ];
     PRIMITIVES.contains(&e)
-        || [
-            "struct ",
-            "enum ",
-            "internally tagged enum ",
-            "adjacently tagged enum ",
-            "tuple",
-        ]
-        .iter()
-        .any(|p| e.starts_with(p))
+        || ["struct ", "enum ", "adjacently tagged enum ", "tuple"]
+            .iter()
+            .any(|p| e.starts_with(p))
 }
 
 /// serde's description of a value it found ("floating point `1.5`", "map") in the scenario's
@@ -806,34 +747,27 @@ mod tests {
                 .map(|v| v["enum"][0].as_str().unwrap().to_string())
                 .collect()
         };
-        let tags = |def: &str, key: &str| -> Vec<String> {
-            defs[def]["oneOf"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| {
-                    v["properties"][key]["enum"][0]
-                        .as_str()
-                        .unwrap()
-                        .to_string()
-                })
-                .collect()
-        };
         assert_eq!(variants("Algorithm"), ALGORITHM_NAMES);
         assert_eq!(variants("FaultKind"), FAULT_KIND_NAMES);
         assert_eq!(variants("Metric"), METRIC_NAMES);
         assert_eq!(variants("Backoff"), BACKOFF_NAMES);
-        assert_eq!(tags("DistConfig", "dist"), DIST_NAMES);
-        assert_eq!(tags("ScalingConfig", "policy"), POLICY_NAMES);
+        // `dist` and `policy` names are the tagged tables' own (scenario/tagged.rs checks them).
     }
 
     #[test]
     fn serde_type_messages_are_rewritten_by_key_path() {
         let k = |s: &str| Seg::Key(s.into());
-        let change = [k("components"), k("web"), k("scaling")];
+        let change = [
+            k("components"),
+            k("web"),
+            k("scaling"),
+            k("steps"),
+            Seg::Index(0),
+            k("change"),
+        ];
         assert_eq!(
             plain_words_at(&change, "invalid type: floating point `1.5`, expected i32"),
-            "expected a whole number of instances for a step's `change`, such as change = 2 or \
+            "expected a whole number of instances to add or remove, such as change = 2 or \
              change = -1, found the number 1.5"
         );
         assert_eq!(

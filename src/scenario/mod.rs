@@ -7,6 +7,7 @@ pub mod embedded;
 pub mod error;
 pub mod overrides;
 pub mod schema;
+pub(crate) mod tagged;
 pub mod units;
 pub mod validate;
 
@@ -435,7 +436,13 @@ fn serde_diag(
             path.push(Seg::Key(word.clone()));
         }
         if is_field {
-            message = format!("unknown key `{word}`");
+            // What a tagged table adds between the key and serde's list: " for dist = …".
+            let detail = msg
+                .splitn(3, '`')
+                .nth(2)
+                .and_then(|rest| rest.split_once(", expected"))
+                .map_or("", |(d, _)| d);
+            message = format!("unknown key `{word}`{detail}");
         } else {
             message = format!("unknown value \"{word}\"");
         }
@@ -447,10 +454,12 @@ fn serde_diag(
             None if !names.is_empty() => Some(format!("expected one of: {}", names.join(", "))),
             None => None,
         };
-    } else if let Some(field) = msg
+    } else if let Some((field, rest)) = msg
         .strip_prefix("missing field `")
-        .and_then(|r| r.split('`').next())
+        .and_then(|r| r.split_once('`'))
     {
+        // A tagged table's message ends with an example of the whole table.
+        let example = rest.strip_prefix(", e.g. ");
         if path.is_empty() && matches!(field, "scenario" | "workload" | "components") {
             message = format!("missing required table `{field}`");
             help = Some(match field {
@@ -460,9 +469,13 @@ fn serde_diag(
             });
         } else {
             message = format!("missing required key `{field}`");
-            help = Some(match path.last() {
-                Some(Seg::Key(k)) => format!("add `{field} = ...` to `{k}`"),
-                _ => format!("add `{field} = ...` here"),
+            help = Some(match (path.last(), example) {
+                (Some(Seg::Key(k)), Some(e)) => {
+                    format!("add `{field} = ...` to `{k}`, e.g. {k} = {e}")
+                }
+                (Some(Seg::Key(k)), None) => format!("add `{field} = ...` to `{k}`"),
+                (_, Some(e)) => format!("add `{field} = ...` here, e.g. {e}"),
+                (_, None) => format!("add `{field} = ...` here"),
             });
         }
     }
@@ -568,7 +581,16 @@ fn deserialize_file(ctx: &ErrCtx, mut value: toml::Value) -> Result<ScenarioFile
             }
             Err(e) => {
                 let mut d = serde_diag(ctx, &base, e);
-                if d.message.starts_with("unknown key `") {
+                // A kind's own hint for an unknown key of its table (not of a table inside it,
+                // such as a fleet's `service` or `scaling`).
+                let own_key = d.message.strip_prefix("unknown key `").is_some_and(|rest| {
+                    let word = rest.split('`').next().unwrap_or("");
+                    d.key_path.as_deref()
+                        == Some(&error::path_string(
+                            &[&base[..], &[Seg::Key(word.into())]].concat(),
+                        ))
+                });
+                if own_key {
                     tag.improve(&mut d);
                 }
                 diags.push(d)

@@ -996,6 +996,364 @@ fn misspelt_fleet_group_key_gets_a_suggestion() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Tables tagged by a key (a distribution's `dist`, a scaling policy's `policy`): a problem inside
+// one is placed at its key, not at the table, whichever order the keys are written in.
+
+/// One bad tagged table: (what, the text, key path, where the location points, words the message
+/// has, words the help has).
+type Inner<'a> = (
+    &'a str,
+    String,
+    &'a str,
+    &'a str,
+    &'a [&'a str],
+    &'a [&'a str],
+);
+
+fn assert_inner_errors(cases: &[Inner]) {
+    for (what, text, path, at, message, helps) in cases {
+        let e = parse_err(text);
+        let d = only(&e);
+        assert_eq!(d.key_path.as_deref(), Some(*path), "{what}:\n{d}");
+        assert_located(d, pos(text, at));
+        assert!(
+            d.to_string().contains(&format!("`{path}`")),
+            "{what}: the key path is shown:\n{d}"
+        );
+        for m in *message {
+            assert!(
+                d.message.contains(m),
+                "{what}: `{m}` not in the message:\n{d}"
+            );
+        }
+        for h in *helps {
+            assert!(help(d).contains(h), "{what}: `{h}` not in the help:\n{d}");
+        }
+    }
+}
+
+#[test]
+fn dist_error_is_located_at_the_inner_key() {
+    let think = "think_time = { dist = \"exponential\", mean = \"8s\" }";
+    let think_as = |to: &str| edit(think, &format!("think_time = {to}"));
+    let service = "service = { dist = \"lognormal\", mean = \"20ms\", cv = 1.0 }";
+    let service_as = |to: &str| edit(service, &format!("service = {to}"));
+    let names = "where dist is one of \"exponential\", \"deterministic\", \"constant\", \
+                 \"lognormal\", \"uniform\", \"erlang\"";
+    assert_inner_errors(&[
+        // In [workload].
+        (
+            "a bad mean",
+            think_as("{ dist = \"exponential\", mean = \"abc\" }"),
+            "workload.think_time.mean",
+            "mean = \"abc\"",
+            &["expected a duration with a unit", "found \"abc\""],
+            &[],
+        ),
+        (
+            "a bad mean before the tag",
+            think_as("{ mean = \"abc\", dist = \"exponential\" }"),
+            "workload.think_time.mean",
+            "mean = \"abc\"",
+            &["found \"abc\""],
+            &[],
+        ),
+        (
+            "a bare number for the mean",
+            think_as("{ dist = \"exponential\", mean = 5 }"),
+            "workload.think_time.mean",
+            "mean = 5",
+            &["has no unit"],
+            &[],
+        ),
+        (
+            "an unknown key",
+            think_as("{ dist = \"exponential\", meen = \"8s\" }"),
+            "workload.think_time.meen",
+            "meen",
+            &["unknown key `meen`"],
+            &["did you mean `mean`"],
+        ),
+        (
+            "a key of another distribution",
+            think_as("{ dist = \"exponential\", value = \"8s\" }"),
+            "workload.think_time.value",
+            "value",
+            &[
+                "unknown key `value` for dist = \"exponential\"",
+                "`value` goes with dist = \"deterministic\"",
+            ],
+            &["expected one of: mean"],
+        ),
+        (
+            // (`cv` is read before `dist` in any order: the loader reads keys in name order.)
+            "a key of another distribution before the tag",
+            think_as("{ cv = 1.5, dist = \"exponential\", mean = \"8s\" }"),
+            "workload.think_time.cv",
+            "cv",
+            &[
+                "unknown key `cv` for dist = \"exponential\"",
+                "`cv` goes with dist = \"lognormal\"",
+            ],
+            &["expected one of: mean"],
+        ),
+        (
+            "an unknown key before the tag: the tag's keys are listed",
+            think_as("{ abc = 1, dist = \"exponential\", mean = \"8s\" }"),
+            "workload.think_time.abc",
+            "abc",
+            &["unknown key `abc`"],
+            &["expected one of: mean"],
+        ),
+        (
+            "a missing key",
+            think_as("{ dist = \"exponential\" }"),
+            "workload.think_time",
+            "think_time",
+            &["missing required key `mean`"],
+            &["think_time = { dist = \"exponential\", mean = \"20ms\" }"],
+        ),
+        (
+            "a missing dist",
+            think_as("{ mean = \"8s\" }"),
+            "workload.think_time",
+            "think_time",
+            &["missing required key `dist`"],
+            &[
+                "think_time = { dist = \"exponential\", mean = \"20ms\" }",
+                names,
+            ],
+        ),
+        (
+            "an unknown dist",
+            think_as("{ dist = \"exponentail\", mean = \"8s\" }"),
+            "workload.think_time.dist",
+            "dist = \"exponentail\"",
+            &["unknown value \"exponentail\""],
+            &["did you mean `exponential`"],
+        ),
+        (
+            "a dist that is not a name",
+            think_as("{ dist = 3, mean = \"8s\" }"),
+            "workload.think_time.dist",
+            "dist = 3",
+            &[
+                "a distribution name",
+                "(e.g. dist = \"exponential\")",
+                "found the number 3",
+            ],
+            &[],
+        ),
+        // In a component.
+        (
+            "a bad cv",
+            service_as("{ dist = \"lognormal\", mean = \"20ms\", cv = \"wide\" }"),
+            "components.web.service.cv",
+            "cv = \"wide\"",
+            &["such as cv = 1.5", "found the text \"wide\""],
+            &[],
+        ),
+        (
+            "a bad mean in a component",
+            service_as("{ dist = \"lognormal\", mean = \"20 parsecs\", cv = 1.0 }"),
+            "components.web.service.mean",
+            "mean = \"20 parsecs\"",
+            &["unknown time unit \"parsecs\""],
+            &[],
+        ),
+        (
+            "an unknown key in a component",
+            service_as("{ dist = \"lognormal\", mean = \"20ms\", cv = 1.0, sigma = 2 }"),
+            "components.web.service.sigma",
+            "sigma",
+            &["unknown key `sigma`"],
+            &["expected one of: mean, cv"],
+        ),
+        (
+            "a key of another distribution in a component",
+            service_as("{ dist = \"lognormal\", mean = \"20ms\", cv = 1.0, k = 3 }"),
+            "components.web.service.k",
+            "k = 3 }",
+            &[
+                "unknown key `k` for dist = \"lognormal\"",
+                "`k` goes with dist = \"erlang\"",
+            ],
+            &["expected one of: mean, cv"],
+        ),
+        (
+            "a missing key in a component",
+            service_as("{ dist = \"lognormal\", mean = \"20ms\" }"),
+            "components.web.service",
+            "service",
+            &["missing required key `cv`"],
+            &["service = { dist = \"lognormal\", mean = \"20ms\", cv = 1.5 }"],
+        ),
+        (
+            "a missing dist in a component: the example fits the keys written",
+            service_as("{ mean = \"20ms\", cv = 1.0 }"),
+            "components.web.service",
+            "service",
+            &["missing required key `dist`"],
+            &[
+                "service = { dist = \"lognormal\", mean = \"20ms\", cv = 1.5 }",
+                names,
+            ],
+        ),
+        (
+            "an unknown dist in a component",
+            service_as("{ dist = \"lognormel\", mean = \"20ms\", cv = 1.0 }"),
+            "components.web.service.dist",
+            "dist = \"lognormel\"",
+            &["unknown value \"lognormel\""],
+            &["did you mean `lognormal`"],
+        ),
+        (
+            "an alias keeps its name in the example",
+            service_as("{ dist = \"constant\" }"),
+            "components.web.service",
+            "service",
+            &["missing required key `value`"],
+            &["service = { dist = \"constant\", value = \"20ms\" }"],
+        ),
+        (
+            "a bad whole number",
+            service_as("{ dist = \"erlang\", mean = \"20ms\", k = -1 }"),
+            "components.web.service.k",
+            "k = -1",
+            &["such as k = 4"],
+            &[],
+        ),
+    ]);
+    // The alias still loads.
+    scenario::parse(
+        FILE,
+        &service_as("{ dist = \"constant\", value = \"20ms\" }"),
+        &[],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+
+    // In a fleet, whose own unknown keys get the group's keys as candidates: not a key inside
+    // its `service`.
+    let text = fleet_edit("cv = 1.0 }", "cv = 1.0, k = 3 }");
+    let d = only(&parse_err(&text)).clone();
+    assert_eq!(d.key_path.as_deref(), Some("components.web.service.k"));
+    assert_located(&d, pos(&text, "k = 3 }"));
+    assert!(!help(&d).contains("fleet keys"), "{d}");
+    assert!(help(&d).contains("expected one of: mean, cv"), "{d}");
+}
+
+#[test]
+fn scaling_error_is_located_at_the_inner_key() {
+    let scaling = "scaling = { policy = \"target_tracking\", metric = \"cpu\", target = 0.6, \
+                   period = \"1m\", cooldown = \"5m\" }";
+    let as_ = |to: &str| fleet_edit(scaling, &format!("scaling = {to}"));
+    assert_inner_errors(&[
+        (
+            "a bad target",
+            fleet_edit("target = 0.6", "target = \"high\""),
+            "components.web.scaling.target",
+            "target = \"high\"",
+            &["such as target = 0.6", "found the text \"high\""],
+            &[],
+        ),
+        (
+            "a bad period",
+            fleet_edit("period = \"1m\"", "period = \"often\""),
+            "components.web.scaling.period",
+            "period = \"often\"",
+            &["expected a duration with a unit"],
+            &[],
+        ),
+        (
+            "a bad metric",
+            fleet_edit("metric = \"cpu\"", "metric = \"cpux\""),
+            "components.web.scaling.metric",
+            "metric = \"cpux\"",
+            &["unknown value \"cpux\""],
+            &["did you mean `cpu`"],
+        ),
+        (
+            "an unknown key",
+            fleet_edit("cooldown =", "cooldwn ="),
+            "components.web.scaling.cooldwn",
+            "cooldwn",
+            &["unknown key `cooldwn`"],
+            &["did you mean `cooldown`", "expected one of: metric, target, period"],
+        ),
+        (
+            "a key of another policy",
+            fleet_edit("cooldown = \"5m\" }", "cooldown = \"5m\", steps = [] }"),
+            "components.web.scaling.steps",
+            "steps",
+            &[
+                "unknown key `steps` for policy = \"target_tracking\"",
+                "`steps` goes with policy = \"step\"",
+            ],
+            &["expected one of: metric, target"],
+        ),
+        (
+            "a key of another policy before the tag",
+            as_("{ steps = [], policy = \"target_tracking\", metric = \"cpu\", target = 0.6 }"),
+            "components.web.scaling.steps",
+            "steps",
+            &["unknown key `steps` for policy = \"target_tracking\""],
+            &[],
+        ),
+        (
+            "a missing key",
+            fleet_edit(", target = 0.6", ""),
+            "components.web.scaling",
+            "scaling",
+            &["missing required key `target`"],
+            &["scaling = { policy = \"target_tracking\", metric = \"cpu\", target = 0.6 }"],
+        ),
+        (
+            "a missing policy",
+            as_("{ metric = \"cpu\", steps = [{ above = 0.7, change = 2 }] }"),
+            "components.web.scaling",
+            "scaling",
+            &["missing required key `policy`"],
+            &[
+                "scaling = { policy = \"step\", metric = \"cpu\", steps = [{ above = 0.7, change = 2 }] }",
+                "where policy is one of \"target_tracking\", \"step\"",
+            ],
+        ),
+        (
+            "an unknown policy",
+            fleet_edit("\"target_tracking\"", "\"target_trackin\""),
+            "components.web.scaling.policy",
+            "policy = \"target_trackin\"",
+            &["unknown value \"target_trackin\""],
+            &["did you mean `target_tracking`"],
+        ),
+        (
+            "a bad step",
+            as_("{ policy = \"step\", metric = \"cpu\", steps = [{ above = 0.7, change = 1.5 }] }"),
+            "components.web.scaling.steps[0].change",
+            "change = 1.5",
+            &["a whole number of instances to add or remove", "found the number 1.5"],
+            &[],
+        ),
+        (
+            "an unknown key in a step",
+            as_("{ policy = \"step\", metric = \"cpu\", steps = [{ above = 0.7, chnge = 1 }] }"),
+            "components.web.scaling.steps[0].chnge",
+            "chnge",
+            &["unknown key `chnge`"],
+            &["did you mean `change`"],
+        ),
+        (
+            "steps that are not a list",
+            as_("{ policy = \"step\", metric = \"cpu\", steps = 3 }"),
+            "components.web.scaling.steps",
+            "steps = 3",
+            &["a list of steps such as"],
+            &[],
+        ),
+    ]);
+}
+
+// ---------------------------------------------------------------------------------------------
 // A grab-bag of pathological texts: Err, never a panic.
 
 #[test]
