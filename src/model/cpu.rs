@@ -71,6 +71,8 @@ pub struct Cpu {
     code: Code,
     vcpus: u32,
     workers: u32,
+    /// Workers held by requests waiting for calls ([`Cpu::hold`]).
+    held: u32,
     hung: bool,
     speed: f64,
     /// Direct mode (see the module docs): jobs have their own timers and live in `slots`.
@@ -100,6 +102,7 @@ impl Cpu {
             code,
             vcpus,
             workers,
+            held: 0,
             hung: false,
             speed: 1.0,
             direct: workers <= vcpus,
@@ -126,10 +129,36 @@ impl Cpu {
         }
     }
 
-    /// True if another job can start (a worker is free).
+    /// True if another job can start (a worker is free: neither running a job nor held by a
+    /// request waiting for its calls).
     #[inline]
     pub fn has_room(&self) -> bool {
-        self.in_service() < self.workers as usize
+        self.in_service() + (self.held as usize) < self.workers as usize
+    }
+
+    /// A request whose job finished keeps its worker while it waits for its calls (a thread
+    /// blocked on a downstream answer): the worker runs nothing and uses no vCPU.
+    #[inline]
+    pub fn hold(&mut self) {
+        self.held += 1;
+    }
+
+    /// A held worker is free again.
+    #[inline]
+    pub fn release(&mut self) {
+        debug_assert!(self.held > 0, "released a worker nobody held");
+        self.held = self.held.saturating_sub(1);
+    }
+
+    /// Workers held by requests waiting for their calls.
+    #[inline]
+    pub fn held(&self) -> u32 {
+        self.held
+    }
+
+    /// Every held worker is free (the process crashed).
+    pub fn release_all(&mut self) {
+        self.held = 0;
     }
 
     /// The vCPUs.

@@ -384,6 +384,7 @@ impl Kind for Dns {
         balancer_target: BalancerTarget::No,
         dns_outage: true,
         starts_last: false,
+        callable: false,
     };
 
     fn parse(table: toml::Table) -> Result<DnsConfig, ParseError> {

@@ -266,8 +266,10 @@ impl Fanout {
         if r.state != ReqState::Pending {
             return None;
         }
+        // The call's first hop is its caller's (pushed by `send`); while the call is out, the
+        // components it passes (a balancer) have their own hops above it.
+        let (slot, call) = unword(r.bottom_data()?);
         r.state = ReqState::Abandoned;
-        let (slot, call) = unword(r.top_data()?);
         self.timeouts += 1;
         self.settle(slot, call, Outcome::Timeout, plans, ctx, rng)
     }
@@ -348,6 +350,223 @@ impl Fanout {
         }
         parents
     }
+}
+
+/// `[[components.NAME.calls]]`: what a request on a path does after its own work — calls to
+/// other components, all at once or one after another.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanConfig {
+    /// Requests on this path prefix make these calls (`/orders` matches `/orders` and
+    /// `/orders/5`). Default: every request.
+    pub path: Option<String>,
+    /// "parallel" (all at once; answered at the slowest) or "sequential" (one after another;
+    /// a failed call ends the sequence). Default sequential.
+    pub mode: Option<ModeConfig>,
+    /// The calls, in order.
+    pub to: Vec<CallConfig>,
+}
+
+/// How a plan's calls are made, as written.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ModeConfig {
+    /// All at once.
+    Parallel,
+    /// One after another.
+    Sequential,
+}
+
+/// `{ target = "payments", timeout = "3s", fallback = "ok" }`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CallConfig {
+    /// The component called (a server, a balancer, a gateway, an external service).
+    pub target: String,
+    /// Give up on the call after this long; it then counts as a timeout. Default: wait.
+    pub timeout: Option<crate::scenario::units::Duration>,
+    /// CPU work of the call relative to the request's own (1 = the same). Default 1.
+    pub work: Option<f64>,
+    /// What a failed call counts as: "ok" serves the answer without that part (graceful
+    /// degradation); default: its failure is the request's.
+    pub fallback: Option<FallbackConfig>,
+}
+
+/// What a failed call counts as.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum FallbackConfig {
+    /// The request succeeds without that part.
+    Ok,
+    /// The request fails with an error (500).
+    Error,
+}
+
+/// Checked call plans and which one each request class makes.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Plans {
+    /// The plans, in the order written.
+    pub plans: Vec<Plan>,
+    /// By class index: the plan its requests make (the longest matching path), if any.
+    pub of_class: Vec<Option<u16>>,
+}
+
+impl Plans {
+    /// The plan requests of `class` make.
+    #[inline]
+    pub fn for_class(&self, class: u16) -> Option<u32> {
+        self.of_class
+            .get(class as usize)
+            .copied()
+            .flatten()
+            .map(u32::from)
+    }
+
+    /// Nothing is called.
+    pub fn is_empty(&self) -> bool {
+        self.plans.is_empty()
+    }
+
+    /// Every component called, in plan order (repeats removed).
+    pub fn targets(&self) -> Vec<CompId> {
+        let mut v: Vec<CompId> = Vec::new();
+        for c in self.plans.iter().flat_map(|p| &p.calls) {
+            if !v.contains(&c.to) {
+                v.push(c.to);
+            }
+        }
+        v
+    }
+}
+
+/// Checks `calls` (at `base`.calls) against the components and the workload's classes.
+pub fn check_plans(
+    c: &mut crate::scenario::validate::Checker,
+    base: &[crate::scenario::error::Seg],
+    me: &str,
+    cfgs: &[PlanConfig],
+) -> Plans {
+    use crate::scenario::validate::{at_index, at_key};
+    let cp = at_key(base, "calls");
+    if cfgs.len() > 64 {
+        c.err(&cp, "at most 64 call plans per component", None);
+        return Plans::default();
+    }
+    let mut plans = Vec::new();
+    let mut prefixes: Vec<String> = Vec::new();
+    for (i, cfg) in cfgs.iter().enumerate() {
+        let pp = at_index(&cp, i);
+        let prefix = cfg.path.clone().unwrap_or_else(|| "/".into());
+        if !prefix.starts_with('/') {
+            c.err(
+                &at_key(&pp, "path"),
+                format!("a path starts with \"/\", found \"{prefix}\""),
+                Some(format!(
+                    "e.g. path = \"/{}\"",
+                    prefix.trim_start_matches('/')
+                )),
+            );
+        }
+        if prefixes.contains(&prefix) {
+            c.err(
+                &at_key(&pp, "path"),
+                format!("two call plans for the path \"{prefix}\""),
+                Some("merge their calls into one plan".into()),
+            );
+        }
+        prefixes.push(prefix);
+        if cfg.to.is_empty() {
+            c.err(
+                &at_key(&pp, "to"),
+                "a call plan needs at least one call",
+                Some("e.g. to = [{ target = \"payments\", timeout = \"3s\" }]".into()),
+            );
+        }
+        if cfg.to.len() > MAX_CALLS {
+            c.err(
+                &at_key(&pp, "to"),
+                format!("at most {MAX_CALLS} calls in one plan"),
+                None,
+            );
+        }
+        let mut calls = Vec::new();
+        for (j, call) in cfg.to.iter().enumerate() {
+            let tp = at_index(&at_key(&pp, "to"), j);
+            if call.target == me {
+                c.err(
+                    &at_key(&tp, "target"),
+                    format!("\"{me}\" can't call itself"),
+                    None,
+                );
+                continue;
+            }
+            let Some(r) = c.resolve(&at_key(&tp, "target"), &call.target) else {
+                continue;
+            };
+            if !r.kind.wiring().callable {
+                let help = if r.slots.is_some() {
+                    format!(
+                        "put a load_balancer in front of \"{}\" and call that",
+                        call.target
+                    )
+                } else {
+                    "call a server, a load balancer, a gateway or an external service".into()
+                };
+                c.err(
+                    &at_key(&tp, "target"),
+                    format!("a {} can't be called", r.kind.words()),
+                    Some(help),
+                );
+                continue;
+            }
+            let timeout = call.timeout.map(|d| d.0);
+            if timeout == Some(0) {
+                c.err(
+                    &at_key(&tp, "timeout"),
+                    "a call's timeout must be more than zero",
+                    Some("leave it out to wait as long as it takes".into()),
+                );
+            }
+            let work = call.work.unwrap_or(1.0);
+            if call.work.is_some() && !(work > 0.0 && work.is_finite() && work <= 1e6) {
+                c.err(
+                    &at_key(&tp, "work"),
+                    format!("work must be a positive number up to 1000000, found {work}"),
+                    None,
+                );
+            }
+            calls.push(Call {
+                to: r.id,
+                timeout,
+                work,
+                fallback: call.fallback.map(|f| match f {
+                    FallbackConfig::Ok => Outcome::Ok,
+                    FallbackConfig::Error => Outcome::Error,
+                }),
+            });
+        }
+        plans.push(Plan {
+            mode: match cfg.mode {
+                Some(ModeConfig::Parallel) => Mode::Parallel,
+                _ => Mode::Sequential,
+            },
+            calls,
+        });
+    }
+    let refs: Vec<&str> = cfgs
+        .iter()
+        .map(|p| p.path.as_deref().unwrap_or("/"))
+        .collect();
+    let of_class = c
+        .match_classes(&refs)
+        .into_iter()
+        .map(|m| m.map(|i| i as u16))
+        .collect();
+    Plans { plans, of_class }
 }
 
 #[cfg(test)]
@@ -474,6 +693,7 @@ mod tests {
                     az: 0,
                     starts_up: true,
                     in_fleet: false,
+                    calls: Plans::default(),
                 };
                 Server::new(&format!("s{i}"), spec, 1)
             })

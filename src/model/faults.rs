@@ -41,6 +41,10 @@ pub struct FaultConfig {
     pub added: Option<Duration>,
     /// For random_crash: mean time between failures of each instance.
     pub mtbf: Option<Duration>,
+    /// For cpu_bug: requests on this path prefix cost `factor` times their CPU (a bad deploy of
+    /// one feature's code).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
 }
 
 /// Fault verbs.
@@ -65,6 +69,8 @@ pub enum FaultKind {
     Latency,
     /// Each instance of the target crashes at random, `mtbf` apart on average, from `at` on.
     RandomCrash,
+    /// Requests on `path` cost `factor` times their CPU on the target (a bug in one feature).
+    CpuBug,
 }
 
 impl FaultKind {
@@ -80,6 +86,7 @@ impl FaultKind {
             FaultKind::DnsOutage => "dns_outage",
             FaultKind::Latency => "latency",
             FaultKind::RandomCrash => "random_crash",
+            FaultKind::CpuBug => "cpu_bug",
         }
     }
 }
@@ -112,6 +119,9 @@ pub enum Action {
     RandomCrash(Hit, Time, Time),
     /// Send `Recover` to whatever timeline entry `index` hit (the end of a fault's duration).
     Undo(usize),
+    /// Requests of these classes cost this factor (thousandths) of their CPU at these
+    /// components; `false` ends it.
+    Bug(Vec<CompId>, Vec<u16>, u32, bool),
 }
 
 /// One timeline entry after validation.
@@ -238,6 +248,11 @@ impl Behaviour for Faults {
                     Action::Delay(c, add) => {
                         let d = &mut ctx.registry.delay_to[*c as usize];
                         *d = (*d as i64 + add).max(0) as Time;
+                    }
+                    Action::Bug(comps, classes, permille, on) => {
+                        for &c in comps {
+                            ctx.registry.set_bug(c, classes, *permille, *on);
+                        }
                     }
                     Action::RandomCrash(hit, mtbf, until) => {
                         let members = match hit {

@@ -779,6 +779,7 @@ impl Kind for Fleet {
         balancer_target: BalancerTarget::Group,
         dns_outage: false,
         starts_last: false,
+        callable: false,
     };
 
     /// Splits the group's keys from the instances' keys; each half rejects unknown keys.

@@ -8,8 +8,10 @@
 //! The dispatch stays static: [`Component::handle`] is a `match` over concrete types whose arms
 //! inline each kind's handler.
 
+use super::api_gateway::ApiGateway;
 use super::client::Client;
 use super::dns::Dns;
+use super::external::External;
 use super::faults::Faults;
 use super::fleet::Fleet;
 use super::kit::{
@@ -351,5 +353,7 @@ kinds! {
         Fleet(Fleet) = "fleet",
         LoadBalancer(LoadBalancer) = "load_balancer",
         Dns(Dns) = "dns",
+        ApiGateway(ApiGateway) = "api_gateway",
+        External(External) = "external",
     }
 }

@@ -167,6 +167,9 @@ pub struct Wiring {
     pub dns_outage: bool,
     /// Starts after every other component (a balancer reads the groups the fleets populate).
     pub starts_last: bool,
+    /// Another component may call it ([`super::fanout`]: a gateway's route, a service's call):
+    /// it takes a request and answers it.
+    pub callable: bool,
 }
 
 /// How a load balancer may send to a kind.

@@ -511,11 +511,12 @@ impl Kind for LoadBalancer {
     const SCHEMA_NAME: &'static str = "LoadBalancerComponent";
     const ZONE: Zone = Zone::Internal;
     const WIRING: Wiring = Wiring {
-        front_door: Some(1),
+        front_door: Some(2),
         dns_answer: true,
         balancer_target: BalancerTarget::No,
         dns_outage: false,
         starts_last: true,
+        callable: true,
     };
 
     fn parse(table: toml::Table) -> Result<LoadBalancerConfig, ParseError> {

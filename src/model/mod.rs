@@ -10,16 +10,19 @@
 //!     └──────────── Response (popped off the request's route) ◀──┘
 //! ```
 
+pub mod api_gateway;
 pub mod catalog;
 pub mod client;
 pub mod cpu;
 pub mod dist;
 pub mod dns;
+pub mod external;
 pub mod fanout;
 pub mod faults;
 pub mod fleet;
 pub mod kinds;
 pub mod kit;
+pub mod limiter;
 pub mod load_balancer;
 pub mod meter;
 pub mod network;

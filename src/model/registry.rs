@@ -83,6 +83,9 @@ pub struct Registry {
     pub names: Vec<String>,
     /// Bumped whenever any lifecycle changes, so readers can cache what they derive from it.
     pub membership_gen: u64,
+    /// CPU bugs (a `cpu_bug` fault) by component: (class, factor in thousandths). Empty almost
+    /// always, so a server's check per request is one length test.
+    pub bugs: Vec<Vec<(u16, u32)>>,
 }
 
 /// A named group of instances (a fleet's slots, or a list of standalone servers).
@@ -104,6 +107,34 @@ impl Registry {
             az_down: vec![false; azs.max(1)],
             names: vec![String::new(); n],
             membership_gen: 0,
+            bugs: vec![Vec::new(); n],
+        }
+    }
+
+    /// The CPU factor a bug puts on requests of `class` at component `c` (1 = none).
+    #[inline(always)]
+    pub fn work_factor(&self, c: CompId, class: u16) -> f64 {
+        match self.bugs.get(c as usize) {
+            Some(b) if !b.is_empty() => b
+                .iter()
+                .filter(|(k, _)| *k == class)
+                .map(|(_, f)| f64::from(*f) / 1000.0)
+                .product(),
+            _ => 1.0,
+        }
+    }
+
+    /// Starts (`on`) or ends a CPU bug on `classes` at component `c`.
+    pub fn set_bug(&mut self, c: CompId, classes: &[u16], permille: u32, on: bool) {
+        let Some(b) = self.bugs.get_mut(c as usize) else {
+            return;
+        };
+        for &k in classes {
+            if on {
+                b.push((k, permille));
+            } else if let Some(i) = b.iter().position(|&e| e == (k, permille)) {
+                b.remove(i);
+            }
         }
     }
 

@@ -155,6 +155,13 @@ impl Request {
         self.hops.checked_sub(1).map(|i| self.route[i as usize].1)
     }
 
+    /// The word the first hop stored (the one the answer reaches last): for a fan-out call, its
+    /// caller's, however many hops (a balancer, a gateway) are stacked above it while it is out.
+    #[inline]
+    pub fn bottom_data(&self) -> Option<u32> {
+        (self.hops > 0).then_some(self.route[0].1)
+    }
+
     /// Pops the hop (done by the hop itself when the answer reaches it): `(component, data)`.
     #[inline]
     pub fn pop_hop(&mut self) -> Option<(u32, u32)> {

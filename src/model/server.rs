@@ -18,13 +18,14 @@
 use super::catalog::InstanceType;
 use super::cpu::{Cpu, Done, Job};
 use super::dist::{Dist, DistConfig};
+use super::fanout::{check_plans, Fanout, PlanConfig, Plans};
 use super::kit::{
     parse_table, BalancerTarget, Behaviour, Card, DescribeCtx, Description, EventKind, Figure,
     Footprint, GaugeSum, Kind, ParseError, QueueFigures, Section, Shape, TimelineEvent, Wiring,
 };
 use super::meter::Meter;
 use super::request::{Outcome, ReqId};
-use super::{catalog, Code, Control, Ctx, Msg, Timer, Zone};
+use super::{catalog, Code, Control, Ctx, Msg, Timer, Zone, CALL_TIMEOUT};
 use crate::engine::time::human;
 use crate::scenario::error::{nearest, Seg};
 use crate::scenario::units::format_bytes;
@@ -77,6 +78,10 @@ pub struct ServerConfig {
     /// CPU time per request for TLS when this server terminates TLS itself (no balancer doing it).
     /// Default 0s.
     pub tls_cpu: Option<Duration>,
+    /// What requests on a path do after their own work: calls to other components, in parallel
+    /// or in sequence (`[[components.NAME.calls]]`). The request keeps its worker while it waits.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calls: Vec<PlanConfig>,
 }
 
 /// `{ at = "45m", to = "c5.4xlarge", downtime = "4m" }`.
@@ -127,6 +132,8 @@ pub struct ServerSpec {
     pub starts_up: bool,
     /// A slot of an autoscaling group: publishes its load (CloudWatch-style) for the group.
     pub in_fleet: bool,
+    /// The calls requests make after their own work, by class.
+    pub calls: Plans,
 }
 
 /// Counters a server keeps (reset at warm-up).
@@ -162,6 +169,8 @@ pub struct ServerStats {
     pub crashes: u64,
     /// Crashes from running out of memory.
     pub oom_crashes: u64,
+    /// Requests whose calls failed (answered with the calls' failure).
+    pub call_failures: u64,
     /// Dollars billed.
     pub cost: f64,
 }
@@ -202,6 +211,8 @@ pub struct Server {
     /// Life events (crashes, restarts, resizes), in order.
     pub events: Vec<TimelineEvent>,
     arrivals_total: u64,
+    /// Calls in flight for requests whose own work is done.
+    fanout: Fanout,
 }
 
 impl Server {
@@ -227,6 +238,7 @@ impl Server {
             meter: Meter::new(spec.price_per_hour),
             events: Vec::new(),
             arrivals_total: 0,
+            fanout: Fanout::new(),
             spec,
         }
     }
@@ -348,10 +360,11 @@ impl Server {
 
     #[inline(always)]
     fn start_job(&mut self, req: ReqId, arrived: Time, ctx: &mut Ctx) {
-        let (work, tls) = ctx
+        let (mut work, tls, class) = ctx
             .reqs
             .get(req)
-            .map_or((1.0, true), |r| (r.work, r.tls_terminated));
+            .map_or((1.0, true, 0), |r| (r.work, r.tls_terminated, r.class));
+        work *= ctx.registry.work_factor(ctx.me, class);
         let mut demand = self.service.sample_scaled(&mut self.rng, work) as f64;
         if !tls {
             demand += self.spec.tls_cpu as f64;
@@ -460,6 +473,8 @@ impl Server {
     #[inline(never)]
     fn on_rare(&mut self, msg: Msg, now: Time, ctx: &mut Ctx) {
         match msg {
+            Msg::Response(id) if Fanout::is_call(ctx, id) => self.on_call(msg, ctx),
+            Msg::Timer(Timer::Req(CALL_TIMEOUT, _)) => self.on_call(msg, ctx),
             Msg::Timer(Timer::Word(RESTART, epoch)) => {
                 if self.state == State::Down && epoch == self.down_epoch {
                     self.state = State::Up;
@@ -507,7 +522,7 @@ impl Server {
             }
             Msg::Control(c) => self.control(c, ctx),
             Msg::Response(req) => {
-                // A server calls nothing downstream (yet): pass any answer back up.
+                // Not one of its calls: pass the answer back up.
                 ctx.respond(req, &mut self.rng);
             }
             Msg::Timer(_) | Msg::Request(_) => {} // requests and completions are handled above
@@ -638,6 +653,12 @@ impl Server {
             self.stats.reset_sojourn_sum += (now - arrived) as f64;
             self.refuse(req, Outcome::Crashed, ctx);
         }
+        // Requests waiting for their calls: their connections are reset too; the calls' answers
+        // are dropped as they come back.
+        for parent in self.fanout.abort_all() {
+            self.refuse(parent, Outcome::Crashed, ctx);
+        }
+        self.cpu.release_all();
         self.state = State::Down;
         self.cpu.unhang(); // nothing is in service now
         self.down_epoch = self.down_epoch.wrapping_add(1);
@@ -656,7 +677,51 @@ impl Server {
         }
         self.stats.wait_sum += wait as f64;
         self.stats.sojourn_sum += (now - job.arrived) as f64;
+        if !self.spec.calls.is_empty() {
+            let class = ctx.reqs.get(job.req).map_or(0, |r| r.class);
+            if let Some(plan) = self.spec.calls.for_class(class) {
+                self.cpu.hold();
+                let p = &self.spec.calls.plans[plan as usize];
+                if let Some(done) = self.fanout.begin(job.req, plan, p, ctx, &mut self.rng) {
+                    self.calls_done(done, ctx);
+                }
+                return;
+            }
+        }
         ctx.respond(job.req, &mut self.rng);
+    }
+
+    /// A request's calls are done: answer it with their outcome and free its worker.
+    fn calls_done(&mut self, done: super::fanout::Done, ctx: &mut Ctx) {
+        self.cpu.release();
+        if done.outcome != Outcome::Ok {
+            self.stats.call_failures += 1;
+        }
+        if let Some(r) = ctx.reqs.get_mut(done.parent) {
+            r.outcome = done.outcome;
+        }
+        ctx.respond(done.parent, &mut self.rng);
+    }
+
+    /// The answer to a call, or a call's deadline: settle it; a request whose calls are all done
+    /// is answered and its worker starts the next queued request.
+    #[inline(never)]
+    fn on_call(&mut self, msg: Msg, ctx: &mut Ctx) {
+        let plans = &self.spec.calls.plans;
+        let done = match msg {
+            Msg::Response(id) => self.fanout.on_response(id, plans, ctx, &mut self.rng),
+            Msg::Timer(Timer::Req(CALL_TIMEOUT, id)) => {
+                self.fanout.on_timeout(id, plans, ctx, &mut self.rng)
+            }
+            _ => None,
+        };
+        if let Some(d) = done {
+            self.calls_done(d, ctx);
+            if self.state == State::Up {
+                self.fill_workers(ctx);
+                self.cpu.reschedule(ctx);
+            }
+        }
     }
 }
 
@@ -796,6 +861,7 @@ impl Kind for Server {
         balancer_target: BalancerTarget::Member,
         dns_outage: false,
         starts_last: false,
+        callable: true,
     };
 
     fn parse(table: toml::Table) -> Result<ServerConfig, ParseError> {
@@ -1020,6 +1086,11 @@ pub fn check_server(c: &mut Checker, base: &[Seg], s: &ServerConfig) -> Option<S
         c.before_the_end(&pk("at"), r.at, "resize");
     }
     resizes.sort_by_key(|r| r.0);
+    let me = match base.get(1) {
+        Some(Seg::Key(n)) => n.clone(),
+        _ => String::new(),
+    };
+    let calls = check_plans(c, base, &me, &s.calls);
     Some(ServerSpec {
         instance: inst.map_or_else(|| "custom".to_string(), |t| t.name.to_string()),
         vcpus: vcpus.max(1),
@@ -1037,6 +1108,7 @@ pub fn check_server(c: &mut Checker, base: &[Seg], s: &ServerConfig) -> Option<S
         az: 0,
         starts_up: true,
         in_fleet: false,
+        calls,
     })
 }
 

@@ -157,6 +157,13 @@ pub fn remedy(why: Why, chapter: Option<u32>) -> &'static str {
                 "redundancy: several servers behind a balancer whose health checks route around a failed one (chapters 4 and 5)"
             }
         }
+        Why::Fault(FaultKind::CpuBug) => {
+            if ch >= 6 {
+                "services: the bug burns the CPU of the service whose code it is in, and the others keep their own capacity; roll the deploy back, and cap what one route may take (chapter 11's limits)"
+            } else {
+                "split the code into services with their own fleets (chapter 6), so one feature's bug burns only its own capacity"
+            }
+        }
         Why::Fault(FaultKind::Latency | FaultKind::Recover) => {
             "the fault's own remedy: see the timeline for what it hit and how long it lasted"
         }

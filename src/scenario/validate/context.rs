@@ -54,6 +54,46 @@ pub struct Checker<'a, 'b> {
     slots: BTreeMap<String, (u32, u32)>,
     pub(super) groups: Vec<(String, Vec<u32>)>,
     group_of: BTreeMap<String, usize>,
+    /// The workload's request classes, by class index (mix first, then bots): name and path,
+    /// for kinds that route or act by path. Set before the components are checked.
+    pub classes: Vec<ClassPath>,
+}
+
+/// A request class as kinds that act by path see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClassPath {
+    /// The class's name.
+    pub name: String,
+    /// Its URL path: as written, or `/NAME` when the class gives none.
+    pub path: String,
+}
+
+impl Checker<'_, '_> {
+    /// For each class, the index of the longest of `prefixes` its path starts with (a prefix
+    /// matches whole segments: `/order` matches `/order` and `/order/5`, not `/orders`; `/`
+    /// matches every path).
+    pub fn match_classes(&self, prefixes: &[&str]) -> Vec<Option<usize>> {
+        self.classes
+            .iter()
+            .map(|c| {
+                prefixes
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| path_has_prefix(&c.path, p))
+                    .max_by_key(|(i, p)| (p.len(), std::cmp::Reverse(*i)))
+                    .map(|(i, _)| i)
+            })
+            .collect()
+    }
+}
+
+/// True if `path` is `prefix` or continues it at a segment boundary.
+pub fn path_has_prefix(path: &str, prefix: &str) -> bool {
+    let p = prefix.trim_end_matches('/');
+    if p.is_empty() {
+        return path.starts_with('/');
+    }
+    path == p || (path.starts_with(p) && path[p.len()..].starts_with('/'))
 }
 
 impl<'a, 'b> Checker<'a, 'b> {
@@ -92,6 +132,7 @@ impl<'a, 'b> Checker<'a, 'b> {
             slots,
             groups,
             group_of,
+            classes: Vec::new(),
         }
     }
 

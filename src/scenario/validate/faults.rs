@@ -51,8 +51,14 @@ pub(super) fn check(c: &mut Checker, configs: &[FaultConfig]) -> Vec<FaultSpec> 
         check_only(
             c,
             "factor",
-            f.factor.is_some() && f.kind != FaultKind::Slow,
-            "\"slow\"",
+            f.factor.is_some() && !matches!(f.kind, FaultKind::Slow | FaultKind::CpuBug),
+            "\"slow\" and \"cpu_bug\"",
+        );
+        check_only(
+            c,
+            "path",
+            f.path.is_some() && f.kind != FaultKind::CpuBug,
+            "\"cpu_bug\"",
         );
         check_only(
             c,
@@ -253,10 +259,97 @@ pub(super) fn check(c: &mut Checker, configs: &[FaultConfig]) -> Vec<FaultSpec> 
                     None
                 }
             },
-            FaultKind::Latency | FaultKind::RandomCrash | FaultKind::AzOutage => None,
+            FaultKind::Latency
+            | FaultKind::RandomCrash
+            | FaultKind::AzOutage
+            | FaultKind::CpuBug => None,
         };
         let index = faults.len();
         match f.kind {
+            FaultKind::CpuBug => {
+                let Some(path) = &f.path else {
+                    c.err(
+                        &p,
+                        "a \"cpu_bug\" needs the `path` whose requests it slows",
+                        Some("e.g. path = \"/search\"".into()),
+                    );
+                    continue;
+                };
+                if !path.starts_with('/') {
+                    c.err(
+                        &at(&p, "path"),
+                        format!("a path starts with \"/\", found \"{path}\""),
+                        None,
+                    );
+                    continue;
+                }
+                let permille = match f.factor {
+                    Some(x) if x > 1.0 && x <= 1000.0 => (x * 1000.0).round() as u32,
+                    Some(x) => {
+                        c.err(
+                            &at(&p, "factor"),
+                            format!("a cpu_bug's factor must be in (1, 1000], found {x}"),
+                            None,
+                        );
+                        continue;
+                    }
+                    None => {
+                        c.err(
+                            &p,
+                            "a \"cpu_bug\" needs `factor` (how many times the CPU those requests cost)",
+                            Some("e.g. factor = 10".into()),
+                        );
+                        continue;
+                    }
+                };
+                if tref.kind != crate::model::kinds::KindTag::Server && !is_fleet {
+                    c.err(
+                        &at(&p, "target"),
+                        format!(
+                            "a cpu_bug runs on servers or fleets; \"{tname}\" is a {}",
+                            tref.kind.words()
+                        ),
+                        None,
+                    );
+                    continue;
+                }
+                let classes: Vec<u16> = c
+                    .match_classes(&[path.as_str()])
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, m)| m.is_some())
+                    .map(|(i, _)| i as u16)
+                    .collect();
+                if classes.is_empty() {
+                    let paths: Vec<String> = c.classes.iter().map(|k| k.path.clone()).collect();
+                    c.err(
+                        &at(&p, "path"),
+                        format!("no request class has a path under \"{path}\""),
+                        Some(format!("the workload's paths: {}", paths.join(", "))),
+                    );
+                    continue;
+                }
+                let comps: Vec<u32> = match (&hit, is_fleet && slot.is_none()) {
+                    (_, true) => (first_slot..first_slot + n_slots).collect(),
+                    (Hit::One(comp), false) => vec![*comp],
+                    (Hit::Fraction { .. }, false) => continue,
+                };
+                let x = f64::from(permille) / 1000.0;
+                faults.push(FaultSpec {
+                    at: f.at.0,
+                    action: Action::Bug(comps.clone(), classes.clone(), permille, true),
+                    label: format!("bug: {path} costs {x}× CPU on {label_target}"),
+                    event: EventKind::Fault(FaultKind::CpuBug),
+                });
+                if let Some(d) = dur {
+                    faults.push(FaultSpec {
+                        at: f.at.0.saturating_add(d),
+                        action: Action::Bug(comps, classes, permille, false),
+                        label: format!("bug on {path} fixed on {label_target}"),
+                        event: EventKind::FaultCleared,
+                    });
+                }
+            }
             FaultKind::Latency => {
                 let Some(add) = f.added.filter(|a| a.0 > 0) else {
                     c.err(

@@ -13,7 +13,7 @@ mod slo;
 mod workload;
 
 use context::k;
-pub use context::Checker;
+pub use context::{at_index, at_key, Checker};
 
 use super::error::{Diagnostic, LoadError, Seg};
 use super::{ErrCtx, Scenario, ScenarioFile, FIRST_COMPONENT};
@@ -110,6 +110,7 @@ pub(super) fn validate(ctx: &ErrCtx, file: ScenarioFile) -> Result<Scenario, Loa
         .collect();
     let mut c = Checker::new(ctx, duration, azs, named, FIRST_COMPONENT);
     c.diags = m.diags;
+    c.classes = workload::class_paths(&file.workload);
     let mut components = Vec::new();
     let mut slots = Vec::new();
     for (name, cfg) in &file.components {

@@ -1,7 +1,7 @@
 //! `[workload]`: the users, their mix and load curve, timeouts and retries, and where they
 //! connect.
 
-use super::context::{k, Checker};
+use super::context::{k, Checker, ClassPath};
 use crate::engine::time::{MS, SEC};
 use crate::model::client::{ClassSpec, ClientSpec, LoadCurve, StreamSpec, WorkloadConfig};
 use crate::model::dist::DistConfig;
@@ -11,6 +11,32 @@ use crate::scenario::units::Duration;
 use crate::scenario::FIRST_COMPONENT;
 
 /// Checks the workload; `None` if it had errors (already reported).
+/// The request classes in class order (the same order [`check`] builds them in: the mix, or one
+/// class `request` when there is none, then the bots), with their paths (`/NAME` by default).
+pub(super) fn class_paths(w: &WorkloadConfig) -> Vec<ClassPath> {
+    let path = |name: &str, p: &Option<String>| p.clone().unwrap_or_else(|| format!("/{name}"));
+    let mut v = Vec::new();
+    if w.mix.is_empty() {
+        v.push(ClassPath {
+            name: "request".into(),
+            path: "/request".into(),
+        });
+    }
+    for m in &w.mix {
+        v.push(ClassPath {
+            name: m.name.clone(),
+            path: path(&m.name, &m.path),
+        });
+    }
+    for b in &w.bots {
+        v.push(ClassPath {
+            name: b.name.clone(),
+            path: path(&b.name, &b.path),
+        });
+    }
+    v
+}
+
 pub(super) fn check(c: &mut Checker, w: &WorkloadConfig) -> ClientSpec {
     let wp = [k("workload")];
     let at = |p: &[Seg], key: &str| {
