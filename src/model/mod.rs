@@ -20,6 +20,7 @@ pub mod faults;
 pub mod fleet;
 pub mod kinds;
 pub mod kit;
+pub mod limiter;
 pub mod load_balancer;
 pub mod meter;
 pub mod network;
