@@ -848,3 +848,29 @@ fn check_table_with_an_objective_label_past_65535_columns_prints_without_panicki
     );
     assert!(out.contains("bbbb…"), "{}", &out[..out.len().min(600)]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// 12. Found by the range-edges property (tests/it/edges.rs).
+
+#[test]
+fn window_too_small_for_a_duration_set_on_the_command_line_names_both() {
+    // `--set scenario.duration=30d` on a file with `window = "250ms"`: refused at the window with
+    // "the window is too small: more than a million points", naming neither the duration that
+    // was just set nor a window that would do.
+    let text = BASE.replace("duration = \"5m\"", "duration = \"5m\"\nwindow = \"250ms\"");
+    let set = Override::parse("scenario.duration=30d").unwrap();
+    let e = scenario::parse("t.toml", &text, &[set]).unwrap_err();
+    let d = &e.diagnostics[0];
+    assert_eq!(d.key_path.as_deref(), Some("scenario.window"), "{e}");
+    assert_eq!(
+        d.message,
+        "the window (250ms) is too small for the duration (30d): more than a million points"
+    );
+    assert_eq!(
+        d.help.as_deref(),
+        Some("a window of at least 2592ms gives at most a million points")
+    );
+    let enough = Override::parse("scenario.window=2592ms").unwrap();
+    let set = Override::parse("scenario.duration=30d").unwrap();
+    scenario::parse("t.toml", &text, &[set, enough]).expect("the suggested window is enough");
+}

@@ -77,10 +77,17 @@ pub(super) fn validate(ctx: &ErrCtx, file: ScenarioFile) -> Result<Scenario, Loa
             SEC
         }
         Some(w) if duration > 0 && duration / w.0 > 1_000_000 => {
+            // Name both keys: either may be the one just changed (`--set scenario.duration=30d`).
             m.err(
                 &[k("scenario"), k("window")],
-                "the window is too small: more than a million points",
-                None,
+                format!(
+                    "the window ({w}) is too small for the duration ({}): more than a million points",
+                    meta.duration
+                ),
+                Some(format!(
+                    "a window of at least {} gives at most a million points",
+                    Duration(duration.div_ceil(1_000_000).max(MS))
+                )),
             );
             SEC
         }
