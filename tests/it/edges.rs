@@ -3,9 +3,11 @@
 //! (durations, sizes, rates, prices, fractions) — is set to each of its range edges (0, the
 //! smallest step, the type's minimum and maximum, huge, negative, NaN and infinities where TOML
 //! can write them, the wrong type) with `--set`, on top of the shipped scenarios and
-//! `tests/fixtures/edges/every-key.toml`. A refusal must be located and name the key; an
-//! accepted scenario is run a few simulated seconds (capped by `scalesim::fuzzing`, as the
-//! fuzzers do) and must not panic, and every request must end in exactly one outcome.
+//! `tests/fixtures/edges/every-key.toml`. A refusal must be located and name the key (and show
+//! the value as written, not as 300 digits); an accepted scenario is run a few simulated seconds
+//! (capped by `scalesim::fuzzing`, as the fuzzers do) and must not panic, and every request must
+//! end in exactly one outcome. A third test sets every key at once, each to an edge value the
+//! others still allow.
 //!
 //! The keys come from the schema, so a new key is covered as soon as a base has its table; a
 //! numeric key that no base can reach fails `every_numeric_key_of_the_schema_is_in_a_base` until
@@ -570,6 +572,13 @@ fn names_the_key(diags: &[scenario::error::Diagnostic], raw: &str, path: &str) -
         .any(|d| d.file == blamed || says(&d.message) || d.help.as_deref().is_some_and(says))
 }
 
+/// Whether `text` has a number of 25 digits or more: a float printed with `{}` (`1e300` as 301
+/// digits) rather than as written.
+fn long_number(text: &str) -> bool {
+    text.split(|c: char| !c.is_ascii_digit())
+        .any(|run| run.len() >= 25)
+}
+
 /// Runs `scn` cut short under `scalesim::fuzzing`'s checks and renders its reports: `Ok(true)` if
 /// it ran to the end, `Ok(false)` if the event budget ran out, `Err` for a panic or a broken check.
 fn run_short(scn: &scenario::Scenario) -> Result<bool, String> {
@@ -632,6 +641,11 @@ fn every_numeric_key_at_its_range_edges_is_refused_clearly_or_runs_clean() {
                             failures.push(format!("{case}: refused without a place: {e}"));
                         } else if !names_the_key(&e.diagnostics, &raw, &leaf.path) {
                             failures.push(format!("{case}: refused, but not naming the key: {e}"));
+                        } else if let Some(d) =
+                            e.diagnostics.iter().find(|d| long_number(&d.message))
+                        {
+                            failures
+                                .push(format!("{case}: a number printed in full: {}", d.message));
                         }
                         continue;
                     }

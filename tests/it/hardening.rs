@@ -874,3 +874,32 @@ fn window_too_small_for_a_duration_set_on_the_command_line_names_both() {
     let set = Override::parse("scenario.duration=30d").unwrap();
     scenario::parse("t.toml", &text, &[set, enough]).expect("the suggested window is enough");
 }
+
+#[test]
+fn huge_and_tiny_numbers_in_refusals_are_shown_as_written_not_digit_by_digit() {
+    // `{}` prints an f64 in full: `--set components.web.service.cv=1e300` was refused with
+    // "found 1000…000" (301 digits), and so were type errors, bare numbers for durations, SLO
+    // thresholds and the users × multiplier limit.
+    let refused = |sets: &[&str]| {
+        let sets: Vec<Override> = sets.iter().map(|s| Override::parse(s).unwrap()).collect();
+        let e = scenario::parse("t.toml", BASE, &sets).unwrap_err();
+        let shown = e.to_string();
+        assert!(
+            !shown.contains("0000000000"),
+            "a number printed in full: {shown}"
+        );
+        shown
+    };
+    let cv = "components.web.service={ dist = \"lognormal\", mean = \"20ms\", cv = 1e300 }";
+    assert!(refused(&[cv]).contains("cv must be a positive number up to 100, found 1e300"));
+    assert!(refused(&["workload.users=1e300"]).contains("found the number 1e300"));
+    assert!(refused(&["workload.users=5e-324"]).contains("found the number 5e-324"));
+    assert!(refused(&["components.web.service.mean=1e300"])
+        .contains("a bare number (1e300) has no unit"));
+    assert!(refused(&["slo.objectives=[{ metric = \"p99\", below = 1e300 }]"])
+        .contains("a bare number (1e300) has no unit; write the threshold with one, like below = \"300ms\""));
+    let spike = "workload.spikes=[{ at = \"1m\", multiplier = 1e300, hold = \"1m\" }]";
+    assert!(refused(&[spike]).contains("users × the largest load multiplier is 1e301"));
+    // Everyday sizes are unchanged.
+    assert!(refused(&["workload.users=1.5"]).contains("found the number 1.5"));
+}

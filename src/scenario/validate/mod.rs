@@ -146,7 +146,10 @@ pub(super) fn validate(ctx: &ErrCtx, file: ScenarioFile) -> Result<Scenario, Loa
     if !(0.0..1.0).contains(&file.network.jitter) {
         c.err(
             &[k("network"), k("jitter")],
-            format!("jitter must be in [0, 1), found {}", file.network.jitter),
+            format!(
+                "jitter must be in [0, 1), found {}",
+                super::error::number(file.network.jitter)
+            ),
             None,
         );
     }
