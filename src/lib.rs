@@ -32,6 +32,8 @@ pub mod budget;
 pub mod cli;
 pub mod engine;
 pub mod explain;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod journey;
 pub mod metrics;
 pub mod model;

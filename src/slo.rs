@@ -145,7 +145,10 @@ impl Measure {
             if x > 0.0 && x < 100.0 {
                 Ok(Measure::Quantile(x / 100.0))
             } else {
-                Err(format!("a percentile must be between 0 and 100, found {x}"))
+                Err(format!(
+                    "a percentile must be between 0 and 100, found {}",
+                    crate::scenario::error::number(x)
+                ))
             }
         };
         match n.as_str() {

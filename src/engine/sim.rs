@@ -114,6 +114,19 @@ impl<M: Model> Simulation<M> {
         }
     }
 
+    /// Handles the next event if it is due at or before `until` (as [`Self::run_until`] would).
+    /// Returns false, changing nothing, when none is.
+    #[inline]
+    pub fn step_until(&mut self, until: Time) -> bool {
+        match self.sched.queue.pop_until(until) {
+            Some((t, ev)) => {
+                self.dispatch(t, ev);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Counts, hashes and handles one popped event.
     #[inline(always)]
     fn dispatch(&mut self, t: Time, ev: M::Event) {

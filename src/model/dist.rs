@@ -184,7 +184,10 @@ impl DistConfig {
             DistConfig::Lognormal { cv, .. } if !(cv > 0.0 && cv.is_finite() && cv <= 100.0) => {
                 Err((
                     "cv",
-                    format!("cv must be a positive number up to 100, found {cv}"),
+                    format!(
+                        "cv must be a positive number up to 100, found {}",
+                        crate::scenario::error::number(cv)
+                    ),
                 ))
             }
             DistConfig::Uniform { min, max } if min > max => {

@@ -1010,7 +1010,7 @@ fn check_fleet(
                 Metric::RequestsPerTarget => *target > 0.0 && target.is_finite(),
             };
             if !ok {
-                c.err(&at_key(&sp, "target"), format!("target must be in (0, 1] for cpu, or positive for requests_per_target; found {target}"), None);
+                c.err(&at_key(&sp, "target"), format!("target must be in (0, 1] for cpu, or positive for requests_per_target; found {}", crate::scenario::error::number(*target)), None);
             }
             let period = period.map_or(60 * SEC, |d| d.0);
             if period < SEC {

@@ -129,6 +129,17 @@ impl fmt::Display for LoadError {
     }
 }
 
+/// A number as a message shows it: as written at everyday sizes (`0.5`, `250`, `1.5`), in
+/// scientific notation beyond them (`1e300`, `5e-324`), where `{}` would print hundreds of digits.
+pub fn number(v: f64) -> String {
+    let a = v.abs();
+    if v.is_finite() && a != 0.0 && !(1e-6..1e15).contains(&a) {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
+    }
+}
+
 /// `n` with thousands separators: 3950 → "3,950".
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
@@ -574,7 +585,11 @@ fn found_words(found: &str) -> Option<String> {
         return Some(v);
     }
     if let Some(v) = inner("floating point") {
-        return Some(format!("the number {v}"));
+        // serde writes every digit (1e300 as 301 of them): past 20, as written.
+        return Some(match v.parse::<f64>() {
+            Ok(x) if v.len() > 20 => format!("the number {}", number(x)),
+            _ => format!("the number {v}"),
+        });
     }
     if let Some(v) = inner("integer") {
         return Some(format!("the number {v}"));
@@ -637,6 +652,21 @@ pub fn plain_words_at(path: &[Seg], msg: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_are_shown_as_written_at_every_size() {
+        assert_eq!(number(0.5), "0.5");
+        assert_eq!(number(250.0), "250");
+        assert_eq!(number(0.0), "0");
+        assert_eq!(number(-1.5), "-1.5");
+        assert_eq!(number(1e300), "1e300");
+        assert_eq!(number(-1e300), "-1e300");
+        assert_eq!(number(5e-324), "5e-324");
+        assert_eq!(number(f64::MAX), "1.7976931348623157e308");
+        assert_eq!(number(f64::NAN), "NaN");
+        assert_eq!(number(f64::INFINITY), "inf");
+        assert_eq!(number(1e14), "100000000000000");
+    }
 
     #[test]
     fn line_and_column_count_characters() {

@@ -208,7 +208,8 @@ fn check_fraction(v: f64) -> Result<f64, String> {
         Ok(v)
     } else {
         Err(format!(
-            "expected a fraction between 0 and 1 (or 0% and 100%), found {v}"
+            "expected a fraction between 0 and 1 (or 0% and 100%), found {}",
+            super::error::number(v)
         ))
     }
 }
@@ -241,7 +242,8 @@ macro_rules! string_unit {
                     }
                     fn visit_f64<E: de::Error>(self, v: f64) -> Result<$ty, E> {
                         Err(E::custom(format!(
-                            "a bare number ({v}) has no unit; expected {}",
+                            "a bare number ({}) has no unit; expected {}",
+                            $crate::scenario::error::number(v),
                             $what
                         )))
                     }

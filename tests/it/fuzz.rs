@@ -1,29 +1,15 @@
 //! A deterministic mutation fuzzer that CI runs: byte, token and line mutations of every shipped
 //! scenario go through parse + validate (no input may panic), and a sample of the accepted ones is
 //! simulated briefly (no panic, every request ends in exactly one outcome, the same seed twice
-//! gives the same event stream). A failure prints the input's index and the mutated text, so it
+//! gives the same event stream; the checks are `scalesim::fuzzing`'s, which the cargo-fuzz targets
+//! in `fuzz/` share). A failure prints the input's index and the mutated text, so it
 //! replays: `SCALESIM_FUZZ_ONLY=<index> cargo test --test it fuzz:: -- --nocapture`.
 //!
 //! `SCALESIM_FUZZ_INPUTS` (default 20,000) and `SCALESIM_FUZZ_RUNS` (default 150) set the counts.
 
-use scalesim::scenario::{self, Override};
+use scalesim::fuzzing::{self, Limits, SplitMix64 as Rng};
+use scalesim::scenario;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-
-/// splitmix64: a tiny, version-stable generator (the inputs must not change with a crate update).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 /// Values at the edges of what the model assumes, and values of the wrong type.
 const EDGES: &[&str] = &[
@@ -137,13 +123,6 @@ fn env_count(key: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// Simulations short enough for CI: two simulated minutes, and not the crowds the chapters'
-/// huge-edge mutations ask for (those are issue 9's estimated refusals, not a fuzz run's job).
-fn short(scn: &scenario::Scenario) -> bool {
-    let rate: f64 = scn.client.streams.iter().map(|s| s.rate).sum();
-    scn.client.users <= 20_000 && rate <= 20_000.0 && scn.components.len() <= 300
-}
-
 #[test]
 fn mutated_scenarios_never_panic_and_accepted_ones_run_clean() {
     let inputs = env_count("SCALESIM_FUZZ_INPUTS", 20_000);
@@ -152,10 +131,6 @@ fn mutated_scenarios_never_panic_and_accepted_ones_run_clean() {
         .ok()
         .and_then(|v| v.parse::<usize>().ok());
     let seeds = seeds();
-    let cap = [
-        Override::parse("scenario.duration=2m").expect("override"),
-        Override::parse("scenario.warmup=0s").expect("override"),
-    ];
     let (mut accepted, mut runs) = (0, 0);
     for n in 0..inputs {
         if only.is_some_and(|o| o != n) {
@@ -168,34 +143,29 @@ fn mutated_scenarios_never_panic_and_accepted_ones_run_clean() {
         let Ok(result) = loaded else {
             panic!("input {n} panicked in parse/validate:\n{text}");
         };
-        let Ok(_) = result else { continue };
+        let Ok(scn) = result else { continue };
         accepted += 1;
         if runs >= runs_wanted || rng.below(8) != 0 {
             continue;
         }
-        let Ok(scn) = scenario::parse("fuzz", &text, &cap) else {
-            continue; // the caps themselves can make a mutated file invalid (a fault after 2m)
-        };
-        if !short(&scn) {
+        // Cut to a short run (seconds, a few thousand users): the chapters' huge-edge mutations
+        // ask for crowds too big to simulate in CI.
+        let Some(scn) = fuzzing::shorten(&scn, &Limits::SHORT) else {
             continue;
-        }
-        runs += 1;
-        let run = |scn: &scenario::Scenario| {
-            catch_unwind(AssertUnwindSafe(|| scalesim::run::run(scn, &mut |_| {})))
-                .unwrap_or_else(|_| panic!("input {n} panicked in the run:\n{text}"))
         };
-        let a = run(&scn);
-        assert_eq!(
-            a.metrics.started,
-            a.metrics.ended + a.open_at_end,
-            "input {n}: requests not conserved:\n{text}"
-        );
-        let b = run(&scn);
-        assert_eq!(
-            (a.events, a.hash),
-            (b.events, b.hash),
-            "input {n}: the same seed twice gave different runs:\n{text}"
-        );
+        runs += 1;
+        let checked = catch_unwind(AssertUnwindSafe(|| {
+            let out = fuzzing::run_checked(&scn, Limits::SHORT.events)?;
+            match out {
+                Some(out) => fuzzing::deterministic(&scn, &out),
+                None => Ok(()),
+            }
+        }));
+        match checked {
+            Err(_) => panic!("input {n} panicked in the run:\n{text}"),
+            Ok(Err(e)) => panic!("input {n}: {e}:\n{text}"),
+            Ok(Ok(())) => {}
+        }
     }
     println!("{inputs} inputs, {accepted} accepted, {runs} simulated");
     if only.is_none() {

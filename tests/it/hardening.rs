@@ -1037,3 +1037,58 @@ fn the_estimate_is_within_a_small_factor_of_the_events_a_run_handles() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// 13. Found by the range-edges property (tests/it/edges.rs).
+
+#[test]
+fn window_too_small_for_a_duration_set_on_the_command_line_names_both() {
+    // `--set scenario.duration=30d` on a file with `window = "250ms"`: refused at the window with
+    // "the window is too small: more than a million points", naming neither the duration that
+    // was just set nor a window that would do.
+    let text = BASE.replace("duration = \"5m\"", "duration = \"5m\"\nwindow = \"250ms\"");
+    let set = Override::parse("scenario.duration=30d").unwrap();
+    let e = scenario::parse("t.toml", &text, &[set]).unwrap_err();
+    let d = &e.diagnostics[0];
+    assert_eq!(d.key_path.as_deref(), Some("scenario.window"), "{e}");
+    assert_eq!(
+        d.message,
+        "the window (250ms) is too small for the duration (30d): more than a million points"
+    );
+    assert_eq!(
+        d.help.as_deref(),
+        Some("a window of at least 2592ms gives at most a million points")
+    );
+    let enough = Override::parse("scenario.window=2592ms").unwrap();
+    let set = Override::parse("scenario.duration=30d").unwrap();
+    scenario::parse("t.toml", &text, &[set, enough]).expect("the suggested window is enough");
+}
+
+#[test]
+fn huge_and_tiny_numbers_in_refusals_are_shown_as_written_not_digit_by_digit() {
+    // `{}` prints an f64 in full: `--set components.web.service.cv=1e300` was refused with
+    // "found 1000…000" (301 digits), and so were type errors, bare numbers for durations, SLO
+    // thresholds and the users × multiplier limit.
+    let refused = |sets: &[&str]| {
+        let sets: Vec<Override> = sets.iter().map(|s| Override::parse(s).unwrap()).collect();
+        let e = scenario::parse("t.toml", BASE, &sets).unwrap_err();
+        let shown = e.to_string();
+        assert!(
+            !shown.contains("0000000000"),
+            "a number printed in full: {shown}"
+        );
+        shown
+    };
+    let cv = "components.web.service={ dist = \"lognormal\", mean = \"20ms\", cv = 1e300 }";
+    assert!(refused(&[cv]).contains("cv must be a positive number up to 100, found 1e300"));
+    assert!(refused(&["workload.users=1e300"]).contains("found the number 1e300"));
+    assert!(refused(&["workload.users=5e-324"]).contains("found the number 5e-324"));
+    assert!(refused(&["components.web.service.mean=1e300"])
+        .contains("a bare number (1e300) has no unit"));
+    assert!(refused(&["slo.objectives=[{ metric = \"p99\", below = 1e300 }]"])
+        .contains("a bare number (1e300) has no unit; write the threshold with one, like below = \"300ms\""));
+    let spike = "workload.spikes=[{ at = \"1m\", multiplier = 1e300, hold = \"1m\" }]";
+    assert!(refused(&[spike]).contains("users × the largest load multiplier is 1e301"));
+    // Everyday sizes are unchanged.
+    assert!(refused(&["workload.users=1.5"]).contains("found the number 1.5"));
+}

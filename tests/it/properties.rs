@@ -3,13 +3,13 @@
 //! (b) randomly mutated chapter files never panic it either: `Ok`, or `Err` with sane diagnostics;
 //! (c) mutated files that do load run without panicking, and every logical request is accounted
 //!     for: it is either still open or ended in exactly one outcome
-//!     (`metrics.started == metrics.ended + open_at_end`).
+//!     (`metrics.started == metrics.ended + open_at_end`), checked by `scalesim::fuzzing` as the
+//!     fuzzers check it.
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use scalesim::engine::time::SEC;
-use scalesim::model::probe::PROBE_CLASS;
-use scalesim::model::request::{ReqState, RequestTable};
+use scalesim::fuzzing::{self, Limits};
 use scalesim::scenario::error::LoadError;
 use scalesim::scenario::{self, Override, Scenario};
 use std::path::PathBuf;
@@ -509,115 +509,36 @@ proptest! {
 // ---------------------------------------------------------------------------------------------
 // (c) mutated files that load: the run never panics and conserves requests
 
-/// User requests open in the table: live attempts that are neither abandoned (timed out, waiting
-/// for a late answer) nor health probes — the same count as `RunOutput::open_at_end`.
-fn open_requests(reqs: &RequestTable) -> u64 {
-    reqs.count(|r| r.state != ReqState::Abandoned && r.class != PROBE_CLASS) as u64
-}
+/// How short a property case's run is: at most a minute of simulated time and a bounded number
+/// of events (a guard against livelocks), at the size the mutated file asks for.
+const SHORT: Limits = Limits {
+    duration: MAX_SIM,
+    users: u32::MAX,
+    rate: f64::INFINITY,
+    components: usize::MAX,
+    events: EVENT_BUDGET,
+};
 
-/// Drives a run event by event with a budget. Returns `None` if the budget ran out before the end.
-/// Otherwise returns (started, ended, open requests) at the end.
-fn stepped(scn: &Scenario) -> Result<Option<(u64, u64, u64)>, TestCaseError> {
-    let mut sim = scalesim::run::build(scn);
-    while sim.now() < scn.duration {
-        if !sim.step() {
-            break;
-        }
-        if sim.stats.events > EVENT_BUDGET {
-            return Ok(None);
-        }
-        // Conservation holds between any two events, not just at the end: check now and then.
-        if sim.stats.events % 4096 == 0 {
-            let m = &sim.model.metrics;
-            let open = open_requests(&sim.model.reqs);
-            prop_assert_eq!(
-                m.started,
-                m.ended + open,
-                "at t = {} ns: started = ended + open",
-                sim.now()
-            );
-        }
-    }
-    let m = &sim.model.metrics;
-    Ok(Some((m.started, m.ended, open_requests(&sim.model.reqs))))
-}
-
-/// Request conservation: `metrics.started` and `metrics.ended` count *logical* requests (a user's
-/// click, however many attempts it takes); `open` counts the live attempts that stand for a request
-/// still in flight (pending, or waiting for a retry), excluding attempts the client abandoned at its
-/// timeout and health probes. Every request ends in exactly one outcome iff the balance is exact.
-fn check_conservation(
-    what: &str,
-    started: u64,
-    ended: u64,
-    open: u64,
-) -> Result<(), TestCaseError> {
-    prop_assert!(
-        ended <= started,
-        "{what}: ended {ended} > started {started}"
-    );
-    prop_assert_eq!(
-        started,
-        ended + open,
-        "{}: started = ended + open must hold exactly",
-        what
-    );
-    Ok(())
-}
-
-fn short(mut scn: Scenario) -> Scenario {
-    scn.duration = scn.duration.min(MAX_SIM);
-    scn.warmup = 0;
-    scn.window = scn.window.min(scn.duration);
-    scn
-}
-
+/// Runs `scn` (cut to [`SHORT`]) under `scalesim::fuzzing`'s checks: event by event, then
+/// through the real run loop; every request ends in exactly one outcome. `Ok(false)` if the
+/// event budget ran out.
 fn run_case(scn: Scenario) -> Result<bool, TestCaseError> {
-    let scn = short(scn);
-    let Some((s, e, open)) = stepped(&scn)? else {
+    let scn = fuzzing::shorten(&scn, &SHORT).expect("no component limit");
+    let Some(out) = fuzzing::run_checked(&scn, SHORT.events).map_err(TestCaseError::fail)? else {
         return Ok(false);
     };
-    check_conservation("stepped", s, e, open)?;
 
     // The same scenario with no client timeout: no attempt is ever abandoned, so every live slot
     // (probes aside) is an open request.
     let mut no_timeout = scn.clone();
     no_timeout.client.timeout = None;
-    if let Some((s, e, open)) = stepped(&no_timeout)? {
-        check_conservation("without timeout", s, e, open)?;
-    }
+    fuzzing::run_checked(&no_timeout, SHORT.events)
+        .map_err(|e| TestCaseError::fail(format!("without timeout: {e}")))?;
 
-    // The real run loop (windows, gauges) and the reports.
-    let out = scalesim::run::run(&scn, &mut |_| {});
-    let m = &out.metrics;
-    check_conservation("run", m.started, m.ended, out.open_at_end)?;
     prop_assert!(out.open_at_end <= out.in_flight_end as u64);
     prop_assert!(out.in_flight_end <= out.peak_in_flight);
-    // Every ended request has exactly one outcome: the per-window outcome counts add up to the
-    // number ended, and (no warm-up) so do the per-class totals.
-    let by_window: u64 = m
-        .series
-        .iter()
-        .map(|w| w.outcomes.iter().sum::<u64>())
-        .sum();
-    prop_assert_eq!(
-        by_window,
-        m.ended,
-        "outcomes in the time series vs requests ended"
-    );
-    let by_class: u64 = m.outcome_totals().iter().sum();
-    prop_assert_eq!(by_class, m.ended, "outcomes by class vs requests ended");
-    prop_assert_eq!(
-        m.series.last().map(|w| w.end),
-        Some(scn.duration),
-        "the time series covers the run"
-    );
-    let _ = scalesim::report::results::results_json(&scn, &out).to_string();
-    let _ = scalesim::report::csv::timeseries_csv(&scn, &out);
-    let _ = scalesim::report::summary::summary_md(&scn, &out);
-    // And it is deterministic.
-    let again = scalesim::run::run(&scn, &mut |_| {});
-    prop_assert_eq!(again.hash, out.hash, "two runs of the same scenario differ");
+    fuzzing::render(&scn, &out);
+    fuzzing::deterministic(&scn, &out).map_err(TestCaseError::fail)?;
     Ok(true)
 }
 

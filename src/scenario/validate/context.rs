@@ -146,7 +146,10 @@ impl<'a, 'b> Checker<'a, 'b> {
         if !(v > 0.0 && v.is_finite()) {
             self.err(
                 path,
-                format!("{what} must be a positive number, found {v}"),
+                format!(
+                    "{what} must be a positive number, found {}",
+                    super::super::error::number(v)
+                ),
                 None,
             );
         }

@@ -198,7 +198,10 @@ pub(super) fn check(c: &mut Checker, configs: &[FaultConfig]) -> Vec<FaultSpec> 
                 if f.fraction.is_some() && !(fr > 0.0 && fr <= 1.0) {
                     c.err(
                         &at(&p, "fraction"),
-                        format!("the fraction must be in (0, 1], found {fr}"),
+                        format!(
+                            "the fraction must be in (0, 1], found {}",
+                            crate::scenario::error::number(fr)
+                        ),
                         None,
                     );
                 }
@@ -245,7 +248,10 @@ pub(super) fn check(c: &mut Checker, configs: &[FaultConfig]) -> Vec<FaultSpec> 
                 Some(x) => {
                     c.err(
                         &at(&p, "factor"),
-                        format!("a slow-down factor must be in (1, 1000], found {x}"),
+                        format!(
+                            "a slow-down factor must be in (1, 1000], found {}",
+                            crate::scenario::error::number(x)
+                        ),
                         None,
                     );
                     None

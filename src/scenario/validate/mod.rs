@@ -77,10 +77,17 @@ pub(super) fn validate(ctx: &ErrCtx, file: ScenarioFile) -> Result<Scenario, Loa
             SEC
         }
         Some(w) if duration > 0 && duration / w.0 > 1_000_000 => {
+            // Name both keys: either may be the one just changed (`--set scenario.duration=30d`).
             m.err(
                 &[k("scenario"), k("window")],
-                "the window is too small: more than a million points",
-                None,
+                format!(
+                    "the window ({w}) is too small for the duration ({}): more than a million points",
+                    meta.duration
+                ),
+                Some(format!(
+                    "a window of at least {} gives at most a million points",
+                    Duration(duration.div_ceil(1_000_000).max(MS))
+                )),
             );
             SEC
         }
@@ -140,7 +147,10 @@ pub(super) fn validate(ctx: &ErrCtx, file: ScenarioFile) -> Result<Scenario, Loa
     if !(0.0..1.0).contains(&file.network.jitter) {
         c.err(
             &[k("network"), k("jitter")],
-            format!("jitter must be in [0, 1), found {}", file.network.jitter),
+            format!(
+                "jitter must be in [0, 1), found {}",
+                super::error::number(file.network.jitter)
+            ),
             None,
         );
     }

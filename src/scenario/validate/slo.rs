@@ -131,13 +131,29 @@ pub(super) fn check(
                 let text = match raw {
                     toml::Value::String(s) => s.clone(),
                     toml::Value::Integer(i) => i.to_string(),
-                    toml::Value::Float(f) => f.to_string(),
+                    // As written at any size (`1e300`, not 301 digits), for the parser and the label.
+                    toml::Value::Float(f) => crate::scenario::error::number(*f),
                     other => other.to_string(),
                 };
                 let threshold = match measure.threshold(&text) {
                     Ok(x) => x,
                     Err(e) => {
-                        c.err(&at_key(&p, key), e, None);
+                        // A bare number for a metric with a unit: say so, whatever the number
+                        // looks like (`1e300` would otherwise read as 1 of the unit "e300").
+                        use crate::slo::Measure;
+                        let example = match measure {
+                            Measure::Quantile(_) | Measure::Mean | Measure::Max => Some("\"300ms\""),
+                            Measure::Throughput => Some("\"100/s\""),
+                            Measure::CostPerMonth => Some("\"$500\""),
+                            Measure::ErrorRate | Measure::Availability => None,
+                        };
+                        let msg = match (raw, example) {
+                            (toml::Value::Integer(_) | toml::Value::Float(_), Some(ex)) => format!(
+                                "a bare number ({text}) has no unit; write the threshold with one, like {key} = {ex}"
+                            ),
+                            _ => e,
+                        };
+                        c.err(&at_key(&p, key), msg, None);
                         continue;
                     }
                 };

@@ -72,7 +72,10 @@ pub(super) fn check(c: &mut Checker, w: &WorkloadConfig) -> ClientSpec {
     if f64::from(users) * peak_mult > 10_000_000.0 {
         c.err(
             &at(&wp, "users"),
-            format!("users × the largest load multiplier is {:.0}; at most 10,000,000 users can be active at once", f64::from(users) * peak_mult),
+            format!(
+                "users × the largest load multiplier is {}; at most 10,000,000 users can be active at once",
+                crate::scenario::error::number((f64::from(users) * peak_mult).round())
+            ),
             None,
         );
     }
@@ -143,7 +146,7 @@ pub(super) fn check(c: &mut Checker, w: &WorkloadConfig) -> ClientSpec {
                 &at(&p, "multiplier"),
                 format!(
                     "the multiplier must be between 0 and 10000, found {}",
-                    s.multiplier
+                    crate::scenario::error::number(s.multiplier)
                 ),
                 None,
             );
@@ -176,7 +179,10 @@ pub(super) fn check(c: &mut Checker, w: &WorkloadConfig) -> ClientSpec {
         if !(0.0..24.0).contains(&h) {
             c.err(
                 &at(&wp, "start_hour"),
-                format!("start_hour must be in 0..24, found {h}"),
+                format!(
+                    "start_hour must be in 0..24, found {}",
+                    crate::scenario::error::number(h)
+                ),
                 None,
             );
         }
@@ -196,7 +202,10 @@ pub(super) fn check(c: &mut Checker, w: &WorkloadConfig) -> ClientSpec {
         if !(m.weight > 0.0 && m.weight.is_finite()) {
             c.err(
                 &at(&p, "weight"),
-                format!("the weight must be a positive number, found {}", m.weight),
+                format!(
+                    "the weight must be a positive number, found {}",
+                    crate::scenario::error::number(m.weight)
+                ),
                 None,
             );
         }
