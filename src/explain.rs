@@ -132,7 +132,13 @@ pub fn topology(scn: &Scenario) -> Topology {
                 continue;
             }
             seen.push((to.clone(), r.role));
+            // A hop across the internet (to a third party) takes the users' one-way time.
+            let crosses = scn
+                .components
+                .get((r.to as usize).wrapping_sub(crate::scenario::FIRST_COMPONENT as usize))
+                .is_some_and(|(_, spec)| spec.tag().zone() != kind.zone());
             let (label, standby) = match r.role {
+                RouteRole::Forward if crosses => (format!("internet, {}", ms(ext)), false),
                 RouteRole::Forward => (ms(int), false),
                 RouteRole::Answer => (format!("answer, {}", ms(ext)), false),
                 RouteRole::Failover => (format!("failover, {}", ms(ext)), true),

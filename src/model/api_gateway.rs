@@ -30,7 +30,7 @@ use super::{Code, Control, Ctx, Msg, Timer, Zone, CALL_TIMEOUT};
 use crate::engine::time::{human, Time, MS, SEC};
 use crate::engine::RngStream;
 use crate::scenario::error::Seg;
-use crate::scenario::units::{Duration, Price, Rate};
+use crate::scenario::units::{Dollars, Duration, Rate};
 use crate::scenario::validate::{at_index, at_key, Checker};
 use serde::{Deserialize, Serialize};
 
@@ -69,7 +69,7 @@ pub struct ApiGatewayConfig {
     /// Most requests in flight through the gateway at once; beyond it 429. Default: no limit.
     pub max_concurrency: Option<u32>,
     /// Price per million requests. Default $3.50 (REST APIs, us-east-1).
-    pub price_per_million: Option<Price>,
+    pub price_per_million: Option<Dollars>,
 }
 
 /// `{ path = "/orders", target = "orders_lb" }`.
@@ -425,7 +425,10 @@ impl Kind for ApiGateway {
         if !(rate > 0.0 && rate.is_finite() && rate <= 1e9) {
             c.err(
                 &at_key(base, "rate"),
-                format!("the rate must be more than 0/s and at most 1000000000/s, found {rate}"),
+                format!(
+                    "the rate must be more than 0/s and at most 1000000000/s, found {}",
+                    crate::scenario::error::number(rate)
+                ),
                 None,
             );
         }

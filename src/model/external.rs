@@ -24,7 +24,7 @@ use super::{Code, Control, Ctx, Msg, Timer, Zone};
 use crate::engine::time::Time;
 use crate::engine::RngStream;
 use crate::scenario::error::Seg;
-use crate::scenario::units::{Fraction, Price, Rate};
+use crate::scenario::units::{Dollars, Fraction, Rate};
 use crate::scenario::validate::{at_key, Checker};
 use serde::{Deserialize, Serialize};
 
@@ -44,7 +44,7 @@ pub struct ExternalConfig {
     /// The burst its rate limit admits at once. Default: one second of `rate_limit`.
     pub burst: Option<u32>,
     /// Price per call, e.g. "$0.0001". Default $0.
-    pub price_per_call: Option<Price>,
+    pub price_per_call: Option<Dollars>,
 }
 
 /// An external dependency after validation.
@@ -249,7 +249,10 @@ impl Kind for External {
         if !(0.0..=1.0).contains(&error_rate) {
             c.err(
                 &at_key(base, "error_rate"),
-                format!("the error rate is a share between 0 and 1, found {error_rate}"),
+                format!(
+                    "the error rate is a share between 0 and 1, found {}",
+                    crate::scenario::error::number(error_rate)
+                ),
                 Some("e.g. error_rate = 0.01 or \"1%\"".into()),
             );
         }
@@ -259,7 +262,7 @@ impl Kind for External {
                     &at_key(base, "rate_limit"),
                     format!(
                         "the rate limit must be more than 0/s and at most 1000000000/s, found {}",
-                        r.0
+                        crate::scenario::error::number(r.0)
                     ),
                     None,
                 );

@@ -413,6 +413,8 @@ pub struct Plans {
     pub plans: Vec<Plan>,
     /// By class index: the plan its requests make (the longest matching path), if any.
     pub of_class: Vec<Option<u16>>,
+    /// Each plan's path prefix as written (`/` when it gave none).
+    pub paths: Vec<String>,
 }
 
 impl Plans {
@@ -429,6 +431,45 @@ impl Plans {
     /// Nothing is called.
     pub fn is_empty(&self) -> bool {
         self.plans.is_empty()
+    }
+
+    /// The plans in words for `explain` and the run header: `"/orders → inventory ∥ payments
+    /// (timeouts 1s, 3s)"`; `paths` are the plans' prefixes as written.
+    pub fn describe(&self, name_of: &dyn Fn(CompId) -> String) -> String {
+        self.plans
+            .iter()
+            .zip(&self.paths)
+            .map(|(p, path)| {
+                let sep = if p.mode == Mode::Parallel {
+                    " ∥ "
+                } else {
+                    " → "
+                };
+                let calls: Vec<String> = p
+                    .calls
+                    .iter()
+                    .map(|c| {
+                        let t = c.timeout.map_or(String::new(), |t| {
+                            format!(" ≤{}", crate::engine::time::human(t))
+                        });
+                        format!("{}{t}", name_of(c.to))
+                    })
+                    .collect();
+                format!("{path} → {}", calls.join(sep))
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// Routes to what it calls, for `explain`.
+    pub fn routes(&self) -> Vec<super::kit::Route> {
+        self.targets()
+            .into_iter()
+            .map(|to| super::kit::Route {
+                to,
+                role: super::kit::RouteRole::Forward,
+            })
+            .collect()
     }
 
     /// Every component called, in plan order (repeats removed).
@@ -535,7 +576,10 @@ pub fn check_plans(
             if call.work.is_some() && !(work > 0.0 && work.is_finite() && work <= 1e6) {
                 c.err(
                     &at_key(&tp, "work"),
-                    format!("work must be a positive number up to 1000000, found {work}"),
+                    format!(
+                        "work must be a positive number up to 1000000, found {}",
+                        crate::scenario::error::number(work)
+                    ),
                     None,
                 );
             }
@@ -566,7 +610,11 @@ pub fn check_plans(
         .into_iter()
         .map(|m| m.map(|i| i as u16))
         .collect();
-    Plans { plans, of_class }
+    Plans {
+        plans,
+        of_class,
+        paths: prefixes,
+    }
 }
 
 #[cfg(test)]

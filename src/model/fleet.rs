@@ -935,9 +935,13 @@ impl Kind for Fleet {
                 cap * f64::from(f.max),
                 human(f.boot_time),
                 f.azs
-            ),
+            ) + &if s.calls.is_empty() {
+                String::new()
+            } else {
+                format!("; calls {}", s.calls.describe(cx.name_of))
+            },
             shape: Shape::Stack,
-            routes: Vec::new(),
+            routes: s.calls.routes(),
             looked_up: false,
         }
     }

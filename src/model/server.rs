@@ -891,10 +891,13 @@ impl Kind for Server {
                 human(*down)
             );
         }
+        if !spec.calls.is_empty() {
+            let _ = write!(detail, "; calls {}", spec.calls.describe(cx.name_of));
+        }
         Description {
             detail,
             shape: Shape::Box,
-            routes: Vec::new(),
+            routes: spec.calls.routes(),
             looked_up: false,
         }
     }
@@ -1176,6 +1179,7 @@ mod tests {
             az: 0,
             starts_up: true,
             in_fleet,
+            calls: Plans::default(),
         };
         let mut server = Server::new("s", spec, 1);
         server.cpu.direct_allowed = direct;

@@ -29,6 +29,7 @@ pub const CHAPTERS: &[Chapter] = &[
     chapter!(3, "03-vertical-scaling.toml"),
     chapter!(4, "04-horizontal-scaling.toml"),
     chapter!(5, "05-load-balancer.toml"),
+    chapter!(6, "06-microservices.toml"),
 ];
 
 /// The embedded chapter `n`, if there is one.

@@ -385,6 +385,7 @@ const FAULT_KIND_NAMES: &[&str] = &[
     "dns_outage",
     "latency",
     "random_crash",
+    "cpu_bug",
 ];
 /// Scaling metrics.
 const METRIC_NAMES: &[&str] = &["cpu", "requests_per_target"];

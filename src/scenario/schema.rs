@@ -18,7 +18,7 @@
 //! 2^64 B, a number that overflows to infinity) and in exotic whitespace; `tests/it/schema.rs` checks
 //! the patterns against the parsers on generated strings.
 
-use super::units::{Bytes, Duration, Fraction, Price, Rate};
+use super::units::{Bytes, Dollars, Duration, Fraction, Price, Rate};
 use super::{ComponentConfig, KindTag, COMPONENT_KINDS};
 use crate::model::dist::DistConfig;
 use crate::slo::ObjectiveTable;
@@ -227,6 +227,19 @@ impl JsonSchema for Price {
             "Dollars per hour or per month (730 h): \"$0.096/h\", \"$70/month\".",
             price_pattern(),
             &["$0.096/h", "$70/month"],
+        )
+    }
+}
+
+impl JsonSchema for Dollars {
+    fn schema_name() -> String {
+        "Dollars".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        unit_schema(
+            "An amount of dollars: \"$3.50\", \"$0.0001\".",
+            format!(r"^\s*\$\s*{n}\s*$", n = non_negative(false, true)),
+            &["$3.50", "$0.0001"],
         )
     }
 }

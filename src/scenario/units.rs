@@ -23,6 +23,11 @@ pub struct Rate(pub f64);
 #[derive(Clone, Copy, Debug, Default, PartialEq, PartialOrd)]
 pub struct Price(pub f64);
 
+/// An amount of dollars, written as `"$3.50"` or `"$0.0001"` (a price per call or per million
+/// requests).
+#[derive(Clone, Copy, Debug, Default, PartialEq, PartialOrd)]
+pub struct Dollars(pub f64);
+
 /// A fraction in [0, 1], written as a number (`0.001`) or a percentage (`"0.1%"`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, PartialOrd)]
 pub struct Fraction(pub f64);
@@ -188,6 +193,22 @@ pub fn parse_price(text: &str) -> Result<f64, String> {
     }
 }
 
+/// Parses `"$3.50"` into dollars.
+pub fn parse_dollars(text: &str) -> Result<f64, String> {
+    let example = "an amount like \"$3.50\" or \"$0.0001\"";
+    let v: f64 = text
+        .trim()
+        .strip_prefix('$')
+        .and_then(|n| n.trim().parse().ok())
+        .ok_or_else(|| format!("expected {example}, found \"{text}\""))?;
+    if v < 0.0 || !v.is_finite() || v > 1e9 {
+        return Err(format!(
+            "an amount must be between $0 and $1000000000: \"{text}\""
+        ));
+    }
+    Ok(v)
+}
+
 /// Parses `"0.1%"` or `"0.001"` into a fraction in [0, 1].
 pub fn parse_fraction_str(text: &str) -> Result<f64, String> {
     let s = text.trim();
@@ -280,6 +301,13 @@ string_unit!(
     f64,
     "a rate like \"100/s\" or \"6000/min\"",
     |r| format!("{r}/s")
+);
+string_unit!(
+    Dollars,
+    parse_dollars,
+    f64,
+    "an amount like \"$3.50\"",
+    |p| format!("${p}")
 );
 string_unit!(
     Price,

@@ -294,7 +294,10 @@ pub(super) fn check(c: &mut Checker, configs: &[FaultConfig]) -> Vec<FaultSpec> 
                     Some(x) => {
                         c.err(
                             &at(&p, "factor"),
-                            format!("a cpu_bug's factor must be in (1, 1000], found {x}"),
+                            format!(
+                                "a cpu_bug's factor must be in (1, 1000], found {}",
+                                crate::scenario::error::number(x)
+                            ),
                             None,
                         );
                         continue;
@@ -713,7 +716,7 @@ mod tests {
         let err = |keys: &str| the_error(&shop(&fault(keys))).message;
         assert_eq!(
             err("at = \"1m\"\nkind = \"crash\"\ntarget = \"db\"\nfactor = 2"),
-            "`factor` applies only to \"slow\" faults"
+            "`factor` applies only to \"slow\" and \"cpu_bug\" faults"
         );
         assert_eq!(
             err("at = \"1m\"\nkind = \"stop\"\ntarget = \"db\"\nmtbf = \"1h\""),
