@@ -67,6 +67,8 @@ pub struct JourneyPoint {
 pub fn steady_state(mut scn: Scenario, users: u32) -> Scenario {
     scn.client.users = users;
     scn.client.curve.spikes.clear();
+    // Bots are a chapter's one-off event too (its attack): the journey measures the users.
+    scn.client.streams.retain(|s| s.follows_curve);
     scn.faults.clear();
     scn.duration = REPLAY_DURATION;
     scn.warmup = REPLAY_WARMUP;

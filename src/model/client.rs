@@ -7,7 +7,7 @@
 
 use super::dist::{exp_gap, Dist, DistConfig};
 use super::kit::{Behaviour, GaugeSum};
-use super::request::{Outcome, ReqId, ReqState};
+use super::request::{client_key, Outcome, ReqId, ReqState};
 use super::{Code, CompId, Ctx, Msg, Timer};
 
 /// A user finished thinking (payload: user index).
@@ -131,6 +131,10 @@ pub struct BotConfig {
     pub from: Option<Duration>,
     /// End time. Default: end of run.
     pub until: Option<Duration>,
+    /// How many distinct clients it sends from (IP addresses or API keys, as a rate limiter
+    /// keys them), each request from one at random. Default 1: one address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<u32>,
 }
 
 /// A request class after validation.
@@ -157,6 +161,11 @@ pub struct StreamSpec {
     pub from: Time,
     /// Active until.
     pub until: Time,
+    /// Its population (0 the users' arrivals, 1 + i bot i) and how many client keys it draws
+    /// from (0: a new one per arrival, counting up).
+    pub population: u8,
+    /// Client keys (see [`crate::model::request::client_key`]).
+    pub keys: u32,
 }
 
 /// The load curve: base level × daily shape × spikes.
@@ -277,6 +286,8 @@ pub struct Client {
     /// heap entry per request (most of which would be dead by the time they fire).
     timeouts: std::collections::VecDeque<(Time, ReqId)>,
     timeout_armed: bool,
+    /// Open-loop arrivals so far (the client key of streams that give each arrival its own).
+    arrivals: u32,
 }
 
 /// Period of load-curve re-evaluation when the curve is not flat.
@@ -297,6 +308,7 @@ impl Client {
             stream_gap_ns: vec![0.0; k],
             timeouts: std::collections::VecDeque::new(),
             timeout_armed: false,
+            arrivals: 0,
             spec,
         }
     }
@@ -368,7 +380,17 @@ impl Client {
             Some(c) => c,
             None => self.pick_class(),
         };
-        self.begin(class, u32::MAX, ctx);
+        let st = &self.spec.streams[i];
+        let client = match st.keys {
+            0 => {
+                self.arrivals = self.arrivals.wrapping_add(1);
+                self.arrivals
+            }
+            1 => 0,
+            n => self.rng.below(u64::from(n)) as u32,
+        };
+        let key = client_key(st.population, client);
+        self.begin(class, u32::MAX, key, ctx);
         let gap = exp_gap(&mut self.rng, self.stream_gap_ns[i]);
         ctx.timer(gap, Timer::Word(ARRIVAL, tag));
     }
@@ -444,13 +466,16 @@ impl Client {
         }
         self.users[u as usize] = UserState::Waiting;
         let class = self.pick_class();
-        self.begin(class, u, ctx);
+        self.begin(class, u, client_key(0, u), ctx);
     }
 
     #[inline(always)]
-    fn begin(&mut self, class: u16, user: u32, ctx: &mut Ctx) {
+    fn begin(&mut self, class: u16, user: u32, key: u32, ctx: &mut Ctx) {
         let work = self.spec.classes[class as usize].work;
         let id = ctx.reqs.alloc(class, user, ctx.now(), work);
+        if let Some(r) = ctx.reqs.get_mut(id) {
+            r.key = key;
+        }
         ctx.metrics.request_started();
         self.send_attempt(id, ctx);
     }
@@ -501,8 +526,8 @@ impl Client {
     /// timed-out slot is still out there and is freed when its answer returns).
     fn failed(&mut self, id: ReqId, outcome: Outcome, answered: bool, ctx: &mut Ctx) {
         let r = ctx.reqs.get(id).expect("live attempt");
-        let (class, user, first, attempt, work) =
-            (r.class, r.user, r.first_sent, r.attempt, r.work);
+        let (class, user, key, first, attempt, work) =
+            (r.class, r.user, r.key, r.first_sent, r.attempt, r.work);
         if answered {
             ctx.reqs.free(id);
         }
@@ -511,6 +536,7 @@ impl Client {
                 let next = ctx.reqs.alloc(class, user, first, work);
                 let n = ctx.reqs.get_mut(next).expect("fresh");
                 n.attempt = attempt + 1;
+                n.key = key;
                 n.state = ReqState::Backoff;
                 let mut wait = match backoff {
                     Backoff::Exponential => base.saturating_mul(1u64 << (attempt - 1).min(40)),

@@ -212,12 +212,16 @@ impl Fanout {
     ) {
         let now = ctx.now();
         let me = ctx.me;
-        let (class, user, work, tls) = ctx.reqs.get(parent).map_or((0, u32::MAX, 1.0, true), |r| {
-            (r.class, r.user, r.work, r.tls_terminated)
-        });
+        let (class, user, key, work, tls) = ctx
+            .reqs
+            .get(parent)
+            .map_or((0, u32::MAX, 0, 1.0, true), |r| {
+                (r.class, r.user, r.key, r.work, r.tls_terminated)
+            });
         let id = ctx.reqs.alloc(class, user, now, work * call.work);
         if let Some(r) = ctx.reqs.get_mut(id) {
             r.parent = Some(parent);
+            r.key = key;
             r.tls_terminated = tls;
             r.push_hop(me, word(slot, i));
         }

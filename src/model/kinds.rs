@@ -19,6 +19,7 @@ use super::kit::{
 };
 use super::kit::{QueueFigures, TimelineEvent, Wiring};
 use super::load_balancer::LoadBalancer;
+use super::rate_limiter::RateLimiter;
 use super::server::Server;
 use super::{Ctx, Event, Zone};
 use crate::engine::Time;
@@ -355,5 +356,6 @@ kinds! {
         Dns(Dns) = "dns",
         ApiGateway(ApiGateway) = "api_gateway",
         External(External) = "external",
+        RateLimiter(RateLimiter) = "rate_limiter",
     }
 }

@@ -27,6 +27,7 @@ pub mod load_balancer;
 pub mod meter;
 pub mod network;
 pub mod probe;
+pub mod rate_limiter;
 pub mod registry;
 pub mod request;
 pub mod server;

@@ -97,6 +97,19 @@ pub enum ReqState {
     Backoff,
 }
 
+/// A request's [`Request::key`]: population `population` (0 the users, 1 + i bot i), client
+/// `client` within it (24 bits: 16.7 million clients per population).
+#[inline]
+pub fn client_key(population: u8, client: u32) -> u32 {
+    (u32::from(population) << 24) | (client & 0x00ff_ffff)
+}
+
+/// The population of a [`Request::key`].
+#[inline]
+pub fn population_of(key: u32) -> u8 {
+    (key >> 24) as u8
+}
+
 /// The most hops a request can be forwarded through before it is answered.
 pub const MAX_HOPS: usize = 8;
 
@@ -112,6 +125,10 @@ pub struct Request {
     pub state: ReqState,
     /// Owning user (closed loop), or `u32::MAX` for open-loop arrivals.
     pub user: u32,
+    /// Who is asking, as a rate limiter keys it: the population in the top 8 bits (0 the users,
+    /// 1 + i the i-th bot) and the client within it below (a user's index, or one of a bot's
+    /// `keys` — its IP addresses or API keys). See [`client_key`].
+    pub key: u32,
     /// Set by whichever component ends the request.
     pub outcome: Outcome,
     /// When the user's first try was sent (end-to-end latency includes retries).
@@ -205,6 +222,7 @@ impl RequestTable {
             r.attempt = 1;
             r.state = ReqState::Pending;
             r.user = user;
+            r.key = 0;
             r.outcome = Outcome::Ok;
             r.first_sent = now;
             r.sent = now;
@@ -223,6 +241,7 @@ impl RequestTable {
                 attempt: 1,
                 state: ReqState::Pending,
                 user,
+                key: 0,
                 outcome: Outcome::Ok,
                 first_sent: now,
                 sent: now,

@@ -88,6 +88,82 @@ pub fn figures(run: &RunOutput) -> Figures {
     }
 }
 
+/// Who was asking: the users (every class of the mix together) and each bot, with what happened
+/// to their requests. Only for workloads with bots (`None` otherwise: one population).
+#[derive(Clone, Debug)]
+pub struct Population {
+    /// "users" or the bot's name.
+    pub name: String,
+    /// A bot (else the users).
+    pub bot: bool,
+    /// Requests that ended.
+    pub requests: u64,
+    /// Served.
+    pub ok: u64,
+    /// Answered 429.
+    pub throttled: u64,
+    /// Latency of the served.
+    pub latency: hdrhistogram::Histogram<u64>,
+    /// Exact sum of the served latencies, ns.
+    pub latency_sum: u128,
+}
+
+impl Population {
+    /// Share of its requests throttled.
+    pub fn throttled_share(&self) -> f64 {
+        if self.requests == 0 {
+            0.0
+        } else {
+            self.throttled as f64 / self.requests as f64
+        }
+    }
+
+    /// Share of its requests that failed otherwise (not served, not throttled).
+    pub fn failed_share(&self) -> f64 {
+        if self.requests == 0 {
+            0.0
+        } else {
+            (self.requests - self.ok - self.throttled) as f64 / self.requests as f64
+        }
+    }
+}
+
+/// The populations of a run with bots: the users first, then each bot.
+pub fn populations(scn: &Scenario, run: &RunOutput) -> Option<Vec<Population>> {
+    let bots = scn.file.workload.bots.len();
+    let classes = &run.metrics.classes;
+    if bots == 0 || classes.len() < bots {
+        return None;
+    }
+    let users = classes.len() - bots;
+    let of = |name: String, bot: bool, cs: &[crate::metrics::ClassStats]| {
+        let mut latency = crate::metrics::new_histogram();
+        let mut p = Population {
+            name,
+            bot,
+            requests: 0,
+            ok: 0,
+            throttled: 0,
+            latency: crate::metrics::new_histogram(),
+            latency_sum: 0,
+        };
+        for c in cs {
+            p.requests += c.outcomes.iter().sum::<u64>();
+            p.ok += c.outcomes[Outcome::Ok.index()];
+            p.throttled += c.outcomes[Outcome::Throttled.index()];
+            let _ = latency.add(&c.latency);
+            p.latency_sum += c.latency_sum;
+        }
+        p.latency = latency;
+        p
+    };
+    let mut v = vec![of("users".into(), false, &classes[..users])];
+    for (i, b) in scn.file.workload.bots.iter().enumerate() {
+        v.push(of(b.name.clone(), true, &classes[users + i..users + i + 1]));
+    }
+    Some(v)
+}
+
 /// The whole results.json document.
 pub fn results_json(scn: &Scenario, run: &RunOutput) -> Value {
     let f = figures(run);
@@ -168,6 +244,26 @@ pub fn results_json(scn: &Scenario, run: &RunOutput) -> Value {
         doc.as_object_mut()
             .expect("object")
             .insert("queue".into(), queue_json(q, secs));
+    }
+    if let Some(pops) = populations(scn, run) {
+        let v: Vec<Value> = pops
+            .iter()
+            .map(|p| {
+                json!({
+                    "name": p.name,
+                    "bot": p.bot,
+                    "requests": p.requests,
+                    "ok": p.ok,
+                    "throttled": p.throttled,
+                    "throttled_share": round6(p.throttled_share()),
+                    "failed_share": round6(p.failed_share()),
+                    "latency_ms": latency_ms(&p.latency, p.latency_sum),
+                })
+            })
+            .collect();
+        doc.as_object_mut()
+            .expect("object")
+            .insert("populations".into(), json!(v));
     }
     if let Some(st) = &run.stopped {
         doc["run"].as_object_mut().expect("object").insert(

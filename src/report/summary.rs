@@ -188,6 +188,87 @@ pub fn remedy(why: Why, chapter: Option<u32>) -> &'static str {
     }
 }
 
+/// A route is "hit" when this share of its requests failed (throttling aside)...
+const HIT_FAILED: f64 = 0.01;
+/// ... or its p99 is past this.
+const HIT_P99: crate::engine::Time = crate::engine::time::SEC;
+
+/// "By route": each request class of the users' mix with its path, failures and p99, and which
+/// were hit — so a reader sees whether a fault stayed in the service it was in.
+fn by_route(s: &mut String, scn: &Scenario, run: &RunOutput) {
+    let users =
+        run.metrics.classes.len() - scn.file.workload.bots.len().min(run.metrics.classes.len());
+    if users < 2 {
+        return;
+    }
+    let _ = writeln!(s, "\n## By route\n");
+    let _ = writeln!(s, "| route | path | requests | failed | p99 |");
+    let _ = writeln!(s, "|---|---|---:|---:|---:|");
+    let (mut hit, mut fine) = (Vec::new(), Vec::new());
+    // A route with objectives of its own is hit when one of them failed; one without, by the
+    // thresholds above.
+    let verdicts = crate::slo::evaluate(&scn.slos, run);
+    for (i, c) in run.metrics.classes.iter().take(users).enumerate() {
+        let total: u64 = c.outcomes.iter().sum();
+        let failed =
+            total - c.outcomes[Outcome::Ok.index()] - c.outcomes[Outcome::Throttled.index()];
+        let share = if total == 0 {
+            0.0
+        } else {
+            failed as f64 / total as f64
+        };
+        let p99 = (!c.latency.is_empty()).then(|| c.latency.value_at_quantile(0.99));
+        let path = scn
+            .client
+            .classes
+            .get(i)
+            .and_then(|k| k.path.clone())
+            .unwrap_or_else(|| format!("/{}", c.name));
+        let _ = writeln!(
+            s,
+            "| {} | `{path}` | {total} | {:.2} % | {} |",
+            c.name,
+            share * 100.0,
+            p99.map_or("—".into(), human)
+        );
+        let own: Vec<&crate::slo::Verdict> = verdicts
+            .iter()
+            .filter(|v| v.objective.class == Some(i as u16))
+            .collect();
+        let was_hit = if own.is_empty() {
+            share >= HIT_FAILED || p99.is_some_and(|p| p >= HIT_P99)
+        } else {
+            own.iter().any(|v| !v.passed)
+        };
+        if was_hit {
+            hit.push(format!(
+                "{} ({:.1} % failed, p99 {})",
+                c.name,
+                share * 100.0,
+                p99.map_or("—".into(), human)
+            ));
+        } else {
+            fine.push(c.name.clone());
+        }
+    }
+    let _ = writeln!(s);
+    if hit.is_empty() {
+        let _ = writeln!(
+            s,
+            "No route was hit: every one kept under 1 % failed and a p99 under 1 s."
+        );
+    } else if fine.is_empty() {
+        let _ = writeln!(s, "**Every route was hit:** {}.", hit.join(", "));
+    } else {
+        let _ = writeln!(
+            s,
+            "**Hit:** {}. **Unaffected** (within their objectives, or under 1 % failed and a p99 under 1 s): {}.",
+            hit.join(", "),
+            fine.join(", ")
+        );
+    }
+}
+
 /// The summary.md text.
 pub fn summary_md(scn: &Scenario, run: &RunOutput) -> String {
     let f = figures(run);
@@ -284,6 +365,7 @@ pub fn summary_md(scn: &Scenario, run: &RunOutput) -> String {
             let _ = writeln!(s, "- {} — {}", clock(fi.at), fi.what);
         }
     }
+    by_route(&mut s, scn, run);
     if !run.timeline.is_empty() {
         let _ = writeln!(s, "\n## Timeline\n");
         let n = run.timeline.len();
@@ -337,6 +419,35 @@ pub fn summary_md(scn: &Scenario, run: &RunOutput) -> String {
                 rate(&before),
                 rate(&after)
             );
+        }
+    }
+    if let Some(pops) = crate::report::results::populations(scn, run) {
+        let _ = writeln!(s, "\n## Who was asking\n");
+        for p in &pops {
+            let p99 = if p.latency.is_empty() {
+                "—".to_string()
+            } else {
+                human(p.latency.value_at_quantile(0.99))
+            };
+            let what = if p.bot {
+                format!(
+                    "**{}** (a bot): {} requests, {:.1} % stopped by a limit (429), {:.1} % failed otherwise, {} served (p99 {p99}).",
+                    p.name,
+                    p.requests,
+                    p.throttled_share() * 100.0,
+                    p.failed_share() * 100.0,
+                    p.ok
+                )
+            } else {
+                format!(
+                    "**{}** (the real users): {} requests, p99 {p99}; {:.2} % throttled by mistake, {:.2} % failed otherwise.",
+                    p.name,
+                    p.requests,
+                    p.throttled_share() * 100.0,
+                    p.failed_share() * 100.0
+                )
+            };
+            let _ = writeln!(s, "- {what}");
         }
     }
     let _ = writeln!(s, "\n## Cost\n");

@@ -307,3 +307,106 @@ fn a_cpu_bug_slows_only_its_path_and_only_where_it_runs() {
     assert!((home.latency.max() as i64 - 30_000_000).abs() < 100_000);
     assert!((search.latency.min() as i64 - 120_000_000).abs() < 200_000);
 }
+
+fn load(src: &str, sets: &[&str]) -> (scalesim::scenario::Scenario, RunOutput) {
+    let overrides: Vec<scenario::Override> = sets
+        .iter()
+        .map(|s| scenario::Override::parse(s).unwrap())
+        .collect();
+    let scn = scenario::load(src, &overrides).unwrap_or_else(|e| panic!("{e}"));
+    let out = scalesim::run::run(&scn, &mut |_| {});
+    (scn, out)
+}
+
+#[test]
+fn a_rate_limiter_holds_each_client_to_its_bucket_and_counts_who_was_throttled() {
+    // A bot from 3 keys at 60/s for 10 minutes through a token bucket of 2/s, burst 5, per
+    // client: each key admits at most 5 + 2 × 600 = 1,205; all three at most 3,615. The one
+    // user (one request a second) is never throttled.
+    let comps = format!(
+        "[components.limit]\nkind = \"rate_limiter\"\ntarget = \"web\"\nrate = \"2/s\"\nburst = 5\n\n{}",
+        server("web", 1)
+    );
+    let text = shop("1s", "{ name = \"page\", weight = 1 }", &comps, "").replace(
+        "mix = [",
+        "target = \"limit\"\nbots = [{ name = \"bot\", rate = \"60/s\", keys = 3 }]\nmix = [",
+    );
+    let out = run(&text);
+    let bot = class(&out, "bot");
+    let ok = bot.outcomes[Outcome::Ok.index()];
+    assert!(ok <= 3 * 1205, "admitted {ok}");
+    assert!(
+        ok >= 3 * 1205 - 3 * 3,
+        "admitted {ok}: the bucket refills all the time"
+    );
+    let page = class(&out, "page");
+    assert_eq!(page.outcomes[Outcome::Throttled.index()], 0);
+    let (_, card) = out
+        .cards
+        .iter()
+        .find(|(k, _)| *k == "rate_limiter")
+        .unwrap();
+    let f = format!("{:?}", card.fields);
+    assert!(f.contains("(\"users_throttled\", Count(0))"), "{f}");
+    // Globally, the bucket is shared: 5 + 2 × 600 admitted in all, the user's requests included.
+    let global = text.replace("burst = 5\n", "burst = 5\nper = \"global\"\n");
+    let out = run(&global);
+    let admitted = class(&out, "bot").outcomes[Outcome::Ok.index()]
+        + class(&out, "page").outcomes[Outcome::Ok.index()];
+    assert!((1205 - 3..=1205).contains(&admitted), "admitted {admitted}");
+    assert!(class(&out, "page").outcomes[Outcome::Throttled.index()] > 0);
+}
+
+#[test]
+fn microservices_confine_the_search_bug_and_the_monolith_spreads_it() {
+    // Chapter 6's must-show: the same workload and bug; in services only search misses its
+    // objective, in the monolith browse and buy miss theirs too; summary.md names the routes.
+    let (scn, out) = load("scenarios/06-microservices.toml", &[]);
+    let v = scalesim::slo::evaluate(&scn.slos, &out);
+    for verdict in &v {
+        let label = verdict.objective.label.clone();
+        assert_eq!(verdict.passed, !label.starts_with("search"), "{label}");
+    }
+    let md = scalesim::report::summary::summary_md(&scn, &out);
+    assert!(md.contains("**Hit:** search ("), "{md}");
+    assert!(md.contains("browse, buy."), "{md}");
+    let (scn, out) = load("scenarios/06-monolith.toml", &[]);
+    let v = scalesim::slo::evaluate(&scn.slos, &out);
+    assert!(
+        v.iter().all(|x| !x.passed),
+        "every objective missed in the monolith"
+    );
+    let md = scalesim::report::summary::summary_md(&scn, &out);
+    assert!(md.contains("**Every route was hit:**"), "{md}");
+}
+
+#[test]
+fn chapter_11_holds_the_bots_to_the_limit_and_keeps_the_users_within_their_objectives() {
+    // With the limits: 50 bot addresses × at most 10 logins a minute for 30 minutes (the
+    // sliding window estimates, so allow one window's worth more per key).
+    let (scn, out) = load("chapter:11", &[]);
+    let pops = scalesim::report::results::populations(&scn, &out).expect("bots");
+    let (users, bot) = (&pops[0], &pops[1]);
+    let admitted = bot.requests - bot.throttled;
+    assert!(admitted <= 50 * 10 * 31, "bots admitted {admitted}");
+    assert!(bot.throttled_share() > 0.99);
+    assert!(
+        users.throttled_share() < 0.001,
+        "{}",
+        users.throttled_share()
+    );
+    let v = scalesim::slo::evaluate(&scn.slos, &out);
+    assert!(v.iter().all(|x| x.passed), "{v:?}");
+    let doc = scalesim::report::results::results_json(&scn, &out);
+    assert!(doc["populations"][0]["throttled_share"].is_number());
+    // Without them the gateway's shared throttle turns real users away.
+    let (scn, out) = load("chapter:11", &["workload.target=\"gateway\""]);
+    let pops = scalesim::report::results::populations(&scn, &out).unwrap();
+    assert!(
+        pops[0].throttled_share() > 0.1,
+        "{}",
+        pops[0].throttled_share()
+    );
+    let v = scalesim::slo::evaluate(&scn.slos, &out);
+    assert!(v.iter().filter(|x| !x.passed).count() >= 3);
+}

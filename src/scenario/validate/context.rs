@@ -57,6 +57,8 @@ pub struct Checker<'a, 'b> {
     /// The workload's request classes, by class index (mix first, then bots): name and path,
     /// for kinds that route or act by path. Set before the components are checked.
     pub classes: Vec<ClassPath>,
+    /// The workload's bots, by name, in order (population 1 + i is bot i).
+    pub bots: Vec<String>,
 }
 
 /// A request class as kinds that act by path see it.
@@ -69,6 +71,11 @@ pub struct ClassPath {
 }
 
 impl Checker<'_, '_> {
+    /// The bots' names (population 1 + i is bot i).
+    pub fn bot_names(&self) -> Vec<String> {
+        self.bots.clone()
+    }
+
     /// For each class, the index of the longest of `prefixes` its path starts with (a prefix
     /// matches whole segments: `/order` matches `/order` and `/order/5`, not `/orders`; `/`
     /// matches every path).
@@ -133,6 +140,7 @@ impl<'a, 'b> Checker<'a, 'b> {
             groups,
             group_of,
             classes: Vec::new(),
+            bots: Vec::new(),
         }
     }
 

@@ -118,6 +118,7 @@ pub(super) fn validate(ctx: &ErrCtx, file: ScenarioFile) -> Result<Scenario, Loa
     let mut c = Checker::new(ctx, duration, azs, named, FIRST_COMPONENT);
     c.diags = m.diags;
     c.classes = workload::class_paths(&file.workload);
+    c.bots = file.workload.bots.iter().map(|b| b.name.clone()).collect();
     let mut components = Vec::new();
     let mut slots = Vec::new();
     for (name, cfg) in &file.components {

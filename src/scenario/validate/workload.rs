@@ -243,6 +243,8 @@ pub(super) fn check(c: &mut Checker, w: &WorkloadConfig) -> ClientSpec {
             class: None,
             from: 0,
             until: u64::MAX,
+            population: 0,
+            keys: 0,
         });
     }
     for (i, b) in w.bots.iter().enumerate() {
@@ -263,12 +265,25 @@ pub(super) fn check(c: &mut Checker, w: &WorkloadConfig) -> ClientSpec {
         if until <= from {
             c.err(&at(&p, "until"), "`until` must be after `from`", None);
         }
+        let keys = b.keys.unwrap_or(1);
+        if keys == 0 || keys > 1 << 24 {
+            c.err(
+                &at(&p, "keys"),
+                format!("a bot sends from 1 to 16777216 client keys, found {keys}"),
+                Some("keys = 1 is one IP address; keys = 10000 a botnet".into()),
+            );
+        }
+        if i >= 254 {
+            c.err(&p, "at most 254 bots", None);
+        }
         streams.push(StreamSpec {
             rate: b.rate.0,
             follows_curve: false,
             class: Some(classes.len() as u16),
             from,
             until,
+            population: (i + 1).min(255) as u8,
+            keys,
         });
         classes.push(ClassSpec {
             name: b.name.clone(),
