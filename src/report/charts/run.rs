@@ -24,6 +24,8 @@ const MAX_LABELLED: usize = 8;
 const FAULT: RGBColor = RGBColor(90, 90, 90);
 const EVENT: RGBColor = RGBColor(120, 70, 160);
 const SPIKE: RGBColor = RGBColor(255, 160, 40);
+/// Bot traffic's band.
+const BOTS: RGBColor = RGBColor(200, 40, 60);
 const TIMEOUT: RGBColor = RGBColor(150, 150, 150);
 
 /// A named per-window value of the time series, with its colour and line width.
@@ -67,6 +69,8 @@ impl TimeUnit {
 struct Marks {
     /// Spikes: (start, end, label) in time units.
     spikes: Vec<(f64, f64, String)>,
+    /// Bots' active windows: (start, end, label) in time units.
+    bots: Vec<(f64, f64, String)>,
     /// Injected faults: (time, label).
     faults: Vec<(f64, String)>,
     /// Server events: (time, label).
@@ -105,6 +109,29 @@ impl Marks {
             .map(|f| (unit.of(f.at), f.describe()))
             .filter(|f| f.0 <= end)
             .collect();
+        let bots = scn
+            .file
+            .workload
+            .bots
+            .iter()
+            .map(|b| {
+                let from = b.from.map_or(0, |d| d.0);
+                let until = b.until.map_or(scn.duration, |d| d.0.min(scn.duration));
+                let keys = b.keys.unwrap_or(1);
+                let from_where = if keys == 1 {
+                    "one address".to_string()
+                } else {
+                    format!("{} addresses", fmt_count(f64::from(keys)))
+                };
+                let label = format!(
+                    "bot {}: {}/s from {from_where}",
+                    b.name,
+                    fmt_count(b.rate.0)
+                );
+                (unit.of(from), unit.of(until).min(end), label)
+            })
+            .filter(|b| b.0 <= end)
+            .collect();
         // Component events (servers, fleets, balancers, DNS) from the run's timeline; injected
         // faults are drawn from the scenario instead.
         let raw: Vec<(u64, &str, &str)> = run
@@ -129,6 +156,7 @@ impl Marks {
         events.sort_by(|a, b| a.0.total_cmp(&b.0));
         Marks {
             spikes,
+            bots,
             faults,
             events,
         }
@@ -139,6 +167,9 @@ impl Marks {
         let mut v = Vec::new();
         if !self.spikes.is_empty() {
             v.push(Entry::new("load spike", SPIKE, Swatch::Band));
+        }
+        if !self.bots.is_empty() {
+            v.push(Entry::new("bot traffic", BOTS, Swatch::Band));
         }
         if !self.faults.is_empty() {
             v.push(Entry::new("injected fault", FAULT, Swatch::Dashed));
@@ -164,6 +195,9 @@ impl Marks {
                     .iter()
                     .map(|s| (s.0, s.2.clone(), RGBColor(170, 90, 0))),
             );
+        }
+        if self.bots.len() <= MAX_LABELLED {
+            out.extend(self.bots.iter().map(|b| (b.0, b.2.clone(), BOTS)));
         }
         if self.faults.len() <= MAX_LABELLED {
             out.extend(self.faults.iter().map(|f| (f.0, f.1.clone(), FAULT)));
@@ -226,6 +260,16 @@ impl Marks {
                     .draw_series(std::iter::once(Rectangle::new(
                         [(a, y.lo), (b, y.hi)],
                         SPIKE.mix(0.13).filled(),
+                    )))
+                    .map_err(perr)?;
+            }
+        }
+        for (from, to, _) in &self.bots {
+            if let (Some(a), Some(b)) = (x.pos(*from), x.pos(*to)) {
+                chart
+                    .draw_series(std::iter::once(Rectangle::new(
+                        [(a, y.lo), (b, y.hi)],
+                        BOTS.mix(0.07).filled(),
                     )))
                     .map_err(perr)?;
             }
