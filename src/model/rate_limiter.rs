@@ -169,11 +169,6 @@ impl Behaviour for RateLimiter {
     }
 }
 
-/// The algorithm names of `algorithm`, for messages.
-fn algorithm_help() -> String {
-    format!("one of: {}", limiter::NAMES.join(", "))
-}
-
 impl Kind for RateLimiter {
     type Config = RateLimiterConfig;
     type Spec = RateLimiterSpec;
@@ -227,7 +222,7 @@ impl Kind for RateLimiter {
         {
             Ok(k) => Some(k),
             Err(e) => {
-                c.err(&at_key(base, "algorithm"), e, Some(algorithm_help()));
+                c.err(&at_key(base, "algorithm"), e, None);
                 None
             }
         };
@@ -237,7 +232,7 @@ impl Kind for RateLimiter {
             other => {
                 c.err(
                     &at_key(base, "per"),
-                    format!("unknown key \"{other}\" for `per`"),
+                    format!("`per` is \"client\" or \"global\", found \"{other}\""),
                     Some("\"client\" (each user and each bot key apart) or \"global\" (everyone together)".into()),
                 );
                 false

@@ -1458,3 +1458,47 @@ fn a_fault_after_the_end_of_the_run_says_when_the_run_ends_and_what_to_do() {
     assert!(help(d).contains("scenario.duration"), "{d}");
     assert_located(d, pos(&text, "at = \"15m\""));
 }
+
+#[test]
+fn mistakes_in_gateways_limiters_calls_and_external_services_are_located_at_their_keys() {
+    let e = scenario::load(&fixture("services.toml"), &[]).expect_err("all wrong");
+    let at = |key: &str| -> &Diagnostic {
+        e.diagnostics
+            .iter()
+            .find(|d| d.key_path.as_deref() == Some(key))
+            .unwrap_or_else(|| panic!("nothing at {key}: {e}"))
+    };
+    assert!(at("components.gw.routes[0].path")
+        .message
+        .contains("starts with \"/\""));
+    let d = at("components.gw.routes[0].target");
+    assert!(d.message.contains("can't route to a fleet"), "{e}");
+    assert!(
+        d.help.as_deref().unwrap_or("").contains("load_balancer"),
+        "{e}"
+    );
+    let d = at("components.gw.routes[1].target");
+    assert!(
+        d.help
+            .as_deref()
+            .unwrap_or("")
+            .contains("did you mean \"web\""),
+        "{e}"
+    );
+    assert!(at("components.gw.burst").message.contains("at least 1"));
+    assert!(at("components.limit.algorithm")
+        .message
+        .contains("did you mean \"token_bucket\""));
+    assert!(at("components.limit.per")
+        .message
+        .contains("\"client\" or \"global\""));
+    assert!(at("components.web.calls[0].to[0].target")
+        .message
+        .contains("can't call itself"));
+    assert!(at("components.web.calls[0].to[1].timeout")
+        .message
+        .contains("more than zero"));
+    for d in &e.diagnostics {
+        assert!(d.location.is_some(), "{d:?}");
+    }
+}
