@@ -25,6 +25,7 @@ use super::kit::{
 };
 use super::limiter::token_bucket::TokenBucket;
 use super::limiter::Policy;
+use super::meter::PerUse;
 use super::request::{Outcome, ReqId};
 use super::{Code, Control, Ctx, Msg, Timer, Zone, CALL_TIMEOUT};
 use crate::engine::time::{human, Time, MS, SEC};
@@ -133,9 +134,8 @@ pub struct ApiGateway {
     in_flight: u32,
     down: bool,
     stats: GatewayStats,
-    /// Requests received since time zero (the bill).
-    received_total: u64,
-    received_at_warmup: u64,
+    /// The bill: per request received.
+    bill: PerUse,
 }
 
 impl ApiGateway {
@@ -148,7 +148,7 @@ impl ApiGateway {
 
     fn on_request(&mut self, id: ReqId, ctx: &mut Ctx) {
         self.stats.received += 1;
-        self.received_total += 1;
+        self.bill.add();
         if self.down {
             self.answer(id, Outcome::Unavailable, ctx);
             return;
@@ -250,15 +250,15 @@ impl Behaviour for ApiGateway {
 
     fn reset_stats(&mut self, _now: Time) {
         self.stats = GatewayStats::default();
-        self.received_at_warmup = self.received_total;
+        self.bill.reset();
     }
 
     fn billed(&mut self, _now: Time) -> f64 {
-        self.received_total as f64 * self.spec.price_per_request
+        self.bill.billed()
     }
 
     fn measured_cost(&mut self, _now: Time, _measured: Time) -> f64 {
-        (self.received_total - self.received_at_warmup) as f64 * self.spec.price_per_request
+        self.bill.measured()
     }
 
     fn card(&mut self, now: Time, measured: Time) -> Option<Card> {
@@ -472,8 +472,7 @@ impl Kind for ApiGateway {
             in_flight: 0,
             down: false,
             stats: GatewayStats::default(),
-            received_total: 0,
-            received_at_warmup: 0,
+            bill: PerUse::new(spec.price_per_request),
             spec,
         }
     }
@@ -533,12 +532,8 @@ impl Kind for ApiGateway {
 /// `"50/h"` reads): kept as whole tokens per hour, so any whole number per second, minute or hour
 /// is exact.
 pub fn bucket_per_second(per_second: f64, burst: u32) -> TokenBucket {
-    let tokens = (per_second * 3600.0).round().max(1.0) as u64;
     TokenBucket::new(
-        super::limiter::Rate {
-            tokens,
-            per: 3600 * SEC,
-        },
+        super::limiter::Rate::from_per_second(per_second),
         u64::from(burst.max(1)),
     )
 }

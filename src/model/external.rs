@@ -19,6 +19,7 @@ use super::kit::{
 };
 use super::limiter::token_bucket::TokenBucket;
 use super::limiter::Policy;
+use super::meter::PerUse;
 use super::request::{Outcome, ReqId};
 use super::{Code, Control, Ctx, Msg, Timer, Zone};
 use crate::engine::time::Time;
@@ -95,8 +96,8 @@ pub struct External {
     /// Latency multiplier (a `slow` fault), in thousandths.
     pace: u32,
     stats: ExternalStats,
-    calls_total: u64,
-    calls_at_warmup: u64,
+    /// The bill: per call.
+    bill: PerUse,
     /// Calls taken while hung, answered when it recovers.
     hung: Vec<ReqId>,
 }
@@ -111,7 +112,7 @@ impl External {
 
     fn on_request(&mut self, id: ReqId, ctx: &mut Ctx) {
         self.stats.calls += 1;
-        self.calls_total += 1;
+        self.bill.add();
         match self.health {
             Health::Down => {
                 self.stats.unavailable += 1;
@@ -188,15 +189,15 @@ impl Behaviour for External {
 
     fn reset_stats(&mut self, _now: Time) {
         self.stats = ExternalStats::default();
-        self.calls_at_warmup = self.calls_total;
+        self.bill.reset();
     }
 
     fn billed(&mut self, _now: Time) -> f64 {
-        self.calls_total as f64 * self.spec.price_per_call
+        self.bill.billed()
     }
 
     fn measured_cost(&mut self, _now: Time, _measured: Time) -> f64 {
-        (self.calls_total - self.calls_at_warmup) as f64 * self.spec.price_per_call
+        self.bill.measured()
     }
 
     fn card(&mut self, now: Time, measured: Time) -> Option<Card> {
@@ -304,8 +305,7 @@ impl Kind for External {
             health: Health::Up,
             pace: 1000,
             stats: ExternalStats::default(),
-            calls_total: 0,
-            calls_at_warmup: 0,
+            bill: PerUse::new(spec.price_per_call),
             hung: Vec::new(),
             spec,
         }

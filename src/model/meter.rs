@@ -122,6 +122,47 @@ impl Meter {
     }
 }
 
+/// A bill by the unit — per request (a gateway), per call (a third party): the units since time
+/// zero and the count at the warm-up, so the measured period's bill is exact.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct PerUse {
+    price: f64,
+    total: u64,
+    at_warmup: u64,
+}
+
+impl PerUse {
+    /// Nothing used yet, at `price` dollars a unit.
+    pub fn new(price: f64) -> Self {
+        Self {
+            price,
+            total: 0,
+            at_warmup: 0,
+        }
+    }
+
+    /// One more unit used.
+    #[inline]
+    pub fn add(&mut self) {
+        self.total += 1;
+    }
+
+    /// The warm-up ended: the measured bill starts here.
+    pub fn reset(&mut self) {
+        self.at_warmup = self.total;
+    }
+
+    /// Dollars since time zero.
+    pub fn billed(&self) -> f64 {
+        self.total as f64 * self.price
+    }
+
+    /// Dollars since the warm-up.
+    pub fn measured(&self) -> f64 {
+        (self.total - self.at_warmup) as f64 * self.price
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

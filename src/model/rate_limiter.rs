@@ -238,13 +238,7 @@ impl Kind for RateLimiter {
                 false
             }
         };
-        let rate = l.rate.map(|r| {
-            // Whole tokens per hour: exact for any whole number per second, minute or hour.
-            limiter::Rate {
-                tokens: (r.0 * 3600.0).round().clamp(0.0, 1e15) as u64,
-                per: 3600 * SEC,
-            }
-        });
+        let rate = l.rate.map(|r| limiter::Rate::from_per_second(r.0));
         let params = Params {
             limit: l.limit,
             window: l.window.map(|d| d.0),

@@ -166,6 +166,16 @@ impl Rate {
             per: MIN,
         }
     }
+
+    /// A rate a scenario gave per second (`"100/s"`, `"6000/min"`, `"50/h"` all read as a number
+    /// per second): kept as whole tokens per hour, so any whole number per second, minute or hour
+    /// is exact. At least one token an hour.
+    pub fn from_per_second(per_second: f64) -> Self {
+        Rate {
+            tokens: (per_second * 3600.0).round().clamp(1.0, 1e15) as u64,
+            per: 60 * MIN,
+        }
+    }
 }
 
 /// The parameters as the scenario gave them (already read as integers), before [`check`].
