@@ -18,7 +18,9 @@
 //!   path, matched to the class whose path is its longest prefix (whole segments; the query and
 //!   fragment are left out). Exactly one of the two.
 //! - `key` — who is asking (an IP address, an API key, a user id): any text; equal texts are the
-//!   same client, numbered in order of first appearance within their population.
+//!   same client. Clients are numbered in order of first appearance within their population,
+//!   down from the top of its key space ([`trace_client`]), so they never share a key with the
+//!   synthetic users, arrivals or bot keys, which count up from 0.
 //! - `population` (optional) — `users` (the default, also for an empty field) or a bot's name:
 //!   whose requests these are, as a rate limiter counts them.
 //!
@@ -48,6 +50,12 @@ pub const MAX_ROW_ERRORS: usize = MAX_ERRORS_SHOWN;
 
 /// Most distinct keys per population: a request's key keeps 24 bits for the client.
 pub const MAX_KEYS: usize = 1 << 24;
+
+/// The client number (within its population, see [`client_key`]) of the `id`-th distinct key of a
+/// trace's population: 16,777,215 for the first, then down.
+pub fn trace_client(id: u32) -> u32 {
+    (MAX_KEYS - 1) as u32 - id
+}
 
 /// How big a trace may be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,6 +93,8 @@ pub struct Parsed {
     pub out_of_order: u64,
     /// Distinct clients (keys within their population).
     pub clients: u64,
+    /// Distinct clients by population (0 the users, 1 + i bot i).
+    pub clients_by_population: Vec<u64>,
 }
 
 /// Why a trace could not be read.
@@ -726,7 +736,7 @@ pub fn parse(text: &str, shown: &str, names: Names) -> Result<Parsed, TraceError
         };
         rows.push(TraceRow {
             at: t,
-            key: client_key(pop, client),
+            key: client_key(pop, trace_client(client)),
             class,
         });
         if form.is_some_and(|(f, _)| f == Form::Timestamp) {
@@ -766,6 +776,7 @@ pub fn parse(text: &str, shown: &str, names: Names) -> Result<Parsed, TraceError
         rows,
         out_of_order,
         clients: keys.iter().map(|m| m.len() as u64).sum(),
+        clients_by_population: keys.iter().map(|m| m.len() as u64).collect(),
     })
 }
 
@@ -976,7 +987,8 @@ mod tests {
         assert_eq!(class, [1, 1, 0, 2, 3]);
         // Keys in order of first appearance: 203.0.113.7 → 0, alice → 1, bob → 2 (users).
         let key: Vec<u32> = p.rows.iter().map(|r| r.key).collect();
-        assert_eq!(key, [0, 0, 1, 2, 1].map(|c| client_key(0, c)));
+        let top = (1 << 24) - 1;
+        assert_eq!(key, [top, top, top - 1, top - 2, top - 1].map(|c| client_key(0, c)));
         assert_eq!((p.out_of_order, p.clients), (0, 3));
     }
 
@@ -986,17 +998,18 @@ mod tests {
                     ,\"a, \"\"quoted\"\" key\",browse,0.000000001\nusers,10.0.0.1,home,5\n\
                     stuffer,10.0.0.2 , stuffer , 6.0000000019\n");
         assert_eq!(p.rows.len(), 4);
-        assert_eq!(p.rows[0].key, client_key(1, 0));
+        let c = |pop, id| client_key(pop, trace_client(id));
+        assert_eq!(p.rows[0].key, c(1, 0));
         assert_eq!(population_of(p.rows[0].key), 1, "the bot's population");
         // An empty population is the users; the same text in another population is another client.
-        assert_eq!(p.rows[1].key, client_key(0, 0));
-        assert_eq!(p.rows[2].key, client_key(0, 1));
-        assert_eq!(p.rows[3].key, client_key(1, 1));
+        assert_eq!(p.rows[1].key, c(0, 0));
+        assert_eq!(p.rows[2].key, c(0, 1));
+        assert_eq!(p.rows[3].key, c(1, 1));
         assert_eq!(p.rows[3].class, 3);
         // To the nanosecond; digits past the ninth are dropped.
         assert_eq!(p.rows[1].at, 1);
         assert_eq!(p.rows[3].at, 6 * SEC + 1);
-        assert_eq!(p.clients, 4);
+        assert_eq!((p.clients, p.clients_by_population.clone()), (4, vec![2, 2]));
     }
 
     #[test]
@@ -1006,7 +1019,8 @@ mod tests {
         // 14:00+02:00 is 12:00Z, the earliest: the others are 1.5 s and 3 s + 250 ns after it.
         assert_eq!(p.out_of_order, 1);
         let at: Vec<(u64, u32)> = p.rows.iter().map(|r| (r.at, r.key)).collect();
-        assert_eq!(at, [(0, 0), (1500 * MS, 0), (3 * SEC + 250, 1)]);
+        let (a, b) = (trace_client(0), trace_client(1));
+        assert_eq!(at, [(0, a), (1500 * MS, a), (3 * SEC + 250, b)]);
         assert_eq!(parse_timestamp("1970-01-01T00:00:00Z"), Ok(0));
         assert_eq!(
             parse_timestamp("2024-05-01T12:00:00Z"),
@@ -1035,8 +1049,8 @@ mod tests {
         // 1.0 keep their file order (key a before key c).
         let p = ok("time,class,key\n1.0,home,a\n2.0,home,b\n1.0,home,c\n0.5,home,d\n");
         assert_eq!(p.out_of_order, 2);
-        let keys: Vec<u32> = p.rows.iter().map(|r| r.key).collect();
-        assert_eq!(keys, [3, 0, 2, 1]);
+        let keys: Vec<u32> = p.rows.iter().map(|r| trace_client(r.key)).collect();
+        assert_eq!(keys, [3, 0, 2, 1], "a, b, c, d are clients 0, 1, 2, 3");
     }
 
     #[test]

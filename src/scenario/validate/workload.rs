@@ -304,7 +304,8 @@ pub(super) fn check(c: &mut Checker, w: &WorkloadConfig) -> ClientSpec {
         c.err(&at(&wp, "mix"), "at most 1000 request classes", None);
     }
     let entry = entry(c, w.target.as_deref(), &wp);
-    let trace = trace(c, w);
+    let user_slots = (f64::from(users) * peak_mult).ceil() as u64;
+    let trace = trace(c, w, user_slots);
 
     ClientSpec {
         users,
@@ -327,7 +328,8 @@ pub(super) fn check(c: &mut Checker, w: &WorkloadConfig) -> ClientSpec {
 /// `workload.trace`: the file (relative to the scenario file's folder) read and checked, and its
 /// rows placed in the run — trace time t at `start + t / speed`; rows at or after the end are
 /// left out, with a note (so is a trace that had to be sorted). `None` if it had errors.
-fn trace(c: &mut Checker, w: &WorkloadConfig) -> Option<TraceSpec> {
+/// `user_slots`: the closed-loop users' client numbers (0 up), below the trace's.
+fn trace(c: &mut Checker, w: &WorkloadConfig, user_slots: u64) -> Option<TraceSpec> {
     let t = w.trace.as_ref()?;
     let tp = [k("workload"), k("trace")];
     let fp = match t {
@@ -394,6 +396,32 @@ fn trace(c: &mut Checker, w: &WorkloadConfig) -> Option<TraceSpec> {
     };
     if !speed_ok {
         return None;
+    }
+    // The trace's clients count down from the top of each population's key space, the synthetic
+    // ones up from 0: they must not meet.
+    for (pop, &n) in parsed.clients_by_population.iter().enumerate() {
+        let (below, whose, of) = match pop {
+            0 => (user_slots, "users".to_string(), "users".to_string()),
+            _ => {
+                let b = &w.bots[pop - 1];
+                let keys = u64::from(b.keys.unwrap_or(1));
+                (keys, format!("keys of bot \"{}\"", b.name), b.name.clone())
+            }
+        };
+        if n > 0 && below + n > csv::MAX_KEYS as u64 {
+            c.err(
+                &fp,
+                format!(
+                    "{shown} has {} clients of the population \"{of}\" and the workload has {} \
+                     {whose}: together more than the {} clients a population can have",
+                    thousands(n),
+                    thousands(below),
+                    thousands(csv::MAX_KEYS as u64)
+                ),
+                None,
+            );
+            return None;
+        }
     }
     let start = t.start();
     let total = parsed.rows.len() as u64;
