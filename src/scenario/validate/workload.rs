@@ -408,7 +408,7 @@ fn trace(c: &mut Checker, w: &WorkloadConfig, user_slots: u64) -> Option<TraceSp
                 (keys, format!("keys of bot \"{}\"", b.name), b.name.clone())
             }
         };
-        if n > 0 && below + n > csv::MAX_KEYS as u64 {
+        if n > 0 && below.saturating_add(n) > csv::MAX_KEYS as u64 {
             c.err(
                 &fp,
                 format!(
