@@ -89,7 +89,7 @@ fn validator_for<T: schemars::JsonSchema>() -> Validator {
 fn scenario_files() -> Vec<PathBuf> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
-    for dir in ["scenarios", "scenarios/validation"] {
+    for dir in ["scenarios", "scenarios/validation", "scenarios/traces"] {
         for entry in std::fs::read_dir(root.join(dir)).unwrap() {
             let p = entry.unwrap().path();
             if p.extension().is_some_and(|e| e == "toml") {

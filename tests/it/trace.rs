@@ -460,12 +460,12 @@ fn a_trace_past_the_size_limit_is_refused_before_it_is_read() {
 
 #[test]
 fn the_example_replays_a_login_attack_and_the_per_client_limit_stops_it() {
-    // scenarios/trace-replay.toml: 592 rows, 450 of them the attack (three addresses × 150
+    // scenarios/traces/trace-replay.toml: 592 rows, 450 of them the attack (three addresses × 150
     // logins in 30 s). The login limit (10 per client per sliding minute) lets each address
     // through about 10 times; the thirty customers log in once each, and 100 synthetic shoppers
     // log in now and then (5 % of clicks every 5 s: once in 100 s on average) — neither comes near
     // the limit. So nearly all of the 429s are the attack's: between 400 and 450.
-    let scn = scenario::load("scenarios/trace-replay.toml", &[]).unwrap_or_else(|e| panic!("{e}"));
+    let scn = scenario::load("scenarios/traces/trace-replay.toml", &[]).unwrap_or_else(|e| panic!("{e}"));
     assert!(scn.notes.is_empty(), "{:?}", scn.notes);
     let t = scn.client.trace.as_ref().unwrap();
     assert_eq!((t.total, t.ignored, t.clients), (592, 0, 33));
