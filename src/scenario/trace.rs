@@ -129,12 +129,7 @@ fn mib(bytes: u64) -> String {
 }
 
 /// Reads and checks the trace at `path` (named `shown` in diagnostics).
-pub fn read(
-    path: &Path,
-    shown: &str,
-    names: Names,
-    limits: Limits,
-) -> Result<Parsed, TraceError> {
+pub fn read(path: &Path, shown: &str, names: Names, limits: Limits) -> Result<Parsed, TraceError> {
     let cannot = |e: std::io::Error| file_err(format!("cannot read the trace {shown}: {e}"), None);
     let too_big = |size: String| {
         file_err(
@@ -159,11 +154,8 @@ pub fn read(
     }
     // At most one byte past the limit: a pipe or a device has no size up front.
     let mut bytes = Vec::new();
-    std::io::Read::read_to_end(
-        &mut std::io::Read::take(file, limits.bytes + 1),
-        &mut bytes,
-    )
-    .map_err(cannot)?;
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, limits.bytes + 1), &mut bytes)
+        .map_err(cannot)?;
     if bytes.len() as u64 > limits.bytes {
         return Err(too_big(format!("over {}", mib(limits.bytes))));
     }
@@ -314,13 +306,11 @@ fn split<'a>(line: &'a str, out: &mut Vec<Field<'a>>) -> Result<(), (usize, Stri
             match b.get(j) {
                 None => return Ok(()),
                 Some(b',') => i = j + 1,
-                Some(_) => {
-                    return Err((
-                        j,
-                        "text after a closing quote (a quote inside a quoted field is written \"\")"
-                            .into(),
-                    ))
-                }
+                Some(_) => return Err((
+                    j,
+                    "text after a closing quote (a quote inside a quoted field is written \"\")"
+                        .into(),
+                )),
             }
         } else {
             let end = line[i..].find(',').map_or(b.len(), |c| i + c);
@@ -399,7 +389,12 @@ impl Problems<'_> {
 
 /// "a, b, c" of at most 12 names, then "…".
 fn list(names: &[&str]) -> String {
-    let mut s = names.iter().take(12).copied().collect::<Vec<_>>().join(", ");
+    let mut s = names
+        .iter()
+        .take(12)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ");
     if names.len() > 12 {
         s.push_str(", …");
     }
@@ -612,10 +607,9 @@ pub fn parse(text: &str, shown: &str, names: Names) -> Result<Parsed, TraceError
                     Some(i) => class = Some(i as u16),
                     None => {
                         let help = match nearest(v, class_names.iter().copied()) {
-                            Some(n) => format!(
-                                "did you mean \"{n}\"? (classes: {})",
-                                list(&class_names)
-                            ),
+                            Some(n) => {
+                                format!("did you mean \"{n}\"? (classes: {})", list(&class_names))
+                            }
                             None => format!("the classes are: {}", list(&class_names)),
                         };
                         bad(
@@ -859,7 +853,14 @@ pub fn parse_timestamp(v: &str) -> Result<i128, String> {
         let y = num(0, 4)?;
         let ok = sep(4, b"-") && sep(7, b"-") && sep(10, b"Tt ") && sep(13, b":") && sep(16, b":");
         ok.then_some(())?;
-        Some((y, num(5, 2)?, num(8, 2)?, num(11, 2)?, num(14, 2)?, num(17, 2)?))
+        Some((
+            y,
+            num(5, 2)?,
+            num(8, 2)?,
+            num(11, 2)?,
+            num(14, 2)?,
+            num(17, 2)?,
+        ))
     })();
     let Some((y, mo, d, h, mi, s)) = fields else {
         return Err(bad(""));
@@ -899,7 +900,20 @@ pub fn parse_timestamp(v: &str) -> Result<i128, String> {
         _ => return Err(bad("")),
     };
     let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
-    let days_in = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let days_in = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
     if !(1..=12).contains(&mo) || d < 1 || d > days_in[(mo - 1) as usize] {
         return Err(bad(" (a real date)"));
     }
@@ -930,13 +944,18 @@ mod tests {
     use crate::model::request::{client_key, population_of};
 
     fn classes() -> Vec<ClassPath> {
-        [("browse", "/products"), ("login", "/login"), ("home", "/"), ("stuffer", "/login/api")]
-            .iter()
-            .map(|(n, p)| ClassPath {
-                name: n.to_string(),
-                path: p.to_string(),
-            })
-            .collect()
+        [
+            ("browse", "/products"),
+            ("login", "/login"),
+            ("home", "/"),
+            ("stuffer", "/login/api"),
+        ]
+        .iter()
+        .map(|(n, p)| ClassPath {
+            name: n.to_string(),
+            path: p.to_string(),
+        })
+        .collect()
     }
 
     fn parse_with(text: &str) -> Result<Parsed, TraceError> {
@@ -976,9 +995,11 @@ mod tests {
 
     #[test]
     fn rows_parse_with_seconds_paths_and_keys_numbered_by_first_appearance() {
-        let p = ok("# an access log's shape\ntime,path,key\n0.9,/login,203.0.113.7\n\
+        let p = ok(
+            "# an access log's shape\ntime,path,key\n0.9,/login,203.0.113.7\n\
                     0.9,/login?next=/cart,203.0.113.7\n1.25,/products/42,alice\n\n\
-                    2,/,bob\n3,/login/api/v2,alice\n");
+                    2,/,bob\n3,/login/api/v2,alice\n",
+        );
         let at: Vec<u64> = p.rows.iter().map(|r| r.at).collect();
         assert_eq!(at, [900 * MS, 900 * MS, 1250 * MS, 2 * SEC, 3 * SEC]);
         // Longest prefix by whole segments: /login/api/v2 is the bot's /login/api, not /login;
@@ -988,7 +1009,10 @@ mod tests {
         // Keys in order of first appearance: 203.0.113.7 → 0, alice → 1, bob → 2 (users).
         let key: Vec<u32> = p.rows.iter().map(|r| r.key).collect();
         let top = (1 << 24) - 1;
-        assert_eq!(key, [top, top, top - 1, top - 2, top - 1].map(|c| client_key(0, c)));
+        assert_eq!(
+            key,
+            [top, top, top - 1, top - 2, top - 1].map(|c| client_key(0, c))
+        );
         assert_eq!((p.out_of_order, p.clients), (0, 3));
     }
 
@@ -1009,7 +1033,10 @@ mod tests {
         // To the nanosecond; digits past the ninth are dropped.
         assert_eq!(p.rows[1].at, 1);
         assert_eq!(p.rows[3].at, 6 * SEC + 1);
-        assert_eq!((p.clients, p.clients_by_population.clone()), (4, vec![2, 2]));
+        assert_eq!(
+            (p.clients, p.clients_by_population.clone()),
+            (4, vec![2, 2])
+        );
     }
 
     #[test]
@@ -1062,11 +1089,17 @@ mod tests {
         assert_eq!(parse_seconds("+1"), Ok(SEC));
         assert_eq!(parse_seconds("-0"), Ok(0));
         assert_eq!(parse_seconds("18446744073"), Ok(18_446_744_073 * SEC));
-        assert!(parse_seconds("18446744074").unwrap_err().contains("too large"));
-        assert!(parse_seconds("-1").unwrap_err().contains("can't be negative"));
+        assert!(parse_seconds("18446744074")
+            .unwrap_err()
+            .contains("too large"));
+        assert!(parse_seconds("-1")
+            .unwrap_err()
+            .contains("can't be negative"));
         for bad in ["", ".", "1e3", "abc", "1,5", "0x10", "1.2.3", "inf", "nan"] {
             assert!(
-                parse_seconds(bad).unwrap_err().starts_with("expected the time"),
+                parse_seconds(bad)
+                    .unwrap_err()
+                    .starts_with("expected the time"),
                 "{bad}"
             );
         }
@@ -1114,7 +1147,11 @@ mod tests {
             ]
         );
         let msgs: Vec<&str> = d.iter().map(|d| d.message.as_str()).collect();
-        assert!(msgs[0].starts_with("expected the time in seconds"), "{}", msgs[0]);
+        assert!(
+            msgs[0].starts_with("expected the time in seconds"),
+            "{}",
+            msgs[0]
+        );
         assert_eq!(msgs[1], "no class's path is a prefix of \"/nowhere\"");
         assert_eq!(msgs[2], "a path starts with \"/\", found \"login\"");
         assert_eq!(
@@ -1137,11 +1174,22 @@ mod tests {
     #[test]
     fn unknown_classes_and_populations_suggest_the_nearest() {
         let d = diags("time,class,key,population\n0,lgoin,a,users\n0,login,a,stufer\n");
-        assert_eq!(d[0].message, "unknown class \"lgoin\": a class of the workload's mix or bots");
-        assert!(d[0].help.as_deref().unwrap().starts_with("did you mean \"login\"?"));
+        assert_eq!(
+            d[0].message,
+            "unknown class \"lgoin\": a class of the workload's mix or bots"
+        );
+        assert!(d[0]
+            .help
+            .as_deref()
+            .unwrap()
+            .starts_with("did you mean \"login\"?"));
         assert_eq!(d[0].location, Some((2, 3)));
         assert_eq!(d[1].key_path.as_deref(), Some("population"));
-        assert!(d[1].help.as_deref().unwrap().starts_with("did you mean \"stuffer\"?"));
+        assert!(d[1]
+            .help
+            .as_deref()
+            .unwrap()
+            .starts_with("did you mean \"stuffer\"?"));
     }
 
     #[test]
@@ -1153,7 +1201,10 @@ mod tests {
             .as_deref()
             .unwrap()
             .starts_with("did you mean `path`?"));
-        assert_eq!(places("time,key,key,path\n")[0].3, "the column `key` is named twice");
+        assert_eq!(
+            places("time,key,key,path\n")[0].3,
+            "the column `key` is named twice"
+        );
         assert_eq!(
             places("time,class,path,key\n")[0].3,
             "give a `class` or a `path` column, not both"
@@ -1163,7 +1214,9 @@ mod tests {
         let p = places("time,path\n");
         assert!(p[0].3.starts_with("the header names no `key` column"));
         let p = places("time,key\n");
-        assert!(p[0].3.starts_with("the header names no `class` or `path` column"));
+        assert!(p[0]
+            .3
+            .starts_with("the header names no `class` or `path` column"));
         assert!(matches!(
             parse_with("# only a comment\n\n"),
             Err(TraceError::File { .. })
@@ -1238,7 +1291,12 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(
-            read(&dir.join("missing.csv"), "missing.csv", names, Limits::DEFAULT),
+            read(
+                &dir.join("missing.csv"),
+                "missing.csv",
+                names,
+                Limits::DEFAULT
+            ),
             Err(TraceError::File { .. })
         ));
         assert!(matches!(

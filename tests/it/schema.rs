@@ -398,7 +398,11 @@ fn a_trace_is_a_file_name_or_a_table_of_file_start_and_speed() {
     names(&errs, "fiel");
     assert_rejected(
         "trace = 5",
-        &edit(&base, "trace = \"scenarios/traces/login-burst.csv\"", "trace = 5"),
+        &edit(
+            &base,
+            "trace = \"scenarios/traces/login-burst.csv\"",
+            "trace = 5",
+        ),
     );
     assert_rejected(
         "trace start = \"soon\"",

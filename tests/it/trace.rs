@@ -133,7 +133,12 @@ fn a_fixed_window_admits_its_limit_per_window_so_twice_the_limit_across_a_bounda
     assert_eq!(window_at(&out, 1000), 3);
     assert_eq!(window_at(&out, 1500), 0);
     // The limiter's own counts agree (all from the users' population: no bots here).
-    let card = &out.cards.iter().find(|(k, _)| *k == "rate_limiter").unwrap().1;
+    let card = &out
+        .cards
+        .iter()
+        .find(|(k, _)| *k == "rate_limiter")
+        .unwrap()
+        .1;
     let field = |name: &str| {
         card.fields
             .iter()
@@ -288,7 +293,9 @@ fn bad_rows_are_located_in_the_trace_by_line_column_and_column_name() {
     let got: Vec<String> = e.diagnostics.iter().map(|d| d.to_string()).collect();
     assert_eq!(got.len(), 3, "{e}");
     assert!(
-        got[0].starts_with(&format!("error: {csv}:3:1: `time`: expected the time in seconds")),
+        got[0].starts_with(&format!(
+            "error: {csv}:3:1: `time`: expected the time in seconds"
+        )),
         "{}",
         got[0]
     );
@@ -397,10 +404,7 @@ fn traffic_is_users_an_arrival_rate_bots_or_a_trace() {
     // users = 0 without a trace is still refused.
     let e = load(&tmp, &base.replace("trace = \"trace.csv\"\n", ""), csv).unwrap_err();
     assert_eq!(e.diagnostics[0].message, "users must be at least 1");
-    assert_eq!(
-        e.diagnostics[0].key_path.as_deref(),
-        Some("workload.users")
-    );
+    assert_eq!(e.diagnostics[0].key_path.as_deref(), Some("workload.users"));
 }
 
 #[test]
@@ -415,8 +419,15 @@ fn the_speed_must_be_positive_and_the_table_takes_only_its_keys() {
         );
         let e = load(&tmp, &toml, csv).unwrap_err();
         let d = &e.diagnostics[0];
-        assert_eq!(d.key_path.as_deref(), Some("workload.trace.speed"), "{bad}: {e}");
-        assert!(d.message.starts_with("the speed must be a positive number"), "{e}");
+        assert_eq!(
+            d.key_path.as_deref(),
+            Some("workload.trace.speed"),
+            "{bad}: {e}"
+        );
+        assert!(
+            d.message.starts_with("the speed must be a positive number"),
+            "{e}"
+        );
     }
     let toml = base.replace(
         "trace = \"trace.csv\"",
@@ -425,10 +436,23 @@ fn the_speed_must_be_positive_and_the_table_takes_only_its_keys() {
     let e = load(&tmp, &toml, csv).unwrap_err();
     let d = &e.diagnostics[0];
     assert_eq!(d.key_path.as_deref(), Some("workload.trace.sped"), "{e}");
-    assert!(d.help.as_deref().unwrap_or("").contains("did you mean `speed`?"), "{e}");
-    let e = load(&tmp, &base.replace("trace = \"trace.csv\"", "trace = 5"), csv).unwrap_err();
     assert!(
-        e.diagnostics[0].message.starts_with("expected a trace file such as"),
+        d.help
+            .as_deref()
+            .unwrap_or("")
+            .contains("did you mean `speed`?"),
+        "{e}"
+    );
+    let e = load(
+        &tmp,
+        &base.replace("trace = \"trace.csv\"", "trace = 5"),
+        csv,
+    )
+    .unwrap_err();
+    assert!(
+        e.diagnostics[0]
+            .message
+            .starts_with("expected a trace file such as"),
         "{e}"
     );
 }
@@ -465,7 +489,8 @@ fn the_example_replays_a_login_attack_and_the_per_client_limit_stops_it() {
     // through about 10 times; the thirty customers log in once each, and 100 synthetic shoppers
     // log in now and then (5 % of clicks every 5 s: once in 100 s on average) — neither comes near
     // the limit. So nearly all of the 429s are the attack's: between 400 and 450.
-    let scn = scenario::load("scenarios/traces/trace-replay.toml", &[]).unwrap_or_else(|e| panic!("{e}"));
+    let scn =
+        scenario::load("scenarios/traces/trace-replay.toml", &[]).unwrap_or_else(|e| panic!("{e}"));
     assert!(scn.notes.is_empty(), "{:?}", scn.notes);
     let t = scn.client.trace.as_ref().unwrap();
     assert_eq!((t.total, t.ignored, t.clients), (592, 0, 33));
