@@ -34,6 +34,9 @@ pub const BYTES_PER_EVENT: u64 = 48;
 /// Bytes one closed-loop user costs (its state and its think timer).
 const BYTES_PER_USER: f64 = 40.0;
 
+/// Bytes one trace row costs: its 16 bytes, held for the whole run.
+const BYTES_PER_TRACE_ROW: f64 = std::mem::size_of::<crate::model::trace::TraceRow>() as f64;
+
 /// Bytes one time-series window costs (its row, its gauges, the objectives' window summaries).
 const BYTES_PER_WINDOW: f64 = 400.0;
 
@@ -190,6 +193,11 @@ pub fn estimate(scn: &Scenario) -> Estimate {
         .sum();
     // A request's own events: sent, and answered (or timed out) at the client, plus its path.
     let per_request = 2.0 + path.events;
+    // A trace's rows, each a request; the busiest second of the trace for what is in flight.
+    let (trace_rows, trace_peak) = c.trace.as_ref().map_or((0.0, 0.0), |t| {
+        (t.rows.len() as f64, busiest_second(&t.rows) as f64)
+    });
+    let trace_rate = if secs > 0.0 { trace_rows / secs } else { 0.0 };
 
     let mut events = Vec::new();
     if closed_rate > 0.0 {
@@ -227,6 +235,22 @@ pub fn estimate(scn: &Scenario) -> Estimate {
             ],
         });
     }
+    if trace_rows > 0.0 {
+        events.push(Part {
+            amount: trace_rows * (1.0 + retries) * per_request,
+            what: format!(
+                "{} trace rows{} × {:.0} events each",
+                count(trace_rows),
+                if retries > 0.0 {
+                    format!(" (up to {}× with retries)", 1.0 + retries)
+                } else {
+                    String::new()
+                },
+                per_request
+            ),
+            keys: vec!["workload.trace".into()],
+        });
+    }
     let background: f64 = foot.iter().map(|f| f.background_per_s).sum();
     if background > 0.0 {
         events.push(Part {
@@ -256,8 +280,11 @@ pub fn estimate(scn: &Scenario) -> Estimate {
     // piles up while arrivals exceed capacity — bounded by the backlogs and the timeouts.
     let closed_in_flight = users * (1.0 + retries);
     let mut open_in_flight = 0.0;
-    if open_rate > 0.0 {
-        let attempts = open_rate * (1.0 + retries);
+    if open_rate + trace_rate > 0.0 {
+        // A trace counts at its average rate for what piles up, at its busiest second's for what
+        // is in the path at once.
+        let attempts = (open_rate + trace_rate) * (1.0 + retries);
+        let burst = (open_rate + trace_peak) * (1.0 + retries);
         let excess = (attempts - path.capacity).max(0.0);
         let mut piled = excess * secs;
         if path.holds.is_finite() {
@@ -267,7 +294,7 @@ pub fn estimate(scn: &Scenario) -> Estimate {
             piled = piled.min(attempts * t as f64 / SEC as f64 * (1.0 + retries));
         }
         // A quarter of a second in the path for each (most are answered in milliseconds).
-        open_in_flight = (attempts * 0.25 + piled).min(attempts * secs.max(1.0));
+        open_in_flight = (burst * 0.25 + piled).min(attempts * secs.max(1.0));
     }
     let in_flight = closed_in_flight + open_in_flight;
     let mut memory = vec![Part {
@@ -286,6 +313,9 @@ pub fn estimate(scn: &Scenario) -> Estimate {
                     .filter(|(_, f)| f.holds > 1e6)
                     .map(|((name, _), _)| format!("components.{name}.backlog")),
             );
+            if trace_rows > 0.0 {
+                k.push("workload.trace".into());
+            }
             k.push("workload.timeout".into());
             k
         } else {
@@ -297,6 +327,16 @@ pub fn estimate(scn: &Scenario) -> Estimate {
         what: format!("{} users × {BYTES_PER_USER} B", count(users)),
         keys: vec!["workload.users".into()],
     });
+    if trace_rows > 0.0 {
+        memory.push(Part {
+            amount: trace_rows * BYTES_PER_TRACE_ROW,
+            what: format!(
+                "{} trace rows held × {BYTES_PER_TRACE_ROW} B",
+                count(trace_rows)
+            ),
+            keys: vec!["workload.trace".into()],
+        });
+    }
     memory.push(Part {
         amount: windows * BYTES_PER_WINDOW,
         what: format!(
@@ -332,6 +372,19 @@ pub fn estimate(scn: &Scenario) -> Estimate {
         in_flight,
         fixed_bytes,
     }
+}
+
+/// The most rows of a (sorted) trace within any one second.
+fn busiest_second(rows: &[crate::model::trace::TraceRow]) -> usize {
+    let mut most = 0;
+    let mut from = 0;
+    for (i, r) in rows.iter().enumerate() {
+        while rows[from].at + SEC <= r.at {
+            from += 1;
+        }
+        most = most.max(i + 1 - from);
+    }
+    most
 }
 
 /// The path from component `i` on: its own footprint, the costliest route after it (a request
@@ -612,6 +665,22 @@ mod tests {
         assert!(parse_events("lots").is_err());
         assert_eq!(parse_memory("4GiB"), Ok(4 << 30));
         assert!(parse_memory("12").is_err());
+    }
+
+    #[test]
+    fn the_busiest_second_of_a_trace_counts_rows_less_than_a_second_apart() {
+        use crate::model::trace::TraceRow;
+        let rows: Vec<TraceRow> = [0, 900, 900, 1000, 1899, 1900, 5000]
+            .iter()
+            .map(|&ms| TraceRow {
+                at: ms * 1_000_000,
+                key: 0,
+                class: 0,
+            })
+            .collect();
+        // [0.9 s, 1.9 s) holds 0.9, 0.9, 1.0, 1.899: four (1.9 is a whole second after 0.9).
+        assert_eq!(busiest_second(&rows), 4);
+        assert_eq!(busiest_second(&[]), 0);
     }
 
     #[test]

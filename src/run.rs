@@ -47,6 +47,8 @@ pub struct RunOutput {
     /// Set when the run stopped before its end because it went past a limit
     /// ([`crate::budget`]): everything above covers the run up to that time.
     pub stopped: Option<Stopped>,
+    /// Rows of the workload's trace sent (0 without one).
+    pub trace_replayed: u64,
 }
 
 /// Wires a world from a scenario.
@@ -182,6 +184,11 @@ pub fn run_limited(
     let in_flight_end = world.reqs.live();
     let peak = world.reqs.peak();
     let open_at_end = world.open_user_requests();
+    let trace_replayed = world
+        .comps
+        .first()
+        .and_then(Component::as_client)
+        .map_or(0, Client::trace_replayed);
     let mut timeline: Vec<TimelineEvent> = world
         .comps
         .iter()
@@ -211,5 +218,6 @@ pub fn run_limited(
         measured,
         metrics: std::mem::replace(&mut sim.model.metrics, Metrics::new(&[], 0, 1)),
         stopped,
+        trace_replayed,
     })
 }

@@ -346,6 +346,9 @@ pub fn load_with(path: &str, seed: Option<u64>, set: &[String]) -> Option<Scenar
     }
     match scenario::load(path, &overrides) {
         Ok(mut scn) => {
+            for n in &scn.notes {
+                errln!("note: {n}");
+            }
             if let Some(s) = seed {
                 scn.seed = s;
                 scn.file.scenario.seed = Some(s);
@@ -396,6 +399,22 @@ pub fn header(scn: &Scenario) -> String {
             "  open arrivals {:.3}/s{}",
             st.rate,
             if st.follows_curve { "" } else { " (bot)" }
+        );
+    }
+    if let (Some(t), Some(tc)) = (&c.trace, &scn.file.workload.trace) {
+        let _ = writeln!(
+            s,
+            "  trace {}: {} rows from {} at {}× ({} clients{})",
+            t.file,
+            t.rows.len(),
+            human(tc.start()),
+            tc.speed(),
+            t.clients,
+            if t.ignored > 0 {
+                format!("; {} past the end left out", t.ignored)
+            } else {
+                String::new()
+            }
         );
     }
     let _ = writeln!(

@@ -4,10 +4,14 @@
 //!
 //! One logical request (a user's click) may take several attempts; it ends in exactly one outcome,
 //! recorded once, with its latency measured from the first attempt to the final answer.
+//!
+//! A recorded trace ([`super::trace`]) adds open-loop arrivals of its own: each row one request,
+//! at its time, of its class, from its key.
 
 use super::dist::{exp_gap, Dist, DistConfig};
 use super::kit::{Behaviour, GaugeSum};
 use super::request::{client_key, Outcome, ReqId, ReqState};
+use super::trace::{Replay, TraceConfig, TraceSpec, TRACE_NEXT};
 use super::{Code, CompId, Ctx, Msg, Timer};
 
 /// A user finished thinking (payload: user index).
@@ -54,6 +58,11 @@ pub struct WorkloadConfig {
     /// Open-loop automated traffic with its own rate, independent of the load curve.
     #[serde(default)]
     pub bots: Vec<BotConfig>,
+    /// Recorded arrivals replayed from a CSV file (relative to the scenario file's folder), on
+    /// top of the users, the arrival rate and the bots: `"traces/x.csv"` or
+    /// `{ file = "traces/x.csv", start = "0s", speed = 1.0 }`. Each row is one open-loop request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<TraceConfig>,
 }
 
 /// `retries = { max = 2, backoff = "exponential", base = "200ms", jitter = true }`.
@@ -244,6 +253,8 @@ pub struct ClientSpec {
     pub mix_cdf: Vec<f64>,
     /// The load curve.
     pub curve: LoadCurve,
+    /// Recorded arrivals, if the workload replays a trace.
+    pub trace: Option<TraceSpec>,
 }
 
 impl ClientSpec {
@@ -288,6 +299,8 @@ pub struct Client {
     timeout_armed: bool,
     /// Open-loop arrivals so far (the client key of streams that give each arrival its own).
     arrivals: u32,
+    /// The trace's rows and the next one to send (empty without a trace).
+    trace: Replay,
 }
 
 /// Period of load-curve re-evaluation when the curve is not flat.
@@ -309,7 +322,25 @@ impl Client {
             timeouts: std::collections::VecDeque::new(),
             timeout_armed: false,
             arrivals: 0,
+            trace: Replay::new(spec.trace.as_ref()),
             spec,
+        }
+    }
+
+    /// Trace rows sent so far.
+    pub fn trace_replayed(&self) -> u64 {
+        self.trace.replayed()
+    }
+
+    /// The trace's next row is due: send every row due now, then wait for the one after them.
+    #[inline(always)]
+    fn replay(&mut self, ctx: &mut Ctx) {
+        let now = ctx.now();
+        while let Some(row) = self.trace.pop_due(now) {
+            self.begin(row.class, u32::MAX, row.key, ctx);
+        }
+        if let Some(at) = self.trace.next_at() {
+            ctx.timer_at(at, Timer::Bare(TRACE_NEXT));
         }
     }
 
@@ -578,6 +609,9 @@ impl Behaviour for Client {
         {
             ctx.timer(LOAD_TICK, Timer::Bare(LOAD_TICK_TIMER));
         }
+        if let Some(at) = self.trace.next_at() {
+            ctx.timer_at(at, Timer::Bare(TRACE_NEXT));
+        }
     }
 
     /// Handles one message.
@@ -589,6 +623,7 @@ impl Behaviour for Client {
             Msg::Response(id) => self.answered(id, ctx),
             Msg::Timer(Timer::Req(TIMEOUT, _)) => self.timeouts_due(ctx),
             Msg::Timer(Timer::Req(RETRY, id)) => self.send_attempt(id, ctx),
+            Msg::Timer(Timer::Bare(TRACE_NEXT)) => self.replay(ctx),
             other => self.on_rare(other, ctx),
         }
     }

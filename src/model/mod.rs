@@ -31,6 +31,7 @@ pub mod rate_limiter;
 pub mod registry;
 pub mod request;
 pub mod server;
+pub mod trace;
 pub mod world;
 
 use crate::engine::{Fingerprint, Scheduler, Time};

@@ -240,6 +240,18 @@ pub fn results_json(scn: &Scenario, run: &RunOutput) -> Value {
             "per_1000_ok_usd": if f.ok == 0 { Value::Null } else { json!(round6(f.cost / f.ok as f64 * 1000.0)) },
         },
     });
+    if let Some(t) = &scn.client.trace {
+        doc["scenario"].as_object_mut().expect("object").insert(
+            "trace".into(),
+            json!({
+                "file": t.file,
+                "rows": t.total,
+                "rows_replayed": run.trace_replayed,
+                "rows_ignored": t.ignored,
+                "clients": t.clients,
+            }),
+        );
+    }
     if let Some(q) = &run.queue {
         doc.as_object_mut()
             .expect("object")

@@ -298,6 +298,21 @@ pub fn summary_md(scn: &Scenario, run: &RunOutput) -> String {
         f.total,
         f.error_rate * 100.0
     );
+    if let Some(t) = &scn.client.trace {
+        let _ = writeln!(
+            s,
+            "Replayed {} of the {} rows of the trace `{}` ({} clients){}.",
+            run.trace_replayed,
+            t.total,
+            t.file,
+            t.clients,
+            if t.ignored > 0 {
+                format!("; {} fell at or after the run's end", t.ignored)
+            } else {
+                String::new()
+            }
+        );
+    }
     let q = |p: f64| {
         if f.latency.is_empty() {
             "—".to_string()

@@ -8,6 +8,7 @@ pub mod error;
 pub mod overrides;
 pub mod schema;
 pub(crate) mod tagged;
+pub mod trace;
 pub mod units;
 pub mod validate;
 
@@ -101,6 +102,9 @@ pub struct Scenario {
     pub overrides: Vec<String>,
     /// Service-level objectives, in file order (shorthands first).
     pub slos: Vec<crate::slo::Objective>,
+    /// Things worth saying about an accepted scenario (a trace sorted, rows past the end left
+    /// out), each a line the CLI prints on stderr as `note: …`.
+    pub notes: Vec<String>,
 }
 
 impl Scenario {

@@ -14,5 +14,6 @@ mod properties; // proptest: the loader never panics; mutated chapters that load
 mod queueing; // closed forms: M/M/1, M/M/c, M/M/c/c, M/G/1 and Little's law within derived tolerances
 mod run_edges; // what validate accepts, run must not panic on: values at the edges the model assumes
 mod scaleout; // DNS failover, health checks, balancing, autoscaling, faults and cost, derived by hand
-mod schema;
-mod services; // the API gateway, call graphs, external services and the cpu_bug fault, derived by hand // the scenario JSON Schema accepts what the loader accepts and rejects what it rejects
+mod schema; // the scenario JSON Schema accepts what the loader accepts and rejects what it rejects
+mod services; // the API gateway, call graphs, external services and the cpu_bug fault, derived by hand
+mod trace; // replaying a trace file: scripted arrivals through each limiter algorithm, derived by hand; the loader's checks

@@ -89,7 +89,7 @@ fn validator_for<T: schemars::JsonSchema>() -> Validator {
 fn scenario_files() -> Vec<PathBuf> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
-    for dir in ["scenarios", "scenarios/validation"] {
+    for dir in ["scenarios", "scenarios/validation", "scenarios/traces"] {
         for entry in std::fs::read_dir(root.join(dir)).unwrap() {
             let p = entry.unwrap().path();
             if p.extension().is_some_and(|e| e == "toml") {
@@ -373,6 +373,45 @@ fn an_unknown_dist_is_rejected() {
         &edit(SERVER, "dist = \"lognormal\"", "dist = \"exponential\""),
     );
     names(&errs, "cv");
+}
+
+#[test]
+fn a_trace_is_a_file_name_or_a_table_of_file_start_and_speed() {
+    // The loader reads the file (relative to the scenario's folder: "t.toml" is in the package
+    // root), so the trace must exist and its paths match a class ("/" takes them all).
+    let base = edit(
+        SERVER,
+        "users = 10\n",
+        "users = 10\nmix = [{ name = \"any\", path = \"/\", weight = 1 }]\n\
+         trace = \"scenarios/traces/login-burst.csv\"\n",
+    );
+    scenario::parse("t.toml", &base, &[]).unwrap_or_else(|e| panic!("{e}"));
+    assert_valid("trace as a string", &base);
+    let table = edit(
+        &base,
+        "trace = \"scenarios/traces/login-burst.csv\"",
+        "trace = { file = \"scenarios/traces/login-burst.csv\", start = \"30s\", speed = 2.5 }",
+    );
+    scenario::parse("t.toml", &table, &[]).unwrap_or_else(|e| panic!("{e}"));
+    assert_valid("trace as a table", &table);
+    let errs = assert_rejected("trace with `fiel`", &edit(&table, "file =", "fiel ="));
+    names(&errs, "fiel");
+    assert_rejected(
+        "trace = 5",
+        &edit(
+            &base,
+            "trace = \"scenarios/traces/login-burst.csv\"",
+            "trace = 5",
+        ),
+    );
+    assert_rejected(
+        "trace start = \"soon\"",
+        &edit(&table, "start = \"30s\"", "start = \"soon\""),
+    );
+    assert_rejected(
+        "trace speed = \"fast\"",
+        &edit(&table, "speed = 2.5", "speed = \"fast\""),
+    );
 }
 
 #[test]

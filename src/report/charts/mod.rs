@@ -77,6 +77,7 @@ pub(crate) mod test_util {
             cost: 0.0,
             extra_gauges: Vec::new(),
             stopped: None,
+            trace_replayed: 0,
         }
     }
 

@@ -59,6 +59,8 @@ pub struct Checker<'a, 'b> {
     pub classes: Vec<ClassPath>,
     /// The workload's bots, by name, in order (population 1 + i is bot i).
     pub bots: Vec<String>,
+    /// Notes for an accepted scenario (see [`crate::scenario::Scenario::notes`]).
+    pub notes: Vec<String>,
 }
 
 /// A request class as kinds that act by path see it.
@@ -141,7 +143,13 @@ impl<'a, 'b> Checker<'a, 'b> {
             group_of,
             classes: Vec::new(),
             bots: Vec::new(),
+            notes: Vec::new(),
         }
+    }
+
+    /// Where the scenario came from: its file's path, or `chapter:N`.
+    pub fn source(&self) -> &str {
+        self.ctx.source
     }
 
     /// Records an error at `path`.

@@ -1,14 +1,18 @@
 //! `[workload]`: the users, their mix and load curve, timeouts and retries, and where they
 //! connect.
 
-use super::context::{k, Checker, ClassPath};
+use super::context::{at_key, k, Checker, ClassPath};
 use crate::engine::time::{MS, SEC};
 use crate::model::client::{ClassSpec, ClientSpec, LoadCurve, StreamSpec, WorkloadConfig};
 use crate::model::dist::DistConfig;
 use crate::model::kinds::KindTag;
-use crate::scenario::error::Seg;
+use crate::model::trace::{TraceConfig, TraceSpec};
+use crate::scenario::error::{number, thousands, Seg};
+use crate::scenario::trace::{self as csv, Limits, Names, TraceError};
 use crate::scenario::units::Duration;
 use crate::scenario::FIRST_COMPONENT;
+use std::path::Path;
+use std::sync::Arc;
 
 /// Checks the workload; `None` if it had errors (already reported).
 /// The request classes in class order (the same order [`check`] builds them in: the mix, or one
@@ -51,15 +55,20 @@ pub(super) fn check(c: &mut Checker, w: &WorkloadConfig) -> ClientSpec {
             "give either `users` (closed loop) or `arrival_rate` (open loop), not both",
             None,
         ),
-        (None, None) if w.bots.is_empty() => c.err(
+        (None, None) if w.bots.is_empty() && w.trace.is_none() => c.err(
             &wp,
-            "no traffic: give `users` (closed loop) or `arrival_rate` (open loop)",
+            "no traffic: give `users` (closed loop), `arrival_rate` (open loop), `bots` or a `trace`",
             Some("e.g. users = 100".into()),
         ),
         _ => {}
     }
-    if w.users == Some(0) {
-        c.err(&at(&wp, "users"), "users must be at least 1", None);
+    // With a trace, `users = 0` says the trace is all the traffic there is.
+    if w.users == Some(0) && w.trace.is_none() {
+        c.err(
+            &at(&wp, "users"),
+            "users must be at least 1",
+            Some("users = 0 is for a workload that replays a `trace`".into()),
+        );
     }
     let peak_mult = {
         let daily = w
@@ -295,6 +304,8 @@ pub(super) fn check(c: &mut Checker, w: &WorkloadConfig) -> ClientSpec {
         c.err(&at(&wp, "mix"), "at most 1000 request classes", None);
     }
     let entry = entry(c, w.target.as_deref(), &wp);
+    let user_slots = (f64::from(users) * peak_mult).ceil() as u64;
+    let trace = trace(c, w, user_slots);
 
     ClientSpec {
         users,
@@ -310,7 +321,146 @@ pub(super) fn check(c: &mut Checker, w: &WorkloadConfig) -> ClientSpec {
             daily: w.daily_curve.clone(),
             start_hour: w.start_hour.unwrap_or(0.0),
         },
+        trace,
     }
+}
+
+/// `workload.trace`: the file (relative to the scenario file's folder) read and checked, and its
+/// rows placed in the run — trace time t at `start + t / speed`; rows at or after the end are
+/// left out, with a note (so is a trace that had to be sorted). `None` if it had errors.
+/// `user_slots`: the closed-loop users' client numbers (0 up), below the trace's.
+fn trace(c: &mut Checker, w: &WorkloadConfig, user_slots: u64) -> Option<TraceSpec> {
+    let t = w.trace.as_ref()?;
+    let tp = [k("workload"), k("trace")];
+    let fp = match t {
+        TraceConfig::File(_) => tp.to_vec(),
+        TraceConfig::Table(_) => at_key(&tp, "file"),
+    };
+    let speed = t.speed();
+    let speed_ok = speed > 0.0 && speed.is_finite();
+    if !speed_ok {
+        c.err(
+            &at_key(&tp, "speed"),
+            format!(
+                "the speed must be a positive number (1 replays the trace as recorded, 2 twice as \
+                 fast), found {}",
+                number(speed)
+            ),
+            None,
+        );
+    }
+    let source = c.source().to_string();
+    if source.starts_with("chapter:") {
+        c.err(
+            &fp,
+            format!(
+                "a trace file is found beside the scenario file, and an embedded chapter \
+                 ({source}) has no folder"
+            ),
+            Some(
+                "write the chapter to a file (`scalesim new --chapter N > my.toml`), put the \
+                 trace beside it, and run that file"
+                    .into(),
+            ),
+        );
+        return None;
+    }
+    let file = t.file();
+    if file.trim().is_empty() {
+        c.err(
+            &fp,
+            "the trace file's name is empty",
+            Some("e.g. trace = \"traces/login-burst.csv\" (relative to this file's folder)".into()),
+        );
+        return None;
+    }
+    let path = Path::new(&source)
+        .parent()
+        .unwrap_or(Path::new(""))
+        .join(file);
+    let shown = path.display().to_string();
+    let names = Names {
+        classes: &c.classes,
+        bots: &c.bots,
+    };
+    let parsed = match csv::read(&path, &shown, names, Limits::DEFAULT) {
+        Ok(p) => p,
+        Err(TraceError::File { message, help }) => {
+            c.err(&fp, message, help);
+            return None;
+        }
+        Err(TraceError::Rows(d)) => {
+            c.diags.extend(d);
+            return None;
+        }
+    };
+    if !speed_ok {
+        return None;
+    }
+    // The trace's clients count down from the top of each population's key space, the synthetic
+    // ones up from 0: they must not meet.
+    for (pop, &n) in parsed.clients_by_population.iter().enumerate() {
+        let (below, whose, of) = match pop {
+            0 => (user_slots, "users".to_string(), "users".to_string()),
+            _ => {
+                let b = &w.bots[pop - 1];
+                let keys = u64::from(b.keys.unwrap_or(1));
+                (keys, format!("keys of bot \"{}\"", b.name), b.name.clone())
+            }
+        };
+        if n > 0 && below.saturating_add(n) > csv::MAX_KEYS as u64 {
+            c.err(
+                &fp,
+                format!(
+                    "{shown} has {} clients of the population \"{of}\" and the workload has {} \
+                     {whose}: together more than the {} clients a population can have",
+                    thousands(n),
+                    thousands(below),
+                    thousands(csv::MAX_KEYS as u64)
+                ),
+                None,
+            );
+            return None;
+        }
+    }
+    let start = t.start();
+    let total = parsed.rows.len() as u64;
+    let mut rows = parsed.rows;
+    for r in &mut rows {
+        r.at = if speed == 1.0 {
+            start.saturating_add(r.at)
+        } else {
+            // Monotone, so the rows stay sorted; `as` saturates past u64::MAX.
+            (start as f64 + r.at as f64 / speed).round() as u64
+        };
+    }
+    let kept = rows.partition_point(|r| r.at < c.duration);
+    rows.truncate(kept);
+    let ignored = total - kept as u64;
+    if parsed.out_of_order > 0 {
+        c.notes.push(format!(
+            "{shown}: {} of its {} rows came earlier than a row above them; they are replayed in \
+             time order (sorted stably: rows at the same time keep their file order)",
+            thousands(parsed.out_of_order),
+            thousands(total)
+        ));
+    }
+    if ignored > 0 {
+        c.notes.push(format!(
+            "{shown}: {} of its {} rows fall at or after the end of the run ({}) and are not \
+             replayed",
+            thousands(ignored),
+            thousands(total),
+            Duration(c.duration)
+        ));
+    }
+    Some(TraceSpec {
+        file: file.to_string(),
+        rows: Arc::from(rows),
+        total,
+        ignored,
+        clients: parsed.clients,
+    })
 }
 
 /// The component users connect to: the workload's `target`, the only component, or the front
@@ -433,7 +583,8 @@ mod tests {
         let d = the_error(&text("timeout = \"1s\""));
         assert_eq!(
             d.message,
-            "no traffic: give `users` (closed loop) or `arrival_rate` (open loop)"
+            "no traffic: give `users` (closed loop), `arrival_rate` (open loop), `bots` or a \
+             `trace`"
         );
         let d = the_error(&text("users = 0"));
         assert_eq!(d.message, "users must be at least 1");
