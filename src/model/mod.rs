@@ -11,6 +11,7 @@
 //! ```
 
 pub mod api_gateway;
+pub mod breaker;
 pub mod catalog;
 pub mod client;
 pub mod cpu;
@@ -29,6 +30,7 @@ pub mod network;
 pub mod probe;
 pub mod registry;
 pub mod request;
+pub mod retry_budget;
 pub mod server;
 pub mod world;
 

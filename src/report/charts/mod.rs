@@ -94,6 +94,8 @@ pub(crate) mod test_util {
             p999_ms: p50 * 9.0,
             mean_ms: p50 * 1.2,
             retries: 0,
+            attempts: ok + refused,
+            suppressed: 0,
             gauges: Gauges {
                 users: 50 + i,
                 in_system: i % 7,

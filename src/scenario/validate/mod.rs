@@ -184,6 +184,7 @@ pub(super) fn validate(ctx: &ErrCtx, file: ScenarioFile) -> Result<Scenario, Loa
         overrides: ctx.overrides.iter().map(|o| o.raw.clone()).collect(),
         slos,
         file,
+        variant: None,
     })
 }
 
