@@ -854,13 +854,14 @@ mod tests {
     /// running `plan`; `parents` requests arrive at the caller at the given times.
     fn run(service_ms: &[u64], plan: Plan, parents: &[Time], crash_at: Option<Time>) -> World {
         let one_worker: Vec<(u64, u32)> = service_ms.iter().map(|&ms| (ms, 1)).collect();
-        run_with(&one_worker, plan, parents, crash_at)
+        run_with(&one_worker, plan, &[], parents, crash_at)
     }
 
     /// As [`run`], with (service ms, workers) per server; each server has a vCPU per worker.
     fn run_with(
         servers: &[(u64, u32)],
         plan: Plan,
+        breakers: &[BreakerSpec],
         parents: &[Time],
         crash_at: Option<Time>,
     ) -> World {
@@ -896,7 +897,7 @@ mod tests {
         zones[USER as usize] = Zone::Users;
         let mut w = World {
             caller: Caller {
-                fan: Fanout::new(),
+                fan: Fanout::with_breakers(breakers),
                 plans: vec![plan],
                 rng: RngStream::new(1, "caller"),
             },
@@ -1048,7 +1049,7 @@ mod tests {
         // server with a worker and a vCPU for each. The 102nd parent takes Refused over its other call's Ok.
         let parents: Vec<Time> = vec![0; 102];
         let p = plan(Mode::Parallel, calls(&[2, 3], None, None));
-        let w = run_with(&[(10, 1), (5, 200)], p, &parents, None);
+        let w = run_with(&[(10, 1), (5, 200)], p, &[], &parents, None);
         let refused = w.answers.iter().filter(|a| a.2 == Outcome::Refused).count();
         assert_eq!(refused, 1, "one call refused: its parent took the refusal");
         // The refused parent was answered as soon as both its calls were back: the refusal at
@@ -1080,6 +1081,107 @@ mod tests {
             0,
             "slots released once their calls settled"
         );
+    }
+
+    #[test]
+    fn an_open_breaker_fails_its_call_at_once_and_the_others_still_run() {
+        // Calls to s10 (10 ms) and to s30 (30 ms, 25 ms timeout, a breaker opening at the first
+        // failure for 100 ms). Parent 1 at 0: s30's call times out at 25 ms and opens the
+        // breaker until 125 ms; the parent is answered at 25 ms (its slowest part) with the
+        // timeout. Parent 2 at 50 ms: s30's call is not sent; the parent is answered when s10's
+        // call is back, 50 + 1 + 10 + 1 = 62 ms, with 503 (or Ok with a fallback). Parent 3 at
+        // 200 ms: half-open, the call is the probe; it times out at 225 ms: open again.
+        let spec = BreakerSpec {
+            target: "s30".into(),
+            failures: 1,
+            within: 1_000 * MS,
+            open_for: 100 * MS,
+            probes: 1,
+        };
+        for (fallback, short) in [
+            (None, Outcome::Unavailable),
+            (Some(Outcome::Ok), Outcome::Ok),
+        ] {
+            let mut cs = calls(&[2, 3], None, None);
+            cs[1].timeout = Some(25 * MS);
+            cs[1].breaker = Some(0);
+            cs[1].fallback = fallback;
+            let p = plan(Mode::Parallel, cs);
+            let w = run_with(
+                &[(10, 1), (30, 1)],
+                p,
+                std::slice::from_ref(&spec),
+                &[0, 50 * MS, 200 * MS],
+                None,
+            );
+            let timed_out = fallback.unwrap_or(Outcome::Timeout);
+            let got: Vec<(Time, Outcome)> = w.answers.iter().map(|a| (a.1, a.2)).collect();
+            assert_eq!(
+                got,
+                vec![
+                    (25 * MS + EXT, timed_out),
+                    (62 * MS + EXT, short),
+                    (225 * MS + EXT, timed_out),
+                ]
+            );
+            assert_eq!(
+                w.caller.fan.breaker_totals(),
+                (1, 2),
+                "1 short-circuited, 2 openings"
+            );
+            assert_eq!(
+                w.caller.fan.calls, 5,
+                "the short-circuited call was never made"
+            );
+            let events: Vec<(Time, &str)> = w
+                .caller
+                .fan
+                .events
+                .iter()
+                .map(|(t, e)| (*t, e.split(':').next().unwrap_or("")))
+                .collect();
+            assert_eq!(
+                events,
+                vec![
+                    (25 * MS, "breaker to s30 opened"),
+                    (200 * MS, "breaker to s30 half-open"),
+                    (225 * MS, "breaker to s30 re-opened"),
+                ]
+            );
+            assert_eq!(w.reqs.live(), 0);
+        }
+    }
+
+    #[test]
+    fn an_open_breaker_skips_a_sequential_call_to_its_fallback_or_ends_the_sequence() {
+        // s30 times out (25 ms) and opens the breaker at parent 1; parent 2 (at 100 ms) calls s10
+        // then s30 then s20: with a fallback of Ok s30's call is skipped and s20's made:
+        // 100 + 12 + 22 = 134 ms; without one the sequence ends after s10: 112 ms, 503.
+        let spec = BreakerSpec {
+            target: "s30".into(),
+            failures: 1,
+            within: 1_000 * MS,
+            open_for: 1_000 * MS,
+            probes: 1,
+        };
+        for (fallback, at, outcome) in [
+            (Some(Outcome::Ok), 134 * MS, Outcome::Ok),
+            (None, 112 * MS, Outcome::Unavailable),
+        ] {
+            let mut cs = calls(&[2, 3, 4], None, None);
+            cs[1].timeout = Some(25 * MS);
+            cs[1].breaker = Some(0);
+            cs[1].fallback = fallback;
+            let w = run_with(
+                &[(10, 1), (30, 1), (20, 1)],
+                plan(Mode::Sequential, cs),
+                std::slice::from_ref(&spec),
+                &[0, 100 * MS],
+                None,
+            );
+            assert_eq!((w.answers[1].1, w.answers[1].2), (at + EXT, outcome));
+            assert_eq!(w.reqs.live(), 0);
+        }
     }
 
     #[test]

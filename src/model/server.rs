@@ -1246,6 +1246,18 @@ mod tests {
         in_fleet: bool,
         inputs: &[(Time, Input)],
     ) -> Harness {
+        harness_shedding(vcpus, workers, direct, in_fleet, None, inputs)
+    }
+
+    /// [`harness`] with a `queue_timeout`.
+    fn harness_shedding(
+        vcpus: u32,
+        workers: u32,
+        direct: bool,
+        in_fleet: bool,
+        queue_timeout: Option<Time>,
+        inputs: &[(Time, Input)],
+    ) -> Harness {
         let spec = ServerSpec {
             instance: "custom".into(),
             vcpus,
@@ -1264,7 +1276,7 @@ mod tests {
             starts_up: true,
             in_fleet,
             calls: Plans::default(),
-            queue_timeout: None,
+            queue_timeout,
         };
         let mut server = Server::new("s", spec, 1);
         server.cpu.direct_allowed = direct;
@@ -1420,6 +1432,54 @@ mod tests {
                 (2 * SEC, Outcome::Ok)
             ]
         );
+    }
+
+    #[test]
+    fn a_queue_timeout_sheds_exactly_the_requests_that_waited_too_long() {
+        use Input::*;
+        // One worker, 1 s per request, shed after waiting more than 1.5 s. A arrives at 0 and
+        // runs 0–1 s; B (0.2 s) starts at 1 s, having waited 0.8 s, and runs to 2 s; C (0.4 s)
+        // has waited 1.6 s when the worker frees at 2 s: answered 503 at once; D (0.6 s) has
+        // waited 1.4 s then: it runs 2–3 s; E (2.5 s) waits 0.5 s and runs 3–4 s.
+        let inputs = [
+            (0, Request),
+            (200 * MS, Request),
+            (400 * MS, Request),
+            (600 * MS, Request),
+            (2_500 * MS, Request),
+        ];
+        for direct in [true, false] {
+            let h = harness_shedding(1, 1, direct, false, Some(1_500 * MS), &inputs);
+            assert_eq!(
+                h.answers,
+                vec![
+                    (SEC, Outcome::Ok),
+                    (2 * SEC, Outcome::Ok),
+                    (2 * SEC, Outcome::Unavailable),
+                    (3 * SEC, Outcome::Ok),
+                    (4 * SEC, Outcome::Ok),
+                ],
+                "direct {direct}"
+            );
+            assert_eq!((h.server.stats.shed, h.server.stats.completed), (1, 4));
+            // C waited 1.6 s; Little's law counts it.
+            assert_eq!(h.server.stats.shed_sojourn_sum, 1.6e9);
+            // Exactly at the limit is not over it: with 1.6 s, C is served (2–3 s); then D has
+            // waited 2.4 s: shed at 3 s; E runs 3–4 s.
+            let h = harness_shedding(1, 1, direct, false, Some(1_600 * MS), &inputs);
+            assert_eq!(
+                h.answers[2..],
+                [
+                    (3 * SEC, Outcome::Ok),
+                    (3 * SEC, Outcome::Unavailable),
+                    (4 * SEC, Outcome::Ok)
+                ]
+            );
+            // Without a queue timeout nothing is shed.
+            let h = harness(1, 1, direct, false, &inputs);
+            assert_eq!(h.server.stats.shed, 0);
+            assert_eq!(h.answers[2], (3 * SEC, Outcome::Ok));
+        }
     }
 
     #[test]

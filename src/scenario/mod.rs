@@ -326,14 +326,15 @@ pub fn parse_variant(
         None => None,
         Some(name) => Some(variants::find(source, &variants, name)?),
     };
-    let mut scn = parse_document_with(source, text, doc.clone(), chosen, overrides)?;
+    let mut scn = parse_document_with(source, text, doc.clone(), chosen, false, overrides)?;
     scn.variant = chosen.map(|v| v.name.clone());
     let mut diags = Vec::new();
     for v in &variants {
         if chosen.is_some_and(|c| c.name == v.name) {
             continue;
         }
-        if let Err(e) = parse_document_with(source, text, doc.clone(), Some(v), overrides) {
+        // The file (with the chosen variant, if any) is valid: what fails now is this one's doing.
+        if let Err(e) = parse_document_with(source, text, doc.clone(), Some(v), true, overrides) {
             diags.extend(e.diagnostics);
         }
     }
@@ -368,12 +369,14 @@ fn parse_document(source: &str, text: &str) -> Result<toml_edit::DocumentMut, Lo
     })
 }
 
-/// Validates the document `doc` of `text` with `variant`'s changes and then `overrides` applied.
+/// Validates the document `doc` of `text` with `variant`'s changes and then `overrides` applied
+/// (`blamed`: the file is known to be valid without the variant).
 fn parse_document_with(
     source: &str,
     text: &str,
     mut doc: toml_edit::DocumentMut,
     variant: Option<&variants::Variant>,
+    blamed: bool,
     overrides: &[Override],
 ) -> Result<Scenario, LoadError> {
     let ctx = ErrCtx {
@@ -382,6 +385,7 @@ fn parse_document_with(
         overrides,
         index: std::cell::OnceCell::new(),
         variant,
+        variant_blamed: blamed,
     };
     if let Some(v) = variant {
         v.apply(&ctx, &mut doc)?;
@@ -453,6 +457,8 @@ pub(crate) struct ErrCtx<'a> {
     pub index: std::cell::OnceCell<error::SourceIndex<'a>>,
     /// The variant applied, if any: problems with what it sets are placed at its `set[i]`.
     pub variant: Option<&'a variants::Variant>,
+    /// The file is valid without the variant, so every problem is the variant's doing.
+    pub variant_blamed: bool,
 }
 
 impl ErrCtx<'_> {
@@ -472,7 +478,7 @@ impl ErrCtx<'_> {
             };
         }
         if let Some(v) = self.variant {
-            return v.locate(self, path, &ps, message.into(), help);
+            return v.locate(self, path, &ps, message.into(), help, self.variant_blamed);
         }
         self.at_source(path, message, help)
     }

@@ -83,8 +83,10 @@ impl Variant {
     }
 
     /// A problem at `path` (`ps` as text) of the scenario with this variant applied: placed at
-    /// the last `set[i]` that sets that key (or a table around it, or a key inside it), else at
-    /// the variant's table.
+    /// the last `set[i]` that sets that key (or a table around it, or a key inside it). Else, if
+    /// the variant is known to be the cause (`blamed`: the file without it is valid), at its
+    /// only `set[0]` when it has one change, or at its table; otherwise in the file, noting the
+    /// variant.
     pub(crate) fn locate(
         &self,
         ctx: &ErrCtx,
@@ -92,6 +94,7 @@ impl Variant {
         ps: &str,
         message: String,
         help: Option<String>,
+        blamed: bool,
     ) -> Diagnostic {
         let touches = |o: &Override| {
             let n = o.path.len().min(path.len());
@@ -100,25 +103,35 @@ impl Variant {
         let set = self
             .sets
             .iter()
-            .enumerate()
-            .rev()
-            .find(|(_, (_, o))| o.as_ref().is_ok_and(touches));
+            .rposition(|(_, o)| o.as_ref().is_ok_and(touches));
         let shown = if ps.is_empty() {
             String::new()
         } else {
             format!("`{ps}`: ")
         };
         match set {
-            Some((i, _)) => ctx.at_source(
+            Some(i) => ctx.at_source(
                 &self.set_path(i),
                 format!("{shown}{message} (set by variant \"{}\")", self.name),
                 help,
             ),
-            None => ctx.at_source(
-                &[key("variants"), key(&self.name)],
-                format!("with variant \"{}\": {shown}{message}", self.name),
+            None if !blamed => ctx.at_source(
+                path,
+                format!("{message} (with variant \"{}\")", self.name),
                 help,
             ),
+            None => {
+                let at = if self.sets.len() == 1 {
+                    self.set_path(0)
+                } else {
+                    vec![key("variants"), key(&self.name)]
+                };
+                ctx.at_source(
+                    &at,
+                    format!("with variant \"{}\": {shown}{message}", self.name),
+                    help,
+                )
+            }
         }
     }
 }
@@ -140,6 +153,7 @@ pub(crate) fn read(
         overrides,
         index: std::cell::OnceCell::new(),
         variant: None,
+        variant_blamed: false,
     };
     // Read the table alone, through serde, so its errors keep their key paths.
     let mut only = toml_edit::DocumentMut::new();

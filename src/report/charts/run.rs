@@ -29,6 +29,9 @@ const TIMEOUT: RGBColor = RGBColor(150, 150, 150);
 /// A named per-window value of the time series, with its colour and line width.
 type RowLine = (&'static str, fn(&WindowRow) -> f64, RGBColor, u32);
 
+/// A line ready to draw: its legend label, points, colour and width.
+type Drawn = (String, Vec<(f64, f64)>, RGBColor, u32);
+
 // ---------------------------------------------------------------------------------------------
 // Time axis, and what happened when (spikes, faults, server events)
 // ---------------------------------------------------------------------------------------------
@@ -568,15 +571,12 @@ impl LoadChart<'_> {
 impl Chart for LoadChart<'_> {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
         let tf = self.tf;
-        let (area, legend) = layout(
-            root,
-            &format!("{} — offered load and goodput", tf.name),
-        )?;
+        let (area, legend) = layout(root, &format!("{} — offered load and goodput", tf.name))?;
         let offered = RGBColor(214, 39, 40);
         let first = RGBColor(120, 120, 120);
         let good = outcome_color(Outcome::Ok);
         let held = RGBColor(31, 119, 180);
-        let mut lines: Vec<(String, Vec<(f64, f64)>, RGBColor, u32)> = vec![
+        let mut lines: Vec<Drawn> = vec![
             (
                 "offered: attempts (with retries)".into(),
                 tf.series(|r| per_second(r, r.attempts)),
