@@ -25,7 +25,7 @@
 //! share it (and must declare the same settings); each instance of a fleet has its own, as each
 //! process of a real service does. Deterministic: it reads only the simulated clock.
 //!
-//! Defaults (docs/semantics.md, "Retries, breakers and shedding"):
+//! Defaults (docs/semantics.md §13):
 //! - `failures = 5`: Envoy's outlier detection ejects a host after 5 consecutive 5xx
 //!   (`consecutive_5xx`, default 5; envoyproxy.io, config.cluster.v3.OutlierDetection);
 //! - `within = "10s"`: Hystrix's rolling statistical window (`metrics.rollingStats.

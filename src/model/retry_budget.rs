@@ -1,12 +1,12 @@
 //! A retry budget (`workload.retries.budget = "10%"`): retries may be at most a share of first
 //! attempts, so a client cannot multiply its load when everything fails.
 //!
-//! As Finagle's `RetryBudget` (its defaults: a 10 s time-to-live, 20 % of requests may retry, plus
-//! a reserve of 10 retries/s; twitter.github.io/finagle/guide/Clients.html#retries) and gRPC's
-//! retry throttling (gRFC A6: a token bucket where each failure costs a token and each success
-//! earns `tokenRatio`): every first attempt deposits `budget` tokens, every retry withdraws one,
-//! and a retry without a whole token in the balance is not sent — the request ends with what its
-//! last attempt got.
+//! As Finagle's `RetryBudget` (its default: 20 % of requests may be retried on top of a reserve of
+//! 10 retries/s, in a token bucket whose credits expire after 10 s; finagle.github.io/blog/2016/
+//! 02/08/retry-budgets) and gRPC's retry throttling (gRFC A6: each failure costs a token, each
+//! success earns `tokenRatio`; docs/semantics.md §13): every first attempt deposits `budget`
+//! tokens, every retry withdraws one, and a retry without a whole token in the balance is not
+//! sent — the request ends with what its last attempt got.
 //!
 //! The balance is capped at 10 s worth of deposits, as Finagle's is by its time-to-live: deposits
 //! and withdrawals are kept per second in ten one-second slices and expire with their slice, so a
@@ -25,7 +25,7 @@ pub const TOKEN: i64 = 1_000_000;
 /// Slices the balance is kept in.
 pub const SLICES: usize = 10;
 /// Length of one slice: deposits and withdrawals expire ten slices (10 s) after theirs began
-/// (Finagle's default time-to-live).
+/// (Finagle's default time-to-live, 10 s: finagle.github.io/blog/2016/02/08/retry-budgets).
 pub const SLICE: Time = SEC;
 
 /// The balance of a client's retry budget.
