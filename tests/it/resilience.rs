@@ -644,6 +644,15 @@ fn the_retry_storm_stays_degraded_without_a_fix_and_recovers_with_each() {
         let after = goodput(rows, 330, 900);
         let (err_before, err_after) = (error_rate(rows, 60, 180), error_rate(rows, 330, 900));
         let name = variant.unwrap_or("no fix");
+        // summary.md says so in words: the storm outlived its trigger (only without a fix).
+        let storm = scalesim::report::summary::storm(&scn, &out);
+        assert_eq!(storm.is_some(), variant.is_none(), "{name}: {storm:?}");
+        let md = scalesim::report::summary::summary_md(&scn, &out);
+        assert_eq!(
+            md.contains("**It outlived its trigger:** every injected fault was over at 0:04:30"),
+            variant.is_none(),
+            "{name}:\n{md}"
+        );
         assert!(
             (235.0..260.0).contains(&before) && err_before == 0.0,
             "{name}: before {before:.1}/s, {:.2} % errors",
