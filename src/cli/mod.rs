@@ -78,7 +78,11 @@ pub enum Command {
         /// Override any value: `--set workload.users=1000` (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
-        /// Output folder. Default: reports/<scenario name>. It must be new, empty or an earlier
+        /// Apply the scenario's `[variants.NAME]` first (its `set` list, under any `--set`).
+        #[arg(long, value_name = "NAME")]
+        variant: Option<String>,
+        /// Output folder. Default: reports/<scenario name> (reports/<name>-<variant> with
+        /// `--variant`). It must be new, empty or an earlier
         /// report (it is replaced as a whole); a symlink is followed. Checked before the run.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -112,6 +116,9 @@ pub enum Command {
         /// Override any value (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
+        /// Apply each scenario's `[variants.NAME]` first (its `set` list, under any `--set`).
+        #[arg(long, value_name = "NAME")]
+        variant: Option<String>,
         /// Also write JUnit XML here (one testcase per objective). A regular file is replaced
         /// atomically; a symlink is followed and its target replaced (the link stays); a device
         /// or pipe such as /dev/stdout is written directly; a folder is refused. Checked before
@@ -139,6 +146,9 @@ pub enum Command {
         /// Override values first.
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
+        /// Apply the scenario's `[variants.NAME]` first (its `set` list, under any `--set`).
+        #[arg(long, value_name = "NAME")]
+        variant: Option<String>,
         /// Print only this form.
         #[arg(long, value_enum)]
         only: Option<ExplainForm>,
@@ -242,6 +252,7 @@ pub fn dispatch(cli: Cli) -> u8 {
             scenario,
             seed,
             set,
+            variant,
             out,
             quiet,
             check_determinism,
@@ -250,6 +261,7 @@ pub fn dispatch(cli: Cli) -> u8 {
             &scenario,
             seed,
             &set,
+            variant.as_deref(),
             out,
             quiet,
             check_determinism,
@@ -260,6 +272,7 @@ pub fn dispatch(cli: Cli) -> u8 {
             scenarios,
             seed,
             set,
+            variant,
             junit,
             format,
             baseline,
@@ -269,6 +282,7 @@ pub fn dispatch(cli: Cli) -> u8 {
             &scenarios,
             seed,
             &set,
+            variant.as_deref(),
             junit.as_deref(),
             format,
             baseline.as_deref(),
@@ -287,9 +301,10 @@ pub fn dispatch(cli: Cli) -> u8 {
         Command::Explain {
             scenario,
             set,
+            variant,
             only,
         } => {
-            let Some(scn) = load_with(&scenario, None, &set) else {
+            let Some(scn) = load_variant_with(&scenario, variant.as_deref(), None, &set) else {
                 return EXIT_BAD_INPUT;
             };
             let t = crate::explain::topology(&scn);
@@ -324,6 +339,16 @@ fn parse_sets(set: &[String]) -> Result<Vec<Override>, String> {
 
 /// Loads a scenario with `--seed` and `--set` applied, printing errors. `None` on bad input.
 pub fn load_with(path: &str, seed: Option<u64>, set: &[String]) -> Option<Scenario> {
+    load_variant_with(path, None, seed, set)
+}
+
+/// [`load_with`] with the scenario's variant `variant` applied first, if given.
+pub fn load_variant_with(
+    path: &str,
+    variant: Option<&str>,
+    seed: Option<u64>,
+    set: &[String],
+) -> Option<Scenario> {
     let mut overrides = match parse_sets(set) {
         Ok(o) => o,
         Err(e) => {
@@ -344,7 +369,7 @@ pub fn load_with(path: &str, seed: Option<u64>, set: &[String]) -> Option<Scenar
             value: toml_edit::Value::from(i64::try_from(s).unwrap_or(0)),
         });
     }
-    match scenario::load(path, &overrides) {
+    match scenario::load_variant(path, variant, &overrides) {
         Ok(mut scn) => {
             for n in &scn.notes {
                 errln!("note: {n}");
@@ -381,6 +406,19 @@ pub fn header(scn: &Scenario) -> String {
         human(scn.warmup),
         human(scn.window)
     );
+    if let Some(v) = &scn.variant {
+        let what = scn
+            .file
+            .variants
+            .get(v)
+            .and_then(|c| c.description.as_deref())
+            .unwrap_or("");
+        let _ = writeln!(
+            s,
+            "  variant {v}{}{what}",
+            if what.is_empty() { "" } else { ": " }
+        );
+    }
     for o in &scn.overrides {
         let _ = writeln!(s, "  --set {o}");
     }
@@ -422,10 +460,14 @@ pub fn header(scn: &Scenario) -> String {
         "  timeout {}  retries {}",
         c.timeout.map_or("none".to_string(), human),
         c.retry.map_or("none".to_string(), |r| format!(
-            "{} (base {}, cap {})",
+            "{} (base {}, cap {}{})",
             r.0,
             human(r.2),
-            human(r.3)
+            human(r.3),
+            c.retry_budget.map_or(String::new(), |b| format!(
+                ", budget {}% of first attempts",
+                f64::from(b) / 1e4
+            ))
         ))
     );
     for (name, kind, d) in scn.descriptions() {
@@ -514,19 +556,25 @@ fn say_stopped(scn: &Scenario, out: &RunOutput, wrote: Option<&std::path::Path>)
     }
 }
 
+#[allow(clippy::too_many_arguments)] // one per flag of `run`
 fn cmd_run(
     path: &str,
     seed: Option<u64>,
     set: &[String],
+    variant: Option<&str>,
     out: Option<PathBuf>,
     quiet: bool,
     check: bool,
     limits: Limits,
 ) -> u8 {
-    let Some(scn) = load_with(path, seed, set) else {
+    let Some(scn) = load_variant_with(path, variant, seed, set) else {
         return EXIT_BAD_INPUT;
     };
-    let dir = out.unwrap_or_else(|| PathBuf::from("reports").join(&scn.name));
+    let folder = match &scn.variant {
+        Some(v) => format!("{}-{v}", scn.name),
+        None => scn.name.clone(),
+    };
+    let dir = out.unwrap_or_else(|| PathBuf::from("reports").join(folder));
     if let Err(e) = report::Staging::preflight(&dir) {
         errln!("error: {e}");
         return EXIT_BAD_INPUT;
@@ -625,7 +673,17 @@ fn cmd_validate(paths: &[String], set: &[String]) -> u8 {
     let mut code = EXIT_OK;
     for p in paths {
         match load_with(p, None, set) {
-            Some(s) => outln!("ok: {p} ({})", s.name),
+            Some(s) if s.file.variants.is_empty() => outln!("ok: {p} ({})", s.name),
+            Some(s) => outln!(
+                "ok: {p} ({}; variants: {})",
+                s.name,
+                s.file
+                    .variants
+                    .keys()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             None => code = EXIT_BAD_INPUT,
         }
     }
@@ -704,6 +762,7 @@ fn cmd_check(
     paths: &[String],
     seed: Option<u64>,
     set: &[String],
+    variant: Option<&str>,
     junit: Option<&std::path::Path>,
     format: Format,
     baseline: Option<&std::path::Path>,
@@ -757,7 +816,7 @@ fn cmd_check(
     }
     let mut scenarios = Vec::new();
     for p in paths {
-        let Some(mut scn) = load_with(p, seed, set) else {
+        let Some(mut scn) = load_variant_with(p, variant, seed, set) else {
             return EXIT_BAD_INPUT;
         };
         if let Some(b) = &base {
@@ -792,7 +851,10 @@ fn cmd_check(
         }
         let verdicts = crate::slo::evaluate(&scn.slos, &out);
         results.push(check::ScenarioVerdicts {
-            name: scn.name.clone(),
+            name: match &scn.variant {
+                Some(v) => format!("{} (variant {v})", scn.name),
+                None => scn.name.clone(),
+            },
             source: scn.source.clone(),
             seed: scn.seed,
             verdicts,

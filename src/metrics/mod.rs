@@ -70,6 +70,12 @@ pub struct WindowRow {
     pub mean_ms: f64,
     /// Retries sent in the window.
     pub retries: u64,
+    /// Attempts sent in the window, first tries and retries: the load the users offered (not in
+    /// timeseries.csv, whose `retries` and outcome columns give it approximately: requests ended
+    /// plus retries).
+    pub attempts: u64,
+    /// Retries the retry budget did not allow in the window.
+    pub suppressed: u64,
     /// Gauges at the window's end.
     pub gauges: Gauges,
 }
@@ -112,6 +118,8 @@ pub struct Metrics {
     pub attempts: u64,
     /// Retries sent after warm-up.
     pub retries: u64,
+    /// Retries the retry budget did not allow, after warm-up.
+    pub retries_suppressed: u64,
     /// Window length of the time series.
     pub window: Time,
     /// Completed windows.
@@ -121,6 +129,8 @@ pub struct Metrics {
     win_hist: Histogram<u64>,
     win_sum: u128,
     win_retries: u64,
+    win_attempts: u64,
+    win_suppressed: u64,
     /// One recorder per SLO objective, in the scenario's order.
     pub slo: Vec<SloRecorder>,
 }
@@ -143,6 +153,7 @@ impl Metrics {
             ended: 0,
             attempts: 0,
             retries: 0,
+            retries_suppressed: 0,
             window,
             series: Vec::new(),
             win_start: 0,
@@ -150,6 +161,8 @@ impl Metrics {
             win_hist: new_window_histogram(),
             win_sum: 0,
             win_retries: 0,
+            win_attempts: 0,
+            win_suppressed: 0,
             slo: Vec::new(),
         }
     }
@@ -163,6 +176,7 @@ impl Metrics {
     /// An attempt was sent (`retry` when it is not the first).
     #[inline]
     pub fn attempt_sent(&mut self, now: Time, retry: bool) {
+        self.win_attempts += 1;
         if retry {
             self.win_retries += 1;
         }
@@ -171,6 +185,15 @@ impl Metrics {
             if retry {
                 self.retries += 1;
             }
+        }
+    }
+
+    /// A retry was wanted but the retry budget had no token for it.
+    #[inline]
+    pub fn retry_suppressed(&mut self, now: Time) {
+        self.win_suppressed += 1;
+        if now >= self.warmup {
+            self.retries_suppressed += 1;
         }
     }
 
@@ -221,6 +244,8 @@ impl Metrics {
                 self.win_sum as f64 / ok as f64 / 1e6
             },
             retries: self.win_retries,
+            attempts: self.win_attempts,
+            suppressed: self.win_suppressed,
             gauges,
         };
         self.series.push(row);
@@ -229,6 +254,8 @@ impl Metrics {
         self.win_hist.reset();
         self.win_sum = 0;
         self.win_retries = 0;
+        self.win_attempts = 0;
+        self.win_suppressed = 0;
     }
 
     /// Outcome totals over all classes after warm-up.

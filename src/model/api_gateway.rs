@@ -408,6 +408,7 @@ impl Kind for ApiGateway {
                     timeout: Some(rt),
                     work: 1.0,
                     fallback: None,
+                    breaker: None,
                 }],
             });
         }

@@ -80,6 +80,11 @@ pub struct RetryConfig {
     pub cap: Option<Duration>,
     /// Full jitter: wait uniform(0, backoff) instead of backoff. Default true.
     pub jitter: Option<bool>,
+    /// Retry budget: retries may be at most this share of first attempts, e.g. "10%" (each first
+    /// attempt deposits this much of a token, each retry takes one; the balance holds at most the
+    /// last 10 s of deposits, as Finagle's RetryBudget). Default: no budget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<crate::scenario::units::Fraction>,
 }
 
 /// Backoff growth.
@@ -245,6 +250,8 @@ pub struct ClientSpec {
     pub timeout: Option<Time>,
     /// Retries: (max, backoff, base, cap, jitter).
     pub retry: Option<(u32, Backoff, Time, Time, bool)>,
+    /// The retry budget, in millionths of a token per first attempt, if any.
+    pub retry_budget: Option<u32>,
     /// Entry component.
     pub entry: CompId,
     /// Classes (mix first, then bots).
@@ -301,6 +308,8 @@ pub struct Client {
     arrivals: u32,
     /// The trace's rows and the next one to send (empty without a trace).
     trace: Replay,
+    /// The retry budget's balance, if the workload has one.
+    budget: Option<super::retry_budget::RetryBudget>,
 }
 
 /// Period of load-curve re-evaluation when the curve is not flat.
@@ -323,6 +332,7 @@ impl Client {
             timeout_armed: false,
             arrivals: 0,
             trace: Replay::new(spec.trace.as_ref()),
+            budget: spec.retry_budget.map(super::retry_budget::RetryBudget::new),
             spec,
         }
     }
@@ -508,6 +518,9 @@ impl Client {
             r.key = key;
         }
         ctx.metrics.request_started();
+        if let Some(b) = &mut self.budget {
+            b.deposit(ctx.now());
+        }
         self.send_attempt(id, ctx);
     }
 
@@ -563,7 +576,7 @@ impl Client {
             ctx.reqs.free(id);
         }
         if let Some((max, backoff, base, cap, jitter)) = self.spec.retry {
-            if u32::from(attempt) <= max && attempt < u8::MAX {
+            if u32::from(attempt) <= max && attempt < u8::MAX && self.may_retry(ctx) {
                 let next = ctx.reqs.alloc(class, user, first, work);
                 let n = ctx.reqs.get_mut(next).expect("fresh");
                 n.attempt = attempt + 1;
@@ -582,6 +595,19 @@ impl Client {
             }
         }
         self.finish(class, user, first, outcome, ctx);
+    }
+
+    /// The retry budget (if any) allows one more retry now; a refusal is counted.
+    fn may_retry(&mut self, ctx: &mut Ctx) -> bool {
+        let Some(b) = &mut self.budget else {
+            return true;
+        };
+        let now = ctx.now();
+        let ok = b.withdraw(now);
+        if !ok {
+            ctx.metrics.retry_suppressed(now);
+        }
+        ok
     }
 
     #[inline(always)]

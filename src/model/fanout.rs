@@ -20,6 +20,7 @@
 //! follows what is in flight. A call that times out is marked abandoned and freed when its late
 //! answer arrives, like a user's attempt.
 
+use super::breaker::{Breaker, BreakerConfig, BreakerSpec, Change};
 use super::request::{Outcome, ReqId, ReqState};
 use super::{CompId, Ctx, Msg, Timer, CALL_TIMEOUT};
 use crate::engine::time::Time;
@@ -62,6 +63,9 @@ pub struct Call {
     /// The outcome the call counts as when it fails (`Some(Outcome::Ok)`: degrade gracefully, the
     /// page is served without that part). `None`: its failure is the parent's.
     pub fallback: Option<Outcome>,
+    /// The circuit breaker guarding it: an index into the caller's breakers
+    /// ([`Plans::breakers`]), one per target. `None`: always sent.
+    pub breaker: Option<u16>,
 }
 
 /// A call graph step: calls made in parallel or in sequence.
@@ -86,6 +90,23 @@ pub fn severity(o: Outcome) -> u8 {
         Outcome::DnsFailure => 6,
         Outcome::Timeout => 7,
     }
+}
+
+/// What a call its breaker fails at once counts as (before its fallback): 503.
+const SHORT_CIRCUITED: Outcome = Outcome::Unavailable;
+
+/// Takes `outcome` of `call` into the plan's worst (through the call's fallback); returns what
+/// it counted as.
+fn absorb(p: &mut Pending, call: &Call, outcome: Outcome) -> Outcome {
+    let effective = match (outcome, call.fallback) {
+        (Outcome::Ok, _) => Outcome::Ok,
+        (_, Some(f)) => f,
+        (o, None) => o,
+    };
+    if severity(effective) > severity(p.outcome) {
+        p.outcome = effective;
+    }
+    effective
 }
 
 /// A plan in progress.
@@ -124,12 +145,39 @@ pub struct Fanout {
     pub timeouts: u64,
     /// Calls that failed (timeouts included).
     pub failures: u64,
+    /// The circuit breakers of its calls, one per target ([`Call::breaker`] indexes them).
+    pub breakers: Vec<Breaker>,
+    /// Breaker changes not yet taken by the component for its timeline: (when, what).
+    pub events: Vec<(Time, String)>,
 }
 
 impl Fanout {
     /// Nothing in flight.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Nothing in flight, with closed breakers of these settings.
+    pub fn with_breakers(specs: &[BreakerSpec]) -> Self {
+        Self {
+            breakers: specs.iter().cloned().map(Breaker::new).collect(),
+            ..Self::default()
+        }
+    }
+
+    /// Calls its breakers failed at once without sending them, and times they opened, since
+    /// time zero.
+    pub fn breaker_totals(&self) -> (u64, u64) {
+        self.breakers
+            .iter()
+            .fold((0, 0), |(s, o), b| (s + b.short_circuited, o + b.opened))
+    }
+
+    fn note(&mut self, at: Time, breaker: usize, change: Option<Change>) {
+        if let Some(c) = change {
+            let text = self.breakers[breaker].describe(c);
+            self.events.push((at, text));
+        }
     }
 
     /// Fan-outs in progress.
@@ -187,20 +235,64 @@ impl Fanout {
         match plan.mode {
             Mode::Parallel => {
                 for (i, call) in plan.calls.iter().enumerate().take(MAX_CALLS) {
-                    self.send(slot, i, parent, call, ctx, rng);
+                    if !self.send(slot, i, parent, call, ctx, rng) {
+                        // Its breaker is open: it failed at once.
+                        let p = self.slots[slot as usize].as_mut().expect("in flight");
+                        absorb(p, call, SHORT_CIRCUITED);
+                    }
                 }
-            }
-            Mode::Sequential => {
-                self.send(slot, 0, parent, &plan.calls[0], ctx, rng);
-                if let Some(p) = self.slots[slot as usize].as_mut() {
-                    p.next = 1;
+                let p = self.slots[slot as usize].expect("in flight");
+                if p.waiting == 0 {
+                    self.release(slot);
+                    return Some(Done {
+                        parent,
+                        outcome: p.outcome,
+                    });
                 }
+                None
             }
+            Mode::Sequential => self.next_in_sequence(slot, plan, ctx, rng),
         }
-        None
     }
 
-    /// Makes call number `i` of the fan-out in `slot`.
+    /// Makes the next call of the sequence in `slot`, skipping past calls its breakers fail at
+    /// once; the plan is done when a call fails (without a fallback) or none is left.
+    fn next_in_sequence(
+        &mut self,
+        slot: u32,
+        plan: &Plan,
+        ctx: &mut Ctx,
+        rng: &mut RngStream,
+    ) -> Option<Done> {
+        loop {
+            let mut p = self.slots[slot as usize].expect("in flight");
+            let i = p.next as usize;
+            let Some(call) = plan.calls.get(i) else {
+                self.release(slot);
+                return Some(Done {
+                    parent: p.parent,
+                    outcome: p.outcome,
+                });
+            };
+            p.next += 1;
+            self.slots[slot as usize] = Some(p);
+            if self.send(slot, i, p.parent, call, ctx, rng) {
+                return None;
+            }
+            let q = self.slots[slot as usize].as_mut().expect("in flight");
+            if absorb(q, call, SHORT_CIRCUITED) != Outcome::Ok {
+                let q = *q;
+                self.release(slot);
+                return Some(Done {
+                    parent: q.parent,
+                    outcome: q.outcome,
+                });
+            }
+        }
+    }
+
+    /// Makes call number `i` of the fan-out in `slot`, unless its breaker is open (false: not
+    /// sent, it failed at once).
     fn send(
         &mut self,
         slot: u32,
@@ -209,8 +301,16 @@ impl Fanout {
         call: &Call,
         ctx: &mut Ctx,
         rng: &mut RngStream,
-    ) {
+    ) -> bool {
         let now = ctx.now();
+        if let Some(b) = call.breaker {
+            let b = b as usize;
+            let (admitted, change) = self.breakers[b].admit(now);
+            self.note(now, b, change);
+            if !admitted {
+                return false;
+            }
+        }
         let me = ctx.me;
         let (class, user, key, work, tls) = ctx
             .reqs
@@ -234,6 +334,7 @@ impl Fanout {
         if let Some(t) = call.timeout {
             ctx.timer(t, Timer::Req(CALL_TIMEOUT, id));
         }
+        true
     }
 
     /// The answer to call `id` arrived (the caller checked [`Fanout::is_call`]). Frees the call;
@@ -247,14 +348,14 @@ impl Fanout {
     ) -> Option<Done> {
         let r = ctx.reqs.get_mut(id)?;
         let abandoned = r.state == ReqState::Abandoned;
-        let outcome = r.outcome;
+        let (outcome, sent) = (r.outcome, r.sent);
         let hop = r.pop_hop().map(|(_, data)| unword(data));
         ctx.reqs.free(id);
         if abandoned {
             return None; // timed out already: counted then
         }
         let (slot, call) = hop?;
-        self.settle(slot, call, outcome, plans, ctx, rng)
+        self.settle(slot, call, outcome, sent, plans, ctx, rng)
     }
 
     /// A call's deadline passed (`Timer::Req(CALL_TIMEOUT, id)`). If the call is still out, it
@@ -274,17 +375,20 @@ impl Fanout {
         // components it passes (a balancer) have their own hops above it.
         let (slot, call) = unword(r.bottom_data()?);
         r.state = ReqState::Abandoned;
+        let sent = r.sent;
         self.timeouts += 1;
-        self.settle(slot, call, Outcome::Timeout, plans, ctx, rng)
+        self.settle(slot, call, Outcome::Timeout, sent, plans, ctx, rng)
     }
 
-    /// Counts the outcome of call `call` of the fan-out in `slot`; makes the next sequential
-    /// call, or finishes the plan.
+    /// Counts the outcome of call `call` of the fan-out in `slot` (sent at `sent`); makes the
+    /// next sequential call, or finishes the plan.
+    #[allow(clippy::too_many_arguments)]
     fn settle(
         &mut self,
         slot: u32,
         call: usize,
         outcome: Outcome,
+        sent: Time,
         plans: &[Plan],
         ctx: &mut Ctx,
         rng: &mut RngStream,
@@ -292,6 +396,15 @@ impl Fanout {
         let mut p = (*self.slots.get(slot as usize)?)?;
         if outcome != Outcome::Ok {
             self.failures += 1;
+        }
+        let guard = plans
+            .get(p.plan as usize)
+            .and_then(|pl| pl.calls.get(call))
+            .and_then(|c| c.breaker);
+        if let Some(b) = guard {
+            let now = ctx.now();
+            let change = self.breakers[b as usize].record(now, sent, outcome == Outcome::Ok);
+            self.note(now, b as usize, change);
         }
         p.waiting -= 1;
         if p.aborted {
@@ -303,36 +416,25 @@ impl Fanout {
             return None;
         }
         let plan = plans.get(p.plan as usize)?;
-        let fallback = plan.calls.get(call).and_then(|c| c.fallback);
-        let effective = match (outcome, fallback) {
-            (Outcome::Ok, _) => Outcome::Ok,
-            (_, Some(f)) => f,
-            (o, None) => o,
+        let effective = match plan.calls.get(call) {
+            Some(c) => absorb(&mut p, c, outcome),
+            None => outcome,
         };
-        if severity(effective) > severity(p.outcome) {
-            p.outcome = effective;
-        }
-        let done = match plan.mode {
-            Mode::Parallel => p.waiting == 0,
+        self.slots[slot as usize] = Some(p);
+        match plan.mode {
+            Mode::Parallel if p.waiting > 0 => None,
             // A failure ends a sequence; so does its last call.
-            Mode::Sequential => effective != Outcome::Ok || p.next as usize >= plan.calls.len(),
-        };
-        if done {
-            self.release(slot);
-            return Some(Done {
-                parent: p.parent,
-                outcome: p.outcome,
-            });
+            Mode::Sequential if effective == Outcome::Ok => {
+                self.next_in_sequence(slot, plan, ctx, rng)
+            }
+            _ => {
+                self.release(slot);
+                Some(Done {
+                    parent: p.parent,
+                    outcome: p.outcome,
+                })
+            }
         }
-        if plan.mode == Mode::Sequential {
-            let i = p.next as usize;
-            p.next += 1;
-            self.slots[slot as usize] = Some(p);
-            self.send(slot, i, p.parent, &plan.calls[i], ctx, rng);
-        } else {
-            self.slots[slot as usize] = Some(p);
-        }
-        None
     }
 
     fn release(&mut self, slot: u32) {
@@ -396,6 +498,12 @@ pub struct CallConfig {
     /// What a failed call counts as: "ok" serves the answer without that part (graceful
     /// degradation); default: its failure is the request's.
     pub fallback: Option<FallbackConfig>,
+    /// A circuit breaker on calls to this target: after `failures` failed calls within `within`
+    /// it opens, and calls fail at once (503, or the fallback) for `open_for`; then `probes`
+    /// calls go through, and it closes if they succeed. Needs a `timeout`. Defaults: 5 failures
+    /// within 10s, open 30s, 1 probe. Default: no breaker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breaker: Option<BreakerConfig>,
 }
 
 /// What a failed call counts as.
@@ -419,6 +527,8 @@ pub struct Plans {
     pub of_class: Vec<Option<u16>>,
     /// Each plan's path prefix as written (`/` when it gave none).
     pub paths: Vec<String>,
+    /// The circuit breakers of the calls, one per target ([`Call::breaker`] indexes them).
+    pub breakers: Vec<BreakerSpec>,
 }
 
 impl Plans {
@@ -456,7 +566,12 @@ impl Plans {
                         let t = c.timeout.map_or(String::new(), |t| {
                             format!(" ≤{}", crate::engine::time::human(t))
                         });
-                        format!("{}{t}", name_of(c.to))
+                        let b = if c.breaker.is_some() {
+                            " (breaker)"
+                        } else {
+                            ""
+                        };
+                        format!("{}{t}{b}", name_of(c.to))
                     })
                     .collect();
                 format!("{path} → {}", calls.join(sep))
@@ -503,6 +618,7 @@ pub fn check_plans(
     }
     let mut plans = Vec::new();
     let mut prefixes: Vec<String> = Vec::new();
+    let mut breakers: Vec<BreakerSpec> = Vec::new();
     for (i, cfg) in cfgs.iter().enumerate() {
         let pp = at_index(&cp, i);
         let prefix = cfg.path.clone().unwrap_or_else(|| "/".into());
@@ -587,6 +703,32 @@ pub fn check_plans(
                     None,
                 );
             }
+            let breaker = call.breaker.as_ref().map(|b| {
+                let bp = at_key(&tp, "breaker");
+                let spec = super::breaker::check(c, &bp, &call.target, b, timeout);
+                match breakers.iter().position(|x| x.target == spec.target) {
+                    Some(i) => {
+                        if breakers[i] != spec {
+                            c.err(
+                                &bp,
+                                format!(
+                                    "another call of \"{me}\" to \"{}\" has a breaker with other settings",
+                                    call.target
+                                ),
+                                Some(format!(
+                                    "\"{me}\" keeps one breaker per target: give every call to \"{}\" the same breaker settings",
+                                    call.target
+                                )),
+                            );
+                        }
+                        i as u16
+                    }
+                    None => {
+                        breakers.push(spec);
+                        (breakers.len() - 1) as u16
+                    }
+                }
+            });
             calls.push(Call {
                 to: r.id,
                 timeout,
@@ -595,6 +737,7 @@ pub fn check_plans(
                     FallbackConfig::Ok => Outcome::Ok,
                     FallbackConfig::Error => Outcome::Error,
                 }),
+                breaker,
             });
         }
         plans.push(Plan {
@@ -618,6 +761,7 @@ pub fn check_plans(
         plans,
         of_class,
         paths: prefixes,
+        breakers,
     }
 }
 
@@ -714,13 +858,14 @@ mod tests {
     /// running `plan`; `parents` requests arrive at the caller at the given times.
     fn run(service_ms: &[u64], plan: Plan, parents: &[Time], crash_at: Option<Time>) -> World {
         let one_worker: Vec<(u64, u32)> = service_ms.iter().map(|&ms| (ms, 1)).collect();
-        run_with(&one_worker, plan, parents, crash_at)
+        run_with(&one_worker, plan, &[], parents, crash_at)
     }
 
     /// As [`run`], with (service ms, workers) per server; each server has a vCPU per worker.
     fn run_with(
         servers: &[(u64, u32)],
         plan: Plan,
+        breakers: &[BreakerSpec],
         parents: &[Time],
         crash_at: Option<Time>,
     ) -> World {
@@ -746,6 +891,7 @@ mod tests {
                     starts_up: true,
                     in_fleet: false,
                     calls: Plans::default(),
+                    queue_timeout: None,
                 };
                 Server::new(&format!("s{i}"), spec, 1)
             })
@@ -755,7 +901,7 @@ mod tests {
         zones[USER as usize] = Zone::Users;
         let mut w = World {
             caller: Caller {
-                fan: Fanout::new(),
+                fan: Fanout::with_breakers(breakers),
                 plans: vec![plan],
                 rng: RngStream::new(1, "caller"),
             },
@@ -810,6 +956,7 @@ mod tests {
                 timeout,
                 work: 1.0,
                 fallback,
+                breaker: None,
             })
             .collect()
     }
@@ -906,7 +1053,7 @@ mod tests {
         // server with a worker and a vCPU for each. The 102nd parent takes Refused over its other call's Ok.
         let parents: Vec<Time> = vec![0; 102];
         let p = plan(Mode::Parallel, calls(&[2, 3], None, None));
-        let w = run_with(&[(10, 1), (5, 200)], p, &parents, None);
+        let w = run_with(&[(10, 1), (5, 200)], p, &[], &parents, None);
         let refused = w.answers.iter().filter(|a| a.2 == Outcome::Refused).count();
         assert_eq!(refused, 1, "one call refused: its parent took the refusal");
         // The refused parent was answered as soon as both its calls were back: the refusal at
@@ -938,6 +1085,107 @@ mod tests {
             0,
             "slots released once their calls settled"
         );
+    }
+
+    #[test]
+    fn an_open_breaker_fails_its_call_at_once_and_the_others_still_run() {
+        // Calls to s10 (10 ms) and to s30 (30 ms, 25 ms timeout, a breaker opening at the first
+        // failure for 100 ms). Parent 1 at 0: s30's call times out at 25 ms and opens the
+        // breaker until 125 ms; the parent is answered at 25 ms (its slowest part) with the
+        // timeout. Parent 2 at 50 ms: s30's call is not sent; the parent is answered when s10's
+        // call is back, 50 + 1 + 10 + 1 = 62 ms, with 503 (or Ok with a fallback). Parent 3 at
+        // 200 ms: half-open, the call is the probe; it times out at 225 ms: open again.
+        let spec = BreakerSpec {
+            target: "s30".into(),
+            failures: 1,
+            within: 1_000 * MS,
+            open_for: 100 * MS,
+            probes: 1,
+        };
+        for (fallback, short) in [
+            (None, Outcome::Unavailable),
+            (Some(Outcome::Ok), Outcome::Ok),
+        ] {
+            let mut cs = calls(&[2, 3], None, None);
+            cs[1].timeout = Some(25 * MS);
+            cs[1].breaker = Some(0);
+            cs[1].fallback = fallback;
+            let p = plan(Mode::Parallel, cs);
+            let w = run_with(
+                &[(10, 1), (30, 1)],
+                p,
+                std::slice::from_ref(&spec),
+                &[0, 50 * MS, 200 * MS],
+                None,
+            );
+            let timed_out = fallback.unwrap_or(Outcome::Timeout);
+            let got: Vec<(Time, Outcome)> = w.answers.iter().map(|a| (a.1, a.2)).collect();
+            assert_eq!(
+                got,
+                vec![
+                    (25 * MS + EXT, timed_out),
+                    (62 * MS + EXT, short),
+                    (225 * MS + EXT, timed_out),
+                ]
+            );
+            assert_eq!(
+                w.caller.fan.breaker_totals(),
+                (1, 2),
+                "1 short-circuited, 2 openings"
+            );
+            assert_eq!(
+                w.caller.fan.calls, 5,
+                "the short-circuited call was never made"
+            );
+            let events: Vec<(Time, &str)> = w
+                .caller
+                .fan
+                .events
+                .iter()
+                .map(|(t, e)| (*t, e.split(':').next().unwrap_or("")))
+                .collect();
+            assert_eq!(
+                events,
+                vec![
+                    (25 * MS, "breaker to s30 opened"),
+                    (200 * MS, "breaker to s30 half-open"),
+                    (225 * MS, "breaker to s30 re-opened"),
+                ]
+            );
+            assert_eq!(w.reqs.live(), 0);
+        }
+    }
+
+    #[test]
+    fn an_open_breaker_skips_a_sequential_call_to_its_fallback_or_ends_the_sequence() {
+        // s30 times out (25 ms) and opens the breaker at parent 1; parent 2 (at 100 ms) calls s10
+        // then s30 then s20: with a fallback of Ok s30's call is skipped and s20's made:
+        // 100 + 12 + 22 = 134 ms; without one the sequence ends after s10: 112 ms, 503.
+        let spec = BreakerSpec {
+            target: "s30".into(),
+            failures: 1,
+            within: 1_000 * MS,
+            open_for: 1_000 * MS,
+            probes: 1,
+        };
+        for (fallback, at, outcome) in [
+            (Some(Outcome::Ok), 134 * MS, Outcome::Ok),
+            (None, 112 * MS, Outcome::Unavailable),
+        ] {
+            let mut cs = calls(&[2, 3, 4], None, None);
+            cs[1].timeout = Some(25 * MS);
+            cs[1].breaker = Some(0);
+            cs[1].fallback = fallback;
+            let w = run_with(
+                &[(10, 1), (30, 1), (20, 1)],
+                plan(Mode::Sequential, cs),
+                std::slice::from_ref(&spec),
+                &[0, 100 * MS],
+                None,
+            );
+            assert_eq!((w.answers[1].1, w.answers[1].2), (at + EXT, outcome));
+            assert_eq!(w.reqs.live(), 0);
+        }
     }
 
     #[test]

@@ -935,7 +935,9 @@ impl Kind for Fleet {
                 cap * f64::from(f.max),
                 human(f.boot_time),
                 f.azs
-            ) + &if s.calls.is_empty() {
+            ) + &s.queue_timeout.map_or(String::new(), |q| {
+                format!("; sheds requests that waited over {}", human(q))
+            }) + &if s.calls.is_empty() {
                 String::new()
             } else {
                 format!("; calls {}", s.calls.describe(cx.name_of))

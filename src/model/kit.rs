@@ -265,6 +265,8 @@ pub enum EventKind {
     Health,
     /// The authoritative DNS went down or came back, or answers failed over.
     Dns,
+    /// A circuit breaker on a call opened, let probes through (half-open) or closed.
+    Breaker,
 }
 
 impl EventKind {
@@ -284,6 +286,7 @@ impl EventKind {
             EventKind::Replaced => "replaced",
             EventKind::Health => "health",
             EventKind::Dns => "dns",
+            EventKind::Breaker => "breaker",
         }
     }
 }

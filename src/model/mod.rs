@@ -11,6 +11,7 @@
 //! ```
 
 pub mod api_gateway;
+pub mod breaker;
 pub mod catalog;
 pub mod client;
 pub mod cpu;
@@ -30,6 +31,7 @@ pub mod probe;
 pub mod rate_limiter;
 pub mod registry;
 pub mod request;
+pub mod retry_budget;
 pub mod server;
 pub mod trace;
 pub mod world;

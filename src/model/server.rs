@@ -82,6 +82,11 @@ pub struct ServerConfig {
     /// or in sequence (`[[components.NAME.calls]]`). The request keeps its worker while it waits.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub calls: Vec<PlanConfig>,
+    /// Load shedding: a request that waited in the backlog longer than this when a worker picks
+    /// it up is answered 503 at once instead of being served (serve fewer, fast, rather than all,
+    /// late: its client has likely given up). Default: serve whatever waited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_timeout: Option<Duration>,
 }
 
 /// `{ at = "45m", to = "c5.4xlarge", downtime = "4m" }`.
@@ -134,6 +139,8 @@ pub struct ServerSpec {
     pub in_fleet: bool,
     /// The calls requests make after their own work, by class.
     pub calls: Plans,
+    /// Shed (answer 503) a request that waited longer than this for a worker.
+    pub queue_timeout: Option<Time>,
 }
 
 /// Counters a server keeps (reset at warm-up).
@@ -171,6 +178,10 @@ pub struct ServerStats {
     pub oom_crashes: u64,
     /// Requests whose calls failed (answered with the calls' failure).
     pub call_failures: u64,
+    /// Requests shed: they waited longer than `queue_timeout` and were answered 503 unserved.
+    pub shed: u64,
+    /// Sum over shed requests of the time they waited (ns), for Little's law.
+    pub shed_sojourn_sum: f64,
     /// Dollars billed.
     pub cost: f64,
 }
@@ -213,6 +224,8 @@ pub struct Server {
     arrivals_total: u64,
     /// Calls in flight for requests whose own work is done.
     fanout: Fanout,
+    /// The breakers' (short-circuited, opened) totals at the warm-up.
+    breakers_at_warmup: (u64, u64),
 }
 
 impl Server {
@@ -238,7 +251,8 @@ impl Server {
             meter: Meter::new(spec.price_per_hour),
             events: Vec::new(),
             arrivals_total: 0,
-            fanout: Fanout::new(),
+            fanout: Fanout::with_breakers(&spec.calls.breakers),
+            breakers_at_warmup: (0, 0),
             spec,
         }
     }
@@ -339,6 +353,7 @@ impl Server {
             since: now,
             ..ServerStats::default()
         };
+        self.breakers_at_warmup = self.fanout.breaker_totals();
     }
 
     /// Busy and available vCPU·ns since the last call; starts a new window.
@@ -372,14 +387,51 @@ impl Server {
         self.cpu.start(req, arrived, demand, ctx);
     }
 
-    /// Starts jobs from the backlog while workers are free.
+    /// Starts jobs from the backlog while workers are free (shedding those that waited too long,
+    /// with a `queue_timeout`).
     #[inline(always)]
     fn fill_workers(&mut self, ctx: &mut Ctx) {
+        if let Some(limit) = self.spec.queue_timeout {
+            return self.fill_workers_shedding(limit, ctx);
+        }
         while self.cpu.has_room() {
             let Some((req, arrived)) = self.backlog.pop_front() else {
                 break;
             };
             self.start_job(req, arrived, ctx);
+        }
+    }
+
+    /// [`Server::fill_workers`] with load shedding: a request that waited longer than `limit` is
+    /// answered 503 at once, and the worker takes the next.
+    #[inline(always)]
+    fn fill_workers_shedding(&mut self, limit: Time, ctx: &mut Ctx) {
+        let now = ctx.now();
+        while self.cpu.has_room() {
+            let Some((req, arrived)) = self.backlog.pop_front() else {
+                break;
+            };
+            if now - arrived > limit {
+                self.stats.shed += 1;
+                self.stats.shed_sojourn_sum += (now - arrived) as f64;
+                self.refuse(req, Outcome::Unavailable, ctx);
+                continue;
+            }
+            self.start_job(req, arrived, ctx);
+        }
+    }
+
+    /// Moves the breakers' changes to the timeline.
+    #[cold]
+    #[inline(never)]
+    fn take_breaker_events(&mut self) {
+        for (at, text) in self.fanout.events.drain(..) {
+            self.events.push(TimelineEvent {
+                kind: EventKind::Breaker,
+                component: self.name.clone(),
+                at,
+                text,
+            });
         }
     }
 
@@ -685,6 +737,9 @@ impl Server {
                 if let Some(done) = self.fanout.begin(job.req, plan, p, ctx, &mut self.rng) {
                     self.calls_done(done, ctx);
                 }
+                if !self.fanout.events.is_empty() {
+                    self.take_breaker_events();
+                }
                 return;
             }
         }
@@ -715,6 +770,9 @@ impl Server {
             }
             _ => None,
         };
+        if !self.fanout.events.is_empty() {
+            self.take_breaker_events();
+        }
         if let Some(d) = done {
             self.calls_done(d, ctx);
             if self.state == State::Up {
@@ -784,7 +842,7 @@ impl Behaviour for Server {
         }
         let st = &self.stats;
         let mean = |sum: f64| (st.completed > 0).then(|| sum / st.completed as f64 / 1e6);
-        Some(Card {
+        let mut card = Card {
             section: Section::Servers,
             name: self.name.clone(),
             fields: vec![
@@ -812,7 +870,21 @@ impl Behaviour for Server {
                     Figure::Events(self.events.iter().map(|e| (e.at, e.text.clone())).collect()),
                 ),
             ],
-        })
+        };
+        // Figures of the resilience settings only where they are set, so a server without them
+        // reports exactly what it always has.
+        if self.spec.queue_timeout.is_some() {
+            card.fields.push(("shed", Figure::Count(st.shed)));
+        }
+        if !self.spec.calls.breakers.is_empty() {
+            let (short, opened) = self.fanout.breaker_totals();
+            let (short0, opened0) = self.breakers_at_warmup;
+            card.fields
+                .push(("calls_short_circuited", Figure::Count(short - short0)));
+            card.fields
+                .push(("breaker_opened", Figure::Count(opened - opened0)));
+        }
+        Some(card)
     }
 
     fn check_invariants(&self) {
@@ -890,6 +962,9 @@ impl Kind for Server {
                 crate::engine::time::clock(*at),
                 human(*down)
             );
+        }
+        if let Some(q) = spec.queue_timeout {
+            let _ = write!(detail, "; sheds requests that waited over {}", human(q));
         }
         if !spec.calls.is_empty() {
             let _ = write!(detail, "; calls {}", spec.calls.describe(cx.name_of));
@@ -1094,6 +1169,14 @@ pub fn check_server(c: &mut Checker, base: &[Seg], s: &ServerConfig) -> Option<S
         _ => String::new(),
     };
     let calls = check_plans(c, base, &me, &s.calls);
+    let queue_timeout = s.queue_timeout.map(|d| d.0);
+    if queue_timeout == Some(0) {
+        c.err(
+            &at("queue_timeout"),
+            "the queue timeout must be more than zero",
+            Some("leave it out to serve whatever waited".into()),
+        );
+    }
     Some(ServerSpec {
         instance: inst.map_or_else(|| "custom".to_string(), |t| t.name.to_string()),
         vcpus: vcpus.max(1),
@@ -1112,6 +1195,7 @@ pub fn check_server(c: &mut Checker, base: &[Seg], s: &ServerConfig) -> Option<S
         starts_up: true,
         in_fleet: false,
         calls,
+        queue_timeout,
     })
 }
 
@@ -1162,6 +1246,18 @@ mod tests {
         in_fleet: bool,
         inputs: &[(Time, Input)],
     ) -> Harness {
+        harness_shedding(vcpus, workers, direct, in_fleet, None, inputs)
+    }
+
+    /// [`harness`] with a `queue_timeout`.
+    fn harness_shedding(
+        vcpus: u32,
+        workers: u32,
+        direct: bool,
+        in_fleet: bool,
+        queue_timeout: Option<Time>,
+        inputs: &[(Time, Input)],
+    ) -> Harness {
         let spec = ServerSpec {
             instance: "custom".into(),
             vcpus,
@@ -1180,6 +1276,7 @@ mod tests {
             starts_up: true,
             in_fleet,
             calls: Plans::default(),
+            queue_timeout,
         };
         let mut server = Server::new("s", spec, 1);
         server.cpu.direct_allowed = direct;
@@ -1335,6 +1432,54 @@ mod tests {
                 (2 * SEC, Outcome::Ok)
             ]
         );
+    }
+
+    #[test]
+    fn a_queue_timeout_sheds_exactly_the_requests_that_waited_too_long() {
+        use Input::*;
+        // One worker, 1 s per request, shed after waiting more than 1.5 s. A arrives at 0 and
+        // runs 0–1 s; B (0.2 s) starts at 1 s, having waited 0.8 s, and runs to 2 s; C (0.4 s)
+        // has waited 1.6 s when the worker frees at 2 s: answered 503 at once; D (0.6 s) has
+        // waited 1.4 s then: it runs 2–3 s; E (2.5 s) waits 0.5 s and runs 3–4 s.
+        let inputs = [
+            (0, Request),
+            (200 * MS, Request),
+            (400 * MS, Request),
+            (600 * MS, Request),
+            (2_500 * MS, Request),
+        ];
+        for direct in [true, false] {
+            let h = harness_shedding(1, 1, direct, false, Some(1_500 * MS), &inputs);
+            assert_eq!(
+                h.answers,
+                vec![
+                    (SEC, Outcome::Ok),
+                    (2 * SEC, Outcome::Ok),
+                    (2 * SEC, Outcome::Unavailable),
+                    (3 * SEC, Outcome::Ok),
+                    (4 * SEC, Outcome::Ok),
+                ],
+                "direct {direct}"
+            );
+            assert_eq!((h.server.stats.shed, h.server.stats.completed), (1, 4));
+            // C waited 1.6 s; Little's law counts it.
+            assert_eq!(h.server.stats.shed_sojourn_sum, 1.6e9);
+            // Exactly at the limit is not over it: with 1.6 s, C is served (2–3 s); then D has
+            // waited 2.4 s: shed at 3 s; E runs 3–4 s.
+            let h = harness_shedding(1, 1, direct, false, Some(1_600 * MS), &inputs);
+            assert_eq!(
+                h.answers[2..],
+                [
+                    (3 * SEC, Outcome::Ok),
+                    (3 * SEC, Outcome::Unavailable),
+                    (4 * SEC, Outcome::Ok)
+                ]
+            );
+            // Without a queue timeout nothing is shed.
+            let h = harness(1, 1, direct, false, &inputs);
+            assert_eq!(h.server.stats.shed, 0);
+            assert_eq!(h.answers[2], (3 * SEC, Outcome::Ok));
+        }
     }
 
     #[test]

@@ -198,17 +198,7 @@ pub fn results_json(scn: &Scenario, run: &RunOutput) -> Value {
     let mut doc = json!({
         "schema_version": SCHEMA_VERSION,
         "tool": { "name": "scalesim", "version": env!("CARGO_PKG_VERSION") },
-        "scenario": {
-            "name": scn.name,
-            "chapter": scn.chapter,
-            "source": scn.source,
-            "seed": scn.seed,
-            "duration_s": as_secs_f64(scn.duration),
-            "warmup_s": as_secs_f64(scn.warmup),
-            "window_s": as_secs_f64(scn.window),
-            "overrides": scn.overrides,
-            "config": serde_json::to_value(&scn.file).expect("config serializes"),
-        },
+        "scenario": scenario_json(scn),
         "run": {
             "events": run.events,
             "event_hash": format!("{:016x}", run.hash),
@@ -252,6 +242,14 @@ pub fn results_json(scn: &Scenario, run: &RunOutput) -> Value {
             }),
         );
     }
+    // Keys of the resilience settings only where they are used, so every other run's
+    // results.json keeps its bytes.
+    if scn.client.retry_budget.is_some() {
+        doc["requests"].as_object_mut().expect("object").insert(
+            "retries_suppressed".into(),
+            json!(run.metrics.retries_suppressed),
+        );
+    }
     if let Some(q) = &run.queue {
         doc.as_object_mut()
             .expect("object")
@@ -284,6 +282,27 @@ pub fn results_json(scn: &Scenario, run: &RunOutput) -> Value {
         );
     }
     doc
+}
+
+/// `scenario`: what ran. `variant` only when one was applied.
+fn scenario_json(scn: &Scenario) -> Value {
+    let mut m = Map::new();
+    m.insert("name".into(), json!(scn.name));
+    m.insert("chapter".into(), json!(scn.chapter));
+    m.insert("source".into(), json!(scn.source));
+    if let Some(v) = &scn.variant {
+        m.insert("variant".into(), json!(v));
+    }
+    m.insert("seed".into(), json!(scn.seed));
+    m.insert("duration_s".into(), json!(as_secs_f64(scn.duration)));
+    m.insert("warmup_s".into(), json!(as_secs_f64(scn.warmup)));
+    m.insert("window_s".into(), json!(as_secs_f64(scn.window)));
+    m.insert("overrides".into(), json!(scn.overrides));
+    m.insert(
+        "config".into(),
+        serde_json::to_value(&scn.file).expect("config serializes"),
+    );
+    Value::Object(m)
 }
 
 /// A component's card as JSON: `{"name", ["kind",] fields...}` (servers' cards have no kind: the
@@ -322,11 +341,12 @@ pub fn queue_json(q: &QueueFigures, secs: f64) -> Value {
     let st = &q.stats;
     let n = st.completed.max(1) as f64;
     let offered = st.arrivals as f64;
-    // Everything that left the server — served or reset by a crash — counts for Little's law.
-    let left = (st.completed + st.reset) as f64;
+    // Everything that left the server — served, reset by a crash or shed — counts for Little's
+    // law.
+    let left = (st.completed + st.reset + st.shed) as f64;
     let lambda_all = left / secs;
     let w_all = if left > 0.0 {
-        (st.sojourn_sum + st.reset_sojourn_sum) / left / 1e9
+        (st.sojourn_sum + st.reset_sojourn_sum + st.shed_sojourn_sum) / left / 1e9
     } else {
         0.0
     };

@@ -136,6 +136,60 @@ pub fn analyze(run: &RunOutput) -> Analysis {
     a
 }
 
+/// A retry storm that outlived its trigger: after every injected fault was over, most requests
+/// still failed while retries outnumbered new requests.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Storm {
+    /// When the last fault ended, ns.
+    pub cleared_at: u64,
+    /// Attempts per second from a minute after that to the end, retries included.
+    pub offered: f64,
+    /// Of which retries, per second.
+    pub retries: f64,
+    /// Ok answers per second then.
+    pub ok: f64,
+    /// Failed share of the requests ended then.
+    pub error_rate: f64,
+}
+
+/// Finds a retry storm that outlived its trigger: every fault ended (each has its recovery on
+/// the timeline), and from a minute after the last ended to the end of the run (at least three
+/// windows) half the requests or more failed while retries outnumbered first tries.
+pub fn storm(scn: &Scenario, run: &RunOutput) -> Option<Storm> {
+    let began = scn
+        .faults
+        .iter()
+        .filter(|f| matches!(f.event, EventKind::Fault(k) if k != FaultKind::Recover))
+        .count();
+    let ended = scn.faults.len() - began;
+    if began == 0 || ended < began {
+        return None;
+    }
+    let cleared_at = scn.faults.iter().map(|f| f.at).max()?;
+    let rows: Vec<_> = run
+        .metrics
+        .series
+        .iter()
+        .filter(|r| r.start >= cleared_at + 60_000_000_000)
+        .collect();
+    if rows.len() < 3 {
+        return None;
+    }
+    let secs: f64 = rows.iter().map(|r| (r.end - r.start) as f64 / 1e9).sum();
+    let attempts: u64 = rows.iter().map(|r| r.attempts).sum();
+    let retries: u64 = rows.iter().map(|r| r.retries).sum();
+    let total: u64 = rows.iter().map(|r| r.total()).sum();
+    let errors: u64 = rows.iter().map(|r| r.errors()).sum();
+    let error_rate = errors as f64 / total.max(1) as f64;
+    (secs > 0.0 && error_rate >= 0.5 && retries > attempts - retries).then(|| Storm {
+        cleared_at,
+        offered: attempts as f64 / secs,
+        retries: retries as f64 / secs,
+        ok: (total - errors) as f64 / secs,
+        error_rate,
+    })
+}
+
 /// The chapter whose idea addresses a bottleneck.
 pub fn remedy(why: Why, chapter: Option<u32>) -> &'static str {
     let ch = chapter.unwrap_or(0);
@@ -370,6 +424,23 @@ pub fn summary_md(scn: &Scenario, run: &RunOutput) -> String {
                     s,
                     "\n**What addresses it:** {}.",
                     remedy(b.why, scn.chapter)
+                );
+            }
+            if let Some(st) = storm(scn, run) {
+                let _ = writeln!(
+                    s,
+                    "\n**It outlived its trigger:** every injected fault was over at {}, yet a \
+                     minute later and to the end of the run {:.0} % of requests still failed: \
+                     {:.0} attempts a second were offered, {:.0} of them retries, for {:.0} ok \
+                     answers a second. Retries are keeping the overload going (a metastable \
+                     failure). What ends one: a retry budget, exponential backoff with jitter, a \
+                     circuit breaker with a fallback, or shedding requests that waited too long \
+                     (`scenarios/retry-storm.toml` has each as a variant).",
+                    clock(st.cleared_at),
+                    st.error_rate * 100.0,
+                    st.offered,
+                    st.retries,
+                    st.ok
                 );
             }
         }

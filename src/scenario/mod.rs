@@ -11,6 +11,7 @@ pub(crate) mod tagged;
 pub mod trace;
 pub mod units;
 pub mod validate;
+pub mod variants;
 
 use crate::model::client::{ClientSpec, WorkloadConfig};
 use crate::model::faults::{FaultConfig, FaultSpec};
@@ -64,6 +65,23 @@ pub struct ScenarioFile {
     /// `[slo]`: the service-level objectives `scalesim check` evaluates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slo: Option<crate::slo::SloConfig>,
+    /// `[variants.NAME]`: named sets of changes to the file, run with `--variant NAME`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub variants: BTreeMap<String, VariantConfig>,
+}
+
+/// `[variants.NAME]`: a named set of changes to the scenario (a fix to compare, a what-if),
+/// applied on top of the file with `scalesim run FILE --variant NAME` (`check` too). Every
+/// variant is checked whenever the file is loaded.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VariantConfig {
+    /// What the variant changes, in a sentence.
+    pub description: Option<String>,
+    /// The changes, each in `--set` syntax (`KEY.PATH=VALUE`), applied in order on top of the
+    /// file and before any `--set` of the command line: e.g.
+    /// `set = ['workload.retries.budget="10%"']`.
+    pub set: Vec<String>,
 }
 
 /// A validated scenario, ready to wire into a world.
@@ -105,6 +123,8 @@ pub struct Scenario {
     /// Things worth saying about an accepted scenario (a trace sorted, rows past the end left
     /// out), each a line the CLI prints on stderr as `note: …`.
     pub notes: Vec<String>,
+    /// The variant applied (`--variant NAME`), if any.
+    pub variant: Option<String>,
 }
 
 impl Scenario {
@@ -144,6 +164,16 @@ pub const FIRST_COMPONENT: u32 = 2;
 pub fn load(source: &str, overrides: &[Override]) -> Result<Scenario, LoadError> {
     let text = read_source(source)?;
     parse(source, &text, overrides)
+}
+
+/// [`load`] with one of the file's `[variants]` applied first (`None`: the file as written).
+pub fn load_variant(
+    source: &str,
+    variant: Option<&str>,
+    overrides: &[Override],
+) -> Result<Scenario, LoadError> {
+    let text = read_source(source)?;
+    parse_variant(source, &text, variant, overrides)
 }
 
 /// Largest scenario file read: 8 MiB. Real scenarios are under 20 KB; a much bigger file is a
@@ -282,7 +312,46 @@ pub fn read_source(source: &str) -> Result<String, LoadError> {
 
 /// Parses and validates scenario text. `source` names it in errors.
 pub fn parse(source: &str, text: &str, overrides: &[Override]) -> Result<Scenario, LoadError> {
-    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
+    parse_variant(source, text, None, overrides)
+}
+
+/// Parses and validates scenario text with its variant `variant` applied (`None`: as written),
+/// then `overrides`. Every other variant of the file is checked too: a variant that does not
+/// apply cleanly is an error of the file, located at the variant's `set[i]`.
+pub fn parse_variant(
+    source: &str,
+    text: &str,
+    variant: Option<&str>,
+    overrides: &[Override],
+) -> Result<Scenario, LoadError> {
+    let doc = parse_document(source, text)?;
+    let variants = variants::read(source, text, &doc, overrides)?;
+    let chosen = match variant {
+        None => None,
+        Some(name) => Some(variants::find(source, &variants, name)?),
+    };
+    let mut scn = parse_document_with(source, text, doc.clone(), chosen, false, overrides)?;
+    scn.variant = chosen.map(|v| v.name.clone());
+    let mut diags = Vec::new();
+    for v in &variants {
+        if chosen.is_some_and(|c| c.name == v.name) {
+            continue;
+        }
+        // The file (with the chosen variant, if any) is valid: what fails now is this one's doing.
+        if let Err(e) = parse_document_with(source, text, doc.clone(), Some(v), true, overrides) {
+            diags.extend(e.diagnostics);
+        }
+    }
+    if diags.is_empty() {
+        Ok(scn)
+    } else {
+        Err(LoadError { diagnostics: diags })
+    }
+}
+
+/// The scenario text as a TOML document (syntax errors located).
+fn parse_document(source: &str, text: &str) -> Result<toml_edit::DocumentMut, LoadError> {
+    text.parse().map_err(|e: toml_edit::TomlError| {
         let (location, snippet) = match e.span() {
             Some(span) => {
                 let (l, c) = error::line_col(text, span.start);
@@ -301,7 +370,30 @@ pub fn parse(source: &str, text: &str, overrides: &[Override]) -> Result<Scenari
                 snippet,
             }],
         }
-    })?;
+    })
+}
+
+/// Validates the document `doc` of `text` with `variant`'s changes and then `overrides` applied
+/// (`blamed`: the file is known to be valid without the variant).
+fn parse_document_with(
+    source: &str,
+    text: &str,
+    mut doc: toml_edit::DocumentMut,
+    variant: Option<&variants::Variant>,
+    blamed: bool,
+    overrides: &[Override],
+) -> Result<Scenario, LoadError> {
+    let ctx = ErrCtx {
+        source,
+        text,
+        overrides,
+        index: std::cell::OnceCell::new(),
+        variant,
+        variant_blamed: blamed,
+    };
+    if let Some(v) = variant {
+        v.apply(&ctx, &mut doc)?;
+    }
     for o in overrides {
         o.apply(&mut doc)
             .map_err(|m| LoadError::plain(&format!("--set {}", o.raw), m, None))?;
@@ -310,12 +402,6 @@ pub fn parse(source: &str, text: &str, overrides: &[Override]) -> Result<Scenari
         toml::from_str::<toml::Table>(&doc.to_string())
             .map_err(|e| reparse_error(source, text, overrides, &e))?,
     );
-    let ctx = ErrCtx {
-        source,
-        text,
-        overrides,
-        index: std::cell::OnceCell::new(),
-    };
     let file = deserialize_file(&ctx, value)?;
     validate::validate(&ctx, file)
 }
@@ -373,6 +459,10 @@ pub(crate) struct ErrCtx<'a> {
     /// The source's lines and TOML document, indexed at the first problem and reused for every
     /// later one (so placing N problems costs one parse, not N).
     pub index: std::cell::OnceCell<error::SourceIndex<'a>>,
+    /// The variant applied, if any: problems with what it sets are placed at its `set[i]`.
+    pub variant: Option<&'a variants::Variant>,
+    /// The file is valid without the variant, so every problem is the variant's doing.
+    pub variant_blamed: bool,
 }
 
 impl ErrCtx<'_> {
@@ -391,6 +481,20 @@ impl ErrCtx<'_> {
                 snippet: None,
             };
         }
+        if let Some(v) = self.variant {
+            return v.locate(self, path, &ps, message.into(), help, self.variant_blamed);
+        }
+        self.at_source(path, message, help)
+    }
+
+    /// A diagnostic at `path` in the source file itself.
+    pub fn at_source(
+        &self,
+        path: &[Seg],
+        message: impl Into<String>,
+        help: Option<String>,
+    ) -> Diagnostic {
+        let ps = error::path_string(path);
         let index = self
             .index
             .get_or_init(|| error::SourceIndex::new(self.text));
@@ -522,6 +626,8 @@ fn deserialize_file(ctx: &ErrCtx, mut value: toml::Value) -> Result<ScenarioFile
         #[serde(default)]
         faults: Vec<FaultConfig>,
         slo: Option<crate::slo::SloConfig>,
+        #[serde(default)]
+        variants: BTreeMap<String, VariantConfig>,
         // `components` was taken out above; accept it in the known-keys list for suggestions.
         #[serde(default)]
         #[allow(dead_code)]
@@ -611,5 +717,6 @@ fn deserialize_file(ctx: &ErrCtx, mut value: toml::Value) -> Result<ScenarioFile
         components,
         faults: rest.faults,
         slo: rest.slo,
+        variants: rest.variants,
     })
 }

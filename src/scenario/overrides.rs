@@ -202,9 +202,12 @@ fn set_in_value(v: &mut Value, path: &[Seg], value: &Value) -> Result<(), String
                 t.insert(k, value.clone());
                 return Ok(());
             }
-            let inner = t
-                .get_mut(k)
-                .ok_or_else(|| format!("no key `{k}` to descend into"))?;
+            // A table on the way that isn't there yet is created, as outside inline tables
+            // (`--set 'calls[0].to[0].breaker.failures=3'` makes `breaker = { failures = 3 }`).
+            if t.get(k).is_none() {
+                t.insert(k, Value::InlineTable(toml_edit::InlineTable::new()));
+            }
+            let inner = t.get_mut(k).expect("just ensured");
             set_in_value(inner, rest, value)
         }
         (Value::Array(a), Seg::Index(i)) => {
@@ -257,6 +260,15 @@ mod tests {
         assert!(apply(src, "workload.mix[3].weight=1")
             .unwrap_err()
             .contains("out of range"));
+        // A missing table inside an inline table is created on the way.
+        let out = apply(src, "workload.mix[0].deep.er=2").unwrap();
+        let back: toml::Table = toml::from_str(&out).unwrap();
+        assert_eq!(
+            back["workload"]["mix"][0]["deep"]["er"].as_integer(),
+            Some(2)
+        );
+        // A value in the way is not replaced by a table.
+        assert!(apply(src, "workload.mix[0].weight.x=1").is_err());
     }
 
     #[test]

@@ -444,6 +444,79 @@ fn definition<'a>(name: &str) -> &'a Value {
 }
 
 #[test]
+fn variants_and_the_resilience_keys_match_the_loader() {
+    // What the loader accepts: variants, a retry budget, a breaker on a call, a queue timeout.
+    let ok = format!(
+        "{}\n[components.db]\nkind = \"server\"\ninstance = \"c5.large\"\n\
+         service = {{ dist = \"exponential\", mean = \"5ms\" }}\n\n\
+         [[components.web.calls]]\nto = [{{ target = \"db\", timeout = \"1s\", fallback = \"ok\", \
+         breaker = {{ failures = 5, within = \"10s\", open_for = \"30s\", probes = 1 }} }}]\n\n\
+         [variants.budget]\ndescription = \"A budget.\"\nset = ['workload.retries.budget=\"10%\"']\n\n\
+         [variants.shed]\nset = ['components.web.queue_timeout=\"500ms\"', 'components.web.backlog=100']\n",
+        edit(
+            SERVER,
+            "workers = 32\n",
+            "workers = 32\nqueue_timeout = \"500ms\"\n",
+        )
+        .replace(
+            "users = 10\n",
+            "users = 10\ntarget = \"web\"\nretries = { max = 3, budget = \"10%\" }\n",
+        )
+    );
+    scenario::parse("t.toml", &ok, &[]).unwrap_or_else(|e| panic!("test bug: {e}\n{ok}"));
+    assert_valid("resilience keys", &ok);
+    // And rejects what the loader rejects, naming the key.
+    for (what, from, to, word) in [
+        (
+            "variant key",
+            "description = \"A budget.\"",
+            "descripton = \"A budget.\"",
+            "descripton",
+        ),
+        (
+            "variant set",
+            "set = ['workload.retries.budget=\"10%\"']",
+            "set = 'workload.retries.budget=1'",
+            "set",
+        ),
+        ("breaker key", "probes = 1", "probe = 1", "probe"),
+        (
+            "budget type",
+            "budget = \"10%\" }",
+            "budget = \"lots\" }",
+            "lots",
+        ),
+    ] {
+        let bad = edit(&ok, from, to);
+        assert!(
+            scenario::parse("t.toml", &bad, &[]).is_err(),
+            "{what}: the loader accepts it"
+        );
+        let errs = assert_rejected(what, &bad);
+        assert!(
+            errs.iter().any(|e| e.contains(word)),
+            "{what}: no error names `{word}`:\n  {}",
+            errs.join("\n  ")
+        );
+    }
+    // The variant table is closed, its `set` a list of strings.
+    let v = definition("VariantConfig");
+    assert_eq!(v["additionalProperties"], json!(false));
+    assert_eq!(
+        keys(&v["properties"]),
+        ["description", "set"].map(String::from).into()
+    );
+    assert_eq!(v["properties"]["set"]["items"]["type"], "string");
+    assert!(
+        keys(&definition("BreakerConfig")["properties"]).is_superset(
+            &["failures", "within", "open_for", "probes"]
+                .map(String::from)
+                .into()
+        )
+    );
+}
+
+#[test]
 fn component_kinds_and_fleet_keys_match_the_loader() {
     let kinds: Vec<&str> = definition("ComponentConfig")["properties"]["kind"]["enum"]
         .as_array()

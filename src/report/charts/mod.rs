@@ -56,8 +56,12 @@ pub(crate) mod test_util {
         }
     }
 
+    /// Chapter 1 without its retries, so the charts are the standard set (a test that wants
+    /// the load chart gives it retries back).
     pub(crate) fn scenario() -> Scenario {
-        crate::scenario::load("chapter:1", &[]).expect("chapter 1 loads")
+        let mut scn = crate::scenario::load("chapter:1", &[]).expect("chapter 1 loads");
+        scn.client.retry = None;
+        scn
     }
 
     pub(crate) fn output(series: Vec<WindowRow>, timeline: Vec<TimelineEvent>) -> RunOutput {
@@ -95,6 +99,8 @@ pub(crate) mod test_util {
             p999_ms: p50 * 9.0,
             mean_ms: p50 * 1.2,
             retries: 0,
+            attempts: ok + refused,
+            suppressed: 0,
             gauges: Gauges {
                 users: 50 + i,
                 in_system: i % 7,

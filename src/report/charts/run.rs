@@ -31,6 +31,9 @@ const TIMEOUT: RGBColor = RGBColor(150, 150, 150);
 /// A named per-window value of the time series, with its colour and line width.
 type RowLine = (&'static str, fn(&WindowRow) -> f64, RGBColor, u32);
 
+/// A line ready to draw: its legend label, points, colour and width.
+type Drawn = (String, Vec<(f64, f64)>, RGBColor, u32);
+
 // ---------------------------------------------------------------------------------------------
 // Time axis, and what happened when (spikes, faults, server events)
 // ---------------------------------------------------------------------------------------------
@@ -592,6 +595,85 @@ impl Chart for OutcomesChart<'_> {
     }
 }
 
+/// Offered load against goodput: attempts sent per second (first tries and retries) and
+/// requests answered ok per second. A retry storm is the gap between them staying open after
+/// its trigger has gone.
+struct LoadChart<'a> {
+    tf: &'a TimeFrame<'a>,
+}
+
+impl LoadChart<'_> {
+    /// Drawn when the workload retries (`retries.max` above zero), whether or not this run
+    /// happened to: without retries the offered load is just the requests, and with them the
+    /// chart set does not depend on the run's luck (a fix that prevents every retry still gets
+    /// its chart, to compare with the storm).
+    fn wanted(scn: &Scenario) -> bool {
+        scn.client.retry.is_some_and(|r| r.0 > 0)
+    }
+}
+
+impl Chart for LoadChart<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        let tf = self.tf;
+        let (area, legend) = layout(root, &format!("{} — offered load and goodput", tf.name))?;
+        let offered = RGBColor(214, 39, 40);
+        let first = RGBColor(120, 120, 120);
+        let good = outcome_color(Outcome::Ok);
+        let held = RGBColor(31, 119, 180);
+        let mut lines: Vec<Drawn> = vec![
+            (
+                "offered: attempts (with retries)".into(),
+                tf.series(|r| per_second(r, r.attempts)),
+                offered,
+                3,
+            ),
+            (
+                "first tries (new requests)".into(),
+                tf.series(|r| per_second(r, r.attempts.saturating_sub(r.retries))),
+                first,
+                2,
+            ),
+            (
+                "goodput: ok answers".into(),
+                tf.series(|r| per_second(r, r.outcomes[Outcome::Ok.index()])),
+                good,
+                3,
+            ),
+        ];
+        if tf.rows.iter().any(|r| r.suppressed > 0) {
+            lines.push((
+                "retries held back (budget)".into(),
+                tf.series(|r| per_second(r, r.suppressed)),
+                held,
+                2,
+            ));
+        }
+        let max = lines
+            .iter()
+            .flat_map(|l| l.1.iter().map(|p| p.1))
+            .filter(|v| v.is_finite())
+            .fold(0.0, f64::max);
+        let y = Axis::linear(0.0, if max > 0.0 { max * 1.1 } else { 1.0 }, 8, fmt_count);
+        let labels = tf.marks.labels();
+        let (strip, area) = label_strip(&area, &labels);
+        let mut chart = frame(&area, &tf.x, &y, &tf.x_desc(), "per second")?;
+        tf.marks.draw_under(&mut chart, &tf.x, &y)?;
+        // Goodput last, on top.
+        for i in [1, 3, 0, 2] {
+            if let Some((_, pts, color, width)) = lines.get(i) {
+                draw_line(&mut chart, &tf.x, &y, pts, *color, *width, false)?;
+            }
+        }
+        let mut entries: Vec<Entry> = lines
+            .iter()
+            .map(|(name, _, color, width)| Entry::new(name.clone(), *color, Swatch::Line(*width)))
+            .collect();
+        tf.finish_panel(&chart, &y, strip.as_ref(), &labels)?;
+        entries.extend(tf.marks.legend());
+        draw_legend(&legend, legend_top(&strip), &entries)
+    }
+}
+
 /// CPU utilization (top panel) and load: users, requests in servers and backlogs (bottom panel).
 struct UtilizationChart<'a> {
     tf: &'a TimeFrame<'a>,
@@ -854,9 +936,10 @@ impl Chart for GaugeChart<'_> {
 
 /// Draws the run's charts into `dir`; returns the file names written.
 ///
-/// Writes `latency`, `outcomes`, `utilization` and `instances`, each as `.png` and `.svg`, and
-/// one `gauge-…` chart per distinct title of the gauges components declared (see
-/// `GaugePanel`); none when no component declares a gauge.
+/// Writes `latency`, `outcomes`, `utilization` and `instances`, each as `.png` and `.svg`;
+/// `load` (offered load against goodput) when the run sent retries (see `LoadChart`); and one
+/// `gauge-…` chart per distinct title of the gauges components declared (see `GaugePanel`); none
+/// when no component declares a gauge.
 pub fn run_charts(dir: &Path, scn: &Scenario, run: &RunOutput) -> Result<Vec<String>, ReportError> {
     let tf = TimeFrame::new(scn, run);
     let mut written = Vec::new();
@@ -878,6 +961,9 @@ pub fn run_charts(dir: &Path, scn: &Scenario, run: &RunOutput) -> Result<Vec<Str
         &mut written,
     )?;
     render(dir, "instances", &InstancesChart { tf: &tf }, &mut written)?;
+    if LoadChart::wanted(scn) {
+        render(dir, "load", &LoadChart { tf: &tf }, &mut written)?;
+    }
     for panel in &gauge_panels(&run.extra_gauges) {
         let chart = GaugeChart { tf: &tf, panel };
         render(dir, &panel.stem, &chart, &mut written)?;
@@ -888,7 +974,7 @@ pub fn run_charts(dir: &Path, scn: &Scenario, run: &RunOutput) -> Result<Vec<Str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::time::{MIN, SEC};
+    use crate::engine::time::{MIN, MS, SEC};
     use crate::model::kit::{EventKind, TimelineEvent};
     use crate::report::charts::test_util::{
         assert_files, gauge_output, output, remove_unless_kept, row, scenario, temp_dir, DEPTH,
@@ -994,6 +1080,45 @@ mod tests {
             assert_files(&dir, &names, 8);
             let _ = std::fs::remove_dir_all(&dir);
         }
+    }
+
+    #[test]
+    fn a_workload_that_retries_gets_the_load_chart() {
+        let dir = temp_dir("load");
+        let mut scn = scenario();
+        scn.client.retry = Some((3, crate::model::client::Backoff::Constant, MS, MS, false));
+        let series: Vec<WindowRow> = (0..60)
+            .map(|i| {
+                // A storm from window 20 on: three retries per click, nothing ok.
+                let mut r = row(i, if i < 20 { 100 } else { 0 }, 0, 20.0);
+                r.retries = if i < 20 { 0 } else { 300 };
+                r.attempts = 100 + r.retries;
+                r.suppressed = if i < 20 { 0 } else { 7 };
+                r
+            })
+            .collect();
+        let run = output(series, Vec::new());
+        let names = run_charts(&dir, &scn, &run).expect("charts");
+        assert_files(&dir, &names, 10);
+        assert_eq!(names[..8], STANDARD);
+        assert_eq!(names[8..], ["load.png", "load.svg"]);
+        let svg = std::fs::read_to_string(dir.join("load.svg")).expect("svg");
+        for text in ["offered", "goodput", "first tries", "held back"] {
+            assert!(svg.contains(text), "load.svg lacks {text:?}");
+        }
+        // Without a budget holding retries back, no line for them.
+        let mut run = run;
+        for r in &mut run.metrics.series {
+            r.suppressed = 0;
+        }
+        run_charts(&dir, &scn, &run).expect("charts");
+        let svg = std::fs::read_to_string(dir.join("load.svg")).expect("svg");
+        assert!(!svg.contains("held back"));
+        // Retries configured away: no load chart.
+        scn.client.retry = Some((0, crate::model::client::Backoff::Constant, MS, MS, false));
+        let names = run_charts(&dir, &scn, &output(Vec::new(), Vec::new())).expect("charts");
+        assert_eq!(names, STANDARD);
+        remove_unless_kept(&dir);
     }
 
     #[test]

@@ -186,6 +186,7 @@ pub(super) fn validate(ctx: &ErrCtx, file: ScenarioFile) -> Result<Scenario, Loa
         slos,
         notes: c.notes,
         file,
+        variant: None,
     })
 }
 

@@ -147,6 +147,26 @@ pub(super) fn check(c: &mut Checker, w: &WorkloadConfig) -> ClientSpec {
             r.jitter.unwrap_or(true),
         )
     });
+    let retry_budget = w.retries.as_ref().and_then(|r| {
+        let b = r.budget?.0;
+        // In millionths of a token per first attempt (exact integer accounting).
+        let per_million = (b * 1e6).round();
+        if per_million < 1.0 {
+            c.err(
+                &[k("workload"), k("retries"), k("budget")],
+                format!(
+                    "the retry budget must be at least 0.0001% of first attempts, found {}",
+                    crate::scenario::error::number(b)
+                ),
+                Some(
+                    "leave `budget` out to retry without a budget, or set max = 0 to never retry"
+                        .into(),
+                ),
+            );
+            return None;
+        }
+        Some(per_million as u32)
+    });
     let mut spikes = Vec::new();
     for (i, s) in w.spikes.iter().enumerate() {
         let p = vec![k("workload"), k("spikes"), Seg::Index(i)];
@@ -313,6 +333,7 @@ pub(super) fn check(c: &mut Checker, w: &WorkloadConfig) -> ClientSpec {
         streams,
         timeout: w.timeout.map(|t| t.0),
         retry,
+        retry_budget,
         entry,
         classes,
         mix_cdf,
@@ -654,5 +675,46 @@ mod tests {
         assert_eq!(d.key_path.as_deref(), Some("workload.retries.max"));
         assert_eq!(d.message, "at most 10 retries, found 11");
         valid(&file("retries = { max = 10 }", &server("db")));
+    }
+
+    #[test]
+    fn a_retry_budget_is_a_share_of_first_attempts_in_millionths() {
+        let budget = |b: &str| {
+            valid(&file(
+                &format!("retries = {{ max = 3, budget = {b} }}"),
+                &server("db"),
+            ))
+            .client
+            .retry_budget
+        };
+        assert_eq!(budget("\"10%\""), Some(100_000));
+        assert_eq!(budget("0.2"), Some(200_000));
+        assert_eq!(budget("\"0.0001%\""), Some(1));
+        assert_eq!(budget("1"), Some(1_000_000));
+        assert_eq!(
+            valid(&file("retries = { max = 3 }", &server("db")))
+                .client
+                .retry_budget,
+            None
+        );
+        for bad in ["0", "\"0%\"", "1e-9"] {
+            let d = the_error(&file(
+                &format!("retries = {{ max = 3, budget = {bad} }}"),
+                &server("db"),
+            ));
+            assert_eq!(d.key_path.as_deref(), Some("workload.retries.budget"));
+            assert!(
+                d.message
+                    .starts_with("the retry budget must be at least 0.0001%"),
+                "{}",
+                d.message
+            );
+        }
+        // Above 100 % is not a fraction.
+        let d = the_error(&file(
+            "retries = { max = 3, budget = \"150%\" }",
+            &server("db"),
+        ));
+        assert_eq!(d.key_path.as_deref(), Some("workload.retries.budget"));
     }
 }
