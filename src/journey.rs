@@ -68,7 +68,7 @@ pub fn steady_state(mut scn: Scenario, users: u32) -> Scenario {
     scn.client.users = users;
     scn.client.curve.spikes.clear();
     // Bots are a chapter's one-off event too (its attack): the journey measures the users.
-    scn.client.streams.retain(|s| s.follows_curve);
+    scn.client.streams.retain(|s| s.population == 0);
     scn.faults.clear();
     scn.duration = REPLAY_DURATION;
     scn.warmup = REPLAY_WARMUP;

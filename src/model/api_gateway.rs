@@ -341,16 +341,7 @@ impl Kind for ApiGateway {
         let mut plans = Vec::new();
         for (i, r) in g.routes.iter().enumerate() {
             let p = at_index(&rp, i);
-            if !r.path.starts_with('/') {
-                c.err(
-                    &at_key(&p, "path"),
-                    format!("a path starts with \"/\", found \"{}\"", r.path),
-                    Some(format!(
-                        "e.g. path = \"/{}\"",
-                        r.path.trim_start_matches('/')
-                    )),
-                );
-            }
+            c.url_path(&at_key(&p, "path"), &r.path);
             let norm = r.path.trim_end_matches('/').to_string();
             if paths
                 .iter()
@@ -363,36 +354,15 @@ impl Kind for ApiGateway {
                 );
             }
             paths.push(r.path.clone());
-            let to = if r.target == name {
-                c.err(
+            let to = c
+                .callable(
                     &at_key(&p, "target"),
-                    "a gateway can't route to itself",
-                    None,
-                );
-                None
-            } else {
-                c.resolve(&at_key(&p, "target"), &r.target)
-            };
-            let to = match to {
-                Some(t) if t.kind.wiring().callable => t.id,
-                Some(t) => {
-                    let help = if t.slots.is_some() {
-                        format!(
-                            "put a load_balancer in front of \"{}\" and route to that",
-                            r.target
-                        )
-                    } else {
-                        "route to a balancer, a server or an external service".into()
-                    };
-                    c.err(
-                        &at_key(&p, "target"),
-                        format!("a gateway can't route to a {}", t.kind.words()),
-                        Some(help),
-                    );
-                    0
-                }
-                None => 0,
-            };
+                    &r.target,
+                    name,
+                    "a gateway",
+                    "route to",
+                )
+                .unwrap_or(0);
             let rt = r.timeout.map_or(timeout, |d| d.0);
             if r.timeout.is_some() && rt == 0 {
                 c.err(
@@ -413,11 +383,7 @@ impl Kind for ApiGateway {
             });
         }
         let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
-        let route_of_class = c
-            .match_classes(&refs)
-            .into_iter()
-            .map(|m| m.map(|i| i as u16))
-            .collect();
+        let route_of_class = c.match_classes(&refs);
         let latency = g.latency.clone().unwrap_or(DistConfig::Deterministic {
             value: Duration(DEFAULT_LATENCY),
         });
@@ -468,7 +434,7 @@ impl Kind for ApiGateway {
             name: name.to_string(),
             rng: RngStream::new(seed, &format!("api_gateway/{name}")),
             latency: spec.latency.sampler(),
-            bucket: bucket_per_second(spec.rate, spec.burst),
+            bucket: TokenBucket::per_second(spec.rate, spec.burst),
             fanout: Fanout::new(),
             in_flight: 0,
             down: false,
@@ -527,14 +493,4 @@ impl Kind for ApiGateway {
             bytes: 4096.0 + 64.0 * g.plans.len() as f64,
         }
     }
-}
-
-/// An exact token bucket for a rate given per second (as a scenario's `"100/s"`, `"6000/min"` or
-/// `"50/h"` reads): kept as whole tokens per hour, so any whole number per second, minute or hour
-/// is exact.
-pub fn bucket_per_second(per_second: f64, burst: u32) -> TokenBucket {
-    TokenBucket::new(
-        super::limiter::Rate::from_per_second(per_second),
-        u64::from(burst.max(1)),
-    )
 }

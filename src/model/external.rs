@@ -11,7 +11,6 @@
 //!                        └── stop: 503 at once · hang: never · slow: latency × factor
 //! ```
 
-use super::api_gateway::bucket_per_second;
 use super::dist::{Dist, DistConfig};
 use super::kit::{
     parse_table, BalancerTarget, Behaviour, Card, DescribeCtx, Description, Figure, Footprint,
@@ -301,7 +300,7 @@ impl Kind for External {
             name: name.to_string(),
             rng: RngStream::new(seed, &format!("external/{name}")),
             latency: spec.latency.sampler(),
-            limit: spec.rate_limit.map(|(r, b)| bucket_per_second(r, b)),
+            limit: spec.rate_limit.map(|(r, b)| TokenBucket::per_second(r, b)),
             health: Health::Up,
             pace: 1000,
             stats: ExternalStats::default(),

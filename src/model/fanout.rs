@@ -622,16 +622,7 @@ pub fn check_plans(
     for (i, cfg) in cfgs.iter().enumerate() {
         let pp = at_index(&cp, i);
         let prefix = cfg.path.clone().unwrap_or_else(|| "/".into());
-        if !prefix.starts_with('/') {
-            c.err(
-                &at_key(&pp, "path"),
-                format!("a path starts with \"/\", found \"{prefix}\""),
-                Some(format!(
-                    "e.g. path = \"/{}\"",
-                    prefix.trim_start_matches('/')
-                )),
-            );
-        }
+        c.url_path(&at_key(&pp, "path"), &prefix);
         if prefixes.contains(&prefix) {
             c.err(
                 &at_key(&pp, "path"),
@@ -657,33 +648,11 @@ pub fn check_plans(
         let mut calls = Vec::new();
         for (j, call) in cfg.to.iter().enumerate() {
             let tp = at_index(&at_key(&pp, "to"), j);
-            if call.target == me {
-                c.err(
-                    &at_key(&tp, "target"),
-                    format!("\"{me}\" can't call itself"),
-                    None,
-                );
-                continue;
-            }
-            let Some(r) = c.resolve(&at_key(&tp, "target"), &call.target) else {
+            let who = format!("\"{me}\"");
+            let Some(to) = c.callable(&at_key(&tp, "target"), &call.target, me, &who, "call")
+            else {
                 continue;
             };
-            if !r.kind.wiring().callable {
-                let help = if r.slots.is_some() {
-                    format!(
-                        "put a load_balancer in front of \"{}\" and call that",
-                        call.target
-                    )
-                } else {
-                    "call a server, a load balancer, a gateway or an external service".into()
-                };
-                c.err(
-                    &at_key(&tp, "target"),
-                    format!("a {} can't be called", r.kind.words()),
-                    Some(help),
-                );
-                continue;
-            }
             let timeout = call.timeout.map(|d| d.0);
             if timeout == Some(0) {
                 c.err(
@@ -730,7 +699,7 @@ pub fn check_plans(
                 }
             });
             calls.push(Call {
-                to: r.id,
+                to,
                 timeout,
                 work,
                 fallback: call.fallback.map(|f| match f {
@@ -752,11 +721,7 @@ pub fn check_plans(
         .iter()
         .map(|p| p.path.as_deref().unwrap_or("/"))
         .collect();
-    let of_class = c
-        .match_classes(&refs)
-        .into_iter()
-        .map(|m| m.map(|i| i as u16))
-        .collect();
+    let of_class = c.match_classes(&refs);
     Plans {
         plans,
         of_class,

@@ -67,8 +67,8 @@ pub struct RateLimiterSpec {
     pub limited: Vec<bool>,
     /// The limited paths, for descriptions (empty: all).
     pub paths: Vec<String>,
-    /// Population names by population index (0 the users, 1 + i bot i).
-    pub populations: Vec<String>,
+    /// Populations counted apart: the users, then each bot.
+    pub populations: usize,
 }
 
 /// A rate limiter component.
@@ -197,23 +197,7 @@ impl Kind for RateLimiter {
         c: &mut Checker,
     ) -> Option<RateLimiterSpec> {
         let tp = at_key(base, "target");
-        let target = if l.target == name {
-            c.err(&tp, "a rate limiter can't send to itself", None);
-            None
-        } else {
-            match c.resolve(&tp, &l.target) {
-                Some(t) if t.kind.wiring().callable => Some(t.id),
-                Some(t) => {
-                    c.err(
-                        &tp,
-                        format!("a rate limiter can't send to a {}", t.kind.words()),
-                        Some("send to a gateway, a balancer or a server".into()),
-                    );
-                    None
-                }
-                None => None,
-            }
-        };
+        let target = c.callable(&tp, &l.target, name, "a rate limiter", "send to");
         let kind = match l
             .algorithm
             .as_deref()
@@ -259,13 +243,10 @@ impl Kind for RateLimiter {
         });
         let paths = l.paths.clone().unwrap_or_default();
         for (i, p) in paths.iter().enumerate() {
-            if !p.starts_with('/') {
-                c.err(
-                    &crate::scenario::validate::at_index(&at_key(base, "paths"), i),
-                    format!("a path starts with \"/\", found \"{p}\""),
-                    None,
-                );
-            }
+            c.url_path(
+                &crate::scenario::validate::at_index(&at_key(base, "paths"), i),
+                p,
+            );
         }
         let limited = if paths.is_empty() {
             vec![true; c.classes.len()]
@@ -273,15 +254,13 @@ impl Kind for RateLimiter {
             let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
             c.match_classes(&refs).iter().map(Option::is_some).collect()
         };
-        let mut populations = vec!["users".to_string()];
-        populations.extend(c.bot_names());
         Some(RateLimiterSpec {
             target: target?,
             policy: policy?,
             global,
             limited,
             paths,
-            populations,
+            populations: 1 + c.bots.len(),
         })
     }
 
@@ -290,7 +269,7 @@ impl Kind for RateLimiter {
             name: name.to_string(),
             rng: RngStream::new(seed, &format!("rate_limiter/{name}")),
             limiter: Limiter::new(spec.policy),
-            by_population: vec![(0, 0); spec.populations.len()],
+            by_population: vec![(0, 0); spec.populations],
             spec,
         }
     }

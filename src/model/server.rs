@@ -176,8 +176,6 @@ pub struct ServerStats {
     pub crashes: u64,
     /// Crashes from running out of memory.
     pub oom_crashes: u64,
-    /// Requests whose calls failed (answered with the calls' failure).
-    pub call_failures: u64,
     /// Requests shed: they waited longer than `queue_timeout` and were answered 503 unserved.
     pub shed: u64,
     /// Sum over shed requests of the time they waited (ns), for Little's law.
@@ -749,9 +747,6 @@ impl Server {
     /// A request's calls are done: answer it with their outcome and free its worker.
     fn calls_done(&mut self, done: super::fanout::Done, ctx: &mut Ctx) {
         self.cpu.release();
-        if done.outcome != Outcome::Ok {
-            self.stats.call_failures += 1;
-        }
         if let Some(r) = ctx.reqs.get_mut(done.parent) {
             r.outcome = done.outcome;
         }

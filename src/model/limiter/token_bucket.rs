@@ -38,6 +38,12 @@ pub struct TokenBucket {
 }
 
 impl TokenBucket {
+    /// A bucket for a scenario's rate per second (`"100/s"`, `"6000/min"` read as a number per
+    /// second; see [`Rate::from_per_second`]) holding `burst` (at least 1).
+    pub fn per_second(per_second: f64, burst: u32) -> Self {
+        Self::new(Rate::from_per_second(per_second), u64::from(burst.max(1)))
+    }
+
     /// A full bucket of `burst` tokens refilled at `rate` (all above zero; see [`super::check`]).
     pub fn new(rate: Rate, burst: u64) -> Self {
         assert!(

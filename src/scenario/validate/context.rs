@@ -73,15 +73,57 @@ pub struct ClassPath {
 }
 
 impl Checker<'_, '_> {
-    /// The bots' names (population 1 + i is bot i).
-    pub fn bot_names(&self) -> Vec<String> {
-        self.bots.clone()
+    /// Checks a URL path prefix as written (`/orders`): an error at `path` unless it starts
+    /// with "/". True if it does.
+    pub fn url_path(&mut self, path: &[Seg], p: &str) -> bool {
+        if p.starts_with('/') {
+            return true;
+        }
+        self.err(
+            path,
+            format!("a path starts with \"/\", found \"{p}\""),
+            Some(format!("e.g. \"/{}\"", p.trim_start_matches('/'))),
+        );
+        false
+    }
+
+    /// Resolves the component `name` that `who` (`"a gateway"`, `"\"orders\""`) sends requests
+    /// to — a route's, a call's or a limiter's target — which must take requests and answer them
+    /// ([`crate::model::kit::Wiring::callable`]) and not be `me`. `verb` says how in the
+    /// messages ("route to", "call", "send to").
+    pub fn callable(
+        &mut self,
+        path: &[Seg],
+        name: &str,
+        me: &str,
+        who: &str,
+        verb: &str,
+    ) -> Option<CompId> {
+        if name == me {
+            self.err(path, format!("{who} can't {verb} itself"), None);
+            return None;
+        }
+        let r = self.resolve(path, name)?;
+        if r.kind.wiring().callable {
+            return Some(r.id);
+        }
+        let help = if r.slots.is_some() {
+            format!("put a load_balancer in front of \"{name}\" and {verb} that")
+        } else {
+            format!("{verb} a server, a load balancer, a gateway, a rate limiter or an external service")
+        };
+        self.err(
+            path,
+            format!("{who} can't {verb} a {}", r.kind.words()),
+            Some(help),
+        );
+        None
     }
 
     /// For each class, the index of the longest of `prefixes` its path starts with (a prefix
     /// matches whole segments: `/order` matches `/order` and `/order/5`, not `/orders`; `/`
     /// matches every path).
-    pub fn match_classes(&self, prefixes: &[&str]) -> Vec<Option<usize>> {
+    pub fn match_classes(&self, prefixes: &[&str]) -> Vec<Option<u16>> {
         self.classes
             .iter()
             .map(|c| {
@@ -90,7 +132,7 @@ impl Checker<'_, '_> {
                     .enumerate()
                     .filter(|(_, p)| path_has_prefix(&c.path, p))
                     .max_by_key(|(i, p)| (p.len(), std::cmp::Reverse(*i)))
-                    .map(|(i, _)| i)
+                    .map(|(i, _)| i as u16)
             })
             .collect()
     }

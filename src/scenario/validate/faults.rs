@@ -281,12 +281,7 @@ pub(super) fn check(c: &mut Checker, configs: &[FaultConfig]) -> Vec<FaultSpec> 
                     );
                     continue;
                 };
-                if !path.starts_with('/') {
-                    c.err(
-                        &at(&p, "path"),
-                        format!("a path starts with \"/\", found \"{path}\""),
-                        None,
-                    );
+                if !c.url_path(&at(&p, "path"), path) {
                     continue;
                 }
                 let permille = match f.factor {
