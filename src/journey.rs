@@ -69,6 +69,8 @@ pub fn steady_state(mut scn: Scenario, users: u32) -> Scenario {
     scn.client.curve.spikes.clear();
     // Bots are a chapter's one-off event too (its attack): the journey measures the users.
     scn.client.streams.retain(|s| s.population == 0);
+    // So are impatient users' reloads (a chapter's refresh storm): every chapter's users wait alike.
+    scn.client.refresh = None;
     scn.faults.clear();
     scn.duration = REPLAY_DURATION;
     scn.warmup = REPLAY_WARMUP;

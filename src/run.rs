@@ -44,6 +44,9 @@ pub struct RunOutput {
     /// The gauges components declared beyond the standard ones: (component, gauge), in the order
     /// of [`crate::metrics::Gauges::extra`].
     pub extra_gauges: Vec<(String, GaugeDecl)>,
+    /// The CPU tiers that ran vCPUs (servers, fleets): (index into each window's
+    /// [`crate::metrics::Gauges::tiers`], name), in component order.
+    pub tiers: Vec<(usize, String)>,
     /// Set when the run stopped before its end because it went past a limit
     /// ([`crate::budget`]): everything above covers the run up to that time.
     pub stopped: Option<Stopped>,
@@ -74,6 +77,7 @@ pub fn build(scn: &Scenario) -> Simulation<World> {
             members: members.clone(),
         });
     }
+    let (tier_of, tier_names) = crate::model::world::tiers(&registry.names);
     let world = World {
         comps,
         zones,
@@ -82,6 +86,9 @@ pub fn build(scn: &Scenario) -> Simulation<World> {
         net: Network::new(&scn.network),
         registry,
         start_order: Vec::new(),
+        tier_seen: vec![false; tier_names.len()],
+        tier_of,
+        tier_names,
     };
     let mut sim = Simulation::new(world);
     sim.model.metrics.slo = scn
@@ -204,7 +211,16 @@ pub fn run_limited(
             c.extra_gauges().iter().map(move |g| (name.clone(), *g))
         })
         .collect();
+    let tiers = world
+        .tier_names
+        .iter()
+        .zip(&world.tier_seen)
+        .enumerate()
+        .filter(|(_, (_, seen))| **seen)
+        .map(|(i, (name, _))| (i, name.clone()))
+        .collect();
     Ok(RunOutput {
+        tiers,
         open_at_end,
         timeline,
         cards,

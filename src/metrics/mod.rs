@@ -46,6 +46,10 @@ pub struct Gauges {
     /// Gauges components declared beyond these ([`crate::model::kit::GaugeDecl`]), in component
     /// order (empty when no component declares any).
     pub extra: Vec<f64>,
+    /// CPU utilization of each tier (a server, or a fleet's instances together) over the
+    /// window, 0..1, NaN when it had no vCPUs running; in [`crate::run::RunOutput::tiers`]'s
+    /// order. Charted, not written to timeseries.csv.
+    pub tiers: Vec<f64>,
 }
 
 /// One row of the time series: a window of simulated time.
@@ -120,6 +124,8 @@ pub struct Metrics {
     pub retries: u64,
     /// Retries the retry budget did not allow, after warm-up.
     pub retries_suppressed: u64,
+    /// Pages reloaded by impatient users after warm-up (attempts, not retries).
+    pub refreshes: u64,
     /// Window length of the time series.
     pub window: Time,
     /// Completed windows.
@@ -154,6 +160,7 @@ impl Metrics {
             attempts: 0,
             retries: 0,
             retries_suppressed: 0,
+            refreshes: 0,
             window,
             series: Vec::new(),
             win_start: 0,
@@ -185,6 +192,14 @@ impl Metrics {
             if retry {
                 self.retries += 1;
             }
+        }
+    }
+
+    /// An impatient user reloaded a page (the reload's attempt is counted by `attempt_sent`).
+    #[inline]
+    pub fn refreshed(&mut self, now: Time) {
+        if now >= self.warmup {
+            self.refreshes += 1;
         }
     }
 

@@ -24,6 +24,8 @@ const TIMEOUT: Code = Code(2);
 const RETRY: Code = Code(3);
 /// Re-evaluate the load curve.
 const LOAD_TICK_TIMER: Code = Code(4);
+/// The earliest armed patience deadline of an impatient user.
+const PATIENCE: Code = Code(5);
 use crate::engine::time::{Time, SEC};
 use crate::engine::RngStream;
 use crate::scenario::units::{Duration, Rate};
@@ -63,6 +65,48 @@ pub struct WorkloadConfig {
     /// `{ file = "traces/x.csv", start = "0s", speed = 1.0 }`. Each row is one open-loop request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace: Option<TraceConfig>,
+    /// Impatient users who refresh a slow page: `{ share = "30%", patience = "3s", max = 3 }`.
+    /// Default: nobody refreshes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh: Option<RefreshConfig>,
+}
+
+/// `refresh = { share = "30%", patience = "3s", max = 3 }`: a share of the users give up on a
+/// page that has not answered within their patience and load it again at once (the old attempt
+/// keeps running on the servers, unseen: nobody cancels it). The user's click still ends in one
+/// outcome, timed from the first try; the re-sends count as offered load with the retries.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshConfig {
+    /// Share of the users who refresh ("30%" or 0.3); spread evenly over the users.
+    pub share: crate::scenario::units::Fraction,
+    /// How long such a user waits for a page before refreshing it.
+    pub patience: Duration,
+    /// Refreshes of one click at most (then they wait for it, up to the timeout). Default 3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<u32>,
+}
+
+/// Impatient users after validation.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RefreshSpec {
+    /// Share of the users who refresh, in millionths.
+    pub per_million: u32,
+    /// Patience, ns.
+    pub patience: Time,
+    /// Refreshes of one click at most.
+    pub max: u8,
+}
+
+impl RefreshSpec {
+    /// Whether user `u` is one of the impatient: exactly `per_million` in a million users,
+    /// spread evenly over the indices (user `u` is when the running count
+    /// `⌊(u + 1) × share⌋` steps up at `u`), so the share holds at every number of active users.
+    #[inline]
+    pub fn impatient(&self, u: u32) -> bool {
+        let p = u64::from(self.per_million);
+        (u64::from(u) + 1) * p / 1_000_000 > u64::from(u) * p / 1_000_000
+    }
 }
 
 /// `retries = { max = 2, backoff = "exponential", base = "200ms", jitter = true }`.
@@ -262,6 +306,8 @@ pub struct ClientSpec {
     pub curve: LoadCurve,
     /// Recorded arrivals, if the workload replays a trace.
     pub trace: Option<TraceSpec>,
+    /// Impatient users, if any.
+    pub refresh: Option<RefreshSpec>,
 }
 
 impl ClientSpec {
@@ -304,6 +350,10 @@ pub struct Client {
     /// heap entry per request (most of which would be dead by the time they fire).
     timeouts: std::collections::VecDeque<(Time, ReqId)>,
     timeout_armed: bool,
+    /// Pending patience deadlines of impatient users' attempts, in deadline order (one patience
+    /// for all, so a FIFO as for the timeouts), and whether a timer is set for the head.
+    patience: std::collections::VecDeque<(Time, ReqId)>,
+    patience_armed: bool,
     /// Open-loop arrivals so far (the client key of streams that give each arrival its own).
     arrivals: u32,
     /// The trace's rows and the next one to send (empty without a trace).
@@ -330,6 +380,8 @@ impl Client {
             stream_gap_ns: vec![0.0; k],
             timeouts: std::collections::VecDeque::new(),
             timeout_armed: false,
+            patience: std::collections::VecDeque::new(),
+            patience_armed: false,
             arrivals: 0,
             trace: Replay::new(spec.trace.as_ref()),
             budget: spec.retry_budget.map(super::retry_budget::RetryBudget::new),
@@ -534,7 +586,8 @@ impl Client {
         r.sent = now;
         r.state = ReqState::Pending;
         r.push_hop(me, 0);
-        let retry = r.attempt > 1;
+        // Neither the first try nor an impatient user's reload of the page.
+        let retry = r.attempt > r.refreshes + 1;
         ctx.metrics.attempt_sent(now, retry);
         let entry = self.spec.entry;
         let d = ctx.hop_delay(entry, &mut self.rng);
@@ -543,6 +596,82 @@ impl Client {
             self.timeouts.push_back((now + t, id));
             self.arm_timeout(ctx);
         }
+        if let Some(rf) = self.spec.refresh {
+            self.watch_patience(id, rf, ctx);
+        }
+    }
+
+    /// An impatient user's attempt that may still be refreshed: note when their patience runs out.
+    #[cold]
+    #[inline(never)]
+    fn watch_patience(&mut self, id: ReqId, rf: RefreshSpec, ctx: &mut Ctx) {
+        let Some(r) = ctx.reqs.get(id) else { return };
+        if r.user == u32::MAX || r.refreshes >= rf.max || !rf.impatient(r.user) {
+            return;
+        }
+        self.patience.push_back((r.sent + rf.patience, id));
+        self.arm_patience(ctx);
+    }
+
+    /// Makes sure one timer is pending for the earliest patience deadline still to watch.
+    fn arm_patience(&mut self, ctx: &mut Ctx) {
+        if self.patience_armed {
+            return;
+        }
+        let p = self.spec.refresh.map_or(0, |rf| rf.patience);
+        while let Some(&(deadline, id)) = self.patience.front() {
+            match ctx.reqs.get(id) {
+                Some(r) if r.state == ReqState::Pending && r.sent + p == deadline => break,
+                _ => {
+                    self.patience.pop_front();
+                }
+            }
+        }
+        if let Some(&(deadline, id)) = self.patience.front() {
+            self.patience_armed = true;
+            ctx.timer_at(deadline, Timer::Req(PATIENCE, id));
+        }
+    }
+
+    /// The earliest patience deadline passed: every impatient user still waiting on an attempt
+    /// sent that long ago reloads the page. The old attempt is abandoned (its slot lives until
+    /// its answer comes back, as after a timeout); the new one is sent at once.
+    #[cold]
+    #[inline(never)]
+    fn patience_due(&mut self, ctx: &mut Ctx) {
+        self.patience_armed = false;
+        let now = ctx.now();
+        let p = self.spec.refresh.map_or(0, |rf| rf.patience);
+        while let Some(&(deadline, id)) = self.patience.front() {
+            if deadline > now {
+                break;
+            }
+            self.patience.pop_front();
+            let Some(r) = ctx.reqs.get_mut(id) else {
+                continue;
+            };
+            if r.state != ReqState::Pending || r.sent + p != deadline {
+                continue;
+            }
+            r.state = ReqState::Abandoned;
+            let (class, user, key, first, attempt, refreshes, work) = (
+                r.class,
+                r.user,
+                r.key,
+                r.first_sent,
+                r.attempt,
+                r.refreshes,
+                r.work,
+            );
+            let next = ctx.reqs.alloc(class, user, first, work);
+            let n = ctx.reqs.get_mut(next).expect("fresh");
+            n.attempt = attempt.saturating_add(1);
+            n.refreshes = refreshes + 1;
+            n.key = key;
+            ctx.metrics.refreshed(now);
+            self.send_attempt(next, ctx);
+        }
+        self.arm_patience(ctx);
     }
 
     /// Makes sure one timer is pending for the earliest deadline.
@@ -570,16 +699,26 @@ impl Client {
     /// timed-out slot is still out there and is freed when its answer returns).
     fn failed(&mut self, id: ReqId, outcome: Outcome, answered: bool, ctx: &mut Ctx) {
         let r = ctx.reqs.get(id).expect("live attempt");
-        let (class, user, key, first, attempt, work) =
-            (r.class, r.user, r.key, r.first_sent, r.attempt, r.work);
+        let (class, user, key, first, attempt, refreshes, work) = (
+            r.class,
+            r.user,
+            r.key,
+            r.first_sent,
+            r.attempt,
+            r.refreshes,
+            r.work,
+        );
         if answered {
             ctx.reqs.free(id);
         }
         if let Some((max, backoff, base, cap, jitter)) = self.spec.retry {
-            if u32::from(attempt) <= max && attempt < u8::MAX && self.may_retry(ctx) {
+            // Refreshes are attempts too, but they don't use up the retries.
+            let tries = attempt - refreshes;
+            if u32::from(tries) <= max && attempt < u8::MAX && self.may_retry(ctx) {
                 let next = ctx.reqs.alloc(class, user, first, work);
                 let n = ctx.reqs.get_mut(next).expect("fresh");
                 n.attempt = attempt + 1;
+                n.refreshes = refreshes;
                 n.key = key;
                 n.state = ReqState::Backoff;
                 let mut wait = match backoff {
@@ -650,6 +789,7 @@ impl Behaviour for Client {
             Msg::Timer(Timer::Req(TIMEOUT, _)) => self.timeouts_due(ctx),
             Msg::Timer(Timer::Req(RETRY, id)) => self.send_attempt(id, ctx),
             Msg::Timer(Timer::Bare(TRACE_NEXT)) => self.replay(ctx),
+            Msg::Timer(Timer::Req(PATIENCE, _)) => self.patience_due(ctx),
             other => self.on_rare(other, ctx),
         }
     }
@@ -677,6 +817,27 @@ mod tests {
         assert_eq!(c.multiplier(16 * MIN), 11.0);
         assert_eq!(c.multiplier(18 * MIN), 6.0); // half-way down
         assert_eq!(c.multiplier(30 * MIN), 1.0);
+    }
+
+    #[test]
+    fn the_impatient_are_the_share_at_every_number_of_users() {
+        for (per_million, n, want) in [
+            (300_000, 10, 3),
+            (300_000, 1000, 300),
+            (1_000_000, 7, 7),
+            (0, 1000, 0),
+            (1, 1_000_000, 1),
+            (333_333, 3, 0), // ⌊3 × 0.333333⌋ = 0: the first impatient user is the fourth
+            (333_333, 4, 1),
+        ] {
+            let rf = RefreshSpec {
+                per_million,
+                patience: SEC,
+                max: 1,
+            };
+            let got = (0..n).filter(|&u| rf.impatient(u)).count();
+            assert_eq!(got, want, "{per_million} per million of {n}");
+        }
     }
 
     #[test]

@@ -119,8 +119,10 @@ pub struct Request {
     gen: u32,
     /// Index of the request class in the workload mix.
     pub class: u16,
-    /// 1 for the first try, 2 for the first retry, ...
+    /// 1 for the first try, 2 for the first retry (or refresh), ...
     pub attempt: u8,
+    /// How many of the earlier attempts an impatient user abandoned by refreshing the page.
+    pub refreshes: u8,
     /// Life-cycle state, from the client's point of view.
     pub state: ReqState,
     /// Owning user (closed loop), or `u32::MAX` for open-loop arrivals.
@@ -220,6 +222,7 @@ impl RequestTable {
             let r = &mut self.slots[idx as usize];
             r.class = class;
             r.attempt = 1;
+            r.refreshes = 0;
             r.state = ReqState::Pending;
             r.user = user;
             r.key = 0;
@@ -239,6 +242,7 @@ impl RequestTable {
                 gen: 0,
                 class,
                 attempt: 1,
+                refreshes: 0,
                 state: ReqState::Pending,
                 user,
                 key: 0,

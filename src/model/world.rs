@@ -33,6 +33,35 @@ pub struct World {
     pub registry: Registry,
     /// Component indices in start order, set by [`World::start`] (billing sums follow it).
     pub start_order: Vec<usize>,
+    /// The CPU tier of each component (its name without a fleet slot's `[i]`: a server, or a
+    /// fleet's instances), an index into `tier_names`.
+    pub tier_of: Vec<u32>,
+    /// Tier names, in component order.
+    pub tier_names: Vec<String>,
+    /// Whether a tier has had vCPUs running in some window.
+    pub tier_seen: Vec<bool>,
+}
+
+/// Tiers of components by name: `web[3]` belongs to `web`. Returns (tier of each, names).
+pub fn tiers(names: &[String]) -> (Vec<u32>, Vec<String>) {
+    let mut tier_names: Vec<String> = Vec::new();
+    let mut of = Vec::with_capacity(names.len());
+    for n in names {
+        let base = match n.rfind('[') {
+            Some(i) if n.ends_with(']') => &n[..i],
+            _ => n.as_str(),
+        };
+        // Slots follow their fleet (or one another), so the tier is usually the last one.
+        let t = match tier_names.iter().rposition(|t| t == base) {
+            Some(t) => t,
+            None => {
+                tier_names.push(base.to_string());
+                tier_names.len() - 1
+            }
+        };
+        of.push(t as u32);
+    }
+    (of, tier_names)
 }
 
 /// A [`Ctx`] over anything with the world's shared fields (`reqs`, `metrics`, `net`, `zones`,
@@ -142,9 +171,30 @@ impl World {
     /// Gauges at `now`, closing every component's window.
     pub fn gauges(&mut self, now: Time) -> Gauges {
         let mut sum = GaugeSum::default();
-        for c in &mut self.comps {
+        let mut tier = vec![(0.0, 0.0); self.tier_names.len()];
+        for (i, c) in self.comps.iter_mut().enumerate() {
+            let before = (sum.busy, sum.capacity);
             c.gauges(now, &mut sum);
+            if sum.capacity > before.1 {
+                if let Some(&t) = self.tier_of.get(i) {
+                    let t = &mut tier[t as usize];
+                    t.0 += sum.busy - before.0;
+                    t.1 += sum.capacity - before.1;
+                }
+            }
         }
+        let tiers = tier
+            .iter()
+            .zip(&mut self.tier_seen)
+            .map(|(&(busy, capacity), seen)| {
+                if capacity > 0.0 {
+                    *seen = true;
+                    busy / capacity
+                } else {
+                    f64::NAN
+                }
+            })
+            .collect();
         let mut extra = Vec::new();
         for c in &mut self.comps {
             if !c.extra_gauges().is_empty() {
@@ -165,6 +215,7 @@ impl World {
             healthy: sum.healthy,
             cost: self.billed(now),
             extra,
+            tiers,
         }
     }
 }
@@ -177,5 +228,23 @@ impl Model for World {
         let comp = &mut self.comps[ev.to as usize];
         let mut ctx = ctx!(self, sched, ev.to);
         comp.handle(ev, &mut ctx);
+    }
+}
+
+#[cfg(test)]
+mod tier_tests {
+    use super::tiers;
+
+    #[test]
+    fn fleet_slots_belong_to_their_fleet_and_servers_are_their_own_tier() {
+        let names: Vec<String> = [
+            "users", "faults", "lb", "web", "web[0]", "web[1]", "db", "a[b]c",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let (of, names) = tiers(&names);
+        assert_eq!(names, ["users", "faults", "lb", "web", "db", "a[b]c"]);
+        assert_eq!(of, [0, 1, 2, 3, 3, 3, 4, 5]);
     }
 }

@@ -106,6 +106,8 @@ pub struct Population {
     pub latency: hdrhistogram::Histogram<u64>,
     /// Exact sum of the served latencies, ns.
     pub latency_sum: u128,
+    /// Pages its impatient users reloaded, when the workload has any (`workload.refresh`).
+    pub refreshes: Option<u64>,
 }
 
 impl Population {
@@ -128,11 +130,11 @@ impl Population {
     }
 }
 
-/// The populations of a run with bots: the users first, then each bot.
+/// The populations of a run with bots or impatient users: the users first, then each bot.
 pub fn populations(scn: &Scenario, run: &RunOutput) -> Option<Vec<Population>> {
     let bots = scn.file.workload.bots.len();
     let classes = &run.metrics.classes;
-    if bots == 0 || classes.len() < bots {
+    if (bots == 0 && scn.client.refresh.is_none()) || classes.len() < bots {
         return None;
     }
     let users = classes.len() - bots;
@@ -146,6 +148,7 @@ pub fn populations(scn: &Scenario, run: &RunOutput) -> Option<Vec<Population>> {
             throttled: 0,
             latency: crate::metrics::new_histogram(),
             latency_sum: 0,
+            refreshes: None,
         };
         for c in cs {
             p.requests += c.outcomes.iter().sum::<u64>();
@@ -158,6 +161,9 @@ pub fn populations(scn: &Scenario, run: &RunOutput) -> Option<Vec<Population>> {
         p
     };
     let mut v = vec![of("users".into(), false, &classes[..users])];
+    if scn.client.refresh.is_some() {
+        v[0].refreshes = Some(run.metrics.refreshes);
+    }
     for (i, b) in scn.file.workload.bots.iter().enumerate() {
         v.push(of(b.name.clone(), true, &classes[users + i..users + i + 1]));
     }
@@ -250,6 +256,12 @@ pub fn results_json(scn: &Scenario, run: &RunOutput) -> Value {
             json!(run.metrics.retries_suppressed),
         );
     }
+    if scn.client.refresh.is_some() {
+        doc["requests"]
+            .as_object_mut()
+            .expect("object")
+            .insert("refreshes".into(), json!(run.metrics.refreshes));
+    }
     if let Some(q) = &run.queue {
         doc.as_object_mut()
             .expect("object")
@@ -259,7 +271,7 @@ pub fn results_json(scn: &Scenario, run: &RunOutput) -> Value {
         let v: Vec<Value> = pops
             .iter()
             .map(|p| {
-                json!({
+                let mut o = json!({
                     "name": p.name,
                     "bot": p.bot,
                     "requests": p.requests,
@@ -268,7 +280,11 @@ pub fn results_json(scn: &Scenario, run: &RunOutput) -> Value {
                     "throttled_share": round6(p.throttled_share()),
                     "failed_share": round6(p.failed_share()),
                     "latency_ms": latency_ms(&p.latency, p.latency_sum),
-                })
+                });
+                if let Some(n) = p.refreshes {
+                    o["refreshes"] = json!(n);
+                }
+                o
             })
             .collect();
         doc.as_object_mut()

@@ -525,8 +525,18 @@ pub fn summary_md(scn: &Scenario, run: &RunOutput) -> String {
                     p.ok
                 )
             } else {
+                let reloads = match (p.refreshes, scn.client.refresh) {
+                    (Some(n), Some(rf)) => format!(
+                        " {} of them ({:.0} %) are impatient and reload a page after {}: {n} reloads, {:.1} per 100 clicks, each a new request the servers must serve while the old one still runs.",
+                        crate::scenario::error::thousands((u64::from(scn.client.users) * u64::from(rf.per_million)) / 1_000_000),
+                        f64::from(rf.per_million) / 1e4,
+                        crate::engine::time::human(rf.patience),
+                        if p.requests > 0 { n as f64 * 100.0 / p.requests as f64 } else { 0.0 },
+                    ),
+                    _ => String::new(),
+                };
                 format!(
-                    "**{}** (the real users): {} requests, p99 {p99}; {:.2} % throttled by mistake, {:.2} % failed otherwise.",
+                    "**{}** (the real users): {} requests, p99 {p99}; {:.2} % throttled by mistake, {:.2} % failed otherwise.{reloads}",
                     p.name,
                     p.requests,
                     p.throttled_share() * 100.0,

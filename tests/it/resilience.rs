@@ -740,3 +740,149 @@ fn each_retry_storm_variant_runs_from_the_command_line() {
         "{err}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Impatient users who refresh
+
+#[test]
+fn an_impatient_user_reloads_after_their_patience_and_the_click_ends_once() {
+    // One impatient user (share 100 %), patience 3 s, at most 2 reloads of a click; think 1 s; a
+    // server with 96 vCPUs, so each attempt runs alone at full speed for exactly 10 s (no
+    // network delay). A click at t: reloads at t + 3 and t + 6 (the abandoned attempts keep
+    // running), the third attempt answers at t + 16: the click's latency is 16 s, timed from the
+    // first try. Clicks at 1, 18, 35, 52 s; the first three end (at 17, 34, 51 s), the fourth
+    // is still waiting at 60 s after its two reloads (55, 58 s): 8 reloads, 12 attempts, no
+    // retries.
+    let text = format!(
+        r#"[scenario]
+name = "refresh"
+duration = "60s"
+window = "1s"
+seed = 1
+
+[workload]
+users = 1
+think_time = {{ dist = "deterministic", value = "1s" }}
+timeout = "30s"
+refresh = {{ share = "100%", patience = "3s", max = 2 }}
+
+{NO_DELAYS}
+[components.web]
+kind = "server"
+instance = "c5.4xlarge"
+workers = 16
+service = {{ dist = "deterministic", value = "10s" }}
+"#
+    );
+    let out = run(&text);
+    let m = &out.metrics;
+    assert_eq!((m.started, m.ended), (4, 3));
+    assert_eq!(m.refreshes, 8);
+    assert_eq!((m.attempts, m.retries), (12, 0));
+    assert_eq!(outcomes(&out)[Outcome::Ok.index()], 3);
+    let lat = &m.classes[0].latency;
+    assert_eq!(lat.len(), 3);
+    assert!(
+        lat.equivalent(lat.min(), 16_000_000_000) && lat.equivalent(lat.max(), 16_000_000_000),
+        "every click takes 16 s: {}..{}",
+        lat.min(),
+        lat.max()
+    );
+    // results.json counts the reloads apart from the retries, and the users as a population.
+    let scn = parse(&text);
+    let doc = scalesim::report::results::results_json(&scn, &out);
+    assert_eq!(doc["requests"]["refreshes"], 8);
+    assert_eq!(doc["requests"]["retries"], 0);
+    assert_eq!(doc["populations"][0]["refreshes"], 8);
+    // A patient user (share 0 %) waits: clicks at 1, 12, 23, 34, 45, 56 s, each 10 s.
+    let patient = text.replace("share = \"100%\"", "share = \"0%\"");
+    let out = run(&patient);
+    assert_eq!((out.metrics.ended, out.metrics.refreshes), (5, 0));
+    assert_eq!(out.metrics.attempts, 6);
+}
+
+#[test]
+fn a_reload_does_not_use_up_the_retries() {
+    // Patience 3 s, one reload; the server refuses everything after 5 s (stopped): the click at
+    // 1 s is reloaded at 4 s, and both attempts are then reset by the stop... Simpler: the
+    // retries still number `max` after a reload. One user, service 10 s, the server stops at
+    // 5 s: attempts 1 (sent 1 s) and 2 (the reload, 4 s) are both held and crash at 5 s; the
+    // reload's crash is the one the user sees (the first was abandoned) and it gets its 2
+    // retries (1 ms backoff, refused at once while stopped): 4 attempts, 1 reload, 2 retries,
+    // then the click ends refused at 5.002 s.
+    let text = format!(
+        r#"[scenario]
+name = "refresh-retry"
+duration = "5500ms"
+seed = 1
+
+[workload]
+users = 1
+think_time = {{ dist = "deterministic", value = "1s" }}
+timeout = "30s"
+retries = {{ max = 2, backoff = "constant", base = "1ms", jitter = false }}
+refresh = {{ share = "100%", patience = "3s", max = 1 }}
+
+{NO_DELAYS}
+[components.web]
+kind = "server"
+instance = "c5.4xlarge"
+workers = 16
+service = {{ dist = "deterministic", value = "10s" }}
+
+[[faults]]
+at = "5s"
+kind = "stop"
+target = "web"
+"#
+    );
+    let out = run(&text);
+    let m = &out.metrics;
+    assert_eq!((m.started, m.ended), (1, 1));
+    assert_eq!((m.attempts, m.refreshes, m.retries), (4, 1, 2));
+    assert_eq!(outcomes(&out)[Outcome::Ok.index()], 0);
+}
+
+#[test]
+fn refresh_settings_are_checked_where_they_are_written() {
+    let base = "[scenario]\nname = \"r\"\nduration = \"1m\"\n[workload]\nusers = 10\n\
+                timeout = \"5s\"\nrefresh = REFRESH\n[components.web]\nkind = \"server\"\n\
+                instance = \"c5.large\"\nservice = { dist = \"exponential\", mean = \"5ms\" }\n";
+    for (refresh, path, want) in [
+        (
+            r#"{ share = "130%", patience = "2s" }"#,
+            "workload.refresh.share",
+            "expected a fraction between 0 and 1 (or 0% and 100%), found 1.3",
+        ),
+        (
+            r#"{ share = "30%", patience = "0s" }"#,
+            "workload.refresh.patience",
+            "the patience must be more than zero",
+        ),
+        (
+            r#"{ share = "30%", patience = "5s" }"#,
+            "workload.refresh.patience",
+            "the patience (5s) must be shorter than the workload's timeout (5s): a user who waits that long has already given up",
+        ),
+        (
+            r#"{ share = "30%", patience = "2s", max = 0 }"#,
+            "workload.refresh.max",
+            "between 1 and 20 refreshes of one click, found 0",
+        ),
+        (r#"{ share = "30%" }"#, "workload.refresh", ""),
+        (
+            r#"{ share = "30%", patience = "2s", wait = "1s" }"#,
+            "workload.refresh.wait",
+            "",
+        ),
+    ] {
+        let text = base.replace("REFRESH", refresh);
+        let e = scenario::parse("r.toml", &text, &[]).expect_err(refresh);
+        let d = &e.diagnostics[0];
+        assert_eq!(d.key_path.as_deref(), Some(path), "{e}");
+        assert_eq!(d.location.map(|l| l.0), Some(7), "{e}");
+        if !want.is_empty() {
+            assert_eq!(d.message, want, "{e}");
+        }
+    }
+}

@@ -80,6 +80,7 @@ pub(crate) mod test_util {
             timeline,
             cost: 0.0,
             extra_gauges: Vec::new(),
+            tiers: Vec::new(),
             stopped: None,
             trace_replayed: 0,
         }
@@ -110,6 +111,7 @@ pub(crate) mod test_util {
                 healthy: 1,
                 cost: i as f64 * 0.01,
                 extra: Vec::new(),
+                tiers: Vec::new(),
             },
         }
     }

@@ -677,7 +677,12 @@ impl Chart for LoadChart<'_> {
 /// CPU utilization (top panel) and load: users, requests in servers and backlogs (bottom panel).
 struct UtilizationChart<'a> {
     tf: &'a TimeFrame<'a>,
+    /// The CPU tiers (servers, fleets): one line each when there are two or more.
+    tiers: &'a [(usize, String)],
 }
+
+/// Most tiers drawn on the CPU panel (the busiest, by mean utilization).
+const MAX_TIERS: usize = 8;
 
 impl Chart for UtilizationChart<'_> {
     fn size(&self) -> (u32, u32) {
@@ -707,19 +712,69 @@ impl Chart for UtilizationChart<'_> {
             .map(|p| p.1)
             .filter(|v| v.is_finite())
             .fold(100.0, f64::max);
-        let y = Axis::linear(0.0, cpu_max * 1.06, 5, fmt_pct);
         let labels = tf.marks.labels();
         let (strip, top_plot) = label_strip(&top_plot, &labels);
+        // With several tiers, one line each (the busiest first), so a saturated service stands
+        // out from a mean that hides it.
+        let mut tiers: Vec<(String, Vec<(f64, f64)>)> = if self.tiers.len() >= 2 {
+            self.tiers
+                .iter()
+                .map(|(i, name)| {
+                    let line =
+                        tf.series(|r| r.gauges.tiers.get(*i).copied().unwrap_or(f64::NAN) * 100.0);
+                    (name.clone(), line)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let mean_of = |l: &[(f64, f64)]| {
+            let v: Vec<f64> = l.iter().map(|p| p.1).filter(|v| v.is_finite()).collect();
+            v.iter().sum::<f64>() / v.len().max(1) as f64
+        };
+        tiers.sort_by(|a, b| mean_of(&b.1).total_cmp(&mean_of(&a.1)));
+        tiers.truncate(MAX_TIERS);
+        let cpu_max = tiers
+            .iter()
+            .flat_map(|t| t.1.iter().map(|p| p.1))
+            .filter(|v| v.is_finite())
+            .fold(cpu_max, f64::max);
+        let y = Axis::linear(0.0, cpu_max * 1.06, 5, fmt_pct);
         let mut chart = frame(&top_plot, &tf.x, &y, &tf.x_desc(), "CPU utilization")?;
         tf.marks.draw_under(&mut chart, &tf.x, &y)?;
-        let color = RGBColor(31, 119, 180);
-        draw_line(&mut chart, &tf.x, &y, &cpu, color, 2, false)?;
-        tf.finish_panel(&chart, &y, strip.as_ref(), &labels)?;
-        let mut entries = vec![Entry::new(
-            "CPU (mean over servers)",
+        let mut entries = Vec::new();
+        for (k, (name, line)) in tiers.iter().enumerate() {
+            let color = PALETTE[(k + 1) % PALETTE.len()];
+            draw_line(&mut chart, &tf.x, &y, line, color, 2, false)?;
+            entries.push(Entry::new(
+                ellipsize(&format!("CPU: {name}"), 24),
+                color,
+                Swatch::Line(2),
+            ));
+        }
+        let (color, label) = if tiers.is_empty() {
+            (RGBColor(31, 119, 180), "CPU (mean over servers)")
+        } else {
+            (RGBColor(90, 90, 90), "mean over all servers")
+        };
+        draw_line(
+            &mut chart,
+            &tf.x,
+            &y,
+            &cpu,
             color,
-            Swatch::Line(2),
-        )];
+            if tiers.is_empty() { 2 } else { 1 },
+            false,
+        )?;
+        tf.finish_panel(&chart, &y, strip.as_ref(), &labels)?;
+        entries.insert(
+            0,
+            Entry::new(
+                label,
+                color,
+                Swatch::Line(if tiers.is_empty() { 2 } else { 1 }),
+            ),
+        );
         entries.extend(tf.marks.legend());
         draw_legend(&top_legend, legend_top(&strip), &entries)?;
 
@@ -957,7 +1012,10 @@ pub fn run_charts(dir: &Path, scn: &Scenario, run: &RunOutput) -> Result<Vec<Str
     render(
         dir,
         "utilization",
-        &UtilizationChart { tf: &tf },
+        &UtilizationChart {
+            tf: &tf,
+            tiers: &run.tiers,
+        },
         &mut written,
     )?;
     render(dir, "instances", &InstancesChart { tf: &tf }, &mut written)?;

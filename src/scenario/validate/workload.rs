@@ -3,7 +3,9 @@
 
 use super::context::{at_key, k, Checker, ClassPath};
 use crate::engine::time::{MS, SEC};
-use crate::model::client::{ClassSpec, ClientSpec, LoadCurve, StreamSpec, WorkloadConfig};
+use crate::model::client::{
+    ClassSpec, ClientSpec, LoadCurve, RefreshSpec, StreamSpec, WorkloadConfig,
+};
 use crate::model::dist::DistConfig;
 use crate::model::kinds::KindTag;
 use crate::model::trace::{TraceConfig, TraceSpec};
@@ -166,6 +168,67 @@ pub(super) fn check(c: &mut Checker, w: &WorkloadConfig) -> ClientSpec {
             return None;
         }
         Some(per_million as u32)
+    });
+    let refresh = w.refresh.as_ref().and_then(|r| {
+        let p = vec![k("workload"), k("refresh")];
+        let share = r.share.0;
+        let per_million = (share * 1e6).round();
+        let mut ok = true;
+        if !(share.is_finite() && (0.0..=1.0).contains(&share)) || (share > 0.0 && per_million < 1.0) {
+            c.err(
+                &at(&p, "share"),
+                format!(
+                    "the share of impatient users must be between 0.0001% and 100%, found {}",
+                    crate::scenario::error::number(share)
+                ),
+                Some("e.g. share = \"30%\"".into()),
+            );
+            ok = false;
+        }
+        if r.patience.0 == 0 {
+            c.err(
+                &at(&p, "patience"),
+                "the patience must be more than zero",
+                Some("e.g. patience = \"3s\": how long a user waits before reloading".into()),
+            );
+            ok = false;
+        }
+        if let (Some(t), true) = (w.timeout, r.patience.0 > 0) {
+            if r.patience.0 >= t.0 {
+                c.err(
+                    &at(&p, "patience"),
+                    format!(
+                        "the patience ({}) must be shorter than the workload's timeout ({}): a user who waits that long has already given up",
+                        r.patience,
+                        t
+                    ),
+                    None,
+                );
+                ok = false;
+            }
+        }
+        let max = r.max.unwrap_or(3);
+        if max == 0 || max > 20 {
+            c.err(
+                &at(&p, "max"),
+                format!("between 1 and 20 refreshes of one click, found {max}"),
+                Some("leave `refresh` out for users who never reload".into()),
+            );
+            ok = false;
+        }
+        if users == 0 && ok {
+            c.err(
+                &p,
+                "only users refresh: this workload has no `users`",
+                Some("set `workload.users`, or leave `refresh` out".into()),
+            );
+            ok = false;
+        }
+        ok.then_some(RefreshSpec {
+            per_million: per_million as u32,
+            patience: r.patience.0,
+            max: max as u8,
+        })
     });
     let mut spikes = Vec::new();
     for (i, s) in w.spikes.iter().enumerate() {
@@ -343,6 +406,7 @@ pub(super) fn check(c: &mut Checker, w: &WorkloadConfig) -> ClientSpec {
             start_hour: w.start_hour.unwrap_or(0.0),
         },
         trace,
+        refresh,
     }
 }
 
