@@ -96,8 +96,27 @@ pub fn topology(scn: &Scenario) -> Topology {
             if st.follows_curve { "" } else { " (bots)" }
         ));
     }
+    if let Some(t) = &c.trace {
+        users.push(format!(
+            "trace {} ({} rows, {} clients)",
+            t.file,
+            t.rows.len(),
+            t.clients
+        ));
+    }
     if let Some(t) = c.timeout {
         users.push(format!("timeout {}", human(t)));
+    }
+    if let Some((max, ..)) = c.retry {
+        users.push(format!("{max} retries"));
+    }
+    if let Some(rf) = c.refresh {
+        users.push(format!(
+            "{} % reload a page after {} (up to {}×)",
+            f64::from(rf.per_million) / 1e4,
+            human(rf.patience),
+            rf.max
+        ));
     }
     nodes.push(Node {
         id: "users".into(),

@@ -470,6 +470,15 @@ pub fn header(scn: &Scenario) -> String {
             ))
         ))
     );
+    if let Some(rf) = c.refresh {
+        let _ = writeln!(
+            s,
+            "  impatient users {} %: reload a page after {}, up to {}×",
+            f64::from(rf.per_million) / 1e4,
+            human(rf.patience),
+            rf.max
+        );
+    }
     for (name, kind, d) in scn.descriptions() {
         let _ = writeln!(s, "  {name}: {} — {}", kind.words(), d.detail);
     }
