@@ -62,7 +62,7 @@ impl Network {
     }
 
     /// One-way delay; `external` when the hop crosses between users and the data centre.
-    #[inline]
+    #[inline(always)]
     pub fn one_way(&self, external: bool, rng: &mut RngStream) -> Time {
         let mean = if external {
             self.external_one_way

@@ -378,11 +378,10 @@ impl Server {
             .get(req)
             .map_or((1.0, true, 0), |r| (r.work, r.tls_terminated, r.class));
         work *= ctx.registry.work_factor(ctx.me, class);
-        let mut demand = self.service.sample_scaled(&mut self.rng, work) as f64;
-        if !tls {
-            demand += self.spec.tls_cpu as f64;
-        }
-        self.cpu.start(req, arrived, demand, ctx);
+        // Through i64: one instruction, where u64 → f64 takes several (both exact below 2^63).
+        let sampled = self.service.sample_scaled(&mut self.rng, work);
+        let tls_ns = if tls { 0 } else { self.spec.tls_cpu };
+        self.cpu.start_ns(req, arrived, sampled, tls_ns, ctx);
     }
 
     /// Starts jobs from the backlog while workers are free (shedding those that waited too long,
@@ -725,8 +724,9 @@ impl Server {
         if wait > 0 {
             self.stats.waited += 1;
         }
-        self.stats.wait_sum += wait as f64;
-        self.stats.sojourn_sum += (now - job.arrived) as f64;
+        // Through i64 (one instruction; times stay below 2^63).
+        self.stats.wait_sum += wait as i64 as f64;
+        self.stats.sojourn_sum += (now - job.arrived) as i64 as f64;
         if !self.spec.calls.is_empty() {
             let class = ctx.reqs.get(job.req).map_or(0, |r| r.class);
             if let Some(plan) = self.spec.calls.for_class(class) {
