@@ -136,6 +136,71 @@ pub fn analyze(run: &RunOutput) -> Analysis {
     a
 }
 
+/// A window's CPU counts as saturated from this utilization on.
+const SATURATED: f64 = 0.95;
+
+/// The bottleneck as the CPU tiers show it: the tier (a server, a fleet's instances, or any
+/// component with vCPUs) busiest over the measured windows, how long it was saturated, and the
+/// next two. `None` without tiers or measured windows.
+fn busiest_tiers(scn: &Scenario, run: &RunOutput) -> Option<String> {
+    let rows: Vec<_> = run
+        .metrics
+        .series
+        .iter()
+        .filter(|r| r.start >= scn.warmup)
+        .collect();
+    if run.tiers.is_empty() || rows.is_empty() {
+        return None;
+    }
+    // (name, mean utilization, saturated windows, windows with vCPUs running)
+    let mut tiers: Vec<(&str, f64, usize, usize)> = run
+        .tiers
+        .iter()
+        .map(|(i, name)| {
+            let v: Vec<f64> = rows
+                .iter()
+                .filter_map(|r| r.gauges.tiers.get(*i).copied())
+                .filter(|u| u.is_finite())
+                .collect();
+            let mean = v.iter().sum::<f64>() / v.len().max(1) as f64;
+            let hot = v.iter().filter(|&&u| u >= SATURATED).count();
+            (name.as_str(), mean, hot, v.len())
+        })
+        .filter(|t| t.3 > 0)
+        .collect();
+    tiers.sort_by(|a, b| b.2.cmp(&a.2).then(b.1.total_cmp(&a.1)));
+    let (name, mean, hot, _) = *tiers.first()?;
+    let others: Vec<String> = tiers
+        .iter()
+        .skip(1)
+        .take(2)
+        .map(|t| format!("{} {:.0} %", t.0, t.1 * 100.0))
+        .collect();
+    let next = if others.is_empty() {
+        String::new()
+    } else {
+        format!("; next: {}", others.join(", "))
+    };
+    let span = |k: usize| human(rows.iter().take(k).map(|r| r.end - r.start).sum::<u64>());
+    let measured: u64 = rows.iter().map(|r| r.end - r.start).sum();
+    Some(if hot > 0 {
+        format!(
+            "**Bottleneck:** {name}'s CPU — saturated (≥ {:.0} % busy) for {} of the measured {}, {:.0} % busy on average{next}.",
+            SATURATED * 100.0,
+            span(hot),
+            human(measured),
+            mean * 100.0
+        )
+    } else {
+        format!(
+            "**Bottleneck:** none yet — the busiest tier, {name}, averaged {:.0} % of its CPU and never reached {:.0} % in a {} window{next}.",
+            mean * 100.0,
+            SATURATED * 100.0,
+            human(scn.window)
+        )
+    })
+}
+
 /// A retry storm that outlived its trigger: after every injected fault was over, most requests
 /// still failed while retries outnumbered new requests.
 #[derive(Clone, Debug, PartialEq)]
@@ -444,6 +509,9 @@ pub fn summary_md(scn: &Scenario, run: &RunOutput) -> String {
                 );
             }
         }
+    }
+    if let Some(line) = busiest_tiers(scn, run) {
+        let _ = writeln!(s, "\n{line}");
     }
     if !a.firsts.is_empty() {
         let _ = writeln!(s, "\nIn order of first appearance:\n");

@@ -370,6 +370,12 @@ fn microservices_confine_the_search_bug_and_the_monolith_spreads_it() {
     let md = scalesim::report::summary::summary_md(&scn, &out);
     assert!(md.contains("**Hit:** search ("), "{md}");
     assert!(md.contains("browse, buy."), "{md}");
+    // The bottleneck is named: the search service's CPU, saturated while the bug ran (15 of the
+    // 55 measured minutes, give or take a window on each side).
+    assert!(
+        md.contains("**Bottleneck:** search's CPU — saturated"),
+        "{md}"
+    );
     let (scn, out) = load("scenarios/06-monolith.toml", &[]);
     let v = scalesim::slo::evaluate(&scn.slos, &out);
     assert!(
@@ -378,6 +384,10 @@ fn microservices_confine_the_search_bug_and_the_monolith_spreads_it() {
     );
     let md = scalesim::report::summary::summary_md(&scn, &out);
     assert!(md.contains("**Every route was hit:**"), "{md}");
+    assert!(
+        md.contains("**Bottleneck:** shop's CPU — saturated"),
+        "{md}"
+    );
 }
 
 #[test]
