@@ -19,6 +19,10 @@ use crate::scenario::Scenario;
 pub struct RunOutput {
     /// Streaming recorders (totals and time series).
     pub metrics: Metrics,
+    /// Why the run is not stationary (injected faults, load spikes, a daily curve, bots that
+    /// come and go, a trace), if it is not: batch means over its sub-periods then cannot
+    /// estimate how much another seed would move a figure.
+    pub unsteady: Option<String>,
     /// Every component's figures for results.json, in component order, with its kind string.
     pub cards: Vec<(&'static str, Card)>,
     /// Queueing figures of the component users connect to, if it is a queue (a server).
@@ -111,6 +115,32 @@ pub fn build(scn: &Scenario) -> Simulation<World> {
 pub fn run(scn: &Scenario, progress: &mut dyn FnMut(Time)) -> RunOutput {
     run_limited(scn, &Guard::new(Limits::NONE, None), progress)
         .expect("a run without limits never stops early")
+}
+
+/// Why `scn` is not stationary, in the scenario's words, if it is not.
+pub fn unsteady(scn: &Scenario) -> Option<String> {
+    let mut why = Vec::new();
+    if !scn.faults.is_empty() {
+        why.push("injected faults");
+    }
+    if !scn.client.curve.spikes.is_empty() {
+        why.push("load spikes");
+    }
+    if scn.client.curve.daily.is_some() {
+        why.push("a daily load curve");
+    }
+    if scn
+        .client
+        .streams
+        .iter()
+        .any(|s| s.from > scn.warmup || s.until < scn.duration)
+    {
+        why.push("bots that come and go");
+    }
+    if scn.client.trace.is_some() {
+        why.push("a replayed trace");
+    }
+    (!why.is_empty()).then(|| why.join(", "))
 }
 
 /// Why a run could not report anything: it went past a limit before its warm-up ended.
@@ -220,6 +250,7 @@ pub fn run_limited(
         .map(|(i, (name, _))| (i, name.clone()))
         .collect();
     Ok(RunOutput {
+        unsteady: unsteady(scn),
         tiers,
         open_at_end,
         timeline,

@@ -410,3 +410,92 @@ fn new_prints_a_loadable_chapter() {
     assert_eq!(code, 2);
     assert!(err.contains("chapters: 1, 2, 3, 4, 5"), "{err}");
 }
+
+/// An M/M/1 queue at ρ = 0.5 (λ = 50/s, E[S] = 10 ms) for 20 minutes after a minute's warm-up
+/// (about 60,000 customers), with a mean-latency objective; `extra` goes into `[workload]`.
+fn mm1_with_objective(
+    seed: u64,
+    extra: &str,
+) -> (scalesim::scenario::Scenario, scalesim::run::RunOutput) {
+    let text = format!(
+        r#"[scenario]
+name = "noise"
+duration = "21m"
+warmup = "1m"
+seed = {seed}
+
+[workload]
+arrival_rate = "50/s"
+{extra}
+
+[network]
+client_rtt = "0s"
+internal_rtt = "0s"
+
+[components.queue]
+kind = "server"
+vcpus = 1
+workers = 1
+backlog = 1000000
+memory = "64GiB"
+memory_per_request = "0B"
+service = {{ dist = "exponential", mean = "10ms" }}
+
+[slo]
+objectives = ["mean < 25ms"]
+"#
+    );
+    let scn = scalesim::scenario::parse("noise.toml", &text, &[]).expect("parses");
+    let out = scalesim::run::run(&scn, &mut |_| {});
+    (scn, out)
+}
+
+#[test]
+fn the_single_run_noise_estimate_matches_the_spread_over_seeds() {
+    // Batch means (ten sub-periods of one run) estimate the standard error of the run's mean
+    // latency; the standard deviation of that mean over independent seeds is what it estimates.
+    // With 10 batches the estimate's relative error is about 1/√(2·9) ≈ 24 %, and the sample
+    // standard deviation over 10 seeds has about 1/√(2·9) ≈ 24 % too; their ratio lies within
+    // [0.4, 2.5] unless one is off by about three of its standard errors.
+    let runs: Vec<_> = (1..=10).map(|seed| mm1_with_objective(seed, "")).collect();
+    let verdicts: Vec<_> = runs
+        .iter()
+        .map(|(scn, out)| scalesim::slo::evaluate(&scn.slos, out).remove(0))
+        .collect();
+    let means: Vec<f64> = verdicts.iter().map(|v| v.measured).collect();
+    let n = means.len() as f64;
+    let m = means.iter().sum::<f64>() / n;
+    let spread = (means.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    let mut se: Vec<f64> = verdicts
+        .iter()
+        .map(|v| v.noise.expect("a stationary run has a noise estimate"))
+        .collect();
+    se.sort_by(f64::total_cmp);
+    let median = (se[4] + se[5]) / 2.0;
+    let ratio = median / spread;
+    assert!(
+        (0.4..=2.5).contains(&ratio),
+        "batch-means SE (median {median:.4} ms) vs the spread over seeds ({spread:.4} ms): {ratio:.2}"
+    );
+    // M/M/1 sanity: the mean sojourn is E[S]/(1 − ρ) = 20 ms.
+    assert!((m - 20.0).abs() < 1.0, "mean {m}");
+}
+
+#[test]
+fn a_run_that_is_not_stationary_gets_no_batch_means_noise() {
+    // A 5× spike in the middle: the sub-periods differ by design, so their spread is no
+    // estimate of another seed's; the verdict says so when it is close to the line.
+    let (scn, out) = mm1_with_objective(
+        1,
+        r#"spikes = [{ at = "10m", multiplier = 1.5, ramp = "1m", hold = "2m" }]"#,
+    );
+    assert_eq!(out.unsteady.as_deref(), Some("load spikes"));
+    let v = scalesim::slo::evaluate(&scn.slos, &out).remove(0);
+    assert!(v.noise.is_none(), "{v:?}");
+    let note = v.note.clone().unwrap_or_default();
+    assert!(
+        note.contains("the run is not stationary (load spikes)"),
+        "measured {} ms: {note}",
+        v.measured
+    );
+}

@@ -69,6 +69,7 @@ pub(crate) mod test_util {
         metrics.series = series;
         RunOutput {
             metrics,
+            unsteady: None,
             cards: Vec::new(),
             queue: None,
             events: 0,
