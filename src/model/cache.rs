@@ -1197,3 +1197,78 @@ mod tests {
         assert_eq!(w.req.len(), 2, "a freed entry is reused");
     }
 }
+
+/// The "Cache" section of summary.md, from the caches' cards: the hit ratio, what reached the
+/// backend, and what a flush or a herd cost. Empty when the run has no cache.
+pub fn summary_section(cards: &[(&'static str, Card)], measured: Time) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let secs = measured as f64 / SEC as f64;
+    for (kind, card) in cards {
+        if *kind != "cache" {
+            continue;
+        }
+        let count = |k: &str| {
+            card.fields.iter().find_map(|(n, f)| match f {
+                Figure::Count(c) if *n == k => Some(*c),
+                _ => None,
+            })
+        };
+        let maybe = |k: &str| {
+            card.fields.iter().find_map(|(n, f)| match f {
+                Figure::Maybe(v) if *n == k => *v,
+                Figure::Value(v) if *n == k => Some(*v),
+                _ => None,
+            })
+        };
+        if s.is_empty() {
+            let _ = writeln!(s, "\n## Cache\n");
+        }
+        let reads = count("reads").unwrap_or(0);
+        let backend = count("backend_reads").unwrap_or(0);
+        let Some(h) = maybe("hit_ratio") else {
+            let _ = writeln!(s, "**{}** served no reads.", card.name);
+            continue;
+        };
+        let per_s = |n: u64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
+        let _ = write!(
+            s,
+            "**{}**: hit ratio {:.1} % ({} hits of {} reads). The backend read {:.0} times a second \
+             instead of the {:.0} it would without the cache: its read load fell by {:.1} %.",
+            card.name,
+            h * 100.0,
+            count("hits").unwrap_or(0),
+            reads,
+            per_s(backend),
+            per_s(reads),
+            if reads > 0 {
+                (1.0 - backend as f64 / reads as f64) * 100.0
+            } else {
+                0.0
+            }
+        );
+        if let (Some(che), Some(top)) = (maybe("che_lru_hit_ratio"), maybe("top_c_hit_ratio")) {
+            let _ = write!(
+                s,
+                " For this popularity and capacity Che's approximation of an LRU cache predicts \
+                 {:.1} % in steady state, and keeping the most popular items always would give \
+                 {:.1} % (flushes, expiries and writes lower what is measured).",
+                che * 100.0,
+                top * 100.0
+            );
+        }
+        let _ = writeln!(s);
+        let coalesced = count("coalesced").unwrap_or(0);
+        let _ = writeln!(
+            s,
+            "\n- {} evictions, {} found expired, {} misses coalesced into another's backend read \
+             (single flight), {} backend calls failed; node utilization {:.1} %.",
+            count("evictions").unwrap_or(0),
+            count("expired").unwrap_or(0),
+            coalesced,
+            count("backend_failures").unwrap_or(0),
+            maybe("utilization").unwrap_or(0.0) * 100.0
+        );
+    }
+    s
+}
