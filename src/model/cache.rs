@@ -609,10 +609,7 @@ impl Cache {
             if self.spec.coalesce {
                 let mut e = std::mem::replace(&mut self.waiters.head[item as usize], NONE);
                 while e != NONE && e != ALONE {
-                    let (w, next) = (
-                        self.waiters.req[e as usize],
-                        self.waiters.next[e as usize],
-                    );
+                    let (w, next) = (self.waiters.req[e as usize], self.waiters.next[e as usize]);
                     self.waiters.free.push(e);
                     self.waiters.live -= 1;
                     self.answer(w, d.outcome, ctx);
@@ -651,10 +648,7 @@ impl Cache {
                     self.store.drop_item(item as u32);
                 }
             }
-            Control::Launch
-            | Control::LaunchBooted
-            | Control::Terminate
-            | Control::DnsOutage => {}
+            Control::Launch | Control::LaunchBooted | Control::Terminate | Control::DnsOutage => {}
         }
     }
 
@@ -835,7 +829,11 @@ impl Behaviour for Cache {
             self.spec.capacity
         );
         if !self.spec.coalesce {
-            assert_eq!(self.waiters.live, 0, "{}: waiters without coalescing", self.name);
+            assert_eq!(
+                self.waiters.live, 0,
+                "{}: waiters without coalescing",
+                self.name
+            );
         }
     }
 }
@@ -989,10 +987,7 @@ impl Kind for Cache {
         if !(ops.is_finite() && (1.0..=1e8).contains(&ops)) {
             c.err(
                 &at_key(base, "ops_per_s"),
-                format!(
-                    "a node serves 1/s to 100000000/s, found {}/s",
-                    number(ops)
-                ),
+                format!("a node serves 1/s to 100000000/s, found {}/s", number(ops)),
                 Some("ElastiCache nodes serve about 100000/s".into()),
             );
         }

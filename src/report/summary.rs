@@ -455,7 +455,10 @@ pub fn summary_md(scn: &Scenario, run: &RunOutput) -> String {
         }
     }
     by_route(&mut s, scn, run);
-    s.push_str(&crate::model::cache::summary_section(&run.cards, run.measured));
+    s.push_str(&crate::model::cache::summary_section(
+        &run.cards,
+        run.measured,
+    ));
     if !run.timeline.is_empty() {
         let _ = writeln!(s, "\n## Timeline\n");
         let n = run.timeline.len();

@@ -115,7 +115,10 @@ fn lru_hit_ratio_matches_ches_approximation_and_lfu_approaches_the_top_c_bound()
         // (both within the tolerance), and closer to the bound than LRU.
         let (lfu, _) = zipf_run("lfu", skew, catalog, capacity);
         let hl = figure(&lfu, "cache", "hit_ratio").expect("reads");
-        assert!(hl <= top + tol, "LFU {hl:.4} above the top-C bound {top:.4}");
+        assert!(
+            hl <= top + tol,
+            "LFU {hl:.4} above the top-C bound {top:.4}"
+        );
         assert!(hl >= h - tol, "LFU {hl:.4} below LRU {h:.4}");
         assert!(
             top - hl < top - h,
@@ -213,7 +216,10 @@ fn coalescing_turns_a_herd_of_misses_into_one_backend_read_per_item() {
             count(out, "misses"),
             count(out, "backend_reads") + count(out, "coalesced")
         );
-        assert_eq!(count(out, "hits") + count(out, "misses"), count(out, "reads"));
+        assert_eq!(
+            count(out, "hits") + count(out, "misses"),
+            count(out, "reads")
+        );
         assert_eq!(out.metrics.started, out.metrics.ended + out.open_at_end);
     }
     assert_eq!(count(&off, "coalesced"), 0);
@@ -259,7 +265,10 @@ fn writes_invalidate_or_write_through_and_ttl_expires_items() {
         figure(&inv, "cache", "hit_ratio").unwrap(),
         figure(&wt, "cache", "hit_ratio").unwrap(),
     );
-    assert!(hw > hi + 0.02, "write-through {hw:.3} vs invalidate {hi:.3}");
+    assert!(
+        hw > hi + 0.02,
+        "write-through {hw:.3} vs invalidate {hi:.3}"
+    );
     // A 1 s TTL: items are found expired, and the hit ratio is lower than without one.
     let ttl = run_text(&shop(2000, 2, "ttl = \"1s\"", ""));
     let plain = run_text(&shop(2000, 2, "", ""));
@@ -347,21 +356,73 @@ fn bad(line: &str, extra: &str, key: &str, needle: &str) -> scalesim::scenario::
 #[test]
 fn every_cache_key_has_a_located_error() {
     let cases: &[(&str, &str, &str)] = &[
-        ("capacity = 0", "components.cache.capacity", "a cache holds at least 1 item"),
+        (
+            "capacity = 0",
+            "components.cache.capacity",
+            "a cache holds at least 1 item",
+        ),
         ("policy = \"fifo\"", "components.cache.policy", "fifo"),
-        ("policy = \"ttl\"", "components.cache.policy", "items have no `ttl`"),
-        ("ttl = \"0s\"", "components.cache.ttl", "a ttl must be more than zero"),
-        ("catalog = 0", "components.cache.catalog", "a catalog has 1 to"),
-        ("skew = -1.0", "components.cache.skew", "the skew must be between 0 and 10"),
-        ("ops_per_s = \"0/s\"", "components.cache.ops_per_s", "a node serves"),
-        ("nodes = 0", "components.cache.nodes", "a cache has 1 to 500 nodes"),
-        ("node_type = \"cache.r6g.larg\"", "components.cache.node_type", "unknown cache node type"),
-        ("timeout = \"0s\"", "components.cache.timeout", "the backend timeout must be more than zero"),
-        ("item_size = \"1KiB\"", "components.cache.item_size", "sizes items against `memory`"),
-        ("memory = \"10B\"\nitem_size = \"1KiB\"", "components.cache.memory", "holds no item"),
-        ("writes = [\"/nowhere\"]", "components.cache.writes", "no request class"),
+        (
+            "policy = \"ttl\"",
+            "components.cache.policy",
+            "items have no `ttl`",
+        ),
+        (
+            "ttl = \"0s\"",
+            "components.cache.ttl",
+            "a ttl must be more than zero",
+        ),
+        (
+            "catalog = 0",
+            "components.cache.catalog",
+            "a catalog has 1 to",
+        ),
+        (
+            "skew = -1.0",
+            "components.cache.skew",
+            "the skew must be between 0 and 10",
+        ),
+        (
+            "ops_per_s = \"0/s\"",
+            "components.cache.ops_per_s",
+            "a node serves",
+        ),
+        (
+            "nodes = 0",
+            "components.cache.nodes",
+            "a cache has 1 to 500 nodes",
+        ),
+        (
+            "node_type = \"cache.r6g.larg\"",
+            "components.cache.node_type",
+            "unknown cache node type",
+        ),
+        (
+            "timeout = \"0s\"",
+            "components.cache.timeout",
+            "the backend timeout must be more than zero",
+        ),
+        (
+            "item_size = \"1KiB\"",
+            "components.cache.item_size",
+            "sizes items against `memory`",
+        ),
+        (
+            "memory = \"10B\"\nitem_size = \"1KiB\"",
+            "components.cache.memory",
+            "holds no item",
+        ),
+        (
+            "writes = [\"/nowhere\"]",
+            "components.cache.writes",
+            "no request class",
+        ),
         ("writes = [\"p\"]", "components.cache.writes[0]", ""),
-        ("on_write = \"invalidate\"", "components.cache.on_write", "no `writes` paths"),
+        (
+            "on_write = \"invalidate\"",
+            "components.cache.on_write",
+            "no `writes` paths",
+        ),
         ("on_write = \"later\"", "components.cache.on_write", "later"),
         ("coalesce = \"yes\"", "components.cache.coalesce", ""),
         ("latency = \"fast\"", "components.cache.latency", ""),
@@ -378,7 +439,9 @@ fn every_cache_key_has_a_located_error() {
     // The backend must exist and take requests.
     for (backend, words) in [("dbb", "db"), ("cache", "itself")] {
         let text = BASE.replace("backend = \"db\"", &format!("backend = \"{backend}\""));
-        let e = scenario::parse("bad.toml", &text, &[]).err().expect("an error");
+        let e = scenario::parse("bad.toml", &text, &[])
+            .err()
+            .expect("an error");
         let d = &e.diagnostics[0];
         assert_eq!(d.key_path.as_deref(), Some("components.cache.backend"));
         assert!(d.location.is_some());
