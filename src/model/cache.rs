@@ -1018,7 +1018,7 @@ impl Kind for Cache {
                 );
             }
         }
-        if g.on_write.is_some() && g.writes.as_ref().map_or(true, Vec::is_empty) {
+        if g.on_write.is_some() && g.writes.as_ref().is_none_or(Vec::is_empty) {
             c.err(
                 &at_key(base, "on_write"),
                 "`on_write` says what writes do, but no `writes` paths are given",
@@ -1135,64 +1135,6 @@ impl Kind for Cache {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_full_store_evicts_by_its_policy_and_counts_it() {
-        // LRU of 2 over items 0..10: put 1, 2; read 1; put 3 evicts 2.
-        let mut s = Store::new(2, 10, PolicyConfig::Lru);
-        assert!(!s.put(1, Time::MAX));
-        assert!(!s.put(2, Time::MAX));
-        let one = s.find(1).unwrap();
-        s.touch(one);
-        assert!(s.put(3, Time::MAX), "full: one eviction");
-        assert!(s.find(2).is_none() && s.find(1).is_some() && s.find(3).is_some());
-        assert!(!s.put(3, 50), "an update evicts nothing");
-        assert_eq!(s.expires[s.find(3).unwrap() as usize], 50);
-        assert!(s.drop_item(1));
-        assert!(!s.drop_item(1));
-        assert_eq!(s.len(), 1);
-        s.clear();
-        assert_eq!(s.len(), 0);
-        assert!(s.find(3).is_none());
-        assert!(!s.put(4, Time::MAX));
-        assert_eq!(s.len(), 1);
-    }
-
-    #[test]
-    fn ttl_eviction_takes_the_soonest_to_expire() {
-        let mut s = Store::new(2, 10, PolicyConfig::Ttl);
-        s.put(1, 300);
-        s.put(2, 100);
-        s.put(1, 400); // refreshed: still later than 2
-        assert!(s.put(3, 500));
-        assert!(s.find(2).is_none(), "2 expires soonest");
-    }
-
-    #[test]
-    fn waiters_form_one_list_per_item_and_reuse_entries() {
-        let mut w = Waiters::new(4, true);
-        let mut t = crate::model::request::RequestTable::new();
-        let ids: Vec<ReqId> = (0..3).map(|_| t.alloc(0, 0, 0, 1.0)).collect();
-        w.head[2] = ALONE;
-        w.join(2, ids[0]);
-        w.join(2, ids[1]);
-        let mut e = w.head[2];
-        let mut got = Vec::new();
-        while e != NONE && e != ALONE {
-            got.push(w.req[e as usize]);
-            w.free.push(e);
-            e = w.next[e as usize];
-        }
-        assert_eq!(got, vec![ids[1], ids[0]]);
-        w.head[2] = NONE;
-        w.join(3, ids[2]);
-        assert_eq!(w.req.len(), 2, "a freed entry is reused");
-    }
-}
-
 /// The "Cache" section of summary.md, from the caches' cards: the hit ratio, what reached the
 /// backend, and what a flush or a herd cost. Empty when the run has no cache.
 pub fn summary_section(cards: &[(&'static str, Card)], measured: Time) -> String {
@@ -1266,4 +1208,62 @@ pub fn summary_section(cards: &[(&'static str, Card)], measured: Time) -> String
         );
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_store_evicts_by_its_policy_and_counts_it() {
+        // LRU of 2 over items 0..10: put 1, 2; read 1; put 3 evicts 2.
+        let mut s = Store::new(2, 10, PolicyConfig::Lru);
+        assert!(!s.put(1, Time::MAX));
+        assert!(!s.put(2, Time::MAX));
+        let one = s.find(1).unwrap();
+        s.touch(one);
+        assert!(s.put(3, Time::MAX), "full: one eviction");
+        assert!(s.find(2).is_none() && s.find(1).is_some() && s.find(3).is_some());
+        assert!(!s.put(3, 50), "an update evicts nothing");
+        assert_eq!(s.expires[s.find(3).unwrap() as usize], 50);
+        assert!(s.drop_item(1));
+        assert!(!s.drop_item(1));
+        assert_eq!(s.len(), 1);
+        s.clear();
+        assert_eq!(s.len(), 0);
+        assert!(s.find(3).is_none());
+        assert!(!s.put(4, Time::MAX));
+        assert_eq!(s.len(), 1);
+    }
+
+    #[test]
+    fn ttl_eviction_takes_the_soonest_to_expire() {
+        let mut s = Store::new(2, 10, PolicyConfig::Ttl);
+        s.put(1, 300);
+        s.put(2, 100);
+        s.put(1, 400); // refreshed: still later than 2
+        assert!(s.put(3, 500));
+        assert!(s.find(2).is_none(), "2 expires soonest");
+    }
+
+    #[test]
+    fn waiters_form_one_list_per_item_and_reuse_entries() {
+        let mut w = Waiters::new(4, true);
+        let mut t = crate::model::request::RequestTable::new();
+        let ids: Vec<ReqId> = (0..3).map(|_| t.alloc(0, 0, 0, 1.0)).collect();
+        w.head[2] = ALONE;
+        w.join(2, ids[0]);
+        w.join(2, ids[1]);
+        let mut e = w.head[2];
+        let mut got = Vec::new();
+        while e != NONE && e != ALONE {
+            got.push(w.req[e as usize]);
+            w.free.push(e);
+            e = w.next[e as usize];
+        }
+        assert_eq!(got, vec![ids[1], ids[0]]);
+        w.head[2] = NONE;
+        w.join(3, ids[2]);
+        assert_eq!(w.req.len(), 2, "a freed entry is reused");
+    }
 }

@@ -439,9 +439,9 @@ fn every_cache_key_has_a_located_error() {
     // The backend must exist and take requests.
     for (backend, words) in [("dbb", "db"), ("cache", "itself")] {
         let text = BASE.replace("backend = \"db\"", &format!("backend = \"{backend}\""));
-        let e = scenario::parse("bad.toml", &text, &[])
-            .err()
-            .expect("an error");
+        let Err(e) = scenario::parse("bad.toml", &text, &[]) else {
+            panic!("expected an error for backend {backend}")
+        };
         let d = &e.diagnostics[0];
         assert_eq!(d.key_path.as_deref(), Some("components.cache.backend"));
         assert!(d.location.is_some());
@@ -451,7 +451,7 @@ fn every_cache_key_has_a_located_error() {
 
 #[test]
 fn the_cache_faults_check_their_target_and_keys() {
-    let base = BASE.replace("backend = \"db\"", "backend = \"db\"");
+    let base = BASE;
     let err = |fault: &str| {
         let text = format!("{base}\n[[faults]]\n{fault}\n");
         match scenario::parse("bad.toml", &text, &[]) {
