@@ -312,16 +312,17 @@ impl Fanout {
             }
         }
         let me = ctx.me;
-        let (class, user, key, work, tls) = ctx
+        let (class, user, key, item, work, tls) = ctx
             .reqs
             .get(parent)
-            .map_or((0, u32::MAX, 0, 1.0, true), |r| {
-                (r.class, r.user, r.key, r.work, r.tls_terminated)
+            .map_or((0, u32::MAX, 0, 0, 1.0, true), |r| {
+                (r.class, r.user, r.key, r.item, r.work, r.tls_terminated)
             });
         let id = ctx.reqs.alloc(class, user, now, work * call.work);
         if let Some(r) = ctx.reqs.get_mut(id) {
             r.parent = Some(parent);
             r.key = key;
+            r.item = item;
             r.tls_terminated = tls;
             r.push_hop(me, word(slot, i));
         }

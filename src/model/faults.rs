@@ -45,6 +45,10 @@ pub struct FaultConfig {
     /// one feature's code).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// For expire: how many of the cache's most popular items expire at once (1: the hottest
+    /// alone). Default 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items: Option<u32>,
 }
 
 /// Fault verbs.
@@ -71,6 +75,10 @@ pub enum FaultKind {
     RandomCrash,
     /// Requests on `path` cost `factor` times their CPU on the target (a bug in one feature).
     CpuBug,
+    /// A cache forgets every item at once (`FLUSHALL`, or a cache node replaced empty).
+    Flush,
+    /// A cache's `items` most popular items expire at once (default 1: the hottest alone).
+    Expire,
 }
 
 impl FaultKind {
@@ -87,6 +95,8 @@ impl FaultKind {
             FaultKind::Latency => "latency",
             FaultKind::RandomCrash => "random_crash",
             FaultKind::CpuBug => "cpu_bug",
+            FaultKind::Flush => "flush",
+            FaultKind::Expire => "expire",
         }
     }
 }

@@ -9,6 +9,7 @@
 //! inline each kind's handler.
 
 use super::api_gateway::ApiGateway;
+use super::cache::Cache;
 use super::client::Client;
 use super::dns::Dns;
 use super::external::External;
@@ -357,5 +358,6 @@ kinds! {
         ApiGateway(ApiGateway) = "api_gateway",
         External(External) = "external",
         RateLimiter(RateLimiter) = "rate_limiter",
+        Cache(Cache) = "cache",
     }
 }

@@ -12,6 +12,7 @@
 
 pub mod api_gateway;
 pub mod breaker;
+pub mod cache;
 pub mod catalog;
 pub mod client;
 pub mod cpu;
@@ -65,6 +66,10 @@ pub enum Control {
     Terminate,
     /// The authoritative DNS service goes down (lookups that miss every cache fail).
     DnsOutage,
+    /// A cache forgets every item (`FLUSHALL`).
+    Flush,
+    /// A cache drops its this many most popular items: hot keys expiring.
+    Expire(u32),
 }
 
 /// Which of its owner's timers a [`Timer`] is. Each kind file declares its own codes as

@@ -131,6 +131,9 @@ pub struct Request {
     /// 1 + i the i-th bot) and the client within it below (a user's index, or one of a bot's
     /// `keys` — its IP addresses or API keys). See [`client_key`].
     pub key: u32,
+    /// The item it asks for (a product's index in a cache's catalog, 0 the most popular), set by
+    /// the first cache that samples one; 0 until then. Calls inherit it.
+    pub item: u32,
     /// Set by whichever component ends the request.
     pub outcome: Outcome,
     /// When the user's first try was sent (end-to-end latency includes retries).
@@ -226,6 +229,7 @@ impl RequestTable {
             r.state = ReqState::Pending;
             r.user = user;
             r.key = 0;
+            r.item = 0;
             r.outcome = Outcome::Ok;
             r.first_sent = now;
             r.sent = now;
@@ -246,6 +250,7 @@ impl RequestTable {
                 state: ReqState::Pending,
                 user,
                 key: 0,
+                item: 0,
                 outcome: Outcome::Ok,
                 first_sent: now,
                 sent: now,

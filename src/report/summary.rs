@@ -283,6 +283,9 @@ pub fn remedy(why: Why, chapter: Option<u32>) -> &'static str {
                 "split the code into services with their own fleets (chapter 6), so one feature's bug burns only its own capacity"
             }
         }
+        Why::Fault(FaultKind::Flush | FaultKind::Expire) => {
+            "an empty cache sends every read to the database until it refills: coalesce concurrent misses for one item (single flight), warm the cache before taking traffic, and give the database headroom for the miss rate of a cold start (chapter 13)"
+        }
         Why::Fault(FaultKind::Latency | FaultKind::Recover) => {
             "the fault's own remedy: see the timeline for what it hit and how long it lasted"
         }
@@ -520,6 +523,10 @@ pub fn summary_md(scn: &Scenario, run: &RunOutput) -> String {
         }
     }
     by_route(&mut s, scn, run);
+    s.push_str(&crate::model::cache::summary_section(
+        &run.cards,
+        run.measured,
+    ));
     if !run.timeline.is_empty() {
         let _ = writeln!(s, "\n## Timeline\n");
         let n = run.timeline.len();

@@ -386,6 +386,8 @@ const FAULT_KIND_NAMES: &[&str] = &[
     "latency",
     "random_crash",
     "cpu_bug",
+    "flush",
+    "expire",
 ];
 /// Scaling metrics.
 const METRIC_NAMES: &[&str] = &["cpu", "requests_per_target"];

@@ -74,15 +74,26 @@ pub(super) fn check(c: &mut Checker, configs: &[FaultConfig]) -> Vec<FaultSpec> 
         );
         check_only(
             c,
+            "items",
+            f.items.is_some() && f.kind != FaultKind::Expire,
+            "\"expire\"",
+        );
+        check_only(
+            c,
             "mtbf",
             f.mtbf.is_some() && f.kind != FaultKind::RandomCrash,
             "\"random_crash\"",
         );
-        if dur.is_some() && matches!(f.kind, FaultKind::Crash | FaultKind::Recover) {
-            let why = if f.kind == FaultKind::Crash {
-                "a crashed server comes back after its own `restart` delay"
-            } else {
-                "a recover is instantaneous"
+        if dur.is_some()
+            && matches!(
+                f.kind,
+                FaultKind::Crash | FaultKind::Recover | FaultKind::Flush | FaultKind::Expire
+            )
+        {
+            let why = match f.kind {
+                FaultKind::Crash => "a crashed server comes back after its own `restart` delay",
+                FaultKind::Recover => "a recover is instantaneous",
+                _ => "a cache refills by itself as misses read the backend",
             };
             c.err(
                 &at(&p, "duration"),
@@ -265,6 +276,34 @@ pub(super) fn check(c: &mut Checker, configs: &[FaultConfig]) -> Vec<FaultSpec> 
                     None
                 }
             },
+            FaultKind::Flush | FaultKind::Expire => {
+                if tref.kind != crate::model::kinds::KindTag::Cache {
+                    c.err(
+                        &at(&p, "target"),
+                        format!(
+                            "a \"{}\" fault targets a cache; \"{tname}\" is a {}",
+                            f.kind.name(),
+                            tref.kind.words()
+                        ),
+                        None,
+                    );
+                    None
+                } else if f.kind == FaultKind::Flush {
+                    Some(Control::Flush)
+                } else {
+                    match f.items.unwrap_or(1) {
+                        0 => {
+                            c.err(
+                                &at(&p, "items"),
+                                "`items` counts the most popular items that expire: at least 1",
+                                Some("items = 1 expires the hottest item alone".into()),
+                            );
+                            None
+                        }
+                        n => Some(Control::Expire(n)),
+                    }
+                }
+            }
             FaultKind::Latency
             | FaultKind::RandomCrash
             | FaultKind::AzOutage
@@ -431,10 +470,20 @@ pub(super) fn check(c: &mut Checker, configs: &[FaultConfig]) -> Vec<FaultSpec> 
             _ => {
                 let Some(control) = control else { continue };
                 let verb = f.kind.name();
+                let label = match control {
+                    Control::Expire(1) => {
+                        format!("the hottest item in {label_target} expires")
+                    }
+                    Control::Expire(n) => {
+                        format!("the {n} hottest items in {label_target} expire at once")
+                    }
+                    Control::Flush => format!("flush {label_target} (every item forgotten)"),
+                    _ => format!("{verb} {label_target}"),
+                };
                 faults.push(FaultSpec {
                     at: f.at.0,
                     action: Action::Send(hit, control),
-                    label: format!("{verb} {label_target}"),
+                    label,
                     event: if f.kind == FaultKind::Recover {
                         EventKind::FaultCleared
                     } else {
