@@ -10,6 +10,7 @@
 
 use super::api_gateway::ApiGateway;
 use super::client::Client;
+use super::database::Database;
 use super::dns::Dns;
 use super::external::External;
 use super::faults::Faults;
@@ -357,5 +358,6 @@ kinds! {
         ApiGateway(ApiGateway) = "api_gateway",
         External(External) = "external",
         RateLimiter(RateLimiter) = "rate_limiter",
+        Database(Database) = "database",
     }
 }

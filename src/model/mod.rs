@@ -14,6 +14,7 @@ pub mod api_gateway;
 pub mod breaker;
 pub mod catalog;
 pub mod client;
+pub mod database;
 pub mod cpu;
 pub mod dist;
 pub mod dns;
@@ -65,6 +66,18 @@ pub enum Control {
     Terminate,
     /// The authoritative DNS service goes down (lookups that miss every cache fail).
     DnsOutage,
+    /// A verb for one instance inside a component that holds several (a database's replica
+    /// `db.replica2`: index 2; the primary is 0).
+    Part(u16, PartVerb),
+}
+
+/// What a [`Control::Part`] does to the instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PartVerb {
+    /// It fails and stays down until recovered.
+    Crash,
+    /// Back in service.
+    Recover,
 }
 
 /// Which of its owner's timers a [`Timer`] is. Each kind file declares its own codes as

@@ -621,7 +621,7 @@ impl Server {
                     self.stopped = false;
                 }
             }
-            Control::DnsOutage => {}
+            Control::DnsOutage | Control::Part(..) => {}
             Control::Crash => {
                 if self.state == State::Up {
                     self.events.push(TimelineEvent {
