@@ -172,7 +172,10 @@ mod tests {
         assert_eq!(names().len(), 12);
         let d = lookup_db("db.r5.large").unwrap();
         assert_eq!((d.vcpus, d.memory_gib, d.price_per_hour), (2, 16, 0.25));
-        assert!(lookup("db.r5.large").is_none(), "database classes are not servers'");
+        assert!(
+            lookup("db.r5.large").is_none(),
+            "database classes are not servers'"
+        );
         assert_eq!(db_names().len(), 7);
     }
 }

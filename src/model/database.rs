@@ -974,10 +974,8 @@ impl Behaviour for Database {
     fn card(&mut self, now: Time, _measured: Time) -> Option<Card> {
         self.settle(now);
         let s = &self.stats;
-        let reads = s.queries[0] + s.queries[1];
-        let (lag_sum, lag_n, lag_max) = self.inst[1..]
-            .iter()
-            .fold((0.0, 0u64, 0), |(a, b, c), x| {
+        let (lag_sum, lag_n, lag_max) =
+            self.inst[1..].iter().fold((0.0, 0u64, 0), |(a, b, c), x| {
                 (a + x.lag_sum, b + x.lag_n, c.max(x.lag_max))
             });
         let ms = |ns: f64| ns / MS as f64;
@@ -996,7 +994,10 @@ impl Behaviour for Database {
                     .into(),
                 ),
             ),
-            ("max_connections", Figure::Count(u64::from(self.spec.max_connections))),
+            (
+                "max_connections",
+                Figure::Count(u64::from(self.spec.max_connections)),
+            ),
             ("queries", Figure::Count(s.queries.iter().sum())),
             ("point_reads", Figure::Count(s.queries[0])),
             ("scans", Figure::Count(s.queries[1])),
@@ -1050,7 +1051,6 @@ impl Behaviour for Database {
             ("unavailable", Figure::Count(s.unavailable)),
             ("crashed", Figure::Count(s.crashed)),
         ];
-        let _ = reads;
         for (i, x) in self.inst.iter().enumerate() {
             let since = x.meter.since_reset();
             fields.push((
@@ -1206,9 +1206,7 @@ impl Kind for Database {
             Some(n) if n == 0 || n > MAX_CONNECTIONS => {
                 c.err(
                     &at_key(base, "max_connections"),
-                    format!(
-                        "`max_connections` must be between 1 and {MAX_CONNECTIONS}, found {n}"
-                    ),
+                    format!("`max_connections` must be between 1 and {MAX_CONNECTIONS}, found {n}"),
                     None,
                 );
                 ok = false;
@@ -1272,7 +1270,11 @@ impl Kind for Database {
             apply_cost: d.apply_cost.map_or(DEFAULT_APPLY_COST, |x| x.0),
             costs,
             class_query,
-            queries: d.queries.iter().map(|q| (q.path.clone(), q.query)).collect(),
+            queries: d
+                .queries
+                .iter()
+                .map(|q| (q.path.clone(), q.query))
+                .collect(),
         })
     }
 
@@ -1284,13 +1286,7 @@ impl Kind for Database {
             spec.price
         };
         let inst = (0..=n)
-            .map(|i| {
-                Inst::new(
-                    i,
-                    &spec,
-                    if i == 0 { primary_price } else { spec.price },
-                )
-            })
+            .map(|i| Inst::new(i, &spec, if i == 0 { primary_price } else { spec.price }))
             .collect();
         Database {
             name: name.to_string(),
@@ -1430,7 +1426,11 @@ mod tests {
             let wait = next_check(t, 10 * SEC) - t;
             assert!(wait > 0 && wait <= 10 * SEC);
         }
-        assert_eq!(next_check(Time::MAX - 5, 10), Time::MAX, "saturates, never wraps");
+        assert_eq!(
+            next_check(Time::MAX - 5, 10),
+            Time::MAX,
+            "saturates, never wraps"
+        );
     }
 
     #[test]

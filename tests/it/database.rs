@@ -55,8 +55,7 @@ fn run(text: &str) -> RunOutput {
 }
 
 fn card<'a>(out: &'a RunOutput, name: &str) -> &'a [(&'static str, Figure)] {
-    &out
-        .cards
+    &out.cards
         .iter()
         .find(|(_, c)| c.name == name)
         .expect("a card")
@@ -83,7 +82,12 @@ fn conserved(out: &RunOutput) {
 }
 
 fn errors(out: &RunOutput, class: &str) -> u64 {
-    let c = out.metrics.classes.iter().find(|c| c.name == class).unwrap();
+    let c = out
+        .metrics
+        .classes
+        .iter()
+        .find(|c| c.name == class)
+        .unwrap();
     c.outcomes.iter().sum::<u64>() - c.outcomes[0]
 }
 
@@ -98,8 +102,14 @@ fn an_idle_replica_lags_by_the_shipping_delay_plus_the_apply_cost() {
         "replicas = 1\nreplica_lag = \"100ms\"\napply_cost = \"1ms\"",
         "",
     ));
-    let (mean, max) = (num(&out, "replica_lag_mean_ms"), num(&out, "replica_lag_max_ms"));
-    assert!((mean - 101.0).abs() < 1e-6 && (max - 101.0).abs() < 1e-6, "{mean} {max}");
+    let (mean, max) = (
+        num(&out, "replica_lag_mean_ms"),
+        num(&out, "replica_lag_max_ms"),
+    );
+    assert!(
+        (mean - 101.0).abs() < 1e-6 && (max - 101.0).abs() < 1e-6,
+        "{mean} {max}"
+    );
     assert!(num(&out, "writes") > 1000.0);
 }
 
@@ -118,7 +128,10 @@ fn writes_faster_than_a_replica_applies_them_make_its_lag_grow_without_bound() {
         "",
     ));
     let base = 100.0 + 2000.0;
-    let (mean, max) = (num(&out, "replica_lag_mean_ms"), num(&out, "replica_lag_max_ms"));
+    let (mean, max) = (
+        num(&out, "replica_lag_mean_ms"),
+        num(&out, "replica_lag_max_ms"),
+    );
     assert!(
         ((max - base) - 2.0 * (mean - base)).abs() < 1e-3,
         "an arithmetic progression: mean {mean}, max {max}"
@@ -155,7 +168,7 @@ fn a_busy_replica_applies_slower_so_its_lag_grows_with_its_read_load() {
     );
     // Idle: 101 ms plus the rare wait behind another user's write (writes ~100 ms apart, 1 ms
     // each). Busy: about 1 ms more per write applied, plus longer waits behind each other.
-    assert!(a >= 101.0 && a < 102.0, "idle: {a}");
+    assert!((101.0..102.0).contains(&a), "idle: {a}");
     assert!(b > a + 0.5 && b < 110.0, "busy: {b} against idle {a}");
 }
 
@@ -242,7 +255,11 @@ fn a_failed_replicas_reads_shift_to_the_others_and_it_catches_up_when_back() {
         "replicas = 2\npolicy = \"random\"",
         "[[faults]]\nat = \"5m\"\nkind = \"stop\"\ntarget = \"db.replica1\"\nduration = \"10m\"",
     ));
-    assert_eq!(errors(&out, "browse"), 0, "the other replica takes the reads");
+    assert_eq!(
+        errors(&out, "browse"),
+        0,
+        "the other replica takes the reads"
+    );
     assert_eq!(num(&out, "reads_on_primary"), 0.0);
     // Replica 1 was down 10 of 30 minutes; its catch-up lags stretch its maximum past 10 min.
     assert!(num(&out, "replica1_lag_max_ms") > 600_000.0);
@@ -290,7 +307,11 @@ fn conservation_holds_through_every_database_fault() {
          [[faults]]\nat = \"8m\"\nkind = \"stop\"\ntarget = \"db.primary\"\nduration = \"1m\"",
     ));
     conserved(&out);
-    assert_eq!(num(&out, "failovers"), 2.0, "the standby restored at 6 min takes over at 8");
+    assert_eq!(
+        num(&out, "failovers"),
+        2.0,
+        "the standby restored at 6 min takes over at 8"
+    );
     assert!(num(&out, "crashed") > 0.0);
 }
 
@@ -302,23 +323,93 @@ fn load_err(text: &str) -> LoadError {
 fn bad_input_for_every_database_key_is_located() {
     let base = |db: &str, rest: &str| db_file(1, "1s", HALF, db, rest);
     let cases: &[(&str, &str, &str, &str)] = &[
-        ("instance = \"db.r9.huge\"", "", "components.db.instance", "db.r5"),
+        (
+            "instance = \"db.r9.huge\"",
+            "",
+            "components.db.instance",
+            "db.r5",
+        ),
         ("replicas = 16", "", "components.db.replicas", "at most 15"),
-        ("read_from = \"standby\"", "", "components.db.read_from", "\"replicas\" or \"primary\""),
-        ("policy = \"round_robin\"", "", "components.db.policy", "least_loaded"),
-        ("standby = \"yes\"", "", "components.db.standby", "true or false"),
-        ("failover_time = \"fast\"", "", "components.db.failover_time", ""),
-        ("check_interval = \"0s\"", "", "components.db.check_interval", "more than zero"),
+        (
+            "read_from = \"standby\"",
+            "",
+            "components.db.read_from",
+            "\"replicas\" or \"primary\"",
+        ),
+        (
+            "policy = \"round_robin\"",
+            "",
+            "components.db.policy",
+            "least_loaded",
+        ),
+        (
+            "standby = \"yes\"",
+            "",
+            "components.db.standby",
+            "true or false",
+        ),
+        (
+            "failover_time = \"fast\"",
+            "",
+            "components.db.failover_time",
+            "",
+        ),
+        (
+            "check_interval = \"0s\"",
+            "",
+            "components.db.check_interval",
+            "more than zero",
+        ),
         ("standby_rtt = 2", "", "components.db.standby_rtt", ""),
-        ("max_connections = 0", "", "components.db.max_connections", "between 1"),
-        ("pool_timeout = \"-1s\"", "", "components.db.pool_timeout", ""),
-        ("replica_lag = \"1 parsec\"", "", "components.db.replica_lag", ""),
+        (
+            "max_connections = 0",
+            "",
+            "components.db.max_connections",
+            "between 1",
+        ),
+        (
+            "pool_timeout = \"-1s\"",
+            "",
+            "components.db.pool_timeout",
+            "",
+        ),
+        (
+            "replica_lag = \"1 parsec\"",
+            "",
+            "components.db.replica_lag",
+            "",
+        ),
         ("apply_cost = true", "", "components.db.apply_cost", ""),
-        ("scan = { dist = \"lognormal\", mean = \"5ms\", cv = -1 }", "", "components.db.scan", "cv"),
-        ("max_conections = 5", "", "components.db.max_conections", "max_connections"),
-        ("replicas = 1", "[[faults]]\nat = \"1m\"\nkind = \"crash\"\ntarget = \"db.replica2\"", "faults[0].target", "db.replica1"),
-        ("replicas = 1", "[[faults]]\nat = \"1m\"\nkind = \"hang\"\ntarget = \"db\"", "faults[0].kind", "crash"),
-        ("replicas = 1", "[[faults]]\nat = \"1m\"\nkind = \"slow\"\nfactor = 2\ntarget = \"db.replica1\"", "faults[0].kind", "crash"),
+        (
+            "scan = { dist = \"lognormal\", mean = \"5ms\", cv = -1 }",
+            "",
+            "components.db.scan",
+            "cv",
+        ),
+        (
+            "max_conections = 5",
+            "",
+            "components.db.max_conections",
+            "max_connections",
+        ),
+        (
+            "replicas = 1",
+            "[[faults]]\nat = \"1m\"\nkind = \"crash\"\ntarget = \"db.replica2\"",
+            "faults[0].target",
+            "db.replica1",
+        ),
+        (
+            "replicas = 1",
+            "[[faults]]\nat = \"1m\"\nkind = \"hang\"\ntarget = \"db\"",
+            "faults[0].kind",
+            "crash",
+        ),
+        (
+            "replicas = 1",
+            "[[faults]]\nat = \"1m\"\nkind = \"slow\"\nfactor = 2\ntarget = \"db.replica1\"",
+            "faults[0].kind",
+            "crash",
+        ),
     ];
     for (db, rest, path, says) in cases {
         let e = load_err(&base(db, rest));
@@ -336,9 +427,20 @@ fn bad_input_for_every_database_key_is_located() {
         "{ path = \"/orders\", type = \"write\" }",
         "{ path = \"orders\", type = \"write\" }",
     ));
-    assert!(e.diagnostics.iter().any(|d| d.key_path.as_deref() == Some("components.db.queries[0].path")
-        && d.location.is_some()), "{e}");
-    let e = load_err(&db_file(1, "1s", HALF, "", "").replace("type = \"write\"", "type = \"update\""));
-    assert!(e.diagnostics.iter().any(|d| d.key_path.as_deref().is_some_and(|k| k.starts_with("components.db.queries"))
-        && d.location.is_some()), "{e}");
+    assert!(
+        e.diagnostics.iter().any(|d| d.key_path.as_deref()
+            == Some("components.db.queries[0].path")
+            && d.location.is_some()),
+        "{e}"
+    );
+    let e =
+        load_err(&db_file(1, "1s", HALF, "", "").replace("type = \"write\"", "type = \"update\""));
+    assert!(
+        e.diagnostics.iter().any(|d| d
+            .key_path
+            .as_deref()
+            .is_some_and(|k| k.starts_with("components.db.queries"))
+            && d.location.is_some()),
+        "{e}"
+    );
 }

@@ -141,7 +141,10 @@ mod tests {
         // User 7's latest write is position 3: stale on a replica at 1 or 2, fresh at 3.
         assert!(w.is_stale(7, 1) && w.is_stale(7, 2) && !w.is_stale(7, 3));
         assert!(w.is_stale(8, 1) && !w.is_stale(8, 2));
-        assert!(!w.is_stale(9, 0), "a user who never wrote never reads stale");
+        assert!(
+            !w.is_stale(9, 0),
+            "a user who never wrote never reads stale"
+        );
         // Every replica at 2: position 1 and 2 are forgotten; 7's entry (3) stays.
         w.forget_applied(2);
         assert_eq!(w.keys_held(), 1);

@@ -66,11 +66,23 @@ mod tests {
         let loads = [Some(3), None, Some(1), Some(1)];
         let mut cur = 0;
         // Replica 1 is down; 2 and 3 tie at 1: the first from the cursor (0) is 2, then 3.
-        assert_eq!(pick(Policy::LeastLoaded, 4, |i| loads[i], |_| 0, &mut cur), Some(2));
-        assert_eq!(pick(Policy::LeastLoaded, 4, |i| loads[i], |_| 0, &mut cur), Some(3));
-        assert_eq!(pick(Policy::LeastLoaded, 4, |i| loads[i], |_| 0, &mut cur), Some(2));
+        assert_eq!(
+            pick(Policy::LeastLoaded, 4, |i| loads[i], |_| 0, &mut cur),
+            Some(2)
+        );
+        assert_eq!(
+            pick(Policy::LeastLoaded, 4, |i| loads[i], |_| 0, &mut cur),
+            Some(3)
+        );
+        assert_eq!(
+            pick(Policy::LeastLoaded, 4, |i| loads[i], |_| 0, &mut cur),
+            Some(2)
+        );
         let none = [None, None];
-        assert_eq!(pick(Policy::LeastLoaded, 2, |i| none[i], |_| 0, &mut cur), None);
+        assert_eq!(
+            pick(Policy::LeastLoaded, 2, |i| none[i], |_| 0, &mut cur),
+            None
+        );
     }
 
     #[test]
@@ -78,8 +90,23 @@ mod tests {
         let loads = [Some(0), None, Some(9)];
         let mut cur = 0;
         // Two are up: draw 0 → replica 0, draw 1 → replica 2 (the down one is skipped).
-        assert_eq!(pick(Policy::Random, 3, |i| loads[i], |n| { assert_eq!(n, 2); 0 }, &mut cur), Some(0));
-        assert_eq!(pick(Policy::Random, 3, |i| loads[i], |_| 1, &mut cur), Some(2));
+        assert_eq!(
+            pick(
+                Policy::Random,
+                3,
+                |i| loads[i],
+                |n| {
+                    assert_eq!(n, 2);
+                    0
+                },
+                &mut cur
+            ),
+            Some(0)
+        );
+        assert_eq!(
+            pick(Policy::Random, 3, |i| loads[i], |_| 1, &mut cur),
+            Some(2)
+        );
         assert_eq!(pick(Policy::Random, 1, |_| None, |_| 0, &mut cur), None);
     }
 }

@@ -51,7 +51,9 @@ fn database_part(
         c.err(
             &tp,
             format!("\"{comp}\" has no instance \"{part}\""),
-            Some(format!("its instances: {names}")),
+            Some(format!(
+                "its instances: {names} (it has `replicas = {replicas}`)"
+            )),
         );
         return;
     };
