@@ -205,7 +205,9 @@ pub fn remedy(why: Why, chapter: Option<u32>) -> &'static str {
             | FaultKind::RandomCrash
             | FaultKind::AzOutage,
         ) => {
-            if ch >= 5 {
+            if ch == 12 {
+                "for a database primary, a Multi-AZ standby promoted automatically (failover_time after the next health check) keeps writes down for about a minute; without one they wait for a manual restore, while read replicas keep serving reads"
+            } else if ch >= 5 {
                 "health checks take a failed server out of rotation; faster checks (shorter interval, lower threshold) shorten the window of errors, and spare capacity absorbs the loss"
             } else {
                 "redundancy: several servers behind a balancer whose health checks route around a failed one (chapters 4 and 5)"
