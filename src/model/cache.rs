@@ -648,7 +648,11 @@ impl Cache {
                     self.store.drop_item(item as u32);
                 }
             }
-            Control::Launch | Control::LaunchBooted | Control::Terminate | Control::DnsOutage => {}
+            Control::Launch
+            | Control::LaunchBooted
+            | Control::Terminate
+            | Control::DnsOutage
+            | Control::Part(..) => {}
         }
     }
 

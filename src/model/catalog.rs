@@ -92,6 +92,63 @@ pub const CATALOG: &[InstanceType] = &[
     },
 ];
 
+/// The database instance classes (RDS-like, PostgreSQL on-demand, single-AZ; a Multi-AZ standby
+/// doubles the bill). Figures: docs/semantics.md §9.
+pub const DB_CATALOG: &[InstanceType] = &[
+    InstanceType {
+        name: "db.t4g.micro",
+        vcpus: 2,
+        memory_gib: 1,
+        price_per_hour: 0.016,
+    },
+    InstanceType {
+        name: "db.t4g.small",
+        vcpus: 2,
+        memory_gib: 2,
+        price_per_hour: 0.032,
+    },
+    InstanceType {
+        name: "db.t4g.medium",
+        vcpus: 2,
+        memory_gib: 4,
+        price_per_hour: 0.065,
+    },
+    InstanceType {
+        name: "db.r5.large",
+        vcpus: 2,
+        memory_gib: 16,
+        price_per_hour: 0.25,
+    },
+    InstanceType {
+        name: "db.r5.xlarge",
+        vcpus: 4,
+        memory_gib: 32,
+        price_per_hour: 0.50,
+    },
+    InstanceType {
+        name: "db.r5.2xlarge",
+        vcpus: 8,
+        memory_gib: 64,
+        price_per_hour: 1.00,
+    },
+    InstanceType {
+        name: "db.r5.4xlarge",
+        vcpus: 16,
+        memory_gib: 128,
+        price_per_hour: 2.00,
+    },
+];
+
+/// Looks a database instance class up by name.
+pub fn lookup_db(name: &str) -> Option<&'static InstanceType> {
+    DB_CATALOG.iter().find(|t| t.name == name)
+}
+
+/// All database class names, for "expected one of" messages.
+pub fn db_names() -> Vec<&'static str> {
+    DB_CATALOG.iter().map(|t| t.name).collect()
+}
+
 /// Looks an instance type up by name.
 pub fn lookup(name: &str) -> Option<&'static InstanceType> {
     CATALOG.iter().find(|t| t.name == name)
@@ -113,5 +170,12 @@ mod tests {
         assert_eq!(lookup("t2.micro").unwrap().price_per_hour, 0.0116);
         assert!(lookup("z9.huge").is_none());
         assert_eq!(names().len(), 12);
+        let d = lookup_db("db.r5.large").unwrap();
+        assert_eq!((d.vcpus, d.memory_gib, d.price_per_hour), (2, 16, 0.25));
+        assert!(
+            lookup("db.r5.large").is_none(),
+            "database classes are not servers'"
+        );
+        assert_eq!(db_names().len(), 7);
     }
 }

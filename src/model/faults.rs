@@ -234,8 +234,16 @@ impl Behaviour for Faults {
                         self.picked[i] = targets;
                     }
                     Action::Undo(j) => {
+                        // An instance inside a component (a database's replica) is recovered by
+                        // name; anything else by the plain verb.
+                        let verb = match &self.timeline[*j].action {
+                            Action::Send(_, Control::Part(i, _)) => {
+                                Control::Part(*i, super::PartVerb::Recover)
+                            }
+                            _ => Control::Recover,
+                        };
                         for &c in &self.picked[*j] {
-                            ctx.send(c, Msg::Control(Control::Recover), 0);
+                            ctx.send(c, Msg::Control(verb), 0);
                         }
                     }
                     Action::Zone(az, down) => {

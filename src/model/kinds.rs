@@ -11,6 +11,7 @@
 use super::api_gateway::ApiGateway;
 use super::cache::Cache;
 use super::client::Client;
+use super::database::Database;
 use super::dns::Dns;
 use super::external::External;
 use super::faults::Faults;
@@ -358,6 +359,7 @@ kinds! {
         ApiGateway(ApiGateway) = "api_gateway",
         External(External) = "external",
         RateLimiter(RateLimiter) = "rate_limiter",
+        Database(Database) = "database",
         Cache(Cache) = "cache",
     }
 }

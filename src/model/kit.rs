@@ -267,6 +267,8 @@ pub enum EventKind {
     Dns,
     /// A circuit breaker on a call opened, let probes through (half-open) or closed.
     Breaker,
+    /// A database detected its primary down, or promoted its standby.
+    Failover,
 }
 
 impl EventKind {
@@ -287,6 +289,7 @@ impl EventKind {
             EventKind::Health => "health",
             EventKind::Dns => "dns",
             EventKind::Breaker => "breaker",
+            EventKind::Failover => "failover",
         }
     }
 }

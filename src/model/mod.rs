@@ -16,6 +16,7 @@ pub mod cache;
 pub mod catalog;
 pub mod client;
 pub mod cpu;
+pub mod database;
 pub mod dist;
 pub mod dns;
 pub mod external;
@@ -70,6 +71,18 @@ pub enum Control {
     Flush,
     /// A cache drops its this many most popular items: hot keys expiring.
     Expire(u32),
+    /// A verb for one instance inside a component that holds several (a database's replica
+    /// `db.replica2`: index 2; the primary is 0).
+    Part(u16, PartVerb),
+}
+
+/// What a [`Control::Part`] does to the instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PartVerb {
+    /// It fails and stays down until recovered.
+    Crash,
+    /// Back in service.
+    Recover,
 }
 
 /// Which of its owner's timers a [`Timer`] is. Each kind file declares its own codes as

@@ -15,6 +15,14 @@ pub struct ReqId {
 }
 
 impl ReqId {
+    /// A handle no request has (its slot is past any table, so the table never finds it): for
+    /// work a component does on its own account through a mechanism that takes request handles
+    /// (a replica applying the write stream on its [`super::cpu::Cpu`]).
+    pub const NONE: ReqId = ReqId {
+        idx: u32::MAX,
+        gen: 0,
+    };
+
     /// Packs the handle into 64 bits (for event fingerprints).
     #[inline]
     pub fn bits(self) -> u64 {

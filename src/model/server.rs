@@ -620,7 +620,7 @@ impl Server {
                     self.stopped = false;
                 }
             }
-            Control::DnsOutage | Control::Flush | Control::Expire(_) => {}
+            Control::DnsOutage | Control::Flush | Control::Expire(_) | Control::Part(..) => {}
             Control::Crash => {
                 if self.state == State::Up {
                     self.events.push(TimelineEvent {

@@ -270,7 +270,9 @@ pub fn remedy(why: Why, chapter: Option<u32>) -> &'static str {
             | FaultKind::RandomCrash
             | FaultKind::AzOutage,
         ) => {
-            if ch >= 5 {
+            if ch == 12 {
+                "for a database primary, a Multi-AZ standby promoted automatically (failover_time after the next health check) keeps writes down for about a minute; without one they wait for a manual restore, while read replicas keep serving reads"
+            } else if ch >= 5 {
                 "health checks take a failed server out of rotation; faster checks (shorter interval, lower threshold) shorten the window of errors, and spare capacity absorbs the loss"
             } else {
                 "redundancy: several servers behind a balancer whose health checks route around a failed one (chapters 4 and 5)"
@@ -582,6 +584,7 @@ pub fn summary_md(scn: &Scenario, run: &RunOutput) -> String {
             );
         }
     }
+    databases(&mut s, run);
     if let Some(pops) = crate::report::results::populations(scn, run) {
         let _ = writeln!(s, "\n## Who was asking\n");
         for p in &pops {
@@ -643,4 +646,105 @@ pub fn summary_md(scn: &Scenario, run: &RunOutput) -> String {
         }
     );
     s
+}
+
+/// "The database": for each database, where its reads went, its busiest instance (the
+/// bottleneck when it is near 100 %), its pool, replica lag and stale reads, and failovers — read
+/// from its card's documented keys (docs/database.md).
+fn databases(s: &mut String, run: &RunOutput) {
+    use crate::model::kit::Figure;
+    for (kind, card) in &run.cards {
+        if *kind != "database" {
+            continue;
+        }
+        let get = |key: &str| {
+            card.fields
+                .iter()
+                .find(|(k, _)| *k == key)
+                .and_then(|(_, f)| match f {
+                    Figure::Count(n) => Some(*n as f64),
+                    Figure::Value(v) => Some(*v),
+                    Figure::Maybe(v) => *v,
+                    _ => None,
+                })
+        };
+        let n = |key: &str| get(key).unwrap_or(0.0);
+        let _ = writeln!(s, "\n## The database ({})\n", card.name);
+        let _ = writeln!(
+            s,
+            "- Queries: {:.0} point reads, {:.0} scans, {:.0} writes; reads served by the replicas {:.0}, by the primary {:.0}.",
+            n("point_reads"),
+            n("scans"),
+            n("writes"),
+            n("reads_on_replicas"),
+            n("reads_on_primary")
+        );
+        let mut util: Vec<(&str, f64)> = card
+            .fields
+            .iter()
+            .filter_map(|(k, f)| match f {
+                Figure::Maybe(Some(v)) => k.strip_suffix("_utilization").map(|i| (i, *v)),
+                _ => None,
+            })
+            .collect();
+        let each = util
+            .iter()
+            .map(|(i, v)| format!("{i} {:.0} %", v * 100.0))
+            .collect::<Vec<_>>()
+            .join(", ");
+        util.sort_by(|a, b| b.1.total_cmp(&a.1));
+        if let Some(&(busiest, u)) = util.first() {
+            let verdict = if u >= 0.9 {
+                "the bottleneck: its CPU is saturated and queries queue for it"
+            } else {
+                "not saturated"
+            };
+            let _ = writeln!(
+                s,
+                "- CPU: {each}. Busiest: {busiest} at {:.0} % — {verdict}.",
+                u * 100.0
+            );
+        }
+        let waits = n("pool_waits");
+        if waits > 0.0 || n("refused") > 0.0 {
+            let _ = writeln!(
+                s,
+                "- Connections: peak {:.0} of {:.0} on one instance; {:.0} queries waited for one, {:.0} gave up after the pool timeout, {:.0} were refused.",
+                n("connections_peak"),
+                n("max_connections"),
+                waits,
+                n("pool_timeouts"),
+                n("refused")
+            );
+        } else {
+            let _ = writeln!(
+                s,
+                "- Connections: peak {:.0} of {:.0} on one instance; no query waited for one.",
+                n("connections_peak"),
+                n("max_connections")
+            );
+        }
+        if n("replicas") > 0.0 {
+            let ms = |k: &str| get(k).map_or("—".to_string(), |v| human((v * 1e6) as u64));
+            let _ = writeln!(
+                s,
+                "- Replica lag: mean {}, max {}. Stale reads (a user reading a replica that had not applied their own write): {:.0}, {:.2} % of replica reads.",
+                ms("replica_lag_mean_ms"),
+                ms("replica_lag_max_ms"),
+                n("stale_reads"),
+                n("stale_read_ratio") * 100.0
+            );
+        }
+        let down = n("write_downtime_s");
+        if down > 0.0 || n("failovers") > 0.0 {
+            let _ = writeln!(
+                s,
+                "- Writes were failing for {} in all ({:.0} failover{}); {:.0} queries were answered 503 while there was nowhere to send them.",
+                human((down * 1e9) as u64),
+                n("failovers"),
+                if n("failovers") == 1.0 { "" } else { "s" },
+                n("unavailable")
+            );
+        }
+    }
 }

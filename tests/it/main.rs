@@ -7,6 +7,7 @@ mod cache; // the cache: LRU vs Che's approximation, LFU vs top-C, the flush ram
 mod check; // `scalesim check` (exit codes, JUnit, JSON, baselines), `explain` and `new` via the binary
 mod cli; // the binary's commands: exit codes, output, atomic report folders, determinism, journey --jobs
 mod common; // helpers for the modules that run the binary (cli, hardening)
+mod database; // the database kind: replica lag and stale reads derived by hand, failover timing, the pool, faults, bad input
 mod edges; // every numeric key of the schema at its range edges: refused clearly, or runs clean
 mod fuzz; // a deterministic mutation fuzzer: 20,000 mutated scenarios never panic; accepted ones run clean
 mod hardening; // regressions of hard inputs: huge columns, deep --set, closed pipes, --jobs, symlinked outputs, size limits

@@ -316,10 +316,10 @@ fn a_misspelled_balancer_key_is_rejected() {
 #[test]
 fn a_missing_or_unknown_kind_is_rejected() {
     let errs = assert_rejected(
-        "kind = \"database\"",
-        &edit(SERVER, "kind = \"server\"", "kind = \"database\""),
+        "kind = \"mainframe\"",
+        &edit(SERVER, "kind = \"server\"", "kind = \"mainframe\""),
     );
-    names(&errs, "database");
+    names(&errs, "mainframe");
     assert_rejected("no kind", &edit(SERVER, "kind = \"server\"\n", ""));
     // A kind with another kind's keys.
     assert_rejected(

@@ -61,6 +61,9 @@ pub struct Checker<'a, 'b> {
     pub bots: Vec<String>,
     /// Notes for an accepted scenario (see [`crate::scenario::Scenario::notes`]).
     pub notes: Vec<String>,
+    /// Components made of several instances a fault may name one of (`db.replica2`): name →
+    /// its replicas. Set after the components are checked.
+    pub parts: BTreeMap<String, u32>,
 }
 
 /// A request class as kinds that act by path see it.
@@ -186,6 +189,7 @@ impl<'a, 'b> Checker<'a, 'b> {
             classes: Vec::new(),
             bots: Vec::new(),
             notes: Vec::new(),
+            parts: BTreeMap::new(),
         }
     }
 

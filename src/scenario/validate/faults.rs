@@ -8,6 +8,102 @@ use crate::model::Control;
 use crate::scenario::error::Seg;
 use crate::scenario::units::Duration;
 
+/// A fault on one instance of a database: `db.primary` (the same as `db`) or `db.replicaN`
+/// (1 ≤ N ≤ its replicas). It takes crash, stop (with a duration: recovered after it) and
+/// recover.
+fn database_part(
+    c: &mut Checker,
+    f: &FaultConfig,
+    p: &[Seg],
+    comp: &str,
+    part: &str,
+    faults: &mut Vec<FaultSpec>,
+) {
+    let mut tp = p.to_vec();
+    tp.push(k("target"));
+    let Some(tref) = c.resolve(&tp, comp) else {
+        return;
+    };
+    let Some(&replicas) = c.parts.get(comp) else {
+        c.err(
+            &tp,
+            format!(
+                "\"{comp}\" is a {}, which has no instances to name with \".{part}\"",
+                tref.kind.words()
+            ),
+            Some(format!("target = \"{comp}\"")),
+        );
+        return;
+    };
+    let index = if part == "primary" {
+        Some(0)
+    } else {
+        part.strip_prefix("replica")
+            .and_then(|n| n.parse::<u32>().ok())
+            .filter(|&n| n >= 1 && n <= replicas)
+    };
+    let Some(index) = index else {
+        let names = std::iter::once("primary".to_string())
+            .chain((1..=replicas).map(|i| format!("replica{i}")))
+            .map(|n| format!("{comp}.{n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        c.err(
+            &tp,
+            format!("\"{comp}\" has no instance \"{part}\""),
+            Some(format!(
+                "its instances: {names} (it has `replicas = {replicas}`)"
+            )),
+        );
+        return;
+    };
+    let verb = match f.kind {
+        FaultKind::Crash | FaultKind::Stop => crate::model::PartVerb::Crash,
+        FaultKind::Recover => crate::model::PartVerb::Recover,
+        other => {
+            let mut kp = p.to_vec();
+            kp.push(k("kind"));
+            c.err(
+                &kp,
+                format!(
+                    "a database instance takes \"crash\", \"stop\" and \"recover\" faults, not \"{}\"",
+                    other.name()
+                ),
+                None,
+            );
+            return;
+        }
+    };
+    if f.fraction.is_some() {
+        let mut fp = p.to_vec();
+        fp.push(k("fraction"));
+        c.err(&fp, "`fraction` applies only to fleet targets", None);
+        return;
+    }
+    let target = f.target.clone().unwrap_or_default();
+    let control = Control::Part(index as u16, verb);
+    let at = f.at.0;
+    let first = faults.len();
+    faults.push(FaultSpec {
+        at,
+        action: Action::Send(Hit::One(tref.id), control),
+        label: format!("{} {target}", f.kind.name()),
+        event: if f.kind == FaultKind::Recover {
+            EventKind::FaultCleared
+        } else {
+            EventKind::Fault(f.kind)
+        },
+    });
+    if let (Some(d), FaultKind::Stop) = (f.duration, f.kind) {
+        faults.push(FaultSpec {
+            at: at.saturating_add(d.0),
+            action: Action::Undo(first),
+            label: format!("recover {target}"),
+            event: EventKind::FaultCleared,
+        });
+    }
+}
+
 /// Checks every fault; returns the timeline in time order (undo entries pointing at their fault).
 pub(super) fn check(c: &mut Checker, configs: &[FaultConfig]) -> Vec<FaultSpec> {
     let duration = c.duration;
@@ -148,6 +244,11 @@ pub(super) fn check(c: &mut Checker, configs: &[FaultConfig]) -> Vec<FaultSpec> 
             c.err(&p, "this fault needs a `target` component", None);
             continue;
         };
+        // `db.primary`, `db.replica2`: one instance of a database.
+        if let Some((comp, part)) = target.split_once('.') {
+            database_part(c, f, &p, comp, part, &mut faults);
+            continue;
+        }
         // `name` or `name[i]`.
         let (tname, slot) = match target.split_once('[') {
             Some((n, rest)) => (
@@ -162,6 +263,24 @@ pub(super) fn check(c: &mut Checker, configs: &[FaultConfig]) -> Vec<FaultSpec> 
         let Some(tref) = c.resolve(&at(&p, "target"), &tname) else {
             continue;
         };
+        if tref.kind == crate::model::kinds::KindTag::Database
+            && !matches!(
+                f.kind,
+                FaultKind::Crash | FaultKind::Stop | FaultKind::Recover | FaultKind::Latency
+            )
+        {
+            c.err(
+                &at(&p, "kind"),
+                format!(
+                    "a database takes \"crash\", \"stop\", \"recover\" and \"latency\" faults, not \"{}\"",
+                    f.kind.name()
+                ),
+                Some(format!(
+                    "its primary fails with kind = \"crash\"; one replica with target = \"{tname}.replica1\""
+                )),
+            );
+            continue;
+        }
         let tid = tref.id;
         let is_fleet = tref.slots.is_some();
         let (first_slot, n_slots) = tref.slots.unwrap_or_default();

@@ -156,6 +156,11 @@ pub(super) fn validate(ctx: &ErrCtx, file: ScenarioFile) -> Result<Scenario, Loa
         );
     }
 
+    for (name, spec) in &components {
+        if let crate::model::kinds::ComponentSpec::Database(d) = spec {
+            c.parts.insert(name.clone(), d.replicas);
+        }
+    }
     let faults = faults::check(&mut c, &file.faults);
     let slos = slo::check(
         &mut c,
