@@ -81,7 +81,18 @@ pub fn build(scn: &Scenario) -> Simulation<World> {
             members: members.clone(),
         });
     }
-    let (tier_of, tier_names) = crate::model::world::tiers(&registry.names);
+    let (tier_of, mut tier_names) = crate::model::world::tiers(&registry.names);
+    // Instances inside a component (a database's primary and replicas) are tiers of their own,
+    // after the components' tiers.
+    let mut part_tiers = Vec::new();
+    for (i, c) in comps.iter().enumerate() {
+        let parts = c.cpu_parts();
+        if !parts.is_empty() {
+            part_tiers.push((i, tier_names.len()));
+            let name = &registry.names[i];
+            tier_names.extend(parts.iter().map(|p| format!("{name}.{p}")));
+        }
+    }
     let world = World {
         comps,
         zones,
@@ -93,6 +104,7 @@ pub fn build(scn: &Scenario) -> Simulation<World> {
         tier_seen: vec![false; tier_names.len()],
         tier_of,
         tier_names,
+        part_tiers,
     };
     let mut sim = Simulation::new(world);
     sim.model.metrics.slo = scn

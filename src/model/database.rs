@@ -355,6 +355,8 @@ pub struct Database {
     cursor: usize,
     /// Jobs finished by one CPU timer (reused: nothing allocated per event).
     done: Vec<Job>,
+    /// Each instance's CPU utilization over the last window (NaN: down), for the CPU tiers.
+    window_cpu: Vec<f64>,
 }
 
 impl Database {
@@ -948,10 +950,29 @@ impl Behaviour for Database {
         &GAUGES[..3 + 4 * self.spec.replicas as usize]
     }
 
+    fn cpu_parts(&self) -> Vec<String> {
+        (0..self.inst.len())
+            .map(|i| {
+                if i == 0 {
+                    "primary".to_string()
+                } else {
+                    format!("replica{i}")
+                }
+            })
+            .collect()
+    }
+
+    fn sample_parts(&mut self, out: &mut Vec<f64>) {
+        out.extend_from_slice(&self.window_cpu);
+    }
+
     fn sample_extra(&mut self, now: Time, out: &mut Vec<f64>) {
+        self.window_cpu.clear();
         for (i, x) in self.inst.iter_mut().enumerate() {
             x.touch(now);
             let (busy, cap) = x.meter.window();
+            self.window_cpu
+                .push(if cap > 0.0 { busy / cap } else { f64::NAN });
             out.push(if cap > 0.0 { busy / cap } else { 0.0 });
             let span = now.saturating_sub(x.win.2) as i64 as f64;
             let mean = |area: f64, at: f64| if span > 0.0 { (area - at) / span } else { 0.0 };
@@ -1310,6 +1331,7 @@ impl Kind for Database {
             events: Vec::new(),
             cursor: 0,
             done: Vec::new(),
+            window_cpu: Vec::new(),
             spec,
         }
     }

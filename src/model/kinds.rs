@@ -156,6 +156,22 @@ macro_rules! kinds {
                     $(Component::$v(x) => x.sample_extra(now, out),)*
                 }
             }
+
+            /// Its instances that are CPU tiers of their own.
+            pub fn cpu_parts(&self) -> Vec<String> {
+                match self {
+                    $(Component::$bv(x) => x.cpu_parts(),)*
+                    $(Component::$v(x) => x.cpu_parts(),)*
+                }
+            }
+
+            /// Their utilization over the window just closed.
+            pub fn sample_parts(&mut self, out: &mut Vec<f64>) {
+                match self {
+                    $(Component::$bv(x) => x.sample_parts(out),)*
+                    $(Component::$v(x) => x.sample_parts(out),)*
+                }
+            }
         }
 
         /// One `[components.NAME]` table as written: its `kind` and that kind's settings.

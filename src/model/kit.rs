@@ -51,6 +51,15 @@ pub trait Behaviour {
     }
     /// The current values of [`Behaviour::extra_gauges`], in the same order.
     fn sample_extra(&mut self, _now: Time, _out: &mut Vec<f64>) {}
+    /// Instances inside it with vCPUs of their own, each its own CPU tier on the utilization
+    /// chart and in the bottleneck line (a database's `primary`, `replica1`, ...). Empty: the
+    /// component is one tier (from what it adds to [`GaugeSum`]), or none.
+    fn cpu_parts(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// Each part's CPU utilization over the window just closed (0..1, NaN while it ran no
+    /// vCPUs), in [`Behaviour::cpu_parts`] order; called after [`Behaviour::sample_extra`].
+    fn sample_parts(&mut self, _out: &mut Vec<f64>) {}
     /// Panics if it is outside its own bounds (more jobs than workers, a negative count...).
     /// Called at every window's end in debug builds and tests.
     fn check_invariants(&self) {}

@@ -40,6 +40,9 @@ pub struct World {
     pub tier_names: Vec<String>,
     /// Whether a tier has had vCPUs running in some window.
     pub tier_seen: Vec<bool>,
+    /// Components whose instances are tiers of their own ([`Behaviour::cpu_parts`]): (component,
+    /// the first part's tier index).
+    pub part_tiers: Vec<(usize, usize)>,
 }
 
 /// Tiers of components by name: `web[3]` belongs to `web`. Returns (tier of each, names).
@@ -183,7 +186,7 @@ impl World {
                 }
             }
         }
-        let tiers = tier
+        let tiers: Vec<f64> = tier
             .iter()
             .zip(&mut self.tier_seen)
             .map(|(&(busy, capacity), seen)| {
@@ -199,6 +202,20 @@ impl World {
         for c in &mut self.comps {
             if !c.extra_gauges().is_empty() {
                 c.sample_extra(now, &mut extra);
+            }
+        }
+        let mut tiers: Vec<f64> = tiers;
+        let mut parts = Vec::new();
+        for &(i, first) in &self.part_tiers {
+            parts.clear();
+            self.comps[i].sample_parts(&mut parts);
+            for (k, &u) in parts.iter().enumerate() {
+                if let Some(t) = tiers.get_mut(first + k) {
+                    *t = u;
+                    if u.is_finite() {
+                        self.tier_seen[first + k] = true;
+                    }
+                }
             }
         }
         Gauges {

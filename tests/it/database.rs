@@ -444,3 +444,26 @@ fn bad_input_for_every_database_key_is_located() {
         "{e}"
     );
 }
+
+#[test]
+fn chapter_12_names_the_bottleneck_before_and_after_its_replicas() {
+    // One database: its primary serves every read and is saturated nearly the whole run; with
+    // two replicas the reads move to them, and they saturate only during the 40 % sale.
+    let load = |set: &[&str]| {
+        let sets: Vec<_> = set
+            .iter()
+            .map(|s| scalesim::scenario::overrides::Override::parse(s).expect("override"))
+            .collect();
+        let scn = scalesim::scenario::load("chapter:12", &sets).expect("chapter 12 loads");
+        let out = scalesim::run::run(&scn, &mut |_| {});
+        scalesim::report::summary::summary_md(&scn, &out)
+    };
+    let one = load(&["components.db.replicas=0"]);
+    assert!(
+        one.contains("**Bottleneck:** db.primary's CPU — saturated"),
+        "{one}"
+    );
+    let two = load(&[]);
+    assert!(two.contains("**Bottleneck:** db.replica"), "{two}");
+    assert!(two.contains("next: db.replica"), "{two}");
+}
