@@ -633,11 +633,10 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "BUG: \"99.9%\" parses to 0.9990000000000001, so exactly 99.9 % availability fails \">= 99.9%\""]
     fn exactly_the_promised_availability_meets_an_inclusive_objective() {
         // 999 of 1,000 requests succeed: availability 999 / 1000 = 0.999, which meets
-        // "availability >= 99.9%". But 99.9 / 100 in floating point is 0.9990000000000001, above
-        // 0.999: the objective fails. (The shorthand `availability = "99.9%"` reads the same way.)
+        // "availability >= 99.9%". (99.9 / 100 in floating point is 0.9990000000000001, above
+        // 0.999: percentages are read as the decimal shifted, "99.9e-2", which is 0.999.)
         let o = objective("availability >= 99.9%");
         let v = value_of(o.measure, &summary(999, 1000), 1.0, 0.0);
         assert_eq!(v, 0.999);

@@ -213,10 +213,18 @@ pub fn parse_dollars(text: &str) -> Result<f64, String> {
 pub fn parse_fraction_str(text: &str) -> Result<f64, String> {
     let s = text.trim();
     let v = if let Some(p) = s.strip_suffix('%') {
-        p.trim()
+        let p = p.trim();
+        let x = p
             .parse::<f64>()
-            .map_err(|_| format!("expected a percentage like \"0.1%\", found \"{text}\""))?
-            / 100.0
+            .map_err(|_| format!("expected a percentage like \"0.1%\", found \"{text}\""))?;
+        // The decimal shifted two places and read once ("99.9e-2", exactly what "0.999" reads
+        // as): dividing the already rounded 99.9 by 100 rounds twice and gives
+        // 0.9990000000000001, which "availability >= 99.9%" would then miss at exactly 99.9 %.
+        if p.contains(['e', 'E']) || !x.is_finite() {
+            x / 100.0
+        } else {
+            format!("{p}e-2").parse::<f64>().unwrap_or(x / 100.0)
+        }
     } else {
         s.parse::<f64>()
             .map_err(|_| format!("expected a fraction like 0.001 or \"0.1%\", found \"{text}\""))?
