@@ -183,7 +183,7 @@ impl Faults {
     /// `ceil(fraction × n)` of `members`, chosen at random (a partial Fisher–Yates shuffle with
     /// the injector's own stream: deterministic).
     fn pick(&mut self, mut members: Vec<CompId>, fraction: f64) -> Vec<CompId> {
-        let k = ((members.len() as f64 * fraction).ceil() as usize).min(members.len());
+        let k = share_of(members.len(), fraction);
         for j in 0..k {
             let r = j + self.rng.below((members.len() - j) as u64) as usize;
             members.swap(j, r);
@@ -315,6 +315,19 @@ impl Behaviour for Faults {
     fn timeline(&self) -> &[TimelineEvent] {
         &self.log
     }
+}
+
+/// `⌈fraction × n⌉` of `n` members (at most `n`), exact for fractions written to the millionth:
+/// the fraction is taken in whole millionths (rounded, at least one if it is above zero) and the
+/// ceiling in integers, where the float product of 0.28 × 25 is 7.000000000000001 and its
+/// ceiling 8.
+pub(crate) fn share_of(n: usize, fraction: f64) -> usize {
+    if fraction.is_nan() || fraction <= 0.0 {
+        return 0;
+    }
+    let ppm = ((fraction.min(1.0) * 1e6).round() as u64).max(1);
+    let k = (n as u64 * ppm).div_ceil(1_000_000);
+    (k as usize).min(n)
 }
 
 #[cfg(test)]
@@ -508,10 +521,19 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "BUG: ceil(fraction × n) in floating point: 0.28 × 25 = 7.000000000000001 hits 8"]
     fn a_fraction_of_0_28_of_25_instances_hits_7() {
         // 0.28 × 25 = 7 exactly in decimal, but the f64 product is 7.000000000000001 and its
-        // ceiling 8. (Other cases: 0.07 × 100, 0.14 × 50, 0.56 × 25.)
+        // ceiling 8: the share is taken in whole millionths instead (`share_of`). (Other cases:
+        // 0.07 × 100, 0.14 × 50, 0.56 × 25.)
+        for (f, n, k) in [
+            (0.07, 100, 7),
+            (0.14, 50, 7),
+            (0.56, 25, 14),
+            (0.5, 3, 2),
+            (1e-7, 9, 1),
+        ] {
+            assert_eq!(share_of(n, f), k, "{f} of {n}");
+        }
         let timeline = vec![entry(
             SEC,
             Action::Send(
