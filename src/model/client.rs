@@ -348,18 +348,94 @@ pub struct Client {
     /// Pending timeouts in deadline order. Every attempt gets the same timeout and time only moves
     /// forward, so deadlines arrive already sorted: a FIFO plus one timer for its head replaces a
     /// heap entry per request (most of which would be dead by the time they fire).
-    timeouts: std::collections::VecDeque<(Time, ReqId)>,
-    timeout_armed: bool,
-    /// Pending patience deadlines of impatient users' attempts, in deadline order (one patience
-    /// for all, so a FIFO as for the timeouts), and whether a timer is set for the head.
-    patience: std::collections::VecDeque<(Time, ReqId)>,
-    patience_armed: bool,
+    timeouts: Deadlines,
+    /// Pending patience deadlines of impatient users' attempts (one patience for all, so a FIFO
+    /// as for the timeouts).
+    patience: Deadlines,
     /// Open-loop arrivals so far (the client key of streams that give each arrival its own).
     arrivals: u32,
     /// The trace's rows and the next one to send (empty without a trace).
     trace: Replay,
     /// The retry budget's balance, if the workload has one.
     budget: Option<super::retry_budget::RetryBudget>,
+}
+
+/// Deadlines a fixed time after each attempt is sent (its timeout, or an impatient user's
+/// patience), in deadline order. Every attempt gets the same delay and time only moves forward,
+/// so deadlines arrive already sorted: a FIFO plus one timer for its head replaces a heap entry
+/// per request (most of which would be dead by the time they fire).
+struct Deadlines {
+    /// How long after an attempt is sent its deadline falls.
+    after: Time,
+    /// The timer code of its one pending timer.
+    code: Code,
+    queue: std::collections::VecDeque<(Time, ReqId)>,
+    armed: bool,
+}
+
+impl Deadlines {
+    fn new(after: Time, code: Code) -> Self {
+        Self {
+            after,
+            code,
+            queue: std::collections::VecDeque::new(),
+            armed: false,
+        }
+    }
+
+    /// Watches attempt `id`, sent at `sent`.
+    #[inline]
+    fn push(&mut self, sent: Time, id: ReqId, ctx: &mut Ctx) {
+        self.queue.push_back((sent + self.after, id));
+        self.arm(ctx);
+    }
+
+    /// Whether `id` still waits for the deadline `at` (answered attempts have been freed, or
+    /// are no longer pending; a retry or reload is a new attempt with its own deadline).
+    #[inline]
+    fn live(&self, at: Time, id: ReqId, ctx: &Ctx) -> bool {
+        ctx.reqs
+            .get(id)
+            .is_some_and(|r| r.state == ReqState::Pending && r.sent + self.after == at)
+    }
+
+    /// Makes sure one timer is pending for the earliest live deadline, dropping the dead ones
+    /// before it.
+    fn arm(&mut self, ctx: &mut Ctx) {
+        if self.armed {
+            return;
+        }
+        while let Some(&(at, id)) = self.queue.front() {
+            if self.live(at, id, ctx) {
+                break;
+            }
+            self.queue.pop_front();
+        }
+        if let Some(&(at, id)) = self.queue.front() {
+            self.armed = true;
+            ctx.timer_at(at, Timer::Req(self.code, id));
+        }
+    }
+
+    /// Its timer fired.
+    fn fired(&mut self) {
+        self.armed = false;
+    }
+
+    /// The next attempt whose deadline has passed and that still waits for it.
+    fn pop_due(&mut self, ctx: &Ctx) -> Option<ReqId> {
+        let now = ctx.now();
+        while let Some(&(at, id)) = self.queue.front() {
+            if at > now {
+                return None;
+            }
+            self.queue.pop_front();
+            if self.live(at, id, ctx) {
+                return Some(id);
+            }
+        }
+        None
+    }
 }
 
 /// Period of load-curve re-evaluation when the curve is not flat.
@@ -378,10 +454,8 @@ impl Client {
             stream_epoch: vec![0; k],
             stream_rate: vec![0.0; k],
             stream_gap_ns: vec![0.0; k],
-            timeouts: std::collections::VecDeque::new(),
-            timeout_armed: false,
-            patience: std::collections::VecDeque::new(),
-            patience_armed: false,
+            timeouts: Deadlines::new(spec.timeout.unwrap_or(0), TIMEOUT),
+            patience: Deadlines::new(spec.refresh.map_or(0, |rf| rf.patience), PATIENCE),
             arrivals: 0,
             trace: Replay::new(spec.trace.as_ref()),
             budget: spec.retry_budget.map(super::retry_budget::RetryBudget::new),
@@ -510,25 +584,15 @@ impl Client {
 
     /// The earliest armed deadline passed: time out every attempt due.
     fn timeouts_due(&mut self, ctx: &mut Ctx) {
-        self.timeout_armed = false;
-        let now = ctx.now();
-        while let Some(&(deadline, id)) = self.timeouts.front() {
-            if deadline > now {
-                break;
-            }
-            self.timeouts.pop_front();
-            // Answered attempts have been freed (stale handle) or are no longer pending.
-            let Some(r) = ctx.reqs.get_mut(id) else {
-                continue;
-            };
-            if r.state != ReqState::Pending || r.sent + self.spec.timeout.unwrap_or(0) != deadline {
-                continue;
-            }
+        self.timeouts.fired();
+        while let Some(id) = self.timeouts.pop_due(ctx) {
             // Stop waiting; the slot lives until the late answer (if any) comes back.
-            r.state = ReqState::Abandoned;
+            if let Some(r) = ctx.reqs.get_mut(id) {
+                r.state = ReqState::Abandoned;
+            }
             self.failed(id, Outcome::Timeout, false, ctx);
         }
-        self.arm_timeout(ctx);
+        self.timeouts.arm(ctx);
     }
 
     /// Load-curve ticks, and anything nobody should send the users.
@@ -592,9 +656,8 @@ impl Client {
         let entry = self.spec.entry;
         let d = ctx.hop_delay(entry, &mut self.rng);
         ctx.send(entry, Msg::Request(id), d);
-        if let Some(t) = self.spec.timeout {
-            self.timeouts.push_back((now + t, id));
-            self.arm_timeout(ctx);
+        if self.spec.timeout.is_some() {
+            self.timeouts.push(now, id, ctx);
         }
         if let Some(rf) = self.spec.refresh {
             self.watch_patience(id, rf, ctx);
@@ -609,28 +672,8 @@ impl Client {
         if r.user == u32::MAX || r.refreshes >= rf.max || !rf.impatient(r.user) {
             return;
         }
-        self.patience.push_back((r.sent + rf.patience, id));
-        self.arm_patience(ctx);
-    }
-
-    /// Makes sure one timer is pending for the earliest patience deadline still to watch.
-    fn arm_patience(&mut self, ctx: &mut Ctx) {
-        if self.patience_armed {
-            return;
-        }
-        let p = self.spec.refresh.map_or(0, |rf| rf.patience);
-        while let Some(&(deadline, id)) = self.patience.front() {
-            match ctx.reqs.get(id) {
-                Some(r) if r.state == ReqState::Pending && r.sent + p == deadline => break,
-                _ => {
-                    self.patience.pop_front();
-                }
-            }
-        }
-        if let Some(&(deadline, id)) = self.patience.front() {
-            self.patience_armed = true;
-            ctx.timer_at(deadline, Timer::Req(PATIENCE, id));
-        }
+        let sent = r.sent;
+        self.patience.push(sent, id, ctx);
     }
 
     /// The earliest patience deadline passed: every impatient user still waiting on an attempt
@@ -639,20 +682,12 @@ impl Client {
     #[cold]
     #[inline(never)]
     fn patience_due(&mut self, ctx: &mut Ctx) {
-        self.patience_armed = false;
+        self.patience.fired();
         let now = ctx.now();
-        let p = self.spec.refresh.map_or(0, |rf| rf.patience);
-        while let Some(&(deadline, id)) = self.patience.front() {
-            if deadline > now {
-                break;
-            }
-            self.patience.pop_front();
+        while let Some(id) = self.patience.pop_due(ctx) {
             let Some(r) = ctx.reqs.get_mut(id) else {
                 continue;
             };
-            if r.state != ReqState::Pending || r.sent + p != deadline {
-                continue;
-            }
             r.state = ReqState::Abandoned;
             let (class, user, key, first, attempt, refreshes, work) = (
                 r.class,
@@ -671,28 +706,7 @@ impl Client {
             ctx.metrics.refreshed(now);
             self.send_attempt(next, ctx);
         }
-        self.arm_patience(ctx);
-    }
-
-    /// Makes sure one timer is pending for the earliest deadline.
-    fn arm_timeout(&mut self, ctx: &mut Ctx) {
-        if self.timeout_armed {
-            return;
-        }
-        // Drop entries whose attempt already ended: most do, long before their deadline.
-        let t = self.spec.timeout.unwrap_or(0);
-        while let Some(&(deadline, id)) = self.timeouts.front() {
-            match ctx.reqs.get(id) {
-                Some(r) if r.state == ReqState::Pending && r.sent + t == deadline => break,
-                _ => {
-                    self.timeouts.pop_front();
-                }
-            }
-        }
-        if let Some(&(deadline, id)) = self.timeouts.front() {
-            self.timeout_armed = true;
-            ctx.timer_at(deadline, Timer::Req(TIMEOUT, id));
-        }
+        self.patience.arm(ctx);
     }
 
     /// Attempt `id` failed with `outcome`. `answered`: the slot came back and can be freed (a
