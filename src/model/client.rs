@@ -127,6 +127,10 @@ pub struct ClassConfig {
     pub weight: f64,
     /// CPU work relative to the server's service-time distribution. Default 1.
     pub work: Option<f64>,
+    /// Size of the answer, e.g. "2MB": it takes size × 8 / `network.regions.bandwidth_mbps` over
+    /// the users' last mile. Needs `[network.regions]`. Default 0 (the transfer is not modelled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<crate::scenario::units::Bytes>,
 }
 
 /// `{ name = "scraper", rate = "20/s", path = "/login" }`.
@@ -262,6 +266,8 @@ pub struct ClientSpec {
     pub curve: LoadCurve,
     /// Recorded arrivals, if the workload replays a trace.
     pub trace: Option<TraceSpec>,
+    /// The users' regions and their cumulative shares, with `[network.regions]`.
+    pub regions: Option<Vec<(u8, f64)>>,
 }
 
 impl ClientSpec {
@@ -310,6 +316,17 @@ pub struct Client {
     trace: Replay,
     /// The retry budget's balance, if the workload has one.
     budget: Option<super::retry_budget::RetryBudget>,
+    /// With regions: each user's region (fixed for the run) and the stream open-loop arrivals
+    /// draw theirs from.
+    regions: Option<(Vec<u8>, RngStream)>,
+}
+
+/// A region drawn from cumulative shares.
+fn draw_region(cdf: &[(u8, f64)], u: f64) -> u8 {
+    cdf.iter()
+        .find(|&&(_, c)| u < c)
+        .or(cdf.last())
+        .map_or(0, |&(r, _)| r)
 }
 
 /// Period of load-curve re-evaluation when the curve is not flat.
@@ -333,6 +350,11 @@ impl Client {
             arrivals: 0,
             trace: Replay::new(spec.trace.as_ref()),
             budget: spec.retry_budget.map(super::retry_budget::RetryBudget::new),
+            regions: spec.regions.as_ref().map(|cdf| {
+                let mut rng = RngStream::new(seed, "client/regions");
+                let users = (0..n).map(|_| draw_region(cdf, rng.open01())).collect();
+                (users, rng)
+            }),
             spec,
         }
     }
@@ -516,6 +538,15 @@ impl Client {
         let id = ctx.reqs.alloc(class, user, ctx.now(), work);
         if let Some(r) = ctx.reqs.get_mut(id) {
             r.key = key;
+            if let Some((users, rng)) = &mut self.regions {
+                r.region = match users.get(user as usize) {
+                    Some(&region) => region,
+                    None => draw_region(
+                        self.spec.regions.as_deref().unwrap_or_default(),
+                        rng.open01(),
+                    ),
+                };
+            }
         }
         ctx.metrics.request_started();
         if let Some(b) = &mut self.budget {
@@ -537,7 +568,7 @@ impl Client {
         let retry = r.attempt > 1;
         ctx.metrics.attempt_sent(now, retry);
         let entry = self.spec.entry;
-        let d = ctx.hop_delay(entry, &mut self.rng);
+        let d = ctx.hop_delay_for(entry, id, false, &mut self.rng);
         ctx.send(entry, Msg::Request(id), d);
         if let Some(t) = self.spec.timeout {
             self.timeouts.push_back((now + t, id));
@@ -570,8 +601,8 @@ impl Client {
     /// timed-out slot is still out there and is freed when its answer returns).
     fn failed(&mut self, id: ReqId, outcome: Outcome, answered: bool, ctx: &mut Ctx) {
         let r = ctx.reqs.get(id).expect("live attempt");
-        let (class, user, key, first, attempt, work) =
-            (r.class, r.user, r.key, r.first_sent, r.attempt, r.work);
+        let (class, user, key, first, attempt, work, region) =
+            (r.class, r.user, r.key, r.first_sent, r.attempt, r.work, r.region);
         if answered {
             ctx.reqs.free(id);
         }
@@ -581,6 +612,7 @@ impl Client {
                 let n = ctx.reqs.get_mut(next).expect("fresh");
                 n.attempt = attempt + 1;
                 n.key = key;
+                n.region = region;
                 n.state = ReqState::Backoff;
                 let mut wait = match backoff {
                     Backoff::Exponential => base.saturating_mul(1u64 << (attempt - 1).min(40)),

@@ -9,6 +9,7 @@
 //! inline each kind's handler.
 
 use super::api_gateway::ApiGateway;
+use super::cdn::Cdn;
 use super::client::Client;
 use super::dns::Dns;
 use super::external::External;
@@ -136,6 +137,14 @@ macro_rules! kinds {
                 match self {
                     $(Component::$bv(x) => x.check_invariants(),)*
                     $(Component::$v(x) => x.check_invariants(),)*
+                }
+            }
+
+            /// Its section of summary.md, if it has one.
+            pub fn narrative(&mut self, now: Time, measured: Time) -> Option<super::kit::Narrative> {
+                match self {
+                    $(Component::$bv(x) => x.narrative(now, measured),)*
+                    $(Component::$v(x) => x.narrative(now, measured),)*
                 }
             }
 
@@ -357,5 +366,6 @@ kinds! {
         ApiGateway(ApiGateway) = "api_gateway",
         External(External) = "external",
         RateLimiter(RateLimiter) = "rate_limiter",
+        Cdn(Cdn) = "cdn",
     }
 }

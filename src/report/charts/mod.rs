@@ -82,6 +82,7 @@ pub(crate) mod test_util {
             extra_gauges: Vec::new(),
             stopped: None,
             trace_replayed: 0,
+            narratives: Vec::new(),
         }
     }
 

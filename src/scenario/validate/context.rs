@@ -61,6 +61,8 @@ pub struct Checker<'a, 'b> {
     pub bots: Vec<String>,
     /// Notes for an accepted scenario (see [`crate::scenario::Scenario::notes`]).
     pub notes: Vec<String>,
+    /// The scenario has `[network.regions]` (kinds and faults that name regions need it).
+    pub regions_on: bool,
 }
 
 /// A request class as kinds that act by path see it.
@@ -186,6 +188,7 @@ impl<'a, 'b> Checker<'a, 'b> {
             classes: Vec::new(),
             bots: Vec::new(),
             notes: Vec::new(),
+            regions_on: false,
         }
     }
 
