@@ -740,19 +740,22 @@ impl Behaviour for Cdn {
         let rate = |n: u64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
         if edge_images > 0 {
             let h = s.edge_hits as f64 / edge_images as f64;
+            let shield = if s.shield_hits > 0 {
+                format!(
+                    " (the shield answered {:.1} a second of the edges' misses)",
+                    rate(s.shield_hits)
+                )
+            } else {
+                String::new()
+            };
             paragraphs.push(format!(
-                "**Origin load**: the edges answered {:.1} % of the {:.1} images a second they were asked for; the origin served {:.1} images a second — (1 − {:.3}) × {:.1} = {:.1} expected{} — plus {:.1} API calls a second.",
+                "**Origin load**: the edges answered {:.1} % of the images (their hit ratio). Without them the origin would serve all {:.1} images a second; it served {:.1}{shield} — (1 − {:.3}) × {:.1} = {:.1}: its image load fell by the hit ratio. Every page's API call still goes to the origin: {:.1} a second.",
                 h * 100.0,
-                rate(edge_images),
+                rate(s.images),
                 rate(s.origin_images),
                 h,
                 rate(s.images),
                 rate(s.images) * (1.0 - h),
-                if s.shield_hits > 0 {
-                    format!(", less {:.1} a second the shield answered", rate(s.shield_hits))
-                } else {
-                    String::new()
-                },
                 rate(s.origin_api)
             ));
         } else {

@@ -13,7 +13,7 @@
 //! without regions. One-way delay = RTT / 2, with the network's jitter.
 //!
 //! Defaults from docs/semantics.md §12 (the RTT matrix, a symmetric mean of cloudping.co samples)
-//! and §13 (the model's shares of users and last-mile bandwidth). Without `[network.regions]`
+//! (also the model's shares of users and last-mile bandwidth). Without `[network.regions]`
 //! nothing of this runs: the hop is the one branch `Network::regions.is_none()`.
 
 use crate::engine::time::{Time, MS};
@@ -59,7 +59,7 @@ pub const DEFAULT_RTT_MS: [[u32; N]; N] = [
     [125, 69, 134, 223, 257, 146, 107, 0],
 ];
 
-/// Default shares of users by region (a model figure, docs/semantics.md §13): mumbai 30 %,
+/// Default shares of users by region (a model figure, docs/semantics.md §12): mumbai 30 %,
 /// singapore 15 %, ohio 30 %, frankfurt 15 %, são paulo 10 %.
 pub const DEFAULT_SHARES: [(&str, f64); 5] = [
     ("mumbai", 0.30),
@@ -69,7 +69,7 @@ pub const DEFAULT_SHARES: [(&str, f64); 5] = [
     ("sao_paulo", 0.10),
 ];
 
-/// Default last-mile bandwidth, megabits per second (a model figure, docs/semantics.md §13).
+/// Default last-mile bandwidth, megabits per second (a model figure, docs/semantics.md §12).
 pub const DEFAULT_BANDWIDTH_MBPS: f64 = 50.0;
 
 /// The index of a region name.
@@ -86,7 +86,7 @@ pub struct RegionsConfig {
     pub home: Option<String>,
     /// Shares of users by region, e.g. { mumbai = 0.5, ohio = 0.5 } (normalised to sum 1).
     /// Default { mumbai = 0.3, singapore = 0.15, ohio = 0.3, frankfurt = 0.15,
-    /// sao_paulo = 0.1 } (a model figure, docs/semantics.md §13).
+    /// sao_paulo = 0.1 } (a model figure, docs/semantics.md §12).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub users: Option<BTreeMap<String, f64>>,
     /// Round-trip overrides between two regions, both ways: { mumbai = { ohio = "180ms" } }.
@@ -98,7 +98,7 @@ pub struct RegionsConfig {
     pub placement: Option<BTreeMap<String, String>>,
     /// The users' last-mile bandwidth in megabits per second: an answer of `size` bytes
     /// (`workload.mix[].size`) takes size × 8 / bandwidth more to arrive. Default 50 (a model
-    /// figure, docs/semantics.md §13).
+    /// figure, docs/semantics.md §12).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bandwidth_mbps: Option<f64>,
 }

@@ -31,6 +31,7 @@ pub const CHAPTERS: &[Chapter] = &[
     chapter!(5, "05-load-balancer.toml"),
     chapter!(6, "06-microservices.toml"),
     chapter!(11, "11-rate-limiting.toml"),
+    chapter!(14, "14-cdn.toml"),
 ];
 
 /// The embedded chapter `n`, if there is one.
