@@ -544,6 +544,18 @@ impl Behaviour for Cdn {
             Msg::Control(c @ (Control::RegionDown(r) | Control::RegionUp(r))) => {
                 let down = matches!(c, Control::RegionDown(_));
                 let now = ctx.now();
+                if !self.spec.edges.contains(&r) {
+                    let text = format!(
+                        "no edge in {}: the fault changes nothing",
+                        REGIONS[r as usize % N]
+                    );
+                    self.events.push(super::kit::TimelineEvent::new(
+                        now,
+                        super::kit::EventKind::Health,
+                        &self.name,
+                        text,
+                    ));
+                }
                 for i in 0..self.spec.edges.len() {
                     if self.spec.edges[i] == r && self.up[i] == down {
                         self.up[i] = !down;
@@ -811,7 +823,7 @@ impl Kind for Cdn {
     const ZONE: Zone = Zone::Internal;
     const WIRING: Wiring = Wiring {
         front_door: Some(0),
-        dns_answer: false,
+        dns_answer: true,
         balancer_target: BalancerTarget::No,
         dns_outage: false,
         starts_last: false,
@@ -917,6 +929,14 @@ impl Kind for Cdn {
                 None,
             );
         }
+        let image_size = g.image_size.map_or(0, |b| b.0);
+        if image_size > region::MAX_SIZE {
+            c.err(
+                &at_key(base, "image_size"),
+                "an image can be at most 1GB",
+                Some("product images are tens to hundreds of KB".into()),
+            );
+        }
         let origin_timeout = g.origin_timeout.map_or(DEFAULT_ORIGIN_TIMEOUT, |d| d.0);
         if origin_timeout == 0 {
             c.err(
@@ -951,7 +971,7 @@ impl Kind for Cdn {
             capacity,
             ttl,
             edge_latency,
-            image_size: g.image_size.map_or(0, |b| b.0),
+            image_size: image_size.min(region::MAX_SIZE),
             image_work,
             origin_timeout,
             plans,

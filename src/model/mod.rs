@@ -286,7 +286,7 @@ impl Ctx<'_> {
                 .copied()
                 .unwrap_or(0);
             if answer && to == world::CLIENT {
-                d += rg.transfer.get(class as usize).copied().unwrap_or(0);
+                d = d.saturating_add(rg.transfer.get(class as usize).copied().unwrap_or(0));
             }
         }
         d

@@ -72,6 +72,9 @@ pub const DEFAULT_SHARES: [(&str, f64); 5] = [
 /// Default last-mile bandwidth, megabits per second (a model figure, docs/semantics.md §12).
 pub const DEFAULT_BANDWIDTH_MBPS: f64 = 50.0;
 
+/// The largest answer size: 1 GB (at the smallest bandwidth, 0.01 Mbit/s, nine days).
+pub const MAX_SIZE: u64 = 1_000_000_000;
+
 /// The index of a region name.
 pub fn index_of(name: &str) -> Option<u8> {
     REGIONS.iter().position(|r| *r == name).map(|i| i as u8)
@@ -266,17 +269,29 @@ pub fn check(
         }
     }
     let mbps = cfg.bandwidth_mbps.unwrap_or(DEFAULT_BANDWIDTH_MBPS);
-    if !(mbps > 0.0 && mbps <= 1e6) {
+    if !(mbps >= 0.01 && mbps <= 1e6) {
         c.err(
             &at_key(&base, "bandwidth_mbps"),
             format!(
-                "the bandwidth must be more than 0 and at most 1000000 Mbit/s, found {}",
+                "the bandwidth must be from 0.01 to 1000000 Mbit/s, found {}",
                 crate::scenario::error::number(mbps)
             ),
             Some("e.g. bandwidth_mbps = 50 (a good home connection)".into()),
         );
     }
-    let sizes = sizes.iter().map(|(_, s)| s.unwrap_or(0)).collect();
+    for (p, s) in sizes {
+        if s.is_some_and(|b| b > MAX_SIZE) {
+            c.err(
+                p,
+                "an answer can be at most 1GB",
+                Some("e.g. size = \"2MB\" for a large image".into()),
+            );
+        }
+    }
+    let sizes = sizes
+        .iter()
+        .map(|(_, s)| s.unwrap_or(0).min(MAX_SIZE))
+        .collect();
     Some(RegionsSpec {
         home,
         users_cdf,
