@@ -233,11 +233,11 @@ pub struct Cdn {
     fanout: Fanout,
     /// One cache per edge, in `spec.edges` order.
     caches: Vec<Lru>,
-    shield: Option<Lru>,
+    shield: Option<Box<Lru>>,
     /// Edge up?
     up: Vec<bool>,
     /// Which edge serves each users' region (`None`: the origin directly).
-    serving: [Option<u8>; N],
+    serving: Box<[Option<u8>; N]>,
     edge_stats: Vec<EdgeStats>,
     stats: CdnStats,
     by_region: Vec<RegionRec>,
@@ -258,8 +258,9 @@ pub struct Cdn {
     gauge_regions: usize,
     /// Window counters for the gauges: (hits, lookups at edges, origin calls) and when it began.
     win: (u64, u64, u64, Time),
-    /// RTT between regions and the origin's region, from the network (at start).
-    rtt: [[Time; N]; N],
+    /// RTT between regions and the origin's region, from the network (at start). Boxed: the
+    /// world's component enum is as large as its largest kind, and the hot path walks it.
+    rtt: Box<[[Time; N]; N]>,
     origin_region: u8,
     last_mile_rtt: Time,
     events: Vec<super::kit::TimelineEvent>,
@@ -500,7 +501,7 @@ fn quantile_ms(h: &Histogram<u64>, q: f64) -> Option<f64> {
 impl Behaviour for Cdn {
     fn start(&mut self, ctx: &mut Ctx) {
         if let Some(rg) = &ctx.net.regions {
-            self.rtt = rg.spec.rtt;
+            *self.rtt = rg.spec.rtt;
             self.origin_region = ctx.region_of(rg, self.spec.origin, rg.spec.home);
             self.last_mile_rtt = (2.0 * ctx.net.last_mile()).round() as Time;
             self.image_transfer = region::transfer_ns(self.spec.image_size, rg.spec.bits_per_s);
@@ -790,7 +791,11 @@ impl Behaviour for Cdn {
 
     fn check_invariants(&self) {
         for c in &self.caches {
-            assert!(c.len() <= self.spec.capacity as usize, "{}: over capacity", self.name);
+            assert!(
+                c.len() <= self.spec.capacity as usize,
+                "{}: over capacity",
+                self.name
+            );
         }
         let s = &self.stats;
         assert!(
@@ -843,7 +848,13 @@ impl Kind for Cdn {
             );
         }
         let origin = c
-            .callable(&at_key(base, "origin"), &g.origin, name, "a CDN", "fetch from")
+            .callable(
+                &at_key(base, "origin"),
+                &g.origin,
+                name,
+                "a CDN",
+                "fetch from",
+            )
             .unwrap_or(0);
         let ep = at_key(base, "edges");
         let mut edges = Vec::new();
@@ -986,9 +997,11 @@ impl Kind for Cdn {
             zipf: Zipf::new(spec.catalog, spec.skew),
             fanout: Fanout::new(),
             caches: (0..n).map(|_| Lru::new(spec.capacity as usize)).collect(),
-            shield: spec.shield.map(|_| Lru::new(spec.capacity as usize)),
+            shield: spec
+                .shield
+                .map(|_| Box::new(Lru::new(spec.capacity as usize))),
             up: vec![true; n],
-            serving: [None; N],
+            serving: Box::new([None; N]),
             edge_stats: vec![EdgeStats::default(); n],
             stats: CdnStats::default(),
             by_region: (0..N).map(|_| RegionRec::new()).collect(),
@@ -1001,7 +1014,7 @@ impl Kind for Cdn {
             image_transfer: 0,
             gauge_regions: 0,
             win: (0, 0, 0, 0),
-            rtt: [[0; N]; N],
+            rtt: Box::new([[0; N]; N]),
             origin_region: 2,
             last_mile_rtt: 0,
             events: Vec::new(),
@@ -1016,9 +1029,9 @@ impl Kind for Cdn {
             let names: Vec<&str> = g.edges.iter().map(|&e| REGIONS[e as usize]).collect();
             format!("edges in {}", names.join(", "))
         };
-        let shield = g
-            .shield
-            .map_or(String::new(), |s| format!(", shield in {}", REGIONS[s as usize]));
+        let shield = g.shield.map_or(String::new(), |s| {
+            format!(", shield in {}", REGIONS[s as usize])
+        });
         Description {
             detail: format!(
                 "{edges}{shield}; pages of 1 API call + {} images (Zipf {} over {} objects); {} objects per edge, TTL {}, {} at the edge; origin {} (timeout {})",

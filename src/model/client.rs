@@ -538,21 +538,35 @@ impl Client {
         let id = ctx.reqs.alloc(class, user, ctx.now(), work);
         if let Some(r) = ctx.reqs.get_mut(id) {
             r.key = key;
-            if let Some((users, rng)) = &mut self.regions {
-                r.region = match users.get(user as usize) {
-                    Some(&region) => region,
-                    None => draw_region(
-                        self.spec.regions.as_deref().unwrap_or_default(),
-                        rng.open01(),
-                    ),
-                };
-            }
+        }
+        if self.regions.is_some() {
+            self.set_region(id, user, ctx);
         }
         ctx.metrics.request_started();
         if let Some(b) = &mut self.budget {
             b.deposit(ctx.now());
         }
         self.send_attempt(id, ctx);
+    }
+
+    /// With regions: the request carries its user's region (drawn once per user; an open-loop
+    /// arrival draws its own).
+    #[cold]
+    #[inline(never)]
+    fn set_region(&mut self, id: ReqId, user: u32, ctx: &mut Ctx) {
+        let Some((users, rng)) = &mut self.regions else {
+            return;
+        };
+        let region = match users.get(user as usize) {
+            Some(&region) => region,
+            None => draw_region(
+                self.spec.regions.as_deref().unwrap_or_default(),
+                rng.open01(),
+            ),
+        };
+        if let Some(r) = ctx.reqs.get_mut(id) {
+            r.region = region;
+        }
     }
 
     #[inline(always)]
@@ -601,8 +615,15 @@ impl Client {
     /// timed-out slot is still out there and is freed when its answer returns).
     fn failed(&mut self, id: ReqId, outcome: Outcome, answered: bool, ctx: &mut Ctx) {
         let r = ctx.reqs.get(id).expect("live attempt");
-        let (class, user, key, first, attempt, work, region) =
-            (r.class, r.user, r.key, r.first_sent, r.attempt, r.work, r.region);
+        let (class, user, key, first, attempt, work, region) = (
+            r.class,
+            r.user,
+            r.key,
+            r.first_sent,
+            r.attempt,
+            r.work,
+            r.region,
+        );
         if answered {
             ctx.reqs.free(id);
         }

@@ -254,6 +254,7 @@ impl Ctx<'_> {
     /// The hop with regions (see [`region`]): the last mile plus RTT(user, component) / 2 between
     /// the users and a component, RTT / 2 between components in two regions, `internal_rtt` / 2
     /// within one; a latency fault on the user's region, and the answer's transfer time.
+    #[cold]
     #[inline(never)]
     fn regional_delay(
         &self,

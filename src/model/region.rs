@@ -269,7 +269,7 @@ pub fn check(
         }
     }
     let mbps = cfg.bandwidth_mbps.unwrap_or(DEFAULT_BANDWIDTH_MBPS);
-    if !(mbps >= 0.01 && mbps <= 1e6) {
+    if !(0.01..=1e6).contains(&mbps) {
         c.err(
             &at_key(&base, "bandwidth_mbps"),
             format!(
@@ -390,10 +390,10 @@ mod tests {
 
     #[test]
     fn the_default_matrix_is_symmetric_with_zero_diagonal_and_the_reference_figures() {
-        for a in 0..N {
-            assert_eq!(DEFAULT_RTT_MS[a][a], 0);
-            for b in 0..N {
-                assert_eq!(DEFAULT_RTT_MS[a][b], DEFAULT_RTT_MS[b][a], "{a} {b}");
+        for (a, row) in DEFAULT_RTT_MS.iter().enumerate() {
+            assert_eq!(row[a], 0);
+            for (b, ms) in row.iter().enumerate() {
+                assert_eq!(*ms, DEFAULT_RTT_MS[b][a], "{a} {b}");
             }
         }
         // Spot checks against docs/semantics.md §12.

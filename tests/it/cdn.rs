@@ -107,7 +107,11 @@ fn the_latency(out: &RunOutput) -> f64 {
 /// Two latencies differ by `want` ms, within the histogram's 0.1 % of each.
 fn differ_by(a: f64, b: f64, want: f64) {
     let tol = (a + b) * 0.001 + 0.01;
-    assert!((a - b - want).abs() <= tol, "{a} − {b} = {} ≠ {want}", a - b);
+    assert!(
+        (a - b - want).abs() <= tol,
+        "{a} − {b} = {} ≠ {want}",
+        a - b
+    );
 }
 
 #[test]
@@ -185,7 +189,8 @@ fn images_from_a_warm_edge_cost_the_round_trip_to_the_edge_and_from_the_origin_t
     let users = "mumbai = 1";
     let mix = "{ name = \"page\", weight = 1 }";
     let target = "timeout = \"30s\"\ntarget = \"cdn\"";
-    let edge = run(&world(users, mix, &cdn("\"mumbai\"", ""), "").replace("timeout = \"30s\"", target));
+    let edge =
+        run(&world(users, mix, &cdn("\"mumbai\"", ""), "").replace("timeout = \"30s\"", target));
     let origin = run(&world(users, mix, &cdn("", ""), "").replace("timeout = \"30s\"", target));
     let (e, o) = (card(&edge, "cdn"), card(&origin, "cdn"));
     let me = row(e, "by_region", "mumbai");
@@ -265,9 +270,9 @@ fn chapter(v: Option<&str>) -> RunOutput {
         "scenario.warmup=\"2m\"",
         "faults=[]",
     ]
-        .iter()
-        .map(|s| Override::parse(s).expect("set"))
-        .collect();
+    .iter()
+    .map(|s| Override::parse(s).expect("set"))
+    .collect();
     let scn = scenario::load_variant("chapter:14", v, &sets).unwrap_or_else(|e| panic!("{e}"));
     let out = scalesim::run::run(&scn, &mut |_| {});
     assert_eq!(out.metrics.started, out.metrics.ended + out.open_at_end);
@@ -293,7 +298,10 @@ fn chapter_14_mumbai_images_fall_by_the_round_trip_and_the_origin_load_by_the_hi
     let with = num(field(c, "origin_image_rate_per_s"));
     let without = num(field(o, "origin_image_rate_per_s"));
     let expect = (1.0 - h) * without;
-    assert!((with / expect - 1.0).abs() < 0.03, "{with} vs {expect} (h {h})");
+    assert!(
+        (with / expect - 1.0).abs() < 0.03,
+        "{with} vs {expect} (h {h})"
+    );
     assert!(h > 0.8 && h < 0.95, "{h}");
     // And the origin's servers really received them (since the warm-up; a few in flight at it).
     let arrivals: f64 = cdn_run
@@ -311,7 +319,10 @@ fn chapter_14_mumbai_images_fall_by_the_round_trip_and_the_origin_load_by_the_hi
     );
     assert!(md.contains("## Latency by region (cdn)"), "{md}");
     assert!(md.contains("**mumbai users**: images in"), "{md}");
-    assert!(md.contains("196 ms more — the round-trip difference"), "{md}");
+    assert!(
+        md.contains("196 ms more — the round-trip difference"),
+        "{md}"
+    );
     assert!(md.contains("its image load fell by the hit ratio"), "{md}");
 }
 
@@ -419,7 +430,11 @@ fn every_new_key_is_checked_where_it_is_written() {
     let d = err_at(&sized, "workload.mix[0].size");
     assert!(d.message.contains("[network.regions]"), "{d}");
     let d = err_at(
-        &base("-", "", "[[faults]]\nat = \"1m\"\nkind = \"latency\"\nregion = \"mumbai\"\nadded = \"1s\""),
+        &base(
+            "-",
+            "",
+            "[[faults]]\nat = \"1m\"\nkind = \"latency\"\nregion = \"mumbai\"\nadded = \"1s\"",
+        ),
         "faults[0].region",
     );
     assert!(d.message.contains("[network.regions]"), "{d}");

@@ -146,7 +146,7 @@ impl Lru {
 
     /// Panics unless the list and the map agree.
     pub fn check(&self) {
-        assert!(self.nodes.len() <= self.cap.max(0));
+        assert!(self.nodes.len() <= self.cap);
         assert_eq!(self.map.len(), self.nodes.len());
         let mut seen = 0;
         let mut i = self.head;

@@ -112,7 +112,9 @@ pub(super) fn check(c: &mut Checker, configs: &[FaultConfig]) -> Vec<FaultSpec> 
                     c.err(
                         &rp,
                         "a fault on a region needs [network.regions]",
-                        Some("add [network.regions] to place users and components in regions".into()),
+                        Some(
+                            "add [network.regions] to place users and components in regions".into(),
+                        ),
                     );
                     continue;
                 }
@@ -317,7 +319,11 @@ pub(super) fn check(c: &mut Checker, configs: &[FaultConfig]) -> Vec<FaultSpec> 
             } else {
                 (Control::RegionUp(r), EventKind::FaultCleared)
             };
-            let what = if f.kind == FaultKind::Stop { "out" } else { "back" };
+            let what = if f.kind == FaultKind::Stop {
+                "out"
+            } else {
+                "back"
+            };
             faults.push(FaultSpec {
                 at: f.at.0,
                 action: Action::Send(Hit::One(tid), verb),
