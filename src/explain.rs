@@ -224,6 +224,32 @@ pub fn text(t: &Topology, scn: &Scenario) -> String {
         human(scn.network.internal_rtt.0),
         scn.network.jitter * 100.0
     );
+    if let Some(rg) = &scn.regions {
+        use crate::model::region::REGIONS;
+        let home = rg.home;
+        let users: Vec<String> = rg
+            .shares()
+            .iter()
+            .map(|&(r, share)| {
+                format!(
+                    "{} {:.0} % ({} away)",
+                    REGIONS[r as usize],
+                    share * 100.0,
+                    human(rg.rtt(r, home))
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            s,
+            "regions: the site in {}; users in {} — plus the round trip above as their last mile; {:.0} Mbit/s last mile",
+            REGIONS[home as usize],
+            users.join(", "),
+            rg.bits_per_s / 1e6
+        );
+        for (name, r) in &rg.placement {
+            let _ = writeln!(s, "  {name} placed in {}", REGIONS[*r as usize]);
+        }
+    }
     if !scn.faults.is_empty() {
         let _ = writeln!(s, "\nfaults:");
         for f in &scn.faults {

@@ -56,6 +56,9 @@ pub struct RunOutput {
     pub stopped: Option<Stopped>,
     /// Rows of the workload's trace sent (0 without one).
     pub trace_replayed: u64,
+    /// Components' sections of summary.md ([`crate::model::kit::Behaviour::narrative`]), in
+    /// component order.
+    pub narratives: Vec<crate::model::kit::Narrative>,
 }
 
 /// Wires a world from a scenario.
@@ -93,12 +96,28 @@ pub fn build(scn: &Scenario) -> Simulation<World> {
             tier_names.extend(parts.iter().map(|p| format!("{name}.{p}")));
         }
     }
+    let mut net = Network::new(&scn.network);
+    if let Some(spec) = &scn.regions {
+        use crate::model::region;
+        let home = spec.home;
+        let mut comp = vec![home, home];
+        for (name, s) in &scn.components {
+            let base = name.split('[').next().unwrap_or(name);
+            let placed = spec.placement.iter().find(|(n, _)| n == base).map(|p| p.1);
+            comp.push(match s.tag() {
+                crate::model::kinds::KindTag::Dns => region::VIEWER,
+                crate::model::kinds::KindTag::Cdn => region::ANYCAST,
+                _ => placed.unwrap_or(home),
+            });
+        }
+        net.regions = Some(Box::new(region::Regions::new(spec.clone(), comp)));
+    }
     let world = World {
         comps,
         zones,
         reqs: RequestTable::new(),
         metrics: Metrics::new(&class_names, scn.warmup, scn.window),
-        net: Network::new(&scn.network),
+        net,
         registry,
         start_order: Vec::new(),
         tier_seen: vec![false; tier_names.len()],
@@ -225,6 +244,11 @@ pub fn run_limited(
         .iter_mut()
         .filter_map(|c| c.card(now, measured))
         .collect();
+    let narratives = world
+        .comps
+        .iter_mut()
+        .filter_map(|c| c.narrative(now, measured))
+        .collect();
     let queue = world
         .comps
         .get(scn.client.entry as usize)
@@ -264,6 +288,7 @@ pub fn run_limited(
     Ok(RunOutput {
         unsteady: unsteady(scn),
         tiers,
+        narratives,
         open_at_end,
         timeline,
         cards,

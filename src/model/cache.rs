@@ -652,7 +652,9 @@ impl Cache {
             | Control::LaunchBooted
             | Control::Terminate
             | Control::DnsOutage
-            | Control::Part(..) => {}
+            | Control::Part(..)
+            | Control::RegionDown(_)
+            | Control::RegionUp(_) => {}
         }
     }
 

@@ -171,6 +171,10 @@ pub struct ClassConfig {
     pub weight: f64,
     /// CPU work relative to the server's service-time distribution. Default 1.
     pub work: Option<f64>,
+    /// Size of the answer, e.g. "2MB": it takes size × 8 / `network.regions.bandwidth_mbps` over
+    /// the users' last mile. Needs `[network.regions]`. Default 0 (the transfer is not modelled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<crate::scenario::units::Bytes>,
 }
 
 /// `{ name = "scraper", rate = "20/s", path = "/login" }`.
@@ -308,6 +312,8 @@ pub struct ClientSpec {
     pub trace: Option<TraceSpec>,
     /// Impatient users, if any.
     pub refresh: Option<RefreshSpec>,
+    /// The users' regions and their cumulative shares, with `[network.regions]`.
+    pub regions: Option<Vec<(u8, f64)>>,
 }
 
 impl ClientSpec {
@@ -358,6 +364,17 @@ pub struct Client {
     trace: Replay,
     /// The retry budget's balance, if the workload has one.
     budget: Option<super::retry_budget::RetryBudget>,
+    /// With regions: each user's region (fixed for the run) and the stream open-loop arrivals
+    /// draw theirs from.
+    regions: Option<(Vec<u8>, RngStream)>,
+}
+
+/// A region drawn from cumulative shares.
+fn draw_region(cdf: &[(u8, f64)], u: f64) -> u8 {
+    cdf.iter()
+        .find(|&&(_, c)| u < c)
+        .or(cdf.last())
+        .map_or(0, |&(r, _)| r)
 }
 
 /// Deadlines a fixed time after each attempt is sent (its timeout, or an impatient user's
@@ -459,6 +476,11 @@ impl Client {
             arrivals: 0,
             trace: Replay::new(spec.trace.as_ref()),
             budget: spec.retry_budget.map(super::retry_budget::RetryBudget::new),
+            regions: spec.regions.as_ref().map(|cdf| {
+                let mut rng = RngStream::new(seed, "client/regions");
+                let users = (0..n).map(|_| draw_region(cdf, rng.open01())).collect();
+                (users, rng)
+            }),
             spec,
         }
     }
@@ -633,11 +655,34 @@ impl Client {
         if let Some(r) = ctx.reqs.get_mut(id) {
             r.key = key;
         }
+        if self.regions.is_some() {
+            self.set_region(id, user, ctx);
+        }
         ctx.metrics.request_started();
         if let Some(b) = &mut self.budget {
             b.deposit(ctx.now());
         }
         self.send_attempt(id, ctx);
+    }
+
+    /// With regions: the request carries its user's region (drawn once per user; an open-loop
+    /// arrival draws its own).
+    #[cold]
+    #[inline(never)]
+    fn set_region(&mut self, id: ReqId, user: u32, ctx: &mut Ctx) {
+        let Some((users, rng)) = &mut self.regions else {
+            return;
+        };
+        let region = match users.get(user as usize) {
+            Some(&region) => region,
+            None => draw_region(
+                self.spec.regions.as_deref().unwrap_or_default(),
+                rng.open01(),
+            ),
+        };
+        if let Some(r) = ctx.reqs.get_mut(id) {
+            r.region = region;
+        }
     }
 
     #[inline(always)]
@@ -654,7 +699,7 @@ impl Client {
         let retry = r.attempt > r.refreshes + 1;
         ctx.metrics.attempt_sent(now, retry);
         let entry = self.spec.entry;
-        let d = ctx.hop_delay(entry, &mut self.rng);
+        let d = ctx.hop_delay_for(entry, id, false, &mut self.rng);
         ctx.send(entry, Msg::Request(id), d);
         if self.spec.timeout.is_some() {
             self.timeouts.push(now, id, ctx);
@@ -689,7 +734,7 @@ impl Client {
                 continue;
             };
             r.state = ReqState::Abandoned;
-            let (class, user, key, first, attempt, refreshes, work) = (
+            let (class, user, key, first, attempt, refreshes, work, region) = (
                 r.class,
                 r.user,
                 r.key,
@@ -697,12 +742,14 @@ impl Client {
                 r.attempt,
                 r.refreshes,
                 r.work,
+                r.region,
             );
             let next = ctx.reqs.alloc(class, user, first, work);
             let n = ctx.reqs.get_mut(next).expect("fresh");
             n.attempt = attempt.saturating_add(1);
             n.refreshes = refreshes + 1;
             n.key = key;
+            n.region = region;
             ctx.metrics.refreshed(now);
             self.send_attempt(next, ctx);
         }
@@ -713,7 +760,7 @@ impl Client {
     /// timed-out slot is still out there and is freed when its answer returns).
     fn failed(&mut self, id: ReqId, outcome: Outcome, answered: bool, ctx: &mut Ctx) {
         let r = ctx.reqs.get(id).expect("live attempt");
-        let (class, user, key, first, attempt, refreshes, work) = (
+        let (class, user, key, first, attempt, refreshes, work, region) = (
             r.class,
             r.user,
             r.key,
@@ -721,6 +768,7 @@ impl Client {
             r.attempt,
             r.refreshes,
             r.work,
+            r.region,
         );
         if answered {
             ctx.reqs.free(id);
@@ -734,6 +782,7 @@ impl Client {
                 n.attempt = attempt + 1;
                 n.refreshes = refreshes;
                 n.key = key;
+                n.region = region;
                 n.state = ReqState::Backoff;
                 let mut wait = match backoff {
                     Backoff::Exponential => base.saturating_mul(1u64 << (attempt - 1).min(40)),

@@ -183,12 +183,8 @@ impl Dns {
 
     fn forward(&mut self, id: ReqId, to: CompId, ctx: &mut Ctx) {
         // The user connects to the answer directly: a hop from the users' side.
-        let d = self.spec_delay(to, ctx);
+        let d = ctx.hop_delay_for(to, id, false, &mut self.rng);
         ctx.send(to, Msg::Request(id), d);
-    }
-
-    fn spec_delay(&mut self, to: CompId, ctx: &Ctx) -> Time {
-        ctx.hop_delay(to, &mut self.rng)
     }
 
     fn on_msg(&mut self, msg: Msg, ctx: &mut Ctx) {
@@ -600,6 +596,7 @@ mod tests {
                 client_rtt: D(0),
                 internal_rtt: D(0),
                 jitter: 0.0,
+                regions: None,
             }),
             zones: vec![Zone::Users, Zone::Users, Zone::Internal, Zone::Internal],
             registry: Registry::new(4, 1),

@@ -312,25 +312,34 @@ impl Fanout {
             }
         }
         let me = ctx.me;
-        let (class, user, key, item, work, tls) = ctx
-            .reqs
-            .get(parent)
-            .map_or((0, u32::MAX, 0, 0, 1.0, true), |r| {
-                (r.class, r.user, r.key, r.item, r.work, r.tls_terminated)
-            });
+        let (class, user, key, item, work, tls, region) =
+            ctx.reqs
+                .get(parent)
+                .map_or((0, u32::MAX, 0, 0, 1.0, true, 0), |r| {
+                    (
+                        r.class,
+                        r.user,
+                        r.key,
+                        r.item,
+                        r.work,
+                        r.tls_terminated,
+                        r.region,
+                    )
+                });
         let id = ctx.reqs.alloc(class, user, now, work * call.work);
         if let Some(r) = ctx.reqs.get_mut(id) {
             r.parent = Some(parent);
             r.key = key;
             r.item = item;
             r.tls_terminated = tls;
+            r.region = region;
             r.push_hop(me, word(slot, i));
         }
         if let Some(p) = self.slots[slot as usize].as_mut() {
             p.waiting += 1;
         }
         self.calls += 1;
-        let d = ctx.hop_delay(call.to, rng);
+        let d = ctx.hop_delay_for(call.to, id, false, rng);
         ctx.send(call.to, Msg::Request(id), d);
         if let Some(t) = call.timeout {
             ctx.timer(t, Timer::Req(CALL_TIMEOUT, id));
@@ -878,6 +887,7 @@ mod tests {
                 client_rtt: D(2 * EXT),
                 internal_rtt: D(2 * INT),
                 jitter: 0.0,
+                regions: None,
             }),
             zones,
             registry: Registry::new(n, 1),

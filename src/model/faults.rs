@@ -49,6 +49,11 @@ pub struct FaultConfig {
     /// alone). Default 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub items: Option<u32>,
+    /// For latency: the users' region whose link gets `added` (instead of a `target`); for
+    /// stop and recover on a CDN: the edge location that goes out or comes back. Needs
+    /// `[network.regions]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 /// Fault verbs.
@@ -124,6 +129,8 @@ pub enum Action {
     Zone(u8, bool),
     /// Add (or remove, when negative) delay to messages for a component, ns.
     Delay(CompId, i64),
+    /// Add (or remove, when negative) delay to the link of a region's users, ns.
+    RegionDelay(u8, i64),
     /// Start random crashes of a group's members (all, or a random fraction of its slots) or of
     /// one component, each with this MTBF, until the given time (`Time::MAX`: never stop).
     RandomCrash(Hit, Time, Time),
@@ -267,6 +274,11 @@ impl Behaviour for Faults {
                         let d = &mut ctx.registry.delay_to[*c as usize];
                         *d = (*d as i64 + add).max(0) as Time;
                     }
+                    Action::RegionDelay(r, add) => {
+                        if let Some(d) = ctx.registry.region_delay.get_mut(*r as usize) {
+                            *d = (*d as i64 + add).max(0) as Time;
+                        }
+                    }
                     Action::Bug(comps, classes, permille, on) => {
                         for &c in comps {
                             ctx.registry.set_bug(c, classes, *permille, *on);
@@ -396,6 +408,7 @@ mod tests {
                 client_rtt: D(0),
                 internal_rtt: D(0),
                 jitter: 0.0,
+                regions: None,
             }),
             zones: vec![Zone::Internal; total],
             registry,

@@ -1305,6 +1305,7 @@ mod tests {
                 client_rtt: D(0),
                 internal_rtt: D(0),
                 jitter: 0.0,
+                regions: None,
             }),
             zones: vec![Zone::Internal; n],
             registry,

@@ -10,6 +10,7 @@
 
 use super::api_gateway::ApiGateway;
 use super::cache::Cache;
+use super::cdn::Cdn;
 use super::client::Client;
 use super::database::Database;
 use super::dns::Dns;
@@ -138,6 +139,14 @@ macro_rules! kinds {
                 match self {
                     $(Component::$bv(x) => x.check_invariants(),)*
                     $(Component::$v(x) => x.check_invariants(),)*
+                }
+            }
+
+            /// Its section of summary.md, if it has one.
+            pub fn narrative(&mut self, now: Time, measured: Time) -> Option<super::kit::Narrative> {
+                match self {
+                    $(Component::$bv(x) => x.narrative(now, measured),)*
+                    $(Component::$v(x) => x.narrative(now, measured),)*
                 }
             }
 
@@ -377,5 +386,6 @@ kinds! {
         RateLimiter(RateLimiter) = "rate_limiter",
         Database(Database) = "database",
         Cache(Cache) = "cache",
+        Cdn(Cdn) = "cdn",
     }
 }

@@ -63,6 +63,20 @@ pub trait Behaviour {
     /// Panics if it is outside its own bounds (more jobs than workers, a negative count...).
     /// Called at every window's end in debug builds and tests.
     fn check_invariants(&self) {}
+    /// What it has to say in summary.md at the end of the run (a CDN's latency by region): a
+    /// section title and its paragraphs, in Markdown. Default: nothing.
+    fn narrative(&mut self, _now: Time, _measured: Time) -> Option<Narrative> {
+        None
+    }
+}
+
+/// A component's section of summary.md ([`Behaviour::narrative`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Narrative {
+    /// The section's title.
+    pub title: String,
+    /// Its paragraphs (Markdown), in order.
+    pub paragraphs: Vec<String>,
 }
 
 /// A kind of component a scenario can declare with `kind = "..."`. The kind string itself is
@@ -393,6 +407,8 @@ pub enum Figure {
     Flag(bool),
     /// Timed entries: `[{"at_s": ..., "what": ...}]`.
     Events(Vec<(Time, String)>),
+    /// Named rows of figures: `{"mumbai": {key: figure, ...}, ...}`, rows in the given order.
+    Table(Vec<(String, Vec<(&'static str, Figure)>)>),
 }
 
 /// A component's figures for results.json, in the order they are written.

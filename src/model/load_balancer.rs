@@ -810,6 +810,7 @@ mod tests {
                 client_rtt: D(0),
                 internal_rtt: D(0),
                 jitter: 0.0,
+                regions: None,
             }),
             zones: vec![Zone::Internal; FIRST as usize + n],
             registry,

@@ -14,6 +14,7 @@ pub mod api_gateway;
 pub mod breaker;
 pub mod cache;
 pub mod catalog;
+pub mod cdn;
 pub mod client;
 pub mod cpu;
 pub mod database;
@@ -31,6 +32,7 @@ pub mod meter;
 pub mod network;
 pub mod probe;
 pub mod rate_limiter;
+pub mod region;
 pub mod registry;
 pub mod request;
 pub mod retry_budget;
@@ -74,6 +76,10 @@ pub enum Control {
     /// A verb for one instance inside a component that holds several (a database's replica
     /// `db.replica2`: index 2; the primary is 0).
     Part(u16, PartVerb),
+    /// The component's location in region (index) goes out (a CDN's edge).
+    RegionDown(u8),
+    /// The component's location in region (index) is back.
+    RegionUp(u8),
 }
 
 /// What a [`Control::Part`] does to the instance.
@@ -232,6 +238,79 @@ impl Ctx<'_> {
         self.net.one_way(crosses, rng) + self.registry.extra_delay(to)
     }
 
+    /// The one-way delay of request `id`'s hop from this component to `to`; `answer`: the hop
+    /// carries its answer (which, to the users, takes its size over the last mile). Without
+    /// regions exactly [`Ctx::hop_delay`]: one predictable branch.
+    #[inline(always)]
+    pub fn hop_delay_for(
+        &self,
+        to: CompId,
+        id: ReqId,
+        answer: bool,
+        rng: &mut crate::engine::RngStream,
+    ) -> Time {
+        match &self.net.regions {
+            None => self.hop_delay(to, rng),
+            Some(rg) => self.regional_delay(rg, to, id, answer, rng),
+        }
+    }
+
+    /// The region component `c` is in for a request of a user in `user`'s region.
+    #[inline]
+    pub fn region_of(&self, rg: &region::Regions, c: CompId, user: u8) -> u8 {
+        if c == world::CLIENT {
+            return user;
+        }
+        match rg.comp.get(c as usize) {
+            Some(&region::ANYCAST) => self.registry.anycast_of(c, user, rg.spec.home),
+            Some(&region::VIEWER) => user,
+            Some(&r) => r,
+            None => rg.spec.home,
+        }
+    }
+
+    /// The hop with regions (see [`region`]): the last mile plus RTT(user, component) / 2 between
+    /// the users and a component, RTT / 2 between components in two regions, `internal_rtt` / 2
+    /// within one; a latency fault on the user's region, and the answer's transfer time.
+    #[cold]
+    #[inline(never)]
+    fn regional_delay(
+        &self,
+        rg: &region::Regions,
+        to: CompId,
+        id: ReqId,
+        answer: bool,
+        rng: &mut crate::engine::RngStream,
+    ) -> Time {
+        let (user, class) = self
+            .reqs
+            .get(id)
+            .map_or((rg.spec.home, 0), |r| (r.region, r.class));
+        let a = self.region_of(rg, self.me, user);
+        let b = self.region_of(rg, to, user);
+        let crosses = self.zones[self.me as usize] != self.zones[to as usize];
+        let mean = if crosses {
+            self.net.last_mile() + rg.one_way(a, b)
+        } else if a != b {
+            rg.one_way(a, b)
+        } else {
+            self.net.internal()
+        };
+        let mut d = self.net.jittered(mean, rng) + self.registry.extra_delay(to);
+        if self.me == world::CLIENT || to == world::CLIENT {
+            d += self
+                .registry
+                .region_delay
+                .get(user as usize)
+                .copied()
+                .unwrap_or(0);
+            if answer && to == world::CLIENT {
+                d = d.saturating_add(rg.transfer.get(class as usize).copied().unwrap_or(0));
+            }
+        }
+        d
+    }
+
     /// Answers request `id` to the hop on top of its route, over the network (that hop pops its
     /// own entry when the answer reaches it). Returns false if the route was empty (nobody to
     /// answer: the request is freed).
@@ -240,7 +319,7 @@ impl Ctx<'_> {
         let hop = self.reqs.get(id).and_then(|r| r.top());
         match hop {
             Some(to) => {
-                let d = self.hop_delay(to, rng);
+                let d = self.hop_delay_for(to, id, true, rng);
                 self.send(to, Msg::Response(id), d);
                 true
             }

@@ -21,6 +21,10 @@ pub struct NetworkConfig {
     /// Relative jitter: each one-way delay is uniform in mean × (1 ± jitter). Default 0.1.
     #[serde(default = "default_jitter")]
     pub jitter: f64,
+    /// Users spread over regions of the world, components placed in them, and the round trips
+    /// between them (see [`super::region`]). Default: none (one region, the hop above).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regions: Option<super::region::RegionsConfig>,
 }
 
 fn default_client_rtt() -> Duration {
@@ -39,6 +43,7 @@ impl Default for NetworkConfig {
             client_rtt: default_client_rtt(),
             internal_rtt: default_internal_rtt(),
             jitter: default_jitter(),
+            regions: None,
         }
     }
 }
@@ -49,6 +54,8 @@ pub struct Network {
     external_one_way: f64,
     internal_one_way: f64,
     jitter: f64,
+    /// The regions, if the scenario has `[network.regions]` (set when the world is wired).
+    pub regions: Option<Box<super::region::Regions>>,
 }
 
 impl Network {
@@ -58,7 +65,33 @@ impl Network {
             external_one_way: c.client_rtt.0 as f64 / 2.0,
             internal_one_way: c.internal_rtt.0 as f64 / 2.0,
             jitter: c.jitter,
+            regions: None,
         }
+    }
+
+    /// Mean one-way delay of the last mile (half `client_rtt`), ns.
+    #[inline]
+    pub fn last_mile(&self) -> f64 {
+        self.external_one_way
+    }
+
+    /// Mean one-way delay inside a region (half `internal_rtt`), ns.
+    #[inline]
+    pub fn internal(&self) -> f64 {
+        self.internal_one_way
+    }
+
+    /// A one-way delay of mean `mean` ns with the network's jitter.
+    #[inline]
+    pub fn jittered(&self, mean: f64, rng: &mut RngStream) -> Time {
+        if mean == 0.0 {
+            return 0;
+        }
+        if self.jitter == 0.0 {
+            return mean.round() as Time;
+        }
+        let u = rng.open01() * 2.0 - 1.0;
+        (mean * (1.0 + self.jitter * u)).max(0.0).round() as Time
     }
 
     /// One-way delay; `external` when the hop crosses between users and the data centre.
@@ -101,6 +134,7 @@ mod tests {
             client_rtt: Duration(0),
             internal_rtt: Duration(0),
             jitter: 0.1,
+            regions: None,
         });
         assert_eq!(zero.one_way(true, &mut rng), 0);
     }

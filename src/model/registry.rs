@@ -86,6 +86,12 @@ pub struct Registry {
     /// CPU bugs (a `cpu_bug` fault) by component: (class, factor in thousandths). Empty almost
     /// always, so a server's check per request is one length test.
     pub bugs: Vec<Vec<(u16, u32)>>,
+    /// Extra one-way delay on each region's users' link (a `latency` fault with a `region`),
+    /// ns, by region index. Written by the fault injector; empty without regions.
+    pub region_delay: Vec<Time>,
+    /// Where anycast sends each region's users, by anycast component (a CDN): (component, the
+    /// serving region for each users' region). Written by that component when its edges change.
+    pub anycast: Vec<(CompId, [u8; super::region::N])>,
 }
 
 /// A named group of instances (a fleet's slots, or a list of standalone servers).
@@ -108,6 +114,8 @@ impl Registry {
             names: vec![String::new(); n],
             membership_gen: 0,
             bugs: vec![Vec::new(); n],
+            region_delay: vec![0; super::region::N],
+            anycast: Vec::new(),
         }
     }
 
@@ -156,6 +164,24 @@ impl Registry {
     #[inline]
     pub fn extra_delay(&self, to: CompId) -> Time {
         self.delay_to.get(to as usize).copied().unwrap_or(0)
+    }
+
+    /// The region anycast component `c` serves users of `region` from (`home` if it has not
+    /// said).
+    #[inline]
+    pub fn anycast_of(&self, c: CompId, region: u8, home: u8) -> u8 {
+        self.anycast
+            .iter()
+            .find(|(a, _)| *a == c)
+            .map_or(home, |(_, t)| t[region as usize % super::region::N])
+    }
+
+    /// Sets where anycast component `c` serves each region's users from.
+    pub fn set_anycast(&mut self, c: CompId, table: [u8; super::region::N]) {
+        match self.anycast.iter_mut().find(|(a, _)| *a == c) {
+            Some(e) => e.1 = table,
+            None => self.anycast.push((c, table)),
+        }
     }
 
     /// Status of instance `c`.

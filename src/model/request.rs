@@ -22,6 +22,12 @@ impl ReqId {
         idx: u32::MAX,
         gen: 0,
     };
+    /// The slot's index in the table: unique among the requests in flight (a component may key
+    /// per-request state of its own by it while the request is live).
+    #[inline]
+    pub fn slot(self) -> usize {
+        self.idx as usize
+    }
 
     /// Packs the handle into 64 bits (for event fingerprints).
     #[inline]
@@ -154,6 +160,8 @@ pub struct Request {
     pub tls_terminated: bool,
     /// For a fan-out call: the request it was made for (the parent waits for its calls).
     pub parent: Option<ReqId>,
+    /// The user's region (an index into [`super::region::REGIONS`]); 0 without regions.
+    pub region: u8,
     route: [(u32, u32); MAX_HOPS],
     hops: u8,
     live: bool,
@@ -244,6 +252,7 @@ impl RequestTable {
             r.work = work;
             r.tls_terminated = false;
             r.parent = None;
+            r.region = 0;
             r.hops = 0;
             r.live = true;
             ReqId { idx, gen: r.gen }
@@ -265,6 +274,7 @@ impl RequestTable {
                 work,
                 tls_terminated: false,
                 parent: None,
+                region: 0,
                 route: [(0, 0); MAX_HOPS],
                 hops: 0,
                 live: true,

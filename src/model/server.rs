@@ -620,7 +620,12 @@ impl Server {
                     self.stopped = false;
                 }
             }
-            Control::DnsOutage | Control::Flush | Control::Expire(_) | Control::Part(..) => {}
+            Control::DnsOutage
+            | Control::Flush
+            | Control::Expire(_)
+            | Control::Part(..)
+            | Control::RegionDown(_)
+            | Control::RegionUp(_) => {}
             Control::Crash => {
                 if self.state == State::Up {
                     self.events.push(TimelineEvent {
@@ -1284,6 +1289,7 @@ mod tests {
                 client_rtt: D(0),
                 internal_rtt: D(0),
                 jitter: 0.0,
+                regions: None,
             }),
             zones: [Zone::Internal, Zone::Internal],
             registry: Registry::new(2, 1),

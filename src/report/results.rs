@@ -346,6 +346,17 @@ fn figure_json(f: &Figure) -> Value {
             .iter()
             .map(|(at, what)| json!({"at_s": as_secs_f64(*at), "what": what}))
             .collect(),
+        Figure::Table(rows) => {
+            let mut m = Map::new();
+            for (name, fields) in rows {
+                let mut row = Map::new();
+                for (key, f) in fields {
+                    row.insert((*key).to_string(), figure_json(f));
+                }
+                m.insert(name.clone(), Value::Object(row));
+            }
+            Value::Object(m)
+        }
     }
 }
 

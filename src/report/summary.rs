@@ -529,6 +529,15 @@ pub fn summary_md(scn: &Scenario, run: &RunOutput) -> String {
         &run.cards,
         run.measured,
     ));
+    for n in &run.narratives {
+        let _ = writeln!(s, "\n## {}\n", n.title);
+        for (i, p) in n.paragraphs.iter().enumerate() {
+            if i > 0 {
+                let _ = writeln!(s);
+            }
+            let _ = writeln!(s, "{p}");
+        }
+    }
     if !run.timeline.is_empty() {
         let _ = writeln!(s, "\n## Timeline\n");
         let n = run.timeline.len();

@@ -33,6 +33,7 @@ pub const CHAPTERS: &[Chapter] = &[
     chapter!(11, "11-rate-limiting.toml"),
     chapter!(12, "12-read-replicas.toml"),
     chapter!(13, "13-cache.toml"),
+    chapter!(14, "14-cdn.toml"),
 ];
 
 /// The embedded chapter `n`, if there is one.

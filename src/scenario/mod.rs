@@ -116,6 +116,8 @@ pub struct Scenario {
     pub faults: Vec<FaultSpec>,
     /// Link latencies.
     pub network: NetworkConfig,
+    /// Regions and the round trips between them, with `[network.regions]`.
+    pub regions: Option<crate::model::region::RegionsSpec>,
     /// Overrides applied, as given.
     pub overrides: Vec<String>,
     /// Service-level objectives, in file order (shorthands first).

@@ -4,6 +4,7 @@
 
 mod bad_input; // loader errors: broken scenarios are `Err` with file:line:col, key path and a suggestion
 mod cache; // the cache: LRU vs Che's approximation, LFU vs top-C, the flush ramp, coalescing in a herd, writes, TTL, bad keys
+mod cdn; // regions, round trips, answer sizes, region faults, the CDN: anycast, outages, chapter 14's must-show, bad input
 mod check; // `scalesim check` (exit codes, JUnit, JSON, baselines), `explain` and `new` via the binary
 mod cli; // the binary's commands: exit codes, output, atomic report folders, determinism, journey --jobs
 mod common; // helpers for the modules that run the binary (cli, hardening)

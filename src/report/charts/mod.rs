@@ -84,6 +84,7 @@ pub(crate) mod test_util {
             tiers: Vec::new(),
             stopped: None,
             trace_replayed: 0,
+            narratives: Vec::new(),
         }
     }
 

@@ -64,6 +64,8 @@ pub struct Checker<'a, 'b> {
     /// Components made of several instances a fault may name one of (`db.replica2`): name →
     /// its replicas. Set after the components are checked.
     pub parts: BTreeMap<String, u32>,
+    /// The scenario has `[network.regions]` (kinds and faults that name regions need it).
+    pub regions_on: bool,
 }
 
 /// A request class as kinds that act by path see it.
@@ -190,6 +192,7 @@ impl<'a, 'b> Checker<'a, 'b> {
             bots: Vec::new(),
             notes: Vec::new(),
             parts: BTreeMap::new(),
+            regions_on: false,
         }
     }
 

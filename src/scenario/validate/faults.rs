@@ -200,6 +200,73 @@ pub(super) fn check(c: &mut Checker, configs: &[FaultConfig]) -> Vec<FaultSpec> 
                 Some("for an outage that lasts, use kind = \"stop\" with a duration".into()),
             );
         }
+        let region = match &f.region {
+            None => None,
+            Some(name) => {
+                let rp = at(&p, "region");
+                if !matches!(
+                    f.kind,
+                    FaultKind::Latency | FaultKind::Stop | FaultKind::Recover
+                ) {
+                    c.err(
+                        &rp,
+                        "`region` applies only to \"latency\" (a region's users' link) and to \"stop\" and \"recover\" (a CDN's edge) faults",
+                        None,
+                    );
+                    continue;
+                }
+                if !c.regions_on {
+                    c.err(
+                        &rp,
+                        "a fault on a region needs [network.regions]",
+                        Some(
+                            "add [network.regions] to place users and components in regions".into(),
+                        ),
+                    );
+                    continue;
+                }
+                match crate::model::region::index_of(name) {
+                    Some(r) => Some(r),
+                    None => {
+                        c.err(
+                            &rp,
+                            format!("there is no region \"{name}\""),
+                            Some(format!(
+                                "regions: {}",
+                                crate::model::region::REGIONS.join(", ")
+                            )),
+                        );
+                        continue;
+                    }
+                }
+            }
+        };
+        if let (Some(r), FaultKind::Latency, None) = (region, f.kind, &f.target) {
+            let Some(add) = f.added.filter(|a| a.0 > 0) else {
+                c.err(
+                    &at(&p, "added"),
+                    "a \"latency\" fault needs `added` > 0 (e.g. added = \"200ms\")",
+                    None,
+                );
+                continue;
+            };
+            let name = crate::model::region::REGIONS[r as usize];
+            faults.push(FaultSpec {
+                at: f.at.0,
+                action: Action::RegionDelay(r, add.0 as i64),
+                label: format!("+{} on the link of {name}'s users", Duration(add.0)),
+                event: EventKind::Fault(FaultKind::Latency),
+            });
+            if let Some(d) = dur {
+                faults.push(FaultSpec {
+                    at: f.at.0.saturating_add(d),
+                    action: Action::RegionDelay(r, -(add.0 as i64)),
+                    label: format!("{name}'s users' link back to normal"),
+                    event: EventKind::FaultCleared,
+                });
+            }
+            continue;
+        }
         if f.kind == FaultKind::AzOutage {
             let Some(az) = &f.az else {
                 c.err(&p, "an \"az_outage\" needs `az` (\"a\", \"b\", ...)", None);
@@ -356,6 +423,53 @@ pub(super) fn check(c: &mut Checker, configs: &[FaultConfig]) -> Vec<FaultSpec> 
             }
         };
         let label_target = target.clone();
+        if let Some(r) = region {
+            if f.kind == FaultKind::Latency {
+                c.err(
+                    &at(&p, "region"),
+                    "a \"latency\" fault takes either a `target` component or a users' `region`, not both",
+                    None,
+                );
+                continue;
+            }
+            if tref.kind != crate::model::kinds::KindTag::Cdn {
+                c.err(
+                    &at(&p, "region"),
+                    format!(
+                        "only a CDN has locations in regions; \"{tname}\" is a {}",
+                        tref.kind.words()
+                    ),
+                    Some("drop `region` to stop the whole component".into()),
+                );
+                continue;
+            }
+            let name = crate::model::region::REGIONS[r as usize];
+            let (verb, event) = if f.kind == FaultKind::Stop {
+                (Control::RegionDown(r), EventKind::Fault(FaultKind::Stop))
+            } else {
+                (Control::RegionUp(r), EventKind::FaultCleared)
+            };
+            let what = if f.kind == FaultKind::Stop {
+                "out"
+            } else {
+                "back"
+            };
+            faults.push(FaultSpec {
+                at: f.at.0,
+                action: Action::Send(Hit::One(tid), verb),
+                label: format!("{tname}'s {name} edge {what}"),
+                event,
+            });
+            if let (Some(d), FaultKind::Stop) = (dur, f.kind) {
+                faults.push(FaultSpec {
+                    at: f.at.0.saturating_add(d),
+                    action: Action::Send(Hit::One(tid), Control::RegionUp(r)),
+                    label: format!("{tname}'s {name} edge back"),
+                    event: EventKind::FaultCleared,
+                });
+            }
+            continue;
+        }
         let control = match f.kind {
             FaultKind::Crash => Some(Control::Crash),
             FaultKind::Stop => Some(Control::Stop),

@@ -119,6 +119,7 @@ pub(super) fn validate(ctx: &ErrCtx, file: ScenarioFile) -> Result<Scenario, Loa
     c.diags = m.diags;
     c.classes = workload::class_paths(&file.workload);
     c.bots = file.workload.bots.iter().map(|b| b.name.clone()).collect();
+    c.regions_on = file.network.regions.is_some();
     let mut components = Vec::new();
     let mut slots = Vec::new();
     for (name, cfg) in &file.components {
@@ -161,6 +162,24 @@ pub(super) fn validate(ctx: &ErrCtx, file: ScenarioFile) -> Result<Scenario, Loa
             c.parts.insert(name.clone(), d.replicas);
         }
     }
+    let regions = file.network.regions.as_ref().and_then(|cfg| {
+        let sizes = workload::class_sizes(&file.workload);
+        crate::model::region::check(&mut c, cfg, &sizes)
+    });
+    let mut client = client;
+    if regions.is_none() {
+        for (p, size) in workload::class_sizes(&file.workload) {
+            if size.is_some() {
+                c.err(
+                    &p,
+                    "an answer's `size` takes time over the users' last mile, which needs [network.regions]",
+                    Some("add [network.regions] (its `bandwidth_mbps` is the last mile's), or remove `size`".into()),
+                );
+            }
+        }
+    }
+    client.regions = regions.as_ref().map(|r| r.users_cdf.clone());
+
     let faults = faults::check(&mut c, &file.faults);
     let slos = slo::check(
         &mut c,
@@ -187,6 +206,7 @@ pub(super) fn validate(ctx: &ErrCtx, file: ScenarioFile) -> Result<Scenario, Loa
         azs,
         faults,
         network: file.network.clone(),
+        regions,
         overrides: ctx.overrides.iter().map(|o| o.raw.clone()).collect(),
         slos,
         notes: c.notes,

@@ -43,6 +43,23 @@ pub(super) fn class_paths(w: &WorkloadConfig) -> Vec<ClassPath> {
     v
 }
 
+/// Each request class's answer `size` as written, by class index (mix first, then bots, which
+/// have none), with its key path.
+pub(super) fn class_sizes(w: &WorkloadConfig) -> Vec<(Vec<Seg>, Option<u64>)> {
+    let mut v = Vec::new();
+    if w.mix.is_empty() {
+        v.push((vec![k("workload")], None));
+    }
+    for (i, m) in w.mix.iter().enumerate() {
+        let p = vec![k("workload"), k("mix"), Seg::Index(i), k("size")];
+        v.push((p, m.size.map(|b| b.0)));
+    }
+    for _ in &w.bots {
+        v.push((vec![k("workload"), k("bots")], None));
+    }
+    v
+}
+
 pub(super) fn check(c: &mut Checker, w: &WorkloadConfig) -> ClientSpec {
     let wp = [k("workload")];
     let at = |p: &[Seg], key: &str| {
@@ -400,6 +417,7 @@ pub(super) fn check(c: &mut Checker, w: &WorkloadConfig) -> ClientSpec {
         entry,
         classes,
         mix_cdf,
+        regions: None,
         curve: LoadCurve {
             spikes,
             daily: w.daily_curve.clone(),
