@@ -270,7 +270,9 @@ pub fn remedy(why: Why, chapter: Option<u32>) -> &'static str {
             | FaultKind::RandomCrash
             | FaultKind::AzOutage,
         ) => {
-            if ch == 12 {
+            if ch == 14 {
+                "a CDN's anycast sends an edge's users to the next nearest edge that is up: nothing fails, but their images take the extra round trip until it is back; edges in every region with many users keep that detour short"
+            } else if ch == 12 {
                 "for a database primary, a Multi-AZ standby promoted automatically (failover_time after the next health check) keeps writes down for about a minute; without one they wait for a manual restore, while read replicas keep serving reads"
             } else if ch >= 5 {
                 "health checks take a failed server out of rotation; faster checks (shorter interval, lower threshold) shorten the window of errors, and spare capacity absorbs the loss"
