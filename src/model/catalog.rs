@@ -117,25 +117,25 @@ pub const DB_CATALOG: &[InstanceType] = &[
         name: "db.r5.large",
         vcpus: 2,
         memory_gib: 16,
-        price_per_hour: 0.25,
+        price_per_hour: 0.24,
     },
     InstanceType {
         name: "db.r5.xlarge",
         vcpus: 4,
         memory_gib: 32,
-        price_per_hour: 0.50,
+        price_per_hour: 0.48,
     },
     InstanceType {
         name: "db.r5.2xlarge",
         vcpus: 8,
         memory_gib: 64,
-        price_per_hour: 1.00,
+        price_per_hour: 0.96,
     },
     InstanceType {
         name: "db.r5.4xlarge",
         vcpus: 16,
         memory_gib: 128,
-        price_per_hour: 2.00,
+        price_per_hour: 1.92,
     },
 ];
 
@@ -171,7 +171,7 @@ mod tests {
         assert!(lookup("z9.huge").is_none());
         assert_eq!(names().len(), 12);
         let d = lookup_db("db.r5.large").unwrap();
-        assert_eq!((d.vcpus, d.memory_gib, d.price_per_hour), (2, 16, 0.25));
+        assert_eq!((d.vcpus, d.memory_gib, d.price_per_hour), (2, 16, 0.24));
         assert!(
             lookup("db.r5.large").is_none(),
             "database classes are not servers'"
