@@ -20,8 +20,11 @@ use super::kit::{
 };
 use super::kit::{QueueFigures, TimelineEvent, Wiring};
 use super::load_balancer::LoadBalancer;
+use super::queue::Queue;
 use super::rate_limiter::RateLimiter;
 use super::server::Server;
+use super::topic::Topic;
+use super::worker_pool::WorkerPool;
 use super::{Ctx, Event, Zone};
 use crate::engine::Time;
 use crate::scenario::error::{Diagnostic, Seg};
@@ -359,5 +362,8 @@ kinds! {
         External(External) = "external",
         RateLimiter(RateLimiter) = "rate_limiter",
         Cache(Cache) = "cache",
+        Queue(Queue) = "queue",
+        WorkerPool(WorkerPool) = "worker_pool",
+        Topic(Topic) = "topic",
     }
 }

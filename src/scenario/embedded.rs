@@ -30,6 +30,7 @@ pub const CHAPTERS: &[Chapter] = &[
     chapter!(4, "04-horizontal-scaling.toml"),
     chapter!(5, "05-load-balancer.toml"),
     chapter!(6, "06-microservices.toml"),
+    chapter!(8, "08-queues.toml"),
     chapter!(11, "11-rate-limiting.toml"),
     chapter!(13, "13-cache.toml"),
 ];
