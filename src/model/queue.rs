@@ -858,3 +858,254 @@ pub fn summary_section(cards: &[(&'static str, Card)]) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::sim::Simulation;
+    use crate::engine::Scheduler;
+    use crate::metrics::Metrics;
+    use crate::model::network::{Network, NetworkConfig};
+    use crate::model::registry::Registry;
+    use crate::model::request::RequestTable;
+    use crate::model::Event;
+    use crate::scenario::units::Duration as D;
+
+    /// The harness: producer and consumer.
+    const USER: u32 = 0;
+    /// The queue under test.
+    const Q: u32 = 1;
+    /// Its dead-letter queue.
+    const DLQ: u32 = 2;
+    /// The consumer's processing is over (payload: the delivery).
+    const PROCESSED: Code = Code(9);
+
+    struct Harness {
+        q: Queue,
+        dlq: Queue,
+        reqs: RequestTable,
+        metrics: Metrics,
+        net: Network,
+        zones: [Zone; 3],
+        registry: Registry,
+        /// The consumer polls (false: nobody consumes).
+        consume: bool,
+        /// Processing time of each delivery.
+        work: Time,
+        /// Processings that fail before the first success.
+        fail_first: u32,
+        processings: u32,
+        /// (time, receive stamp) of each delivery received.
+        receipts: Vec<Time>,
+    }
+
+    impl Harness {
+        fn poll(&mut self, sched: &mut Scheduler<Event>) {
+            let id = self.reqs.alloc(0, u32::MAX, sched.now(), 1.0);
+            let r = self.reqs.get_mut(id).unwrap();
+            r.poll = 1;
+            r.item = 20_000;
+            r.push_hop(USER, 0);
+            sched.after(
+                0,
+                Event {
+                    to: Q,
+                    msg: Msg::Request(id),
+                },
+            );
+        }
+    }
+
+    impl crate::engine::Model for Harness {
+        type Event = Event;
+        fn handle(&mut self, ev: Event, sched: &mut Scheduler<Event>) {
+            let now = sched.now();
+            match (ev.to, ev.msg) {
+                (Q, msg) => {
+                    let mut ctx = crate::model::world::ctx!(self, sched, Q);
+                    self.q.handle(msg, &mut ctx);
+                }
+                (DLQ, msg) => {
+                    let mut ctx = crate::model::world::ctx!(self, sched, DLQ);
+                    self.dlq.handle(msg, &mut ctx);
+                }
+                (USER, Msg::Response(id)) => {
+                    let poll = self.reqs.get(id).is_some_and(|r| r.top_data() == Some(0));
+                    self.reqs.free(id);
+                    if poll && self.consume {
+                        self.poll(sched);
+                    }
+                }
+                (USER, Msg::Request(d)) => {
+                    self.receipts.push(now);
+                    sched.after(
+                        self.work,
+                        Event {
+                            to: USER,
+                            msg: Msg::Timer(Timer::Req(PROCESSED, d)),
+                        },
+                    );
+                }
+                (USER, Msg::Timer(Timer::Req(PROCESSED, d))) => {
+                    self.processings += 1;
+                    let ok = self.processings > self.fail_first;
+                    let r = self.reqs.get_mut(d).unwrap();
+                    r.outcome = if ok { Outcome::Ok } else { Outcome::Error };
+                    sched.after(
+                        0,
+                        Event {
+                            to: Q,
+                            msg: Msg::Response(d),
+                        },
+                    );
+                }
+                other => unreachable!("{other:?}"),
+            }
+        }
+    }
+
+    fn spec(visibility: Time, retention: Time, delay: Time, max: Option<u32>) -> QueueSpec {
+        QueueSpec {
+            visibility,
+            retention,
+            delay,
+            dead_letter: max.map(|m| (DLQ, m)),
+            latency: DistConfig::Deterministic { value: D(0) },
+        }
+    }
+
+    /// A queue and its consumer: one message sent at time 0.
+    fn rig(q: QueueSpec, consume: bool, work: Time, fail_first: u32) -> Simulation<Harness> {
+        let h = Harness {
+            q: Queue::build("q", q, 1),
+            dlq: Queue::build("dlq", spec(30 * SEC, DEFAULT_RETENTION, 0, None), 1),
+            reqs: RequestTable::new(),
+            metrics: Metrics::new(&["c".into()], 0, SEC),
+            net: Network::new(&NetworkConfig {
+                client_rtt: D(0),
+                internal_rtt: D(0),
+                jitter: 0.0,
+            }),
+            zones: [Zone::Internal; 3],
+            registry: Registry::new(3, 1),
+            consume,
+            work,
+            fail_first,
+            processings: 0,
+            receipts: Vec::new(),
+        };
+        let mut sim = Simulation::new(h);
+        let id = sim.model.reqs.alloc(0, 0, 0, 1.0);
+        sim.model.reqs.get_mut(id).unwrap().push_hop(USER, 1);
+        sim.sched.at(
+            0,
+            Event {
+                to: Q,
+                msg: Msg::Request(id),
+            },
+        );
+        if consume {
+            let mut s = std::mem::take(&mut sim.sched);
+            sim.model.poll(&mut s);
+            sim.sched = s;
+        }
+        sim
+    }
+
+    fn conserved(q: &Queue) {
+        q.check_invariants();
+    }
+
+    #[test]
+    fn a_message_failing_every_time_moves_to_the_dlq_after_max_receives() {
+        // Visibility 30 s, max 3 receives, every processing fails after 1 s. Received at 0 s,
+        // visible again at 30 s (received at once by the waiting poll), 60 s; at 90 s its third
+        // visibility timeout ends with 3 receives: it moves to the DLQ then, not later.
+        let mut sim = rig(
+            spec(30 * SEC, DEFAULT_RETENTION, 0, Some(3)),
+            true,
+            SEC,
+            u32::MAX,
+        );
+        sim.run_until(90 * SEC - 1);
+        assert_eq!(sim.model.receipts, vec![0, 30 * SEC, 60 * SEC]);
+        assert_eq!(sim.model.q.stats().dead_lettered, 0);
+        assert_eq!(sim.model.dlq.stats().sent, 0);
+        sim.run_until(90 * SEC);
+        let s = sim.model.q.stats().clone();
+        assert_eq!(
+            (s.dead_lettered, s.failed, s.redeliveries, s.received),
+            (1, 3, 2, 3)
+        );
+        assert_eq!(sim.model.dlq.stats().sent, 1, "the DLQ holds it at 90 s");
+        assert_eq!(sim.model.q.held(), (0, 0, 0));
+        conserved(&sim.model.q);
+        conserved(&sim.model.dlq);
+        sim.run_until(600 * SEC);
+        assert_eq!(sim.model.receipts.len(), 3, "never received again");
+    }
+
+    #[test]
+    fn a_message_failing_k_times_is_processed_on_receive_k_plus_one() {
+        // Fails twice, then succeeds: received at 0, 30, 60 s; processed at 61 s.
+        let mut sim = rig(spec(30 * SEC, DEFAULT_RETENTION, 0, Some(3)), true, SEC, 2);
+        sim.run_until(600 * SEC);
+        assert_eq!(sim.model.receipts, vec![0, 30 * SEC, 60 * SEC]);
+        let s = sim.model.q.stats();
+        assert_eq!((s.processed, s.dead_lettered, s.redeliveries), (1, 0, 2));
+        // 61 s from send to deletion, in µs, to the histogram's 3 significant digits.
+        let max = sim.model.q.e2e.max() as f64;
+        assert!((max - 61e6).abs() <= 61e6 * 1e-3, "{max}");
+        conserved(&sim.model.q);
+    }
+
+    #[test]
+    fn a_consumer_slower_than_the_visibility_timeout_causes_a_duplicate() {
+        // Visibility 10 s, processing 15 s: received at 0 and again at 10 s while the first is
+        // still at work (a duplicate); the first deletes it at 15 s; the second finishes at 25 s
+        // and finds it gone (late: the work was done twice).
+        let mut sim = rig(
+            spec(10 * SEC, DEFAULT_RETENTION, 0, None),
+            true,
+            15 * SEC,
+            0,
+        );
+        sim.run_until(600 * SEC);
+        assert_eq!(sim.model.receipts, vec![0, 10 * SEC]);
+        let s = sim.model.q.stats();
+        assert_eq!(
+            (s.processed, s.duplicates, s.redeliveries, s.late),
+            (1, 1, 1, 1)
+        );
+        conserved(&sim.model.q);
+    }
+
+    #[test]
+    fn retention_deletes_what_nobody_received() {
+        let mut sim = rig(spec(30 * SEC, 60 * SEC, 0, None), false, SEC, 0);
+        sim.run_until(60 * SEC - 1);
+        assert_eq!(sim.model.q.held(), (0, 1, 0));
+        assert_eq!(sim.model.q.oldest_age(60 * SEC - 1), 60 * SEC - 1);
+        sim.run_until(60 * SEC);
+        assert_eq!(sim.model.q.stats().expired, 1);
+        assert_eq!(sim.model.q.held(), (0, 0, 0));
+        conserved(&sim.model.q);
+    }
+
+    #[test]
+    fn a_delayed_message_is_received_when_its_delay_ends() {
+        let mut sim = rig(
+            spec(30 * SEC, DEFAULT_RETENTION, 5 * SEC, None),
+            true,
+            SEC,
+            0,
+        );
+        sim.run_until(5 * SEC - 1);
+        assert_eq!(sim.model.q.held(), (1, 0, 0));
+        assert!(sim.model.receipts.is_empty());
+        sim.run_until(600 * SEC);
+        assert_eq!(sim.model.receipts, vec![5 * SEC]);
+        assert_eq!(sim.model.q.stats().processed, 1);
+        conserved(&sim.model.q);
+    }
+}
