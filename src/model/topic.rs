@@ -141,6 +141,8 @@ impl RetryPolicy {
 pub struct SubscriptionSpec {
     /// The endpoint.
     pub target: CompId,
+    /// Its name.
+    pub name: String,
     /// Its protocol.
     pub protocol: Protocol,
     /// By class: its messages match the filter.
@@ -360,13 +362,13 @@ impl Behaviour for Topic {
             .subs
             .iter()
             .zip(&self.subs)
-            .enumerate()
-            .map(|(i, (_, s))| {
+            .map(|(sub, s)| {
                 (
                     0,
                     format!(
-                        "subscription {i}: matched {}, filtered {}, delivered {}, failed attempts {}, \
+                        "{}: matched {}, filtered {}, delivered {}, failed attempts {}, \
                          retries {}, dead-lettered {}, dropped {}, pending {}, mean delay {}, max {}",
+                        sub.name,
                         s.matched,
                         s.filtered,
                         s.delivered,
@@ -543,6 +545,7 @@ impl Kind for Topic {
                 Some(t) => subs.push((
                     SubscriptionSpec {
                         target: t,
+                        name: s.target.clone(),
                         protocol,
                         matches,
                         filter: s.filter.clone(),

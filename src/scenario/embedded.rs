@@ -31,6 +31,8 @@ pub const CHAPTERS: &[Chapter] = &[
     chapter!(5, "05-load-balancer.toml"),
     chapter!(6, "06-microservices.toml"),
     chapter!(8, "08-queues.toml"),
+    chapter!(9, "09-pub-sub.toml"),
+    chapter!(10, "10-fan-out.toml"),
     chapter!(11, "11-rate-limiting.toml"),
     chapter!(13, "13-cache.toml"),
 ];
