@@ -91,7 +91,7 @@ pub struct QueueConfig {
     /// maxReceiveCount), 1 to 1000. Needs `dead_letter`. Default 10 (a model figure: the SQS
     /// console's suggestion).
     pub max_receive_count: Option<u32>,
-    /// Latency of a send as the producer sees it (the time until its answer), e.g. "10ms" or
+    /// Latency of a send as the producer sees it (the time until its answer), e.g.
     /// { dist = "lognormal", mean = "10ms", cv = 0.5 }. Default "10ms" (a model figure, §6).
     pub latency: Option<DistConfig>,
 }
@@ -314,6 +314,7 @@ impl Queue {
         let now = ctx.now();
         let id = ctx.reqs.alloc(class, u32::MAX, now, 1.0);
         if let Some(r) = ctx.reqs.get_mut(id) {
+            r.internal = true;
             r.push_hop(ctx.me, MOVE);
         }
         let d = ctx.hop_delay(dlq, &mut self.rng);
@@ -377,6 +378,7 @@ impl Queue {
             ctx.timer(vis, Timer::Pair(VISIBLE, s, stamp));
             let id = ctx.reqs.alloc(class, u32::MAX, now, 1.0);
             if let Some(q) = ctx.reqs.get_mut(id) {
+                q.internal = true;
                 q.key = worker;
                 q.message = MessageRef {
                     slot: s,

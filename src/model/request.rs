@@ -158,6 +158,9 @@ pub struct Request {
     pub tls_terminated: bool,
     /// For a fan-out call: the request it was made for (the parent waits for its calls).
     pub parent: Option<ReqId>,
+    /// Made by a component for its own purposes (a queue's receive or delivery, a topic's
+    /// delivery), not a user's: it has no outcome to count.
+    pub internal: bool,
     /// A queue's receive (long poll) asking for up to this many messages; 0: not a receive.
     pub poll: u8,
     /// The queue message a delivery carries ([`crate::model::queue`]); unused otherwise.
@@ -252,6 +255,7 @@ impl RequestTable {
             r.work = work;
             r.tls_terminated = false;
             r.parent = None;
+            r.internal = false;
             r.poll = 0;
             r.message = MessageRef::default();
             r.hops = 0;
@@ -275,6 +279,7 @@ impl RequestTable {
                 work,
                 tls_terminated: false,
                 parent: None,
+                internal: false,
                 poll: 0,
                 message: MessageRef::default(),
                 route: [(0, 0); MAX_HOPS],

@@ -81,7 +81,8 @@ pub struct SubscriptionConfig {
 pub struct TopicConfig {
     /// Its subscriptions; each message is delivered to every one whose filter matches.
     pub subscriptions: Vec<SubscriptionConfig>,
-    /// Latency of a publish as the publisher sees it, e.g. "20ms". Default "20ms" (a model
+    /// Latency of a publish as the publisher sees it, e.g. { dist = "deterministic",
+    /// value = "20ms" }. Default "20ms" (a model
     /// figure, §7).
     pub latency: Option<DistConfig>,
 }
@@ -242,6 +243,7 @@ impl Topic {
             self.subs[i].pending += 1;
             let p = ctx.reqs.alloc(class, u32::MAX, now, 1.0);
             if let Some(r) = ctx.reqs.get_mut(p) {
+                r.internal = true;
                 r.key = i as u32;
                 r.attempt = 1;
                 r.item = 0; // retries made

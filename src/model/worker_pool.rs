@@ -56,8 +56,8 @@ pub const MAX_WORKERS: u32 = 10_000;
 pub struct WorkerPoolConfig {
     /// The queue (a `kind = "queue"`) its workers receive from.
     pub queue: String,
-    /// Time to process one message before its calls, e.g. "50ms" or { dist = "lognormal",
-    /// mean = "50ms", cv = 1 }.
+    /// Time to process one message before its calls, e.g. { dist = "lognormal", mean = "50ms",
+    /// cv = 1 }.
     pub service: DistConfig,
     /// Workers, fixed. Default 1 (or `min` when scaling).
     pub workers: Option<u32>,
@@ -163,6 +163,7 @@ impl WorkerPool {
         self.stats.polls += 1;
         let id = ctx.reqs.alloc(0, u32::MAX, now, 1.0);
         if let Some(r) = ctx.reqs.get_mut(id) {
+            r.internal = true;
             r.poll = self.spec.batch as u8;
             r.key = w as u32;
             r.item = (self.spec.wait / crate::engine::time::MS) as u32;
