@@ -188,9 +188,6 @@ pub struct Queue {
     stats: QueueStats,
     /// Send → successful processing, since the warm-up, in microseconds.
     e2e: hdrhistogram::Histogram<u64>,
-    /// Window: most visible messages seen.
-    peak_depth: u64,
-    max_age: Time,
 }
 
 impl Queue {
@@ -301,7 +298,6 @@ impl Queue {
             _ => return,
         }
         self.n_visible += 1;
-        self.peak_depth = self.peak_depth.max(self.n_visible);
         let slot = &mut self.slots[s as usize];
         slot.state = State::Visible;
         slot.stamp = slot.stamp.wrapping_add(1);
@@ -607,8 +603,6 @@ impl Behaviour for Queue {
         out.push(self.n_visible as f64);
         out.push(self.n_in_flight as f64);
         out.push(self.oldest_age(now) as f64 / MS as f64);
-        self.peak_depth = self.n_visible;
-        self.max_age = 0;
     }
 
     fn check_invariants(&self) {
@@ -759,8 +753,6 @@ impl Kind for Queue {
             n_in_flight: 0,
             stats: QueueStats::default(),
             e2e: hdrhistogram::Histogram::new(3).expect("3 significant digits"),
-            peak_depth: 0,
-            max_age: 0,
         }
     }
 

@@ -467,9 +467,7 @@ impl Kind for WorkerPool {
                         g.queue,
                         r.kind.words()
                     ),
-                    Some(format!(
-                        "add [components.NAME] with kind = \"queue\" and name it here"
-                    )),
+                    Some("add [components.NAME] with kind = \"queue\" and name it here".into()),
                 );
                 None
             }
