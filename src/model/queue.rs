@@ -592,9 +592,9 @@ impl Behaviour for Queue {
                 unit: GaugeUnit::Count,
             },
             GaugeDecl {
-                name: "oldest_age",
-                title: "age of the oldest message",
-                unit: GaugeUnit::Millis,
+                name: "oldest_age_s",
+                title: "age of the oldest message (s)",
+                unit: GaugeUnit::Count,
             },
         ]
     }
@@ -602,7 +602,7 @@ impl Behaviour for Queue {
     fn sample_extra(&mut self, now: Time, out: &mut Vec<f64>) {
         out.push(self.n_visible as f64);
         out.push(self.n_in_flight as f64);
-        out.push(self.oldest_age(now) as f64 / MS as f64);
+        out.push(self.oldest_age(now) as f64 / SEC as f64);
     }
 
     fn check_invariants(&self) {

@@ -612,6 +612,7 @@ impl Kind for WorkerPool {
 
     fn describe(g: &WorkerPoolSpec, cx: &DescribeCtx) -> Description {
         let size = match g.scaling {
+            Some((min, max, _, _, _)) if min == max => format!("{max} workers"),
             Some((min, max, target, _, _)) => format!(
                 "{min}–{max} workers scaled on backlog ({} per worker)",
                 number(target)
