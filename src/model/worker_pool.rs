@@ -646,19 +646,13 @@ impl Kind for WorkerPool {
     fn footprint(g: &WorkerPoolSpec, _mean_work: f64) -> Footprint {
         let max = g.scaling.map_or(g.workers, |s| s.1);
         let mean = (g.service.mean() / SEC as f64).max(1e-6);
-        // Every worker busy all the time: per message a delivery, its answer, the service timer
-        // and a receive's share, plus each call's three events; idle, a poll per wait.
-        let per_msg = 5.0
-            + 3.0
-                * g.calls
-                    .plans
-                    .iter()
-                    .map(|p| p.calls.len())
-                    .max()
-                    .unwrap_or(0) as f64;
+        // Per message its events are the queue's (a message costs the queue's
+        // `events_per_request`, which counts the consumer's side); on its own an idle worker
+        // polls once a wait (the receive and its answer), and the scaling looks once an interval.
+        let scaling = g.scaling.map_or(0.0, |s| SEC as f64 / s.3 as f64);
         Footprint {
             events_per_request: 0.0,
-            background_per_s: f64::from(max) * (per_msg / mean).min(1e6),
+            background_per_s: 2.0 * f64::from(max) * SEC as f64 / g.wait as f64 + scaling,
             capacity_per_s: f64::from(max) / mean,
             holds: f64::from(max * g.batch),
             bytes: 1024.0 + 64.0 * f64::from(max),

@@ -257,11 +257,13 @@ proptest! {
         let out = scalesim::run::run(&scn, &mut |_| {});
         prop_assert_eq!(conserved(&out).len(), 2);
         let c = |n: &str, k: &str| count(&out, n, k);
-        // The DLQ holds what the source queue and the topic's flaky subscription parked.
-        prop_assert_eq!(
-            c("dlq", "sent"),
-            c("work", "dead_lettered") + c("events", "dead_lettered")
-        );
+        // The DLQ holds what the source queue and the topic's flaky subscription parked, but
+        // for moves on the wire at the end (a hop of ~0.25 ms: a few at most) and the topic's
+        // deliveries to it still pending (counted dead-lettered once the DLQ answered).
+        let parked = c("work", "dead_lettered") + c("events", "dead_lettered");
+        let dlq = c("dlq", "sent");
+        prop_assert!(dlq <= parked + c("events", "pending"), "{} > {}", dlq, parked);
+        prop_assert!(dlq + 5 >= parked, "{} << {}", dlq, parked);
         prop_assert!(c("work", "received") >= c("work", "processed"));
         // Each publish reached the queue, but for deliveries still on their way at the end.
         let published = c("events", "published");
