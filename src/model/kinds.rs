@@ -22,8 +22,11 @@ use super::kit::{
 };
 use super::kit::{QueueFigures, TimelineEvent, Wiring};
 use super::load_balancer::LoadBalancer;
+use super::queue::Queue;
 use super::rate_limiter::RateLimiter;
 use super::server::Server;
+use super::topic::Topic;
+use super::worker_pool::WorkerPool;
 use super::{Ctx, Event, Zone};
 use crate::engine::Time;
 use crate::scenario::error::{Diagnostic, Seg};
@@ -387,5 +390,8 @@ kinds! {
         Database(Database) = "database",
         Cache(Cache) = "cache",
         Cdn(Cdn) = "cdn",
+        Queue(Queue) = "queue",
+        WorkerPool(WorkerPool) = "worker_pool",
+        Topic(Topic) = "topic",
     }
 }

@@ -31,13 +31,16 @@ pub mod load_balancer;
 pub mod meter;
 pub mod network;
 pub mod probe;
+pub mod queue;
 pub mod rate_limiter;
 pub mod region;
 pub mod registry;
 pub mod request;
 pub mod retry_budget;
 pub mod server;
+pub mod topic;
 pub mod trace;
+pub mod worker_pool;
 pub mod world;
 
 use crate::engine::{Fingerprint, Scheduler, Time};

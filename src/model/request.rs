@@ -124,6 +124,18 @@ pub fn population_of(key: u32) -> u8 {
     (key >> 24) as u8
 }
 
+/// A message of a queue, as a delivery to a consumer names it: its slot, the slot's generation
+/// (which message) and the receive it was handed out by (its receipt).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MessageRef {
+    /// Slot in the queue's message table.
+    pub slot: u32,
+    /// The slot's generation when it was received.
+    pub gen: u32,
+    /// The message's receive stamp when it was received.
+    pub stamp: u32,
+}
+
 /// The most hops a request can be forwarded through before it is answered.
 pub const MAX_HOPS: usize = 8;
 
@@ -162,6 +174,13 @@ pub struct Request {
     pub parent: Option<ReqId>,
     /// The user's region (an index into [`super::region::REGIONS`]); 0 without regions.
     pub region: u8,
+    /// Made by a component for its own purposes (a queue's receive or delivery, a topic's
+    /// delivery), not a user's: it has no outcome to count.
+    pub internal: bool,
+    /// A queue's receive (long poll) asking for up to this many messages; 0: not a receive.
+    pub poll: u8,
+    /// The queue message a delivery carries ([`crate::model::queue`]); unused otherwise.
+    pub message: MessageRef,
     route: [(u32, u32); MAX_HOPS],
     hops: u8,
     live: bool,
@@ -253,6 +272,9 @@ impl RequestTable {
             r.tls_terminated = false;
             r.parent = None;
             r.region = 0;
+            r.internal = false;
+            r.poll = 0;
+            r.message = MessageRef::default();
             r.hops = 0;
             r.live = true;
             ReqId { idx, gen: r.gen }
@@ -275,6 +297,9 @@ impl RequestTable {
                 tls_terminated: false,
                 parent: None,
                 region: 0,
+                internal: false,
+                poll: 0,
+                message: MessageRef::default(),
                 route: [(0, 0); MAX_HOPS],
                 hops: 0,
                 live: true,

@@ -149,7 +149,10 @@ impl World {
     /// (abandoned attempts, health probes and fan-out calls excluded).
     pub fn open_user_requests(&self) -> u64 {
         self.reqs.count(|r| {
-            r.state != ReqState::Abandoned && r.class != PROBE_CLASS && r.parent.is_none()
+            r.state != ReqState::Abandoned
+                && r.class != PROBE_CLASS
+                && r.parent.is_none()
+                && !r.internal
         }) as u64
     }
 

@@ -540,6 +540,8 @@ pub fn summary_md(scn: &Scenario, run: &RunOutput) -> String {
             let _ = writeln!(s, "{p}");
         }
     }
+    s.push_str(&crate::model::queue::summary_section(&run.cards));
+    s.push_str(&crate::model::topic::summary_section(&run.cards));
     if !run.timeline.is_empty() {
         let _ = writeln!(s, "\n## Timeline\n");
         let n = run.timeline.len();

@@ -15,6 +15,7 @@ mod hardening; // regressions of hard inputs: huge columns, deep --set, closed p
 mod oracle; // the refactoring oracle: every scenario × seeds 1, 7, 42 writes the bytes in tests/oracle/SHA256SUMS
 mod properties; // proptest: the loader never panics; mutated chapters that load run and conserve requests
 mod queueing; // closed forms: M/M/1, M/M/c, M/M/c/c, M/G/1 and Little's law within derived tolerances
+mod queues; // queues, worker pools and topics: conservation (and a property), the DLQ, fan-out isolation, chapters 8–10, bad keys
 mod resilience; // retry budgets, circuit breakers, load shedding, [variants]; the retry storm stays, and each fix ends it
 mod run_edges; // what validate accepts, run must not panic on: values at the edges the model assumes
 mod scaleout; // DNS failover, health checks, balancing, autoscaling, faults and cost, derived by hand
