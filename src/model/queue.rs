@@ -982,6 +982,7 @@ mod tests {
                 client_rtt: D(0),
                 internal_rtt: D(0),
                 jitter: 0.0,
+                regions: None,
             }),
             zones: [Zone::Internal; 3],
             registry: Registry::new(3, 1),
