@@ -27,7 +27,7 @@ use super::limiter::token_bucket::TokenBucket;
 use super::limiter::Policy;
 use super::meter::PerUse;
 use super::request::{Outcome, ReqId};
-use super::{Code, Control, Ctx, Msg, Timer, Zone, CALL_TIMEOUT};
+use super::{Code, Control, Ctx, Msg, Timer, Zone};
 use crate::engine::time::{human, Time, MS, SEC};
 use crate::engine::RngStream;
 use crate::scenario::error::Seg;
@@ -209,6 +209,12 @@ impl Behaviour for ApiGateway {
     fn start(&mut self, _ctx: &mut Ctx) {}
 
     fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
+        if let Some(done) = self.fanout.take(msg, &self.spec.plans, ctx, &mut self.rng) {
+            if let Some(d) = done {
+                self.done(d, ctx);
+            }
+            return;
+        }
         match msg {
             Msg::Request(id) => self.on_request(id, ctx),
             Msg::Timer(Timer::Req(FORWARD, id)) => {
@@ -217,24 +223,8 @@ impl Behaviour for ApiGateway {
                 }
                 self.forward(id, ctx)
             }
-            Msg::Response(id) if Fanout::is_call(ctx, id) => {
-                if let Some(d) = self
-                    .fanout
-                    .on_response(id, &self.spec.plans, ctx, &mut self.rng)
-                {
-                    self.done(d, ctx);
-                }
-            }
             Msg::Response(id) => {
                 ctx.respond(id, &mut self.rng);
-            }
-            Msg::Timer(Timer::Req(CALL_TIMEOUT, id)) => {
-                if let Some(d) = self
-                    .fanout
-                    .on_timeout(id, &self.spec.plans, ctx, &mut self.rng)
-                {
-                    self.done(d, ctx);
-                }
             }
             Msg::Control(Control::Crash | Control::Stop) => {
                 self.down = true;

@@ -42,7 +42,7 @@ use super::kit::{
     GaugeDecl, GaugeUnit, Kind, ParseError, Route, RouteRole, Section, Shape, Wiring,
 };
 use super::request::{Outcome, ReqId};
-use super::{Code, Control, Ctx, Msg, Timer, Zone, CALL_TIMEOUT};
+use super::{Code, Control, Ctx, Msg, Timer, Zone};
 use crate::engine::time::{human, Time, MS, SEC, US};
 use crate::engine::RngStream;
 use crate::scenario::error::{number, Seg};
@@ -686,27 +686,17 @@ impl Behaviour for Cache {
 
     #[inline(always)]
     fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
+        if let Some(done) = self.fanout.take(msg, &self.spec.plans, ctx, &mut self.rng) {
+            if let Some(d) = done {
+                self.done(d, ctx);
+            }
+            return;
+        }
         match msg {
             Msg::Request(id) => self.on_request(id, ctx),
             Msg::Timer(Timer::Req(LOOKUP, id)) => self.lookup(id, ctx),
-            Msg::Response(id) if Fanout::is_call(ctx, id) => {
-                if let Some(d) = self
-                    .fanout
-                    .on_response(id, &self.spec.plans, ctx, &mut self.rng)
-                {
-                    self.done(d, ctx);
-                }
-            }
             Msg::Response(id) => {
                 ctx.respond(id, &mut self.rng);
-            }
-            Msg::Timer(Timer::Req(CALL_TIMEOUT, id)) => {
-                if let Some(d) = self
-                    .fanout
-                    .on_timeout(id, &self.spec.plans, ctx, &mut self.rng)
-                {
-                    self.done(d, ctx);
-                }
             }
             Msg::Control(c) => self.control(c, ctx),
             Msg::Timer(_) => {}

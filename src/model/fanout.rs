@@ -194,6 +194,26 @@ impl Fanout {
             .is_some_and(|d| d & CALL_BIT != 0 && d & super::probe::PROBE_BIT == 0)
     }
 
+    /// Takes the messages that belong to the fan-out — the answer to one of this component's
+    /// calls, or a call's deadline — and settles them. `Some(done)`: it was one, and `done` is
+    /// the parent whose plan it finished, if any; `None`: the message is the component's own.
+    #[inline]
+    pub fn take(
+        &mut self,
+        msg: Msg,
+        plans: &[Plan],
+        ctx: &mut Ctx,
+        rng: &mut RngStream,
+    ) -> Option<Option<Done>> {
+        match msg {
+            Msg::Response(id) if Self::is_call(ctx, id) => {
+                Some(self.on_response(id, plans, ctx, rng))
+            }
+            Msg::Timer(Timer::Req(CALL_TIMEOUT, id)) => Some(self.on_timeout(id, plans, ctx, rng)),
+            _ => None,
+        }
+    }
+
     /// Starts plan number `index` (`plan`) for `parent`. An empty plan is done at once.
     pub fn begin(
         &mut self,

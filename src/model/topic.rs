@@ -24,7 +24,7 @@ use super::kit::{
     Kind, ParseError, Route, RouteRole, Section, Shape, Wiring,
 };
 use super::request::{Outcome, ReqId};
-use super::{Code, CompId, Ctx, Msg, Timer, Zone, CALL_TIMEOUT};
+use super::{Code, CompId, Ctx, Msg, Timer, Zone};
 use crate::engine::time::{human, Time, MS, SEC};
 use crate::engine::RngStream;
 use crate::scenario::error::Seg;
@@ -320,26 +320,16 @@ impl Behaviour for Topic {
 
     #[inline(always)]
     fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
+        if let Some(done) = self.fanout.take(msg, &self.spec.plans, ctx, &mut self.rng) {
+            if let Some(d) = done {
+                self.done(d, ctx);
+            }
+            return;
+        }
         match msg {
             Msg::Request(id) => self.on_publish(id, ctx),
-            Msg::Response(id) if Fanout::is_call(ctx, id) => {
-                if let Some(d) = self
-                    .fanout
-                    .on_response(id, &self.spec.plans, ctx, &mut self.rng)
-                {
-                    self.done(d, ctx);
-                }
-            }
             Msg::Response(id) => {
                 ctx.respond(id, &mut self.rng);
-            }
-            Msg::Timer(Timer::Req(CALL_TIMEOUT, id)) => {
-                if let Some(d) = self
-                    .fanout
-                    .on_timeout(id, &self.spec.plans, ctx, &mut self.rng)
-                {
-                    self.done(d, ctx);
-                }
             }
             Msg::Timer(Timer::Req(RETRY, p)) => {
                 if let Some(i) = ctx.reqs.get(p).map(|r| r.key) {
