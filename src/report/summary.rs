@@ -270,7 +270,9 @@ pub fn remedy(why: Why, chapter: Option<u32>) -> &'static str {
             | FaultKind::RandomCrash
             | FaultKind::AzOutage,
         ) => {
-            if ch == 14 {
+            if (8..=10).contains(&ch) {
+                "the queue between them: users are answered once a message is stored, so a slow or failed consumer grows its own backlog (and, past the retries, its dead-letter queue) instead of the users' wait; scale the workers on backlog per worker to drain it sooner, and give each consumer its own queue so one slow consumer holds back no other (chapter 10)"
+            } else if ch == 14 {
                 "a CDN's anycast sends an edge's users to the next nearest edge that is up: nothing fails, but their images take the extra round trip until it is back; edges in every region with many users keep that detour short"
             } else if ch == 12 {
                 "for a database primary, a Multi-AZ standby promoted automatically (failover_time after the next health check) keeps writes down for about a minute; without one they wait for a manual restore, while read replicas keep serving reads"
