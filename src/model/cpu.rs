@@ -246,14 +246,8 @@ impl Cpu {
         const EXACT: Time = 1 << 53;
         if self.direct && self.full_speed && work < EXACT && extra < EXACT - work {
             let now = ctx.now();
-            self.seq += 1;
-            let job = Job {
-                finish: now.saturating_add(work + extra),
-                seq: self.seq,
-                arrived,
-                started: now,
-                req,
-            };
+            let mut job = self.new_job(req, arrived, now);
+            job.finish = now.saturating_add(work + extra);
             self.place(job, ctx);
         } else {
             self.start(req, arrived, work as f64 + extra as f64, ctx);
@@ -265,14 +259,7 @@ impl Cpu {
     #[inline(always)]
     pub fn start(&mut self, req: ReqId, arrived: Time, demand: f64, ctx: &mut Ctx) {
         let now = ctx.now();
-        self.seq += 1;
-        let mut job = Job {
-            finish: 0,
-            seq: self.seq,
-            arrived,
-            started: now,
-            req,
-        };
+        let mut job = self.new_job(req, arrived, now);
         if self.direct {
             // (At full speed the division is skipped: it is exact then, and slow.)
             let run = if self.full_speed {
@@ -285,6 +272,19 @@ impl Cpu {
         } else {
             job.finish = (self.v + demand).to_bits();
             self.active.push(Reverse(job));
+        }
+    }
+
+    /// A job starting `now`, next in start order; its finish is the caller's to set.
+    #[inline(always)]
+    fn new_job(&mut self, req: ReqId, arrived: Time, now: Time) -> Job {
+        self.seq += 1;
+        Job {
+            finish: 0,
+            seq: self.seq,
+            arrived,
+            started: now,
+            req,
         }
     }
 
