@@ -137,6 +137,13 @@ pub fn build(scn: &Scenario) -> Simulation<World> {
             SloRecorder::new(o.class, q, o.every, scn.warmup, scn.duration)
         })
         .collect();
+    if scn
+        .components
+        .iter()
+        .any(|(_, c)| c.tag() == crate::model::kinds::KindTag::Job)
+    {
+        sim.model.metrics.job_split = Some(Box::default());
+    }
     sim.model.start(&mut sim.sched);
     sim
 }

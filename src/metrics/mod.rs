@@ -139,6 +139,106 @@ pub struct Metrics {
     win_suppressed: u64,
     /// One recorder per SLO objective, in the scenario's order.
     pub slo: Vec<SloRecorder>,
+    /// Requests counted apart by whether a scheduled job was running when they ended (only in
+    /// scenarios with a job).
+    pub job_split: Option<Box<JobSplit>>,
+}
+
+/// Requests after warm-up, split by whether a scheduled job's run was going when they ended
+/// ([`crate::model::job`]): what lets the report compare live latency during the job with the
+/// rest of the run.
+#[derive(Clone, Debug)]
+pub struct JobSplit {
+    /// Runs going now.
+    pub running: u32,
+    /// Requests ending while a run was going.
+    pub during: SplitStats,
+    /// Requests ending while none was.
+    pub outside: SplitStats,
+    /// Simulated time (after warm-up) with a run going, ns, up to the last change.
+    pub during_ns: Time,
+    /// When `running` last changed.
+    since: Time,
+}
+
+/// One side of a [`JobSplit`].
+#[derive(Clone, Debug)]
+pub struct SplitStats {
+    /// Ended requests by outcome.
+    pub outcomes: [u64; Outcome::COUNT],
+    /// Latency of successful requests (ns).
+    pub latency: Histogram<u64>,
+}
+
+impl SplitStats {
+    fn new() -> Self {
+        Self {
+            outcomes: [0; Outcome::COUNT],
+            latency: new_histogram(),
+        }
+    }
+
+    /// Requests that ended.
+    pub fn total(&self) -> u64 {
+        self.outcomes.iter().sum()
+    }
+
+    /// Share that failed (0 when none ended).
+    pub fn error_rate(&self) -> f64 {
+        let t = self.total();
+        if t == 0 {
+            0.0
+        } else {
+            (t - self.outcomes[Outcome::Ok.index()]) as f64 / t as f64
+        }
+    }
+
+    /// Latency quantile of the successful ones, ms (`None` when none succeeded).
+    pub fn quantile_ms(&self, q: f64) -> Option<f64> {
+        (self.latency.len() > 0).then(|| self.latency.value_at_quantile(q) as f64 / 1e6)
+    }
+}
+
+impl JobSplit {
+    /// Nothing counted yet.
+    pub fn new() -> Self {
+        Self {
+            running: 0,
+            during: SplitStats::new(),
+            outside: SplitStats::new(),
+            during_ns: 0,
+            since: 0,
+        }
+    }
+
+    fn change(&mut self, now: Time, warmup: Time, up: bool) {
+        if self.running > 0 {
+            let from = self.since.max(warmup);
+            self.during_ns += now.saturating_sub(from);
+        }
+        self.since = now;
+        if up {
+            self.running += 1;
+        } else {
+            self.running = self.running.saturating_sub(1);
+        }
+    }
+
+    /// Time with a run going after warm-up, up to `now`.
+    pub fn during_until(&self, now: Time, warmup: Time) -> Time {
+        let open = if self.running > 0 {
+            now.saturating_sub(self.since.max(warmup))
+        } else {
+            0
+        };
+        self.during_ns + open
+    }
+}
+
+impl Default for JobSplit {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Metrics {
@@ -171,6 +271,23 @@ impl Metrics {
             win_attempts: 0,
             win_suppressed: 0,
             slo: Vec::new(),
+            job_split: None,
+        }
+    }
+
+    /// A scheduled job's run started at `now` (no-op unless the scenario has a job).
+    pub fn job_started_at(&mut self, now: Time) {
+        let warmup = self.warmup;
+        if let Some(j) = self.job_split.as_deref_mut() {
+            j.change(now, warmup, true);
+        }
+    }
+
+    /// A scheduled job's run ended at `now`.
+    pub fn job_ended_at(&mut self, now: Time) {
+        let warmup = self.warmup;
+        if let Some(j) = self.job_split.as_deref_mut() {
+            j.change(now, warmup, false);
         }
     }
 
@@ -231,6 +348,17 @@ impl Metrics {
             if ok {
                 c.latency.saturating_record(latency.max(HIST_LOW));
                 c.latency_sum += u128::from(latency);
+            }
+            if let Some(j) = self.job_split.as_deref_mut() {
+                let side = if j.running > 0 {
+                    &mut j.during
+                } else {
+                    &mut j.outside
+                };
+                side.outcomes[outcome.index()] += 1;
+                if ok {
+                    side.latency.saturating_record(latency.max(HIST_LOW));
+                }
             }
         }
     }

@@ -36,6 +36,7 @@ pub mod router;
 
 use super::cpu::{Cpu, Done, Job};
 use super::dist::{Dist, DistConfig};
+use super::job::{JOB_SCAN_PRIMARY, JOB_SCAN_REPLICA};
 use super::kit::{
     parse_table, BalancerTarget, Behaviour, Card, DescribeCtx, Description, EventKind, Figure,
     Footprint, GaugeDecl, GaugeUnit, Kind, ParseError, Section, Shape, TimelineEvent, Wiring,
@@ -384,6 +385,9 @@ impl Database {
 
     fn query_of(&self, id: ReqId, ctx: &Ctx) -> (QueryKind, u32) {
         match ctx.reqs.get(id) {
+            Some(r) if r.class == JOB_SCAN_PRIMARY || r.class == JOB_SCAN_REPLICA => {
+                (QueryKind::Scan, r.key)
+            }
             Some(r) => (
                 self.spec
                     .class_query
@@ -394,6 +398,39 @@ impl Database {
             ),
             None => (QueryKind::PointRead, 0),
         }
+    }
+
+    /// A scheduled job's batch ([`super::job`]): where it runs (`Some(true)` a replica,
+    /// `Some(false)` the primary) and its CPU demand, ns; `None` for anything else.
+    fn job_batch(id: ReqId, ctx: &Ctx) -> Option<(bool, f64)> {
+        ctx.reqs.get(id).and_then(|r| match r.class {
+            JOB_SCAN_PRIMARY => Some((false, r.work)),
+            JOB_SCAN_REPLICA => Some((true, r.work)),
+            _ => None,
+        })
+    }
+
+    /// A read replica that is up (least loaded or random, as reads pick), or the primary when
+    /// none is: where a job's batch on a replica goes, whatever `read_from` says for live reads.
+    fn route_to_replica(&mut self) -> usize {
+        let n = self.spec.replicas as usize;
+        if n == 0 {
+            return 0;
+        }
+        let inst = &self.inst;
+        let rng = &mut self.rng;
+        let load = |i: usize| {
+            let x = &inst[i + 1];
+            x.up.then(|| x.conns() + x.pool.len() as u32)
+        };
+        router::pick(
+            self.spec.policy,
+            n,
+            load,
+            |k| rng.below(k),
+            &mut self.cursor,
+        )
+        .map_or(0, |i| i + 1)
     }
 
     /// Where a read goes: a replica by the policy, or the primary.
@@ -425,7 +462,11 @@ impl Database {
         let i = if q == QueryKind::Write {
             0
         } else {
-            self.route_read()
+            match Self::job_batch(id, ctx) {
+                Some((true, _)) => self.route_to_replica(),
+                Some((false, _)) => 0,
+                None => self.route_read(),
+            }
         };
         if q != QueryKind::Write {
             if i == 0 {
@@ -468,10 +509,14 @@ impl Database {
         key: u32,
         ctx: &mut Ctx,
     ) {
-        if i > 0 && self.last_writes.is_stale(key, self.inst[i].stream.applied) {
+        let job = Self::job_batch(id, ctx);
+        if i > 0 && job.is_none() && self.last_writes.is_stale(key, self.inst[i].stream.applied) {
             self.stats.stale_reads += 1;
         }
-        let demand = self.costs[q.index()].sample(&mut self.rng) as f64;
+        let demand = match job {
+            Some((_, work)) => work,
+            None => self.costs[q.index()].sample(&mut self.rng) as f64,
+        };
         let x = &mut self.inst[i];
         x.cpu.start(id, arrived, demand, ctx);
         x.peak_conns = x.peak_conns.max(x.conns());

@@ -17,6 +17,7 @@ use super::dns::Dns;
 use super::external::External;
 use super::faults::Faults;
 use super::fleet::Fleet;
+use super::job::Job;
 use super::kit::{
     Behaviour, Card, DescribeCtx, Description, Footprint, GaugeDecl, GaugeSum, Kind, ParseError,
 };
@@ -393,5 +394,6 @@ kinds! {
         Queue(Queue) = "queue",
         WorkerPool(WorkerPool) = "worker_pool",
         Topic(Topic) = "topic",
+        Job(Job) = "job",
     }
 }

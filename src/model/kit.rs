@@ -292,6 +292,12 @@ pub enum EventKind {
     Breaker,
     /// A database detected its primary down, or promoted its standby.
     Failover,
+    /// A scheduled job's run started.
+    JobStarted,
+    /// A scheduled job's run (or one of its attempts) ended.
+    JobEnded,
+    /// A scheduled job's firing was skipped (the last run was still going, or it is stopped).
+    JobSkipped,
 }
 
 impl EventKind {
@@ -313,6 +319,9 @@ impl EventKind {
             EventKind::Dns => "dns",
             EventKind::Breaker => "breaker",
             EventKind::Failover => "failover",
+            EventKind::JobStarted => "job_started",
+            EventKind::JobEnded => "job_ended",
+            EventKind::JobSkipped => "job_skipped",
         }
     }
 }

@@ -24,6 +24,7 @@ pub mod external;
 pub mod fanout;
 pub mod faults;
 pub mod fleet;
+pub mod job;
 pub mod kinds;
 pub mod kit;
 pub mod limiter;

@@ -30,6 +30,7 @@ pub const CHAPTERS: &[Chapter] = &[
     chapter!(4, "04-horizontal-scaling.toml"),
     chapter!(5, "05-load-balancer.toml"),
     chapter!(6, "06-microservices.toml"),
+    chapter!(7, "07-batch-jobs.toml"),
     chapter!(8, "08-queues.toml"),
     chapter!(9, "09-pub-sub.toml"),
     chapter!(10, "10-fan-out.toml"),

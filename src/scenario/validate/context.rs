@@ -66,6 +66,9 @@ pub struct Checker<'a, 'b> {
     pub parts: BTreeMap<String, u32>,
     /// The scenario has `[network.regions]` (kinds and faults that name regions need it).
     pub regions_on: bool,
+    /// The time of day at the start, hours (`workload.start_hour`; 0 when not given or bad):
+    /// the clock a scheduled job's schedule reads. Set before the components are checked.
+    pub start_hour: f64,
 }
 
 /// A request class as kinds that act by path see it.
@@ -193,6 +196,7 @@ impl<'a, 'b> Checker<'a, 'b> {
             notes: Vec::new(),
             parts: BTreeMap::new(),
             regions_on: false,
+            start_hour: 0.0,
         }
     }
 

@@ -120,6 +120,11 @@ pub(super) fn validate(ctx: &ErrCtx, file: ScenarioFile) -> Result<Scenario, Loa
     c.classes = workload::class_paths(&file.workload);
     c.bots = file.workload.bots.iter().map(|b| b.name.clone()).collect();
     c.regions_on = file.network.regions.is_some();
+    c.start_hour = file
+        .workload
+        .start_hour
+        .filter(|h| (0.0..24.0).contains(h))
+        .unwrap_or(0.0);
     let mut components = Vec::new();
     let mut slots = Vec::new();
     for (name, cfg) in &file.components {
