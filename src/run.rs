@@ -178,6 +178,12 @@ pub fn unsteady(scn: &Scenario) -> Option<String> {
     if scn.client.trace.is_some() {
         why.push("a replayed trace");
     }
+    if scn.components.iter().any(|(_, c)| match c {
+        crate::model::kinds::ComponentSpec::Job(j) => j.enabled,
+        _ => false,
+    }) {
+        why.push("scheduled jobs");
+    }
     (!why.is_empty()).then(|| why.join(", "))
 }
 

@@ -195,7 +195,7 @@ impl SplitStats {
 
     /// Latency quantile of the successful ones, ms (`None` when none succeeded).
     pub fn quantile_ms(&self, q: f64) -> Option<f64> {
-        (self.latency.len() > 0).then(|| self.latency.value_at_quantile(q) as f64 / 1e6)
+        (!self.latency.is_empty()).then(|| self.latency.value_at_quantile(q) as f64 / 1e6)
     }
 }
 

@@ -140,6 +140,8 @@ pub struct JobSpec {
     pub offset: Time,
     /// Runs start (false in the journey's steady state: the job is a one-off event there).
     pub enabled: bool,
+    /// The scenario's end: a firing at or after it starts nothing.
+    pub end: Time,
     /// Rows per run.
     pub rows: u64,
     /// Rows per batch.
@@ -283,15 +285,16 @@ impl Job {
     }
 
     fn arm_fire(&mut self, after: Time, ctx: &mut Ctx) {
-        if let Some(at) = self.spec.schedule.next_at(after, self.spec.offset) {
-            ctx.timer_at(at, Timer::Bare(FIRE));
+        match self.spec.schedule.next_at(after, self.spec.offset) {
+            Some(at) if at < self.spec.end => ctx.timer_at(at, Timer::Bare(FIRE)),
+            _ => {}
         }
     }
 
     fn fire(&mut self, ctx: &mut Ctx) {
         let now = ctx.now();
         self.arm_fire(now + 1, ctx);
-        if !self.spec.enabled {
+        if !self.spec.enabled || now >= self.spec.end {
             return;
         }
         if self.stopped || (!self.spec.overlap && !self.active.is_empty()) {
@@ -491,7 +494,7 @@ impl Job {
                 if tries < self.spec.attempts && !self.stopped {
                     self.event(
                         now,
-                        EventKind::JobEnded,
+                        EventKind::JobRetried,
                         format!(
                             "run {} attempt {tries} failed: {why} after {} rows; trying again",
                             rec + 1,
@@ -639,7 +642,10 @@ impl Behaviour for Job {
                 self.issue(ctx);
             }
             Msg::Timer(Timer::Word(DEADLINE, attempt)) => {
-                let t = self.spec.timeout.map_or(String::new(), human);
+                let t = self
+                    .spec
+                    .timeout
+                    .map_or(String::new(), crate::scenario::units::format_duration);
                 self.fail_attempt(Some(attempt), &format!("past its {t} timeout"), ctx);
             }
             Msg::Timer(Timer::Pair(CPU, epoch, slot)) => self.on_cpu(epoch, slot, ctx),
@@ -1029,6 +1035,7 @@ impl Kind for Job {
             schedule,
             offset,
             enabled: true,
+            end: c.duration,
             rows: g.rows.clamp(1, MAX_ROWS),
             batch_rows: batch_rows.clamp(1, u64::from(u32::MAX)),
             row_cost: row_cost.clamp(1, 10 * SEC),
@@ -1132,4 +1139,105 @@ impl Kind for Job {
             bytes: 2048.0,
         }
     }
+}
+
+/// summary.md's "Scheduled jobs" section: each job's runs (from the cards) and live latency
+/// while a run was going against the rest of the measured period. Empty without jobs.
+pub fn summary_section(
+    cards: &[(&'static str, Card)],
+    split: Option<&crate::metrics::JobSplit>,
+    warmup: Time,
+    measured: Time,
+) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    for (kind, card) in cards {
+        if *kind != "job" {
+            continue;
+        }
+        if s.is_empty() {
+            s.push_str("\n## Scheduled jobs\n\n");
+        }
+        let text = |k: &str| {
+            card.fields.iter().find_map(|(n, f)| match f {
+                Figure::Text(t) if *n == k => Some(t.clone()),
+                _ => None,
+            })
+        };
+        let runs: Vec<String> = card
+            .fields
+            .iter()
+            .find_map(|(n, f)| match f {
+                Figure::Events(v) if *n == "run_list" => {
+                    Some(v.iter().map(|(_, w)| w.clone()).collect())
+                }
+                _ => None,
+            })
+            .unwrap_or_default();
+        let from = match text("read_from").as_deref() {
+            Some("primary") => "reads the database's primary",
+            Some("replica") => "reads a read replica",
+            _ => "reads a snapshot on its own instance",
+        };
+        let _ = writeln!(
+            s,
+            "- **{}** ({}, {from}): {}",
+            card.name,
+            text("schedule").unwrap_or_default(),
+            match runs.len() {
+                0 => "no run in this period.".to_string(),
+                1 => format!("1 run — {}.", runs[0]),
+                n => format!("{n} runs — {}.", runs.join("; ")),
+            }
+        );
+    }
+    let Some(j) = split else {
+        return s;
+    };
+    if s.is_empty() {
+        return s;
+    }
+    let during = j.during_until(warmup + measured, warmup);
+    let (d, o) = (&j.during, &j.outside);
+    let p99 = |x: &crate::metrics::SplitStats| x.quantile_ms(0.99);
+    let ms = |v: Option<f64>| v.map_or("—".to_string(), |x| human((x * 1e6) as Time));
+    if d.total() == 0 {
+        let _ = writeln!(
+            s,
+            "\nNo job ran during the measured period, so live traffic never shared with one."
+        );
+        return s;
+    }
+    let _ = writeln!(
+        s,
+        "\nLive requests while a job ran ({} of the measured {}): p99 {}, {:.2} % failed ({} \
+         requests). The rest of the time: p99 {}, {:.2} % failed ({} requests).",
+        human(during),
+        human(measured),
+        ms(p99(d)),
+        d.error_rate() * 100.0,
+        crate::scenario::error::thousands(d.total()),
+        ms(p99(o)),
+        o.error_rate() * 100.0,
+        crate::scenario::error::thousands(o.total()),
+    );
+    if let (Some(a), Some(b)) = (p99(d), p99(o)) {
+        let r = a / b.max(1e-9);
+        let verdict = if r >= 1.5 || d.error_rate() > o.error_rate() + 0.01 {
+            format!(
+                "**Live p99 was {r:.1}× worse while the job ran**: it competes with the pages for \
+                 the same capacity. The fixes give it capacity of its own or keep it from taking \
+                 everyone else's: read a replica, throttle it (rows per second), or run it on \
+                 its own compute (chapter 7's variants)."
+            )
+        } else if r >= 1.15 {
+            format!("Live p99 was {r:.1}× the rest of the run's while the job ran: a small bump.")
+        } else {
+            "Live traffic did not notice the job: the p99 while it ran is within 15 % of the \
+             rest of the run's."
+                .to_string()
+        };
+        let _ = writeln!(s, "\n{verdict}");
+    }
+    s
 }

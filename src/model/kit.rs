@@ -294,8 +294,10 @@ pub enum EventKind {
     Failover,
     /// A scheduled job's run started.
     JobStarted,
-    /// A scheduled job's run (or one of its attempts) ended.
+    /// A scheduled job's run ended (succeeded or failed for good).
     JobEnded,
+    /// One of a scheduled job's attempts failed and the run tries again.
+    JobRetried,
     /// A scheduled job's firing was skipped (the last run was still going, or it is stopped).
     JobSkipped,
 }
@@ -321,6 +323,7 @@ impl EventKind {
             EventKind::Failover => "failover",
             EventKind::JobStarted => "job_started",
             EventKind::JobEnded => "job_ended",
+            EventKind::JobRetried => "job_retried",
             EventKind::JobSkipped => "job_skipped",
         }
     }

@@ -291,6 +291,28 @@ pub fn results_json(scn: &Scenario, run: &RunOutput) -> Value {
             .expect("object")
             .insert("populations".into(), json!(v));
     }
+    if let Some(j) = run.metrics.job_split.as_deref() {
+        let during = j.during_until(scn.warmup + run.measured, scn.warmup);
+        let side = |x: &crate::metrics::SplitStats, ns: u64| {
+            let q = |p: f64| x.quantile_ms(p).map_or(Value::Null, |v| json!(round6(v)));
+            json!({
+                "seconds": as_secs_f64(ns),
+                "requests": x.total(),
+                "ok": x.outcomes[0],
+                "error_rate": round6(x.error_rate()),
+                "p50_ms": q(0.50),
+                "p90_ms": q(0.90),
+                "p99_ms": q(0.99),
+            })
+        };
+        doc.as_object_mut().expect("object").insert(
+            "live_during_jobs".into(),
+            json!({
+                "during": side(&j.during, during),
+                "outside": side(&j.outside, run.measured.saturating_sub(during)),
+            }),
+        );
+    }
     if let Some(st) = &run.stopped {
         doc["run"].as_object_mut().expect("object").insert(
             "stopped_early".into(),

@@ -142,6 +142,24 @@ const SATURATED: f64 = 0.95;
 /// The bottleneck as the CPU tiers show it: the tier (a server, a fleet's instances, or any
 /// component with vCPUs) busiest over the measured windows, how long it was saturated, and the
 /// next two. `None` without tiers or measured windows.
+/// The CPU tier with the busiest window after the warm-up, and that window's utilization.
+fn peak_tier<'a>(scn: &Scenario, run: &'a RunOutput) -> Option<(&'a str, f64)> {
+    run.tiers
+        .iter()
+        .filter_map(|(i, name)| {
+            let peak = run
+                .metrics
+                .series
+                .iter()
+                .filter(|r| r.start >= scn.warmup)
+                .filter_map(|r| r.gauges.tiers.get(*i).copied())
+                .filter(|u| u.is_finite())
+                .reduce(f64::max)?;
+            Some((name.as_str(), peak))
+        })
+        .reduce(|a, b| if b.1 > a.1 { b } else { a })
+}
+
 fn busiest_tiers(scn: &Scenario, run: &RunOutput) -> Option<String> {
     let rows: Vec<_> = run
         .metrics
@@ -458,13 +476,22 @@ pub fn summary_md(scn: &Scenario, run: &RunOutput) -> String {
 
     let _ = writeln!(s, "## What happened\n");
     match (a.trouble_start, &a.bottleneck) {
-        (None, None) => {
-            let _ = writeln!(
-                s,
-                "Nothing saturated. The busiest window used {:.0} % of the CPU; no window had 1 % errors or a p99 over 1 s.",
-                a.peak_utilization * 100.0
-            );
-        }
+        (None, None) => match peak_tier(scn, run) {
+            Some((name, peak)) if peak >= SATURATED => {
+                let _ = writeln!(
+                    s,
+                    "No window had 1 % errors or a p99 over 1 s, but one CPU tier did saturate: {name} reached {:.0} % (the bottleneck line below says for how long).",
+                    peak * 100.0
+                );
+            }
+            _ => {
+                let _ = writeln!(
+                    s,
+                    "Nothing saturated. The busiest window used {:.0} % of the CPU; no window had 1 % errors or a p99 over 1 s.",
+                    a.peak_utilization * 100.0
+                );
+            }
+        },
         (None, Some(b)) => {
             let _ = writeln!(
                 s,
@@ -542,6 +569,12 @@ pub fn summary_md(scn: &Scenario, run: &RunOutput) -> String {
             let _ = writeln!(s, "{p}");
         }
     }
+    s.push_str(&crate::model::job::summary_section(
+        &run.cards,
+        run.metrics.job_split.as_deref(),
+        scn.warmup,
+        run.measured,
+    ));
     s.push_str(&crate::model::queue::summary_section(&run.cards));
     s.push_str(&crate::model::topic::summary_section(&run.cards));
     if !run.timeline.is_empty() {

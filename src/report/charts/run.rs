@@ -26,6 +26,8 @@ const EVENT: RGBColor = RGBColor(120, 70, 160);
 const SPIKE: RGBColor = RGBColor(255, 160, 40);
 /// Bot traffic's band.
 const BOTS: RGBColor = RGBColor(200, 40, 60);
+/// Scheduled jobs' runs.
+const JOBS: RGBColor = RGBColor(30, 120, 110);
 const TIMEOUT: RGBColor = RGBColor(150, 150, 150);
 
 /// A named per-window value of the time series, with its colour and line width.
@@ -74,6 +76,8 @@ struct Marks {
     spikes: Vec<(f64, f64, String)>,
     /// Bots' active windows: (start, end, label) in time units.
     bots: Vec<(f64, f64, String)>,
+    /// Scheduled jobs' runs: (start, end, label) in time units.
+    jobs: Vec<(f64, f64, String)>,
     /// Injected faults: (time, label).
     faults: Vec<(f64, String)>,
     /// Server events: (time, label).
@@ -135,12 +139,37 @@ impl Marks {
             })
             .filter(|b| b.0 <= end)
             .collect();
+        // A job's run is a band from its start to its end (or the run's end), labelled with
+        // the start's words.
+        let jobs: Vec<(f64, f64, String)> = run
+            .timeline
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.kind == EventKind::JobStarted)
+            .map(|(i, e)| {
+                let stop = run.timeline[i + 1..]
+                    .iter()
+                    .find(|f| f.kind == EventKind::JobEnded && f.component == e.component)
+                    .map_or(end, |f| unit.of(f.at));
+                (
+                    unit.of(e.at),
+                    stop.min(end),
+                    format!("{}: {}", e.component, e.text),
+                )
+            })
+            .filter(|j| j.0 <= end)
+            .collect();
         // Component events (servers, fleets, balancers, DNS) from the run's timeline; injected
-        // faults are drawn from the scenario instead.
+        // faults are drawn from the scenario instead, and jobs' starts are their bands.
         let raw: Vec<(u64, &str, &str)> = run
             .timeline
             .iter()
-            .filter(|e| !matches!(e.kind, EventKind::Fault(_) | EventKind::FaultCleared))
+            .filter(|e| {
+                !matches!(
+                    e.kind,
+                    EventKind::Fault(_) | EventKind::FaultCleared | EventKind::JobStarted
+                )
+            })
             .map(|e| (e.at, e.component.as_str(), e.text.as_str()))
             .collect();
         let many = raw.iter().any(|e| e.1 != raw[0].1);
@@ -160,6 +189,7 @@ impl Marks {
         Marks {
             spikes,
             bots,
+            jobs,
             faults,
             events,
         }
@@ -173,6 +203,9 @@ impl Marks {
         }
         if !self.bots.is_empty() {
             v.push(Entry::new("bot traffic", BOTS, Swatch::Band));
+        }
+        if !self.jobs.is_empty() {
+            v.push(Entry::new("scheduled job running", JOBS, Swatch::Band));
         }
         if !self.faults.is_empty() {
             v.push(Entry::new("injected fault", FAULT, Swatch::Dashed));
@@ -201,6 +234,9 @@ impl Marks {
         }
         if self.bots.len() <= MAX_LABELLED {
             out.extend(self.bots.iter().map(|b| (b.0, b.2.clone(), BOTS)));
+        }
+        if self.jobs.len() <= MAX_LABELLED {
+            out.extend(self.jobs.iter().map(|j| (j.0, ellipsize(&j.2, 70), JOBS)));
         }
         if self.faults.len() <= MAX_LABELLED {
             out.extend(self.faults.iter().map(|f| (f.0, f.1.clone(), FAULT)));
@@ -273,6 +309,16 @@ impl Marks {
                     .draw_series(std::iter::once(Rectangle::new(
                         [(a, y.lo), (b, y.hi)],
                         BOTS.mix(0.07).filled(),
+                    )))
+                    .map_err(perr)?;
+            }
+        }
+        for (from, to, _) in &self.jobs {
+            if let (Some(a), Some(b)) = (x.pos(*from), x.pos(*to)) {
+                chart
+                    .draw_series(std::iter::once(Rectangle::new(
+                        [(a, y.lo), (b, y.hi)],
+                        JOBS.mix(0.12).filled(),
                     )))
                     .map_err(perr)?;
             }
