@@ -2,20 +2,20 @@
 # The peer harness: the same M/M/c (c = 4, λ = 360/s, E[S] = 10 ms, ρ = 0.9, ~1M customers,
 # 60 s warm-up) simulated by scalesim (the release binary on benches/peers/mmc.toml), the
 # hand-written Rust loop (examples/mmc_hand.rs), SimPy (mmc_simpy.py) and Ciw (mmc_ciw.py),
-# interleaved, several repetitions. Each run is one whole process timed by GNU time: CPU
-# (user + sys), wall and peak RSS. Prints customers/s, peak memory, the mean wait beside Erlang C
-# and every ratio. See benches/peers/README.md.
+# interleaved, several repetitions. Each run is one whole process; harness.py measures its CPU
+# time (user + sys, from the kernel's rusage via os.wait4), its peak RSS (GNU time's %M) and its
+# wall time. Prints customers/s, peak memory, the mean wait beside Erlang C and every ratio. See benches/peers/README.md.
 #
 # Usage:  benches/peers/run.sh
 # Settings (environment):
-#   REPS=3                 repetitions (the median of each side is reported)
+#   REPS=5                 repetitions (the median of each side is reported)
 #   CUSTOMERS=1000000      customers per run (λ × duration) for scalesim, the hand loop and SimPy
 #   CIW_CUSTOMERS=...      customers per Ciw run (default: CUSTOMERS); rates are per customer
 #   VENV=target/peers-venv the Python virtual environment (made on first use)
 #   PYTHON=/usr/bin/python3  the interpreter the venv is made from (default: Debian's, else python3)
 #   OUT=target/peers       where the raw measurements (runs.jsonl) and the table (table.md) go
-# Needs: cargo, GNU time (/usr/bin/time, Debian package `time`), Python ≥ 3.8 with venv
-# (Debian: python3 python3-venv), network to PyPI the first time (simpy, ciw: pinned in
+# Needs: Linux, cargo, GNU time (/usr/bin/time), Python ≥ 3.9 with venv
+# (Debian: time python3 python3-venv), network to PyPI the first time (simpy, ciw: pinned in
 # requirements.txt).
 set -euo pipefail
 
@@ -23,7 +23,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 cd "$root"
 
-REPS="${REPS:-3}"
+REPS="${REPS:-5}"
 CUSTOMERS="${CUSTOMERS:-1000000}"
 CIW_CUSTOMERS="${CIW_CUSTOMERS:-$CUSTOMERS}"
 VENV="${VENV:-target/peers-venv}"
@@ -36,11 +36,11 @@ WARMUP=60
 
 missing=()
 command -v cargo >/dev/null || missing+=("cargo (https://rustup.rs)")
-if [[ ! -x /usr/bin/time ]] || ! /usr/bin/time -v true >/dev/null 2>&1; then
+if [[ ! -x /usr/bin/time ]] || ! /usr/bin/time -f %M -o /dev/null true 2>/dev/null; then
   missing+=("GNU time at /usr/bin/time (Debian/Ubuntu: apt-get install time)")
 fi
-if [[ -z "$PYTHON" ]] || ! "$PYTHON" -c 'import sys; assert sys.version_info >= (3, 8)' 2>/dev/null; then
-  missing+=("Python 3.8 or newer (Debian/Ubuntu: apt-get install python3)")
+if [[ -z "$PYTHON" ]] || ! "$PYTHON" -c 'import sys; assert sys.version_info >= (3, 9)' 2>/dev/null; then
+  missing+=("Python 3.9 or newer (Debian/Ubuntu: apt-get install python3)")
 elif [[ ! -x "$VENV/bin/python" ]] && ! "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null; then
   missing+=("Python's venv module with ensurepip (Debian/Ubuntu: apt-get install python3-venv)")
 fi
@@ -87,15 +87,10 @@ trap 'rm -rf "$tmp"' EXIT
 # One measured process: $1 = side, $2 = customers, then the command. Appends a JSON line to runs.jsonl.
 measure() {
   local side="$1" customers="$2"; shift 2
-  if ! /usr/bin/time -v -o "$tmp/time" "$@" > "$tmp/stdout" 2> "$tmp/stderr"; then
-    echo "error: $side failed:" >&2
-    cat "$tmp/stderr" >&2
-    exit 1
-  fi
   local report=""
   if [[ "$side" == scalesim ]]; then report="$tmp/scalesim-report/results.json"; fi
-  "$PY" "$here/summarize.py" record --side "$side" --customers "$customers" \
-    --time "$tmp/time" --stdout "$tmp/stdout" --results "$report" >> "$runs"
+  "$PY" "$here/harness.py" measure --side "$side" --customers "$customers" --runs "$runs" \
+    --stdout "$tmp/stdout" --stderr "$tmp/stderr" --rss "$tmp/rss" --results "$report" -- "$@"
 }
 
 echo "== $REPS interleaved repetitions: scalesim, hand loop, SimPy ($CUSTOMERS customers each), Ciw ($CIW_CUSTOMERS)"
@@ -109,5 +104,5 @@ for ((r = 1; r <= REPS; r++)); do
   measure ciw "$CIW_CUSTOMERS" "$PY" "$here/mmc_ciw.py" --duration "$CIW_SECS" --warmup "$WARMUP" --seed "$r"
 done
 
-"$PY" "$here/summarize.py" table --runs "$runs" | tee "$OUT/table.md"
+"$PY" "$here/harness.py" table --runs "$runs" | tee "$OUT/table.md"
 echo "(raw measurements: $runs; table: $OUT/table.md)"

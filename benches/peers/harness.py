@@ -1,8 +1,14 @@
-"""The peer harness's bookkeeping (benches/peers/run.sh calls it; standard library only).
+"""The peer harness's measuring and bookkeeping (benches/peers/run.sh calls it; standard library
+only, Linux).
 
-`record`: one measured process → one JSON line: the side, customers (λ × duration), CPU seconds
-(user + sys), wall seconds and peak RSS from GNU time's `-v` report, and the mean wait the
-process printed (scalesim: from its results.json).
+`measure`: runs one command under GNU time (`/usr/bin/time -f %M`) and waits for it with
+`os.wait4`. CPU seconds (user + sys) come from wait4's resource usage, which covers GNU time and
+the command it waited for, with microsecond resolution (GNU time itself prints only hundredths of
+a second, too coarse for a 0.1 s run; its own share is about a millisecond). Peak RSS comes from
+GNU time's `%M`: the kernel's `ru_maxrss` of a process started by a small C program. (Started
+from Python directly, `ru_maxrss` would be at least this Python's own ~12 MiB: Linux carries the
+parent's high-water mark across the child's fork and exec.) Wall seconds are taken around it. Appends one JSON line: the side, customers (λ × duration), those figures and the mean
+wait the process printed (scalesim: read from its results.json).
 
 `table`: the lines of every repetition → a Markdown table of medians (rates) and means (waits),
 and every ratio.
@@ -10,8 +16,11 @@ and every ratio.
 
 import argparse
 import json
+import os
 import statistics
+import subprocess
 import sys
+import time
 
 from erlang import erlang_c_wait
 
@@ -24,34 +33,33 @@ NAMES = {
 }
 
 
-def gnu_time(path):
-    """User + sys CPU seconds, wall seconds and peak RSS (KiB) from `/usr/bin/time -v`."""
-    fields = {}
-    with open(path) as f:
-        for line in f:
-            key, _, value = line.strip().rpartition(": ")
-            fields[key] = value
-    wall = 0.0
-    for part in fields["Elapsed (wall clock) time (h:mm:ss or m:ss)"].split(":"):
-        wall = wall * 60 + float(part)
-    cpu = float(fields["User time (seconds)"]) + float(fields["System time (seconds)"])
-    return cpu, wall, int(fields["Maximum resident set size (kbytes)"])
-
-
-def record(a):
-    cpu, wall, rss = gnu_time(a.time)
+def measure(a):
+    with open(a.stdout, "wb") as out, open(a.stderr, "wb") as err:
+        t0 = time.perf_counter()
+        child = subprocess.Popen(["/usr/bin/time", "-f", "%M", "-o", a.rss, "--", *a.command],
+                                 stdout=out, stderr=err)
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - t0
+        child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        with open(a.stderr) as f:
+            sys.stderr.write(f.read())
+        sys.exit(f"error: {a.side} exited with status {child.returncode}: {' '.join(a.command)}")
     if a.results:
         with open(a.results) as f:
             q = json.load(f)["queue"]
         served, wait = q["completed"], q["mean_wait_s"]
     else:
         with open(a.stdout) as f:
-            out = json.loads(f.read().strip().splitlines()[-1])
-        served, wait = out["served_after_warmup"], out["mean_wait_s"]
-    print(json.dumps({
+            printed = json.loads(f.read().strip().splitlines()[-1])
+        served, wait = printed["served_after_warmup"], printed["mean_wait_s"]
+    line = json.dumps({
         "side": a.side, "customers": a.customers, "served_after_warmup": served,
-        "mean_wait_s": wait, "cpu_s": cpu, "wall_s": wall, "peak_rss_kib": rss,
-    }))
+        "mean_wait_s": wait, "cpu_s": usage.ru_utime + usage.ru_stime, "wall_s": wall,
+        "peak_rss_kib": int(open(a.rss).read().split()[-1]),
+    })
+    with open(a.runs, "a") as f:
+        f.write(line + "\n")
 
 
 def table(a):
@@ -95,16 +103,24 @@ def table(a):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
-    r = sub.add_parser("record")
+    r = sub.add_parser("measure")
     r.add_argument("--side", choices=SIDES, required=True)
     r.add_argument("--customers", type=int, required=True)
-    r.add_argument("--time", required=True)
+    r.add_argument("--runs", required=True, help="the JSON-lines file to append to")
     r.add_argument("--stdout", required=True)
-    r.add_argument("--results", default="")
+    r.add_argument("--stderr", required=True)
+    r.add_argument("--rss", required=True, help="a scratch file for GNU time's report")
+    r.add_argument("--results", default="", help="scalesim's results.json")
+    r.add_argument("command", nargs=argparse.REMAINDER)
     t = sub.add_parser("table")
     t.add_argument("--runs", required=True)
     a = p.parse_args()
-    (record if a.cmd == "record" else table)(a)
+    if a.cmd == "measure":
+        if a.command[:1] == ["--"]:
+            a.command = a.command[1:]
+        measure(a)
+    else:
+        table(a)
 
 
 if __name__ == "__main__":
