@@ -83,7 +83,7 @@ fn main() {
     );
     println!("rates from thread CPU time (wall-clock rates in brackets)\n");
     println!(
-        "{:>7} | {:<22} | {:>11} | {:>10} | {:>7} | {:>7} | {:>11} | {:>13} | {:>10}",
+        "{:>7} | {:<24} | {:>11} | {:>10} | {:>7} | {:>7} | {:>11} | {:>13} | {:>10}",
         "chapter",
         "scenario",
         "events",
@@ -94,7 +94,7 @@ fn main() {
         "(wall)",
         "ns/event"
     );
-    println!("{}", "-".repeat(122));
+    println!("{}", "-".repeat(124));
     let mut lowest = f64::INFINITY;
     for &ch in &chapters {
         let scn = scenario(ch, users, secs, fleet);
@@ -105,7 +105,7 @@ fn main() {
         let rate = o.events as f64 / cpu;
         lowest = lowest.min(rate);
         println!(
-            "{:>7} | {:<22} | {:>11} | {:>10} | {:>6.2}% | {:>7.2} | {:>11.3e} | ({:>11.3e}) | {:>10.1}",
+            "{:>7} | {:<24} | {:>11} | {:>10} | {:>6.2}% | {:>7.2} | {:>11.3e} | ({:>11.3e}) | {:>10.1}",
             ch,
             scn.name,
             o.events,

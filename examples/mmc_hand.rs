@@ -59,9 +59,11 @@ fn run(p: &Params) -> Outcome {
     let warmup_ns = (p.warmup_s * 1e9) as u64;
     let mean_gap_ns = 1e9 / p.lambda;
     let mean_service_ns = 1e9 / p.mu;
-    let seed = u128::from(p.seed);
+    // `Pcg64Mcg::new` sets the state's lowest bit (an MCG's state must be odd), so seeds 2k and
+    // 2k + 1 would give the same stream: shift the seed past that bit.
+    let seed = u128::from(p.seed) << 1;
     let mut arr_rng = Pcg64Mcg::new(seed);
-    let mut svc_rng = Pcg64Mcg::new(seed ^ 0x9e37_79b9_7f4a_7c15);
+    let mut svc_rng = Pcg64Mcg::new(seed ^ (0x9e37_79b9_7f4a_7c15 << 1));
     let mut hist = Histogram::<u64>::new_with_bounds(1_000, 24 * 3_600 * 1_000_000_000, 3)
         .expect("valid bounds");
     // (time, seq, arrived, started): `arrived` is ARRIVAL for an arrival; for a departure, the
@@ -146,9 +148,7 @@ fn params(args: &[String]) -> Result<Params, String> {
     };
     let mut it = args.iter();
     while let Some(name) = it.next() {
-        let value = it
-            .next()
-            .ok_or_else(|| format!("{name} needs a value"))?;
+        let value = it.next().ok_or_else(|| format!("{name} needs a value"))?;
         let num = || -> Result<f64, String> {
             value
                 .parse::<f64>()

@@ -4,7 +4,8 @@
 # hand-written Rust loop (examples/mmc_hand.rs), SimPy (mmc_simpy.py) and Ciw (mmc_ciw.py),
 # interleaved, several repetitions. Each run is one whole process; harness.py measures its CPU
 # time (user + sys, from the kernel's rusage via os.wait4), its peak RSS (GNU time's %M) and its
-# wall time. Prints customers/s, peak memory, the mean wait beside Erlang C and every ratio. See benches/peers/README.md.
+# wall time. Prints customers/s, peak memory, the mean wait beside Erlang C and every ratio.
+# See benches/peers/README.md.
 #
 # Usage:  benches/peers/run.sh
 # Settings (environment):
