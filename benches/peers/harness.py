@@ -7,8 +7,9 @@ the command it waited for, with microsecond resolution (GNU time itself prints o
 a second, too coarse for a 0.1 s run; its own share is about a millisecond). Peak RSS comes from
 GNU time's `%M`: the kernel's `ru_maxrss` of a process started by a small C program. (Started
 from Python directly, `ru_maxrss` would be at least this Python's own ~12 MiB: Linux carries the
-parent's high-water mark across the child's fork and exec.) Wall seconds are taken around it. Appends one JSON line: the side, customers (λ × duration), those figures and the mean
-wait the process printed (scalesim: read from its results.json).
+parent's high-water mark across the child's fork and exec.) Wall seconds are taken around it.
+Appends one JSON line: the side, customers (λ × duration), those figures and the mean wait the
+process printed (scalesim: read from its results.json).
 
 `table`: the lines of every repetition → a Markdown table of medians (rates) and means (waits),
 and every ratio.
