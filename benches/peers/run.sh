@@ -34,6 +34,7 @@ if [[ -z "${PYTHON:-}" ]]; then
 fi
 LAMBDA=360
 WARMUP=60
+export PYTHONDONTWRITEBYTECODE=1  # no __pycache__ beside the scripts
 
 missing=()
 command -v cargo >/dev/null || missing+=("cargo (https://rustup.rs)")
