@@ -41,3 +41,5 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod slo;
+pub mod stats;
+pub mod sweep;

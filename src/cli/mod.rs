@@ -49,6 +49,9 @@ macro_rules! errln {
     ($($t:tt)*) => { write_stderr(format_args!("{}\n", format_args!($($t)*))) };
 }
 
+// After the macros, so it can use them.
+mod sweep;
+
 /// Exit code: everything fine.
 pub const EXIT_OK: u8 = 0;
 /// Exit code: an SLO was violated (or a determinism check failed).
@@ -160,6 +163,57 @@ pub enum Command {
         /// The chapter.
         #[arg(long)]
         chapter: u32,
+    },
+    /// Run a scenario over a grid of values × replications: every figure as a mean with its 95 %
+    /// interval (sweep.json, sweep.csv, charts, summary.md).
+    Sweep {
+        /// Scenario file (TOML, at most 8 MiB) or `chapter:N`.
+        scenario: String,
+        /// A parameter and its values, set as `--set` would: `workload.users=100,200,400`,
+        /// `workload.users=10..100000:log5` (5 log-spaced values) or `a..b:linN` (N evenly
+        /// spaced). Repeatable: the grid is every combination.
+        #[arg(long = "param", value_name = "KEY=V1,V2,...")]
+        param: Vec<String>,
+        /// Runs per point, each with its own seed (at least 2 for an interval).
+        #[arg(long, value_name = "R", default_value_t = 5)]
+        replications: u32,
+        /// Base seed the runs' seeds derive from (overrides the file's).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Override any value at every point (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Apply the scenario's `[variants.NAME]` first.
+        #[arg(long, value_name = "NAME")]
+        variant: Option<String>,
+        /// Parallel runs: 0 (the default) means one per core; results do not depend on it.
+        #[arg(long, value_name = "N")]
+        jobs: Option<usize>,
+        /// Run only slice K of N (K from 0) and write a shard file for `scalesim merge`.
+        #[arg(long, value_name = "K/N")]
+        shard: Option<String>,
+        /// Output folder (default reports/<name>-sweep); with --shard, the shard file (default
+        /// reports/<name>-sweep-shards/shard-K-of-N.json).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print only errors (no progress bar).
+        #[arg(long, short)]
+        quiet: bool,
+        /// Each run's limits.
+        #[command(flatten)]
+        limits: LimitArgs,
+    },
+    /// Merge the shard files of a sweep into exactly the report the unsharded sweep writes.
+    Merge {
+        /// Shard files (`scalesim sweep --shard K/N`), every slice once, in any order.
+        #[arg(required = true)]
+        shards: Vec<PathBuf>,
+        /// Output folder (default reports/<name>-sweep).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print only errors.
+        #[arg(long, short)]
+        quiet: bool,
     },
     /// Replay every embedded chapter at 10, 100, 1k, 10k and 100k users and chart them together.
     Journey {
@@ -323,6 +377,32 @@ pub fn dispatch(cli: Cli) -> u8 {
             quiet,
             limits,
         } => cmd_journey(&out, &users, jobs, quiet, limits.limits()),
+        Command::Sweep {
+            scenario,
+            param,
+            replications,
+            seed,
+            set,
+            variant,
+            jobs,
+            shard,
+            out,
+            quiet,
+            limits,
+        } => crate::cli::sweep::cmd_sweep(crate::cli::sweep::SweepArgs {
+            scenario: &scenario,
+            params: &param,
+            replications,
+            seed,
+            set: &set,
+            variant: variant.as_deref(),
+            jobs,
+            shard: shard.as_deref(),
+            out,
+            quiet,
+            limits: limits.limits(),
+        }),
+        Command::Merge { shards, out, quiet } => crate::cli::sweep::cmd_merge(&shards, out, quiet),
     }
 }
 
