@@ -1,5 +1,6 @@
 //! The command line (clap). Thin: each command parses its flags, calls the library, prints, and
-//! returns an exit code — 0 ok, 1 an SLO or determinism check failed, 2 bad input or usage.
+//! returns an exit code — 0 ok, 1 an SLO or determinism check failed, 2 bad input or usage, 3 an
+//! objective of `check --replications` inconclusive (and none failed).
 
 use crate::budget::{Estimate, Guard, Limits};
 use crate::engine::time::{as_secs_f64, human};
@@ -108,7 +109,8 @@ pub enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
     },
-    /// Run scenarios and evaluate their SLOs: exit 0 all met, 1 any violated, 2 bad input.
+    /// Run scenarios and evaluate their SLOs: exit 0 all met, 1 any violated, 2 bad input, 3 (with
+    /// --replications) none violated but some inconclusive.
     Check {
         /// Scenario files (TOML, at most 8 MiB each) or `chapter:N`.
         #[arg(required = true)]
@@ -134,6 +136,15 @@ pub enum Command {
         /// Compare against a stored results.json and fail on regressions beyond the tolerance.
         #[arg(long, value_name = "RESULTS_JSON")]
         baseline: Option<PathBuf>,
+        /// Run each scenario R times (seeds derived from its seed) and judge every objective on
+        /// the 95 % interval of its R values: pass when all of it meets the target, fail when
+        /// all of it misses, inconclusive (exit 3 when nothing failed) when it straddles the
+        /// target. Without it: one run, as before.
+        #[arg(long, value_name = "R")]
+        replications: Option<u32>,
+        /// Parallel runs with --replications (0, the default: one per core).
+        #[arg(long, value_name = "N")]
+        jobs: Option<usize>,
         /// Allowed regressions against the baseline, e.g. `p99=10%,error_rate=0.1%`
         /// (defaults: p50 and p99 +10 %, error rate +0.1 percentage points, goodput −10 %).
         #[arg(long, value_name = "METRIC=TOL,...")]
@@ -331,6 +342,8 @@ pub fn dispatch(cli: Cli) -> u8 {
             format,
             baseline,
             tolerance,
+            replications,
+            jobs,
             limits,
         } => cmd_check(
             &scenarios,
@@ -341,6 +354,7 @@ pub fn dispatch(cli: Cli) -> u8 {
             format,
             baseline.as_deref(),
             tolerance.as_deref(),
+            (replications, jobs),
             limits.limits(),
         ),
         Command::New { chapter } => cmd_new(chapter),
@@ -856,9 +870,14 @@ fn cmd_check(
     format: Format,
     baseline: Option<&std::path::Path>,
     tolerance: Option<&str>,
+    (replications, jobs): (Option<u32>, Option<usize>),
     limits: Limits,
 ) -> u8 {
     use crate::report::check;
+    if replications.is_some_and(|r| r < 2) {
+        errln!("error: --replications needs at least 2 runs for an interval (omit it for one run)");
+        return EXIT_BAD_INPUT;
+    }
     let tol = match tolerance.map(check::Tolerances::parse).transpose() {
         Ok(t) => t.unwrap_or_default(),
         Err(e) => {
@@ -921,6 +940,57 @@ fn cmd_check(
         guards.push(g);
     }
     let mut results = Vec::new();
+    if let Some(r) = replications {
+        for scn in scenarios {
+            let name = match &scn.variant {
+                Some(v) => format!("{} (variant {v})", scn.name),
+                None => scn.name.clone(),
+            };
+            let (source, seed) = (scn.source.clone(), scn.seed);
+            let measured_s = as_secs_f64(scn.duration - scn.warmup);
+            let objectives = scn.slos.clone();
+            let plan = crate::sweep::single(scn, r);
+            let opts = crate::sweep::Options {
+                shard: None,
+                jobs,
+                progress: false,
+                limits,
+            };
+            let runs = match crate::sweep::execute(&plan, &opts) {
+                Ok(runs) => runs,
+                Err(e) => {
+                    errln!("{e}");
+                    return EXIT_BAD_INPUT;
+                }
+            };
+            let points: Vec<_> = objectives
+                .iter()
+                .enumerate()
+                .map(|(j, o)| {
+                    crate::sweep::report::objective_point(
+                        o,
+                        runs.iter().map(|run| run.slo.get(j).copied().flatten()),
+                    )
+                })
+                .collect();
+            results.push(check::ScenarioVerdicts {
+                name,
+                source,
+                seed,
+                verdicts: objectives
+                    .iter()
+                    .zip(&points)
+                    .map(|(o, p)| check::replicated_verdict(o, p, r))
+                    .collect(),
+                measured_s,
+                replicated: Some(check::Replicated {
+                    runs: r,
+                    objectives: points,
+                }),
+            });
+        }
+        return check_report(&results, format, junit);
+    }
     for (scn, guard) in scenarios.iter().zip(&guards) {
         let Ok(out) =
             run::run_limited(scn, guard, &mut |_| {}).map_err(|run::StoppedInWarmup(s)| {
@@ -948,24 +1018,41 @@ fn cmd_check(
             seed: scn.seed,
             verdicts,
             measured_s: as_secs_f64(out.measured),
+            replicated: None,
         });
     }
+    check_report(&results, format, junit)
+}
+
+/// Exit code: inconclusive objectives (with `check --replications`) and nothing failed.
+pub const EXIT_INCONCLUSIVE: u8 = 3;
+
+/// Prints the verdicts, writes the JUnit file, and returns the exit code: 0 all met, 1 any
+/// failed, 3 none failed but some inconclusive.
+fn check_report(
+    results: &[crate::report::check::ScenarioVerdicts],
+    format: Format,
+    junit: Option<&std::path::Path>,
+) -> u8 {
+    use crate::report::check;
     match format {
-        Format::Text => out!("{}", check::text(&results)),
+        Format::Text => out!("{}", check::text(results)),
         Format::Json => outln!(
             "{}",
-            serde_json::to_string_pretty(&check::json_doc(&results)).expect("serializes")
+            serde_json::to_string_pretty(&check::json_doc(results)).expect("serializes")
         ),
-        Format::Github => out!("{}", check::github(&results)),
+        Format::Github => out!("{}", check::github(results)),
     }
     if let Some(j) = junit {
-        if let Err(e) = write_atomic(j, check::junit(&results).as_bytes()) {
+        if let Err(e) = write_atomic(j, check::junit(results).as_bytes()) {
             errln!("error: --junit {}: {e}", j.display());
             return EXIT_BAD_INPUT;
         }
     }
     if results.iter().all(|r| r.passed()) {
         EXIT_OK
+    } else if results.iter().all(|r| r.passed() || r.inconclusive()) {
+        EXIT_INCONCLUSIVE
     } else {
         EXIT_FAILED
     }

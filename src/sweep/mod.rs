@@ -23,7 +23,7 @@ use crate::budget::{Guard, Limits};
 use crate::scenario::{self, Override, Scenario};
 use crate::slo::{Bound, Measure, Objective};
 use crate::stats::{fnv1a64, replication_seed};
-use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
+use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
 use hdrhistogram::Histogram;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -200,7 +200,7 @@ pub struct RunRecord {
     pub cost_usd: f64,
     /// Exact sum of the successful requests' latencies, ns (saturating).
     pub latency_sum_ns: u64,
-    /// The successful requests' latency histogram (ns), HDR histogram V2 encoding, hex.
+    /// The successful requests' latency histogram (ns), HDR histogram V2 encoding (its deflate-compressed form), hex.
     pub latency_hdr_v2: String,
     /// Each objective's measured value (the worst window's for a windowed one); null when there
     /// was nothing to measure.
@@ -259,7 +259,7 @@ fn from_hex(s: &str) -> Option<Vec<u8>> {
 pub fn record(point: usize, rep: u32, scn: &Scenario, run: &crate::run::RunOutput) -> RunRecord {
     let f = crate::report::results::figures(run);
     let mut bytes = Vec::new();
-    V2Serializer::new()
+    V2DeflateSerializer::new()
         .serialize(&f.latency, &mut bytes)
         .expect("a histogram serializes into memory");
     let slo = crate::slo::evaluate(&scn.slos, run)
@@ -402,6 +402,28 @@ pub fn plan(
         scenarios.push(scn);
     }
     Ok(Plan { def, scenarios })
+}
+
+/// A plan of `replications` runs of one checked scenario (no parameter): `check --replications`.
+pub fn single(scn: Scenario, replications: u32) -> Plan {
+    let config = serde_json::to_string(&scn.file).expect("a scenario serializes");
+    let def = SweepDef {
+        name: scn.name.clone(),
+        source: scn.source.clone(),
+        scenario_hash: format!("{:016x}", fnv1a64(config.as_bytes())),
+        seed: scn.seed,
+        variant: scn.variant.clone(),
+        sets: scn.overrides.clone(),
+        params: Vec::new(),
+        replications,
+        duration_s: crate::engine::time::as_secs_f64(scn.duration),
+        warmup_s: crate::engine::time::as_secs_f64(scn.warmup),
+        objectives: scn.slos.iter().map(ObjectiveDef::of).collect(),
+    };
+    Plan {
+        def,
+        scenarios: vec![scn],
+    }
 }
 
 /// Runs the plan's runs (all, or one shard's): the records in run order. Every run is estimated
