@@ -226,6 +226,17 @@ pub enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Compare two reports' headline figures (two results.json, or two sweep.json), flagging
+    /// changes beyond the noise when both have intervals.
+    Diff {
+        /// The base: results.json of `scalesim run` or sweep.json of `scalesim sweep`.
+        base: PathBuf,
+        /// The new one, of the same kind.
+        new: PathBuf,
+        /// Output: a Markdown table (for a pull request comment) or aligned text.
+        #[arg(long, value_enum, default_value_t = DiffFormat::Markdown)]
+        format: DiffFormat,
+    },
     /// Replay every embedded chapter at 10, 100, 1k, 10k and 100k users and chart them together.
     Journey {
         /// Output folder: new, empty or an earlier journey (replaced as a whole); a symlink is
@@ -280,6 +291,15 @@ pub enum ExplainForm {
     Mermaid,
     /// Graphviz DOT.
     Dot,
+}
+
+/// Output formats of `diff`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DiffFormat {
+    /// A Markdown table.
+    Markdown,
+    /// Aligned text.
+    Text,
 }
 
 /// Output formats of `check`.
@@ -417,6 +437,7 @@ pub fn dispatch(cli: Cli) -> u8 {
             limits: limits.limits(),
         }),
         Command::Merge { shards, out, quiet } => crate::cli::sweep::cmd_merge(&shards, out, quiet),
+        Command::Diff { base, new, format } => cmd_diff(&base, &new, format),
     }
 }
 
@@ -823,6 +844,37 @@ fn cmd_journey(
                     files.len(),
                     out.display()
                 );
+            }
+            EXIT_OK
+        }
+        Err(e) => {
+            errln!("error: {e}");
+            EXIT_BAD_INPUT
+        }
+    }
+}
+
+fn cmd_diff(base: &std::path::Path, new: &std::path::Path, format: DiffFormat) -> u8 {
+    let read = |p: &std::path::Path| -> Result<serde_json::Value, String> {
+        let text =
+            std::fs::read_to_string(p).map_err(|e| format!("{}: cannot read: {e}", p.display()))?;
+        serde_json::from_str(&text)
+            .map_err(|e| format!("{}:{}:{}: not JSON: {e}", p.display(), e.line(), e.column()))
+    };
+    let docs = read(base).and_then(|b| Ok((b, read(new)?)));
+    let (b, n) = match docs {
+        Ok(d) => d,
+        Err(e) => {
+            errln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    match crate::diff::compare(&b, &n) {
+        Ok((rows, notes)) => {
+            let (bn, nn) = (base.display().to_string(), new.display().to_string());
+            match format {
+                DiffFormat::Markdown => out!("{}", crate::diff::markdown(&bn, &nn, &rows, &notes)),
+                DiffFormat::Text => out!("{}", crate::diff::text(&bn, &nn, &rows, &notes)),
             }
             EXIT_OK
         }
