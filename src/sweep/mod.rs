@@ -361,8 +361,12 @@ pub fn plan(
     };
     let load = |extra: &[String]| -> Result<Scenario, String> {
         let overrides = parse_all(extra)?;
-        let mut scn = scenario::parse_variant(source, &text, variant, &overrides)
-            .map_err(|e| e.to_string())?;
+        let mut scn = scenario::parse_variant(source, &text, variant, &overrides).map_err(|e| {
+            // The loader names every override `--set`; a point's own are `--param` values.
+            extra.iter().fold(e.to_string(), |msg, s| {
+                msg.replace(&format!("--set {s}"), &format!("--param {s}"))
+            })
+        })?;
         if let Some(s) = seed {
             scn.seed = s;
             scn.file.scenario.seed = Some(s);
