@@ -257,7 +257,8 @@ pub fn decide(o: &Objective, iv: Option<&Interval>) -> Decision {
 /// mean is on the threshold (no number of replications would decide it) or there is no spread.
 pub fn replications_to_decide(o: &Objective, iv: &Interval) -> Option<u64> {
     let gap = (iv.mean - o.threshold).abs();
-    if iv.n < 2 || !(gap > 0.0) || !(iv.sd > 0.0) {
+    // NaN gaps or spreads (nothing measured) fall through to None as well.
+    if iv.n < 2 || gap.is_nan() || gap <= 0.0 || iv.sd.is_nan() || iv.sd <= 0.0 {
         return None;
     }
     let mut r = iv.n as f64;

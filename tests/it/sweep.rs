@@ -71,6 +71,8 @@ fn jobs_and_shards_change_no_byte_of_any_file() {
     assert_eq!(one, two, "records are the same for any --jobs");
     sweep::report::write_sweep(&tmp.join("one"), &p.def, &one).expect("write");
     sweep::report::write_sweep(&tmp.join("two"), &p.def, &two).expect("write");
+    // An earlier sweep's folder is replaced as a whole, as an earlier run's is.
+    sweep::report::write_sweep(&tmp.join("two"), &p.def, &two).expect("a sweep folder is replaced");
     // Three shards, through their files, merged.
     let mut shards = Vec::new();
     for k in 0..3 {
