@@ -391,7 +391,13 @@ pub fn plan(
     let mut scenarios = Vec::with_capacity(points);
     for i in 0..points {
         let extra = def.point_sets(i);
-        let scn = load(&extra)?;
+        let scn = load(&extra).map_err(|e| {
+            format!(
+                "{}\n  note: at the sweep's point {}",
+                e.trim_end(),
+                extra.join(", ")
+            )
+        })?;
         let labels: Vec<&str> = scn.slos.iter().map(|o| o.label.as_str()).collect();
         let want: Vec<&str> = def.objectives.iter().map(|o| o.label.as_str()).collect();
         if labels != want {
