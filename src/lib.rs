@@ -30,6 +30,7 @@
 
 pub mod budget;
 pub mod cli;
+pub mod diff;
 pub mod engine;
 pub mod explain;
 #[doc(hidden)]
@@ -41,3 +42,5 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod slo;
+pub mod stats;
+pub mod sweep;

@@ -1,5 +1,6 @@
 //! The command line (clap). Thin: each command parses its flags, calls the library, prints, and
-//! returns an exit code — 0 ok, 1 an SLO or determinism check failed, 2 bad input or usage.
+//! returns an exit code — 0 ok, 1 an SLO or determinism check failed, 2 bad input or usage, 3 an
+//! objective of `check --replications` inconclusive (and none failed).
 
 use crate::budget::{Estimate, Guard, Limits};
 use crate::engine::time::{as_secs_f64, human};
@@ -48,6 +49,9 @@ macro_rules! outln {
 macro_rules! errln {
     ($($t:tt)*) => { write_stderr(format_args!("{}\n", format_args!($($t)*))) };
 }
+
+// After the macros, so it can use them.
+mod sweep;
 
 /// Exit code: everything fine.
 pub const EXIT_OK: u8 = 0;
@@ -105,7 +109,8 @@ pub enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
     },
-    /// Run scenarios and evaluate their SLOs: exit 0 all met, 1 any violated, 2 bad input.
+    /// Run scenarios and evaluate their SLOs: exit 0 all met, 1 any violated, 2 bad input, 3 (with
+    /// --replications) none violated but some inconclusive.
     Check {
         /// Scenario files (TOML, at most 8 MiB each) or `chapter:N`.
         #[arg(required = true)]
@@ -131,6 +136,15 @@ pub enum Command {
         /// Compare against a stored results.json and fail on regressions beyond the tolerance.
         #[arg(long, value_name = "RESULTS_JSON")]
         baseline: Option<PathBuf>,
+        /// Run each scenario R times (seeds derived from its seed) and judge every objective on
+        /// the 95 % interval of its R values: pass when all of it meets the target, fail when
+        /// all of it misses, inconclusive (exit 3 when nothing failed) when it straddles the
+        /// target. Without it: one run, as before.
+        #[arg(long, value_name = "R")]
+        replications: Option<u32>,
+        /// Parallel runs with --replications (0, the default: one per core).
+        #[arg(long, value_name = "N")]
+        jobs: Option<usize>,
         /// Allowed regressions against the baseline, e.g. `p99=10%,error_rate=0.1%`
         /// (defaults: p50 and p99 +10 %, error rate +0.1 percentage points, goodput −10 %).
         #[arg(long, value_name = "METRIC=TOL,...")]
@@ -160,6 +174,68 @@ pub enum Command {
         /// The chapter.
         #[arg(long)]
         chapter: u32,
+    },
+    /// Run a scenario over a grid of values × replications: every figure as a mean with its 95 %
+    /// interval (sweep.json, sweep.csv, charts, summary.md).
+    Sweep {
+        /// Scenario file (TOML, at most 8 MiB) or `chapter:N`.
+        scenario: String,
+        /// A parameter and its values, set as `--set` would: `workload.users=100,200,400`,
+        /// `workload.users=10..100000:log5` (5 log-spaced values) or `a..b:linN` (N evenly
+        /// spaced). Repeatable: the grid is every combination.
+        #[arg(long = "param", value_name = "KEY=V1,V2,...")]
+        param: Vec<String>,
+        /// Runs per point, each with its own seed (at least 2 for an interval).
+        #[arg(long, value_name = "R", default_value_t = 5)]
+        replications: u32,
+        /// Base seed the runs' seeds derive from (overrides the file's).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Override any value at every point (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Apply the scenario's `[variants.NAME]` first.
+        #[arg(long, value_name = "NAME")]
+        variant: Option<String>,
+        /// Parallel runs: 0 (the default) means one per core; results do not depend on it.
+        #[arg(long, value_name = "N")]
+        jobs: Option<usize>,
+        /// Run only slice K of N (K from 0) and write a shard file for `scalesim merge`.
+        #[arg(long, value_name = "K/N")]
+        shard: Option<String>,
+        /// Output folder (default reports/<name>-sweep); with --shard, the shard file (default
+        /// reports/<name>-sweep-shards/shard-K-of-N.json).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print only errors (no progress bar).
+        #[arg(long, short)]
+        quiet: bool,
+        /// Each run's limits.
+        #[command(flatten)]
+        limits: LimitArgs,
+    },
+    /// Merge the shard files of a sweep into exactly the report the unsharded sweep writes.
+    Merge {
+        /// Shard files (`scalesim sweep --shard K/N`), every slice once, in any order.
+        #[arg(required = true)]
+        shards: Vec<PathBuf>,
+        /// Output folder (default reports/<name>-sweep).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print only errors.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Compare two reports' headline figures (two results.json, or two sweep.json), flagging
+    /// changes beyond the noise when both have intervals.
+    Diff {
+        /// The base: results.json of `scalesim run` or sweep.json of `scalesim sweep`.
+        base: PathBuf,
+        /// The new one, of the same kind.
+        new: PathBuf,
+        /// Output: a Markdown table (for a pull request comment) or aligned text.
+        #[arg(long, value_enum, default_value_t = DiffFormat::Markdown)]
+        format: DiffFormat,
     },
     /// Replay every embedded chapter at 10, 100, 1k, 10k and 100k users and chart them together.
     Journey {
@@ -215,6 +291,15 @@ pub enum ExplainForm {
     Mermaid,
     /// Graphviz DOT.
     Dot,
+}
+
+/// Output formats of `diff`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DiffFormat {
+    /// A Markdown table.
+    Markdown,
+    /// Aligned text.
+    Text,
 }
 
 /// Output formats of `check`.
@@ -277,6 +362,8 @@ pub fn dispatch(cli: Cli) -> u8 {
             format,
             baseline,
             tolerance,
+            replications,
+            jobs,
             limits,
         } => cmd_check(
             &scenarios,
@@ -287,6 +374,7 @@ pub fn dispatch(cli: Cli) -> u8 {
             format,
             baseline.as_deref(),
             tolerance.as_deref(),
+            (replications, jobs),
             limits.limits(),
         ),
         Command::New { chapter } => cmd_new(chapter),
@@ -323,6 +411,33 @@ pub fn dispatch(cli: Cli) -> u8 {
             quiet,
             limits,
         } => cmd_journey(&out, &users, jobs, quiet, limits.limits()),
+        Command::Sweep {
+            scenario,
+            param,
+            replications,
+            seed,
+            set,
+            variant,
+            jobs,
+            shard,
+            out,
+            quiet,
+            limits,
+        } => crate::cli::sweep::cmd_sweep(crate::cli::sweep::SweepArgs {
+            scenario: &scenario,
+            params: &param,
+            replications,
+            seed,
+            set: &set,
+            variant: variant.as_deref(),
+            jobs,
+            shard: shard.as_deref(),
+            out,
+            quiet,
+            limits: limits.limits(),
+        }),
+        Command::Merge { shards, out, quiet } => crate::cli::sweep::cmd_merge(&shards, out, quiet),
+        Command::Diff { base, new, format } => cmd_diff(&base, &new, format),
     }
 }
 
@@ -739,6 +854,37 @@ fn cmd_journey(
     }
 }
 
+fn cmd_diff(base: &std::path::Path, new: &std::path::Path, format: DiffFormat) -> u8 {
+    let read = |p: &std::path::Path| -> Result<serde_json::Value, String> {
+        let text =
+            std::fs::read_to_string(p).map_err(|e| format!("{}: cannot read: {e}", p.display()))?;
+        serde_json::from_str(&text)
+            .map_err(|e| format!("{}:{}:{}: not JSON: {e}", p.display(), e.line(), e.column()))
+    };
+    let docs = read(base).and_then(|b| Ok((b, read(new)?)));
+    let (b, n) = match docs {
+        Ok(d) => d,
+        Err(e) => {
+            errln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    match crate::diff::compare(&b, &n) {
+        Ok((rows, notes)) => {
+            let (bn, nn) = (base.display().to_string(), new.display().to_string());
+            match format {
+                DiffFormat::Markdown => out!("{}", crate::diff::markdown(&bn, &nn, &rows, &notes)),
+                DiffFormat::Text => out!("{}", crate::diff::text(&bn, &nn, &rows, &notes)),
+            }
+            EXIT_OK
+        }
+        Err(e) => {
+            errln!("error: {e}");
+            EXIT_BAD_INPUT
+        }
+    }
+}
+
 fn cmd_new(chapter: u32) -> u8 {
     match crate::scenario::embedded::chapter(chapter) {
         Some(c) => {
@@ -776,9 +922,14 @@ fn cmd_check(
     format: Format,
     baseline: Option<&std::path::Path>,
     tolerance: Option<&str>,
+    (replications, jobs): (Option<u32>, Option<usize>),
     limits: Limits,
 ) -> u8 {
     use crate::report::check;
+    if replications.is_some_and(|r| r < 2) {
+        errln!("error: --replications needs at least 2 runs for an interval (omit it for one run)");
+        return EXIT_BAD_INPUT;
+    }
     let tol = match tolerance.map(check::Tolerances::parse).transpose() {
         Ok(t) => t.unwrap_or_default(),
         Err(e) => {
@@ -841,6 +992,57 @@ fn cmd_check(
         guards.push(g);
     }
     let mut results = Vec::new();
+    if let Some(r) = replications {
+        for scn in scenarios {
+            let name = match &scn.variant {
+                Some(v) => format!("{} (variant {v})", scn.name),
+                None => scn.name.clone(),
+            };
+            let (source, seed) = (scn.source.clone(), scn.seed);
+            let measured_s = as_secs_f64(scn.duration - scn.warmup);
+            let objectives = scn.slos.clone();
+            let plan = crate::sweep::single(scn, r);
+            let opts = crate::sweep::Options {
+                shard: None,
+                jobs,
+                progress: false,
+                limits,
+            };
+            let runs = match crate::sweep::execute(&plan, &opts) {
+                Ok(runs) => runs,
+                Err(e) => {
+                    errln!("{e}");
+                    return EXIT_BAD_INPUT;
+                }
+            };
+            let points: Vec<_> = objectives
+                .iter()
+                .enumerate()
+                .map(|(j, o)| {
+                    crate::sweep::report::objective_point(
+                        o,
+                        runs.iter().map(|run| run.slo.get(j).copied().flatten()),
+                    )
+                })
+                .collect();
+            results.push(check::ScenarioVerdicts {
+                name,
+                source,
+                seed,
+                verdicts: objectives
+                    .iter()
+                    .zip(&points)
+                    .map(|(o, p)| check::replicated_verdict(o, p, r))
+                    .collect(),
+                measured_s,
+                replicated: Some(check::Replicated {
+                    runs: r,
+                    objectives: points,
+                }),
+            });
+        }
+        return check_report(&results, format, junit);
+    }
     for (scn, guard) in scenarios.iter().zip(&guards) {
         let Ok(out) =
             run::run_limited(scn, guard, &mut |_| {}).map_err(|run::StoppedInWarmup(s)| {
@@ -868,24 +1070,41 @@ fn cmd_check(
             seed: scn.seed,
             verdicts,
             measured_s: as_secs_f64(out.measured),
+            replicated: None,
         });
     }
+    check_report(&results, format, junit)
+}
+
+/// Exit code: inconclusive objectives (with `check --replications`) and nothing failed.
+pub const EXIT_INCONCLUSIVE: u8 = 3;
+
+/// Prints the verdicts, writes the JUnit file, and returns the exit code: 0 all met, 1 any
+/// failed, 3 none failed but some inconclusive.
+fn check_report(
+    results: &[crate::report::check::ScenarioVerdicts],
+    format: Format,
+    junit: Option<&std::path::Path>,
+) -> u8 {
+    use crate::report::check;
     match format {
-        Format::Text => out!("{}", check::text(&results)),
+        Format::Text => out!("{}", check::text(results)),
         Format::Json => outln!(
             "{}",
-            serde_json::to_string_pretty(&check::json_doc(&results)).expect("serializes")
+            serde_json::to_string_pretty(&check::json_doc(results)).expect("serializes")
         ),
-        Format::Github => out!("{}", check::github(&results)),
+        Format::Github => out!("{}", check::github(results)),
     }
     if let Some(j) = junit {
-        if let Err(e) = write_atomic(j, check::junit(&results).as_bytes()) {
+        if let Err(e) = write_atomic(j, check::junit(results).as_bytes()) {
             errln!("error: --junit {}: {e}", j.display());
             return EXIT_BAD_INPUT;
         }
     }
     if results.iter().all(|r| r.passed()) {
         EXIT_OK
+    } else if results.iter().all(|r| r.passed() || r.inconclusive()) {
+        EXIT_INCONCLUSIVE
     } else {
         EXIT_FAILED
     }

@@ -2,6 +2,7 @@
 //! GitHub workflow annotations. Also the baseline comparison ("not worse than main").
 
 use crate::slo::{Bound, Measure, Objective, Verdict};
+use crate::stats::Decision;
 use serde_json::{json, Value};
 use std::fmt::Write;
 
@@ -17,12 +18,96 @@ pub struct ScenarioVerdicts {
     pub verdicts: Vec<Verdict>,
     /// Simulated seconds measured, for JUnit `time`.
     pub measured_s: f64,
+    /// With `check --replications R`: each objective judged on its replications' 95 % interval
+    /// (same order as `verdicts`, whose `measured` is then the mean). `None`: one run.
+    pub replicated: Option<Replicated>,
+}
+
+/// The replications behind a `check --replications` verdict.
+#[derive(Clone, Debug)]
+pub struct Replicated {
+    /// How many runs.
+    pub runs: u32,
+    /// Per objective: the interval, the decision and the replications that would decide it.
+    pub objectives: Vec<crate::sweep::report::ObjectivePoint>,
 }
 
 impl ScenarioVerdicts {
-    /// True when every objective holds.
+    /// True when every objective holds (on its whole interval, with replications).
     pub fn passed(&self) -> bool {
-        self.verdicts.iter().all(|v| v.passed)
+        (0..self.verdicts.len()).all(|i| self.decision(i) == Decision::Pass)
+    }
+
+    /// True when no objective failed but some interval straddles its target.
+    pub fn inconclusive(&self) -> bool {
+        let d: Vec<Decision> = (0..self.verdicts.len()).map(|i| self.decision(i)).collect();
+        !d.contains(&Decision::Fail) && d.contains(&Decision::Inconclusive)
+    }
+
+    /// Objective i's decision: pass or fail for one run; with replications, on the interval.
+    pub fn decision(&self, i: usize) -> Decision {
+        match &self.replicated {
+            Some(r) => r.objectives[i].decision,
+            None if self.verdicts[i].passed => Decision::Pass,
+            None => Decision::Fail,
+        }
+    }
+
+    fn result_word(&self, i: usize) -> &'static str {
+        match self.decision(i) {
+            Decision::Pass => "pass",
+            Decision::Fail => "FAIL",
+            Decision::Inconclusive => "INCONCLUSIVE",
+        }
+    }
+}
+
+/// Builds an objective's verdict from its replications: `measured` is the mean, and the note says
+/// the interval (and the replications needed to decide, when it straddles the target).
+pub fn replicated_verdict(
+    o: &Objective,
+    p: &crate::sweep::report::ObjectivePoint,
+    runs: u32,
+) -> Verdict {
+    let mean = p.interval.map_or(f64::NAN, |iv| iv.mean);
+    let f = |v: f64| o.measure.format(v);
+    let note = match (&p.interval, p.decision) {
+        (None, _) => format!("nothing to measure in any of the {runs} runs"),
+        (Some(iv), d) => {
+            let range = if iv.half.is_nan() {
+                format!("one value of {runs} runs had something to measure")
+            } else {
+                format!(
+                    "95 % interval {} .. {} over {} runs",
+                    f(iv.lo()),
+                    f(iv.hi()),
+                    iv.n
+                )
+            };
+            match (d, p.needed) {
+                (Decision::Inconclusive, Some(n)) => format!(
+                    "{range}: it straddles the target; about {n} replications would decide (--replications {n})"
+                ),
+                (Decision::Inconclusive, None) => format!(
+                    "{range}: it straddles the target, and the mean is on it: more replications may not decide"
+                ),
+                (Decision::Pass, _) => format!("{range}: all of it meets the target"),
+                (Decision::Fail, _) => format!("{range}: all of it misses the target"),
+            }
+        }
+    };
+    Verdict {
+        objective: o.clone(),
+        measured: mean,
+        margin: if mean.is_nan() {
+            f64::NAN
+        } else {
+            o.margin(mean)
+        },
+        passed: p.decision == Decision::Pass,
+        noise: p.interval.map(|iv| iv.half),
+        windows: None,
+        note: Some(note),
     }
 }
 
@@ -77,6 +162,13 @@ pub fn text(results: &[ScenarioVerdicts]) -> String {
             );
             continue;
         }
+        if let Some(rep) = &r.replicated {
+            let _ = writeln!(
+                s,
+                "  {} replications (seeds derived from {}); each objective on its 95 % interval",
+                rep.runs, r.seed
+            );
+        }
         // Labels are the user's (a class name can be any length): the column is at most
         // MAX_LABEL wide, longer labels are cut with `…`, and padding never uses a `{:<w$}`
         // width (limited to 65,535).
@@ -96,8 +188,8 @@ pub fn text(results: &[ScenarioVerdicts]) -> String {
             "measured",
             "margin"
         );
-        for v in &r.verdicts {
-            let result = if v.passed { "pass" } else { "FAIL" };
+        for (i, v) in r.verdicts.iter().enumerate() {
+            let result = r.result_word(i);
             let _ = writeln!(
                 s,
                 "  {}  {:>14}  {:>14}  {:>22}  {result}",
@@ -115,13 +207,28 @@ pub fn text(results: &[ScenarioVerdicts]) -> String {
                 let _ = writeln!(s, "  {}  note: {n}", pad("", w));
             }
         }
-        let failed = r.verdicts.iter().filter(|v| !v.passed).count();
+        let met = (0..r.verdicts.len())
+            .filter(|&i| r.decision(i) == Decision::Pass)
+            .count();
+        let open = (0..r.verdicts.len())
+            .filter(|&i| r.decision(i) == Decision::Inconclusive)
+            .count();
         let _ = writeln!(
             s,
-            "  {}: {} of {} objectives met\n",
-            if failed == 0 { "PASS" } else { "FAIL" },
-            r.verdicts.len() - failed,
-            r.verdicts.len()
+            "  {}: {met} of {} objectives met{}\n",
+            if r.passed() {
+                "PASS"
+            } else if r.inconclusive() {
+                "INCONCLUSIVE"
+            } else {
+                "FAIL"
+            },
+            r.verdicts.len(),
+            if open > 0 {
+                format!(", {open} inconclusive")
+            } else {
+                String::new()
+            }
         );
     }
     s
@@ -145,7 +252,7 @@ pub fn json_doc(results: &[ScenarioVerdicts]) -> Value {
             "source": r.source,
             "seed": r.seed,
             "passed": r.passed(),
-            "objectives": r.verdicts.iter().map(|v| json!({
+            "objectives": r.verdicts.iter().enumerate().map(|(i, v)| (i, json!({
                 "objective": v.objective.label,
                 "target": v.objective.target(),
                 "threshold": num(v.objective.threshold),
@@ -157,7 +264,19 @@ pub fn json_doc(results: &[ScenarioVerdicts]) -> Value {
                 "windows_failed": v.windows.map(|w| w.0),
                 "windows": v.windows.map(|w| w.1),
                 "note": v.note,
-            })).collect::<Vec<_>>(),
+            }))).map(|(i, mut o)| {
+                // Keys of a replicated check only there, so a single run's document keeps its bytes.
+                if let Some(rep) = &r.replicated {
+                    let p = &rep.objectives[i];
+                    let m = o.as_object_mut().expect("object");
+                    m.insert("verdict".into(), json!(p.decision.name()));
+                    m.insert("replications".into(), json!(rep.runs));
+                    m.insert("interval_lo".into(), p.interval.map_or(Value::Null, |iv| num(iv.lo())));
+                    m.insert("interval_hi".into(), p.interval.map_or(Value::Null, |iv| num(iv.hi())));
+                    m.insert("replications_to_decide".into(), json!(p.needed));
+                }
+                o
+            }).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
     })
 }
@@ -179,25 +298,41 @@ fn xml(s: &str) -> String {
         .replace('\'', "&apos;")
 }
 
-/// JUnit XML: one testsuite per scenario, one testcase per objective, `<failure>` when violated.
+/// JUnit XML: one testsuite per scenario, one testcase per objective, `<failure>` when violated;
+/// with replications, `<skipped message="inconclusive: …">` when the interval straddles the
+/// target (counted in `skipped`), so a dashboard shows it as neither passed nor failed.
 pub fn junit(results: &[ScenarioVerdicts]) -> String {
+    let count = |r: &ScenarioVerdicts, d: Decision| {
+        (0..r.verdicts.len())
+            .filter(|&i| r.decision(i) == d)
+            .count()
+    };
     let tests: usize = results.iter().map(|r| r.verdicts.len()).sum();
-    let failures: usize = results
+    let failures: usize = results.iter().map(|r| count(r, Decision::Fail)).sum();
+    let skipped: usize = results
         .iter()
-        .map(|r| r.verdicts.iter().filter(|v| !v.passed).count())
+        .map(|r| count(r, Decision::Inconclusive))
         .sum();
     let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(s, "<testsuites name=\"scalesim check\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\">");
+    if skipped == 0 {
+        let _ = writeln!(s, "<testsuites name=\"scalesim check\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\">");
+    } else {
+        let _ = writeln!(s, "<testsuites name=\"scalesim check\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\">");
+    }
     for r in results {
-        let f = r.verdicts.iter().filter(|v| !v.passed).count();
+        let f = count(r, Decision::Fail);
+        let k = count(r, Decision::Inconclusive);
         let _ = writeln!(
             s,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{f}\" errors=\"0\" skipped=\"0\" time=\"0\">",
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{f}\" errors=\"0\" skipped=\"{k}\" time=\"0\">",
             xml(&r.name),
             r.verdicts.len()
         );
-        let _ = writeln!(s, "    <properties><property name=\"seed\" value=\"{}\"/><property name=\"source\" value=\"{}\"/></properties>", r.seed, xml(&r.source));
-        for v in &r.verdicts {
+        let reps = r.replicated.as_ref().map_or(String::new(), |rep| {
+            format!("<property name=\"replications\" value=\"{}\"/>", rep.runs)
+        });
+        let _ = writeln!(s, "    <properties><property name=\"seed\" value=\"{}\"/><property name=\"source\" value=\"{}\"/>{reps}</properties>", r.seed, xml(&r.source));
+        for (i, v) in r.verdicts.iter().enumerate() {
             let _ = write!(
                 s,
                 "    <testcase classname=\"{}\" name=\"{}\" time=\"0\"",
@@ -211,10 +346,16 @@ pub fn junit(results: &[ScenarioVerdicts]) -> String {
                 margin_text(v),
                 v.note.as_ref().map_or(String::new(), |n| format!("; {n}"))
             );
-            if v.passed {
-                let _ = writeln!(s, "><system-out>{}</system-out></testcase>", xml(&detail));
-            } else {
-                let _ = writeln!(s, ">\n      <failure message=\"{}\" type=\"SloViolated\">{}</failure>\n    </testcase>", xml(&format!("SLO violated: {}", v.objective.label)), xml(&detail));
+            match r.decision(i) {
+                Decision::Pass => {
+                    let _ = writeln!(s, "><system-out>{}</system-out></testcase>", xml(&detail));
+                }
+                Decision::Fail => {
+                    let _ = writeln!(s, ">\n      <failure message=\"{}\" type=\"SloViolated\">{}</failure>\n    </testcase>", xml(&format!("SLO violated: {}", v.objective.label)), xml(&detail));
+                }
+                Decision::Inconclusive => {
+                    let _ = writeln!(s, ">\n      <skipped message=\"{}\"/>\n      <system-out>{}</system-out>\n    </testcase>", xml(&format!("inconclusive: {}", v.objective.label)), xml(&detail));
+                }
             }
         }
         let _ = writeln!(s, "  </testsuite>");
@@ -223,7 +364,8 @@ pub fn junit(results: &[ScenarioVerdicts]) -> String {
     s
 }
 
-/// GitHub Actions workflow commands: an error per violated objective, a notice per met one.
+/// GitHub Actions workflow commands: an error per violated objective, a notice per met one, a
+/// warning per inconclusive one.
 pub fn github(results: &[ScenarioVerdicts]) -> String {
     let esc = |t: &str| {
         t.replace('%', "%25")
@@ -232,18 +374,18 @@ pub fn github(results: &[ScenarioVerdicts]) -> String {
     };
     let mut s = String::new();
     for r in results {
-        for v in &r.verdicts {
-            let level = if v.passed { "notice" } else { "error" };
+        for (i, v) in r.verdicts.iter().enumerate() {
+            let (level, said) = match r.decision(i) {
+                Decision::Pass => ("notice", "met"),
+                Decision::Fail => ("error", "violated"),
+                Decision::Inconclusive => ("warning", "inconclusive"),
+            };
             let _ = writeln!(
                 s,
                 "::{level} title={}::{}",
-                esc(&format!(
-                    "SLO {} — {}",
-                    if v.passed { "met" } else { "violated" },
-                    r.name
-                ))
-                .replace(',', "%2C")
-                .replace(':', "%3A"),
+                esc(&format!("SLO {said} — {}", r.name))
+                    .replace(',', "%2C")
+                    .replace(':', "%3A"),
                 esc(&format!(
                     "{}: measured {} (target {}, margin {}){}",
                     v.objective.label,

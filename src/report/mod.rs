@@ -99,8 +99,9 @@ impl Staging {
                     "it exists and is not a folder; choose another --out",
                 ));
             }
-            let is_report =
-                target.join("results.json").exists() || target.join("journey.json").exists();
+            let is_report = target.join("results.json").exists()
+                || target.join("journey.json").exists()
+                || target.join("sweep.json").exists();
             let empty = std::fs::read_dir(&target)
                 .map_err(io_err(&target))?
                 .next()

@@ -91,7 +91,7 @@ fn erlang_c(c: u32, a: f64) -> f64 {
 }
 
 /// M/M/c mean wait in queue W_q = C(c, a) / (cμ − λ), seconds.
-fn mmc_wq(c: u32, lambda: f64, mu: f64) -> f64 {
+pub(crate) fn mmc_wq(c: u32, lambda: f64, mu: f64) -> f64 {
     erlang_c(c, lambda / mu) / (f64::from(c) * mu - lambda)
 }
 

@@ -134,6 +134,8 @@ pub(super) struct Axis {
     ticks: Vec<f64>,
     light: Vec<f64>,
     fmt: fn(f64) -> String,
+    /// Names of categories at 0, 1, 2, … (a categorical axis; empty otherwise).
+    names: Vec<String>,
 }
 
 impl Axis {
@@ -160,6 +162,21 @@ impl Axis {
             ticks,
             light: Vec::new(),
             fmt,
+            names: Vec::new(),
+        }
+    }
+
+    /// A categorical axis: `names` at 0, 1, 2, …, each labelled by its name.
+    pub(super) fn categories(names: Vec<String>) -> Axis {
+        let n = names.len().max(1) as f64;
+        Axis {
+            lo: -0.5,
+            hi: n - 0.5,
+            log: false,
+            ticks: (0..names.len()).map(|i| i as f64).collect(),
+            light: Vec::new(),
+            fmt: fmt_plain,
+            names,
         }
     }
 
@@ -236,6 +253,7 @@ impl Axis {
             ticks,
             light,
             fmt,
+            names: Vec::new(),
         }
     }
 
@@ -256,6 +274,14 @@ impl Axis {
 
     /// Tick label for a plot-space position.
     fn label(&self, p: f64) -> String {
+        if !self.names.is_empty() {
+            let i = p.round();
+            return if i >= 0.0 && (i as usize) < self.names.len() {
+                ellipsize(&self.names[i as usize], 18)
+            } else {
+                String::new()
+            };
+        }
         let v = if self.log { 10f64.powf(p) } else { p };
         (self.fmt)(v)
     }

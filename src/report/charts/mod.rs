@@ -9,14 +9,17 @@
 //!   notes, label strips) shared by every chart;
 //! - `run`: the charts of one run over simulated time, with its events marked, including one
 //!   `gauge-…` chart per title of the gauges its components declare;
-//! - `journey`: the comparison of every chapter against the number of users.
+//! - `journey`: the comparison of every chapter against the number of users;
+//! - `sweep`: a sweep's figures against its first parameter, with 95 % intervals as error bars.
 
 mod journey;
 mod kit;
 mod run;
+mod sweep;
 
 pub use journey::journey_charts;
 pub use run::run_charts;
+pub use sweep::{sweep_charts, SweepPlot, SweepSeries, YUnit};
 
 /// Helpers the report tests share: temporary folders, and synthetic runs.
 #[cfg(test)]
