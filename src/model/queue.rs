@@ -94,6 +94,28 @@ pub struct QueueConfig {
     /// Latency of a send as the producer sees it (the time until its answer), e.g.
     /// { dist = "lognormal", mean = "10ms", cv = 0.5 }. Default "10ms" (a model figure, §6).
     pub latency: Option<DistConfig>,
+    /// A FIFO queue: messages of one group are received in send order, one at a time (the next
+    /// only once the one before is deleted, dead-lettered or expired), and a send repeating one
+    /// already accepted within the 5-minute deduplication window is answered but not stored
+    /// (SQS FIFO, docs/semantics.md §6). Default false (a standard queue).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fifo: Option<bool>,
+    /// A FIFO queue's message group: "user" (each customer's orders in order, the rest in
+    /// parallel), "path" (one group per request class) or "one" (a single group: strict order,
+    /// one message at a time). Default user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_by: Option<String>,
+}
+
+/// A FIFO queue's message group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GroupBy {
+    /// The user (client) whose request made the send.
+    User,
+    /// The request class.
+    Path,
+    /// One group for everything.
+    One,
 }
 
 /// A queue after validation.
@@ -109,6 +131,8 @@ pub struct QueueSpec {
     pub dead_letter: Option<(CompId, u32)>,
     /// Send latency.
     pub latency: DistConfig,
+    /// FIFO with its grouping (`None`: a standard queue).
+    pub fifo: Option<GroupBy>,
 }
 
 /// Where a message is.
@@ -131,6 +155,8 @@ struct Slot {
     /// Deliveries of it handed out and not yet answered.
     outstanding: u32,
     class: u16,
+    /// Its message group (FIFO).
+    group: u32,
     sent: Time,
     /// The send-order list of live messages (for retention and the oldest age).
     prev: u32,
@@ -164,6 +190,49 @@ pub struct QueueStats {
     pub polls: u64,
     /// Receive requests answered empty (the long poll's wait ended).
     pub empty_polls: u64,
+    /// Sends repeating one accepted within the deduplication window (a producer's retry of the
+    /// same order), stored again: a standard queue holds the order twice.
+    pub duplicate_sends: u64,
+    /// FIFO: sends repeating one accepted within the deduplication window, answered and not
+    /// stored (exactly-once within the window).
+    pub deduplicated: u64,
+}
+
+/// SQS FIFO's deduplication interval: 5 minutes (docs/semantics.md §6).
+pub const DEDUP_WINDOW: Time = 300 * SEC;
+
+/// The sends accepted in the last [`DEDUP_WINDOW`], by deduplication id.
+#[derive(Debug, Default)]
+struct Dedup {
+    recent: VecDeque<(Time, u64)>,
+    ids: std::collections::BTreeSet<u64>,
+}
+
+impl Dedup {
+    /// True if `id` was accepted within the window before `now`; otherwise remembers it.
+    fn repeated(&mut self, id: u64, now: Time) -> bool {
+        while let Some(&(t, old)) = self.recent.front() {
+            if t.saturating_add(DEDUP_WINDOW) > now {
+                break;
+            }
+            self.recent.pop_front();
+            self.ids.remove(&old);
+        }
+        if self.ids.contains(&id) {
+            return true;
+        }
+        self.ids.insert(id);
+        self.recent.push_back((now, id));
+        false
+    }
+}
+
+/// A FIFO queue's groups: each group's live messages in send order, and whether its first is in
+/// flight (then no other message of the group may be received).
+#[derive(Debug, Default)]
+struct Groups {
+    queues: std::collections::BTreeMap<u32, VecDeque<u32>>,
+    locked: std::collections::BTreeSet<u32>,
 }
 
 /// A queue component.
@@ -188,6 +257,9 @@ pub struct Queue {
     stats: QueueStats,
     /// Send → successful processing, since the warm-up, in microseconds.
     e2e: hdrhistogram::Histogram<u64>,
+    dedup: Dedup,
+    /// FIFO only: `visible` then holds only groups' first messages, ready to be received.
+    groups: Groups,
 }
 
 impl Queue {
@@ -212,6 +284,9 @@ impl Queue {
     /// Frees a message's slot (it left the queue).
     fn release(&mut self, s: u32) {
         self.unlink(s);
+        if self.spec.fifo.is_some() {
+            self.leave_group(s);
+        }
         let m = &mut self.slots[s as usize];
         match m.state {
             State::Delayed => self.n_delayed -= 1,
@@ -225,8 +300,69 @@ impl Queue {
         self.free.push(s);
     }
 
-    /// Stores a new message of `class`.
-    fn store(&mut self, class: u16, ctx: &mut Ctx) {
+    /// FIFO: message `s` leaves its group; the group's next message, if visible, is ready.
+    fn leave_group(&mut self, s: u32) {
+        let m = self.slots[s as usize];
+        let g = m.group;
+        let Some(q) = self.groups.queues.get_mut(&g) else {
+            return;
+        };
+        let was_first = q.front() == Some(&s);
+        if let Some(i) = q.iter().position(|&x| x == s) {
+            q.remove(i);
+        }
+        if m.state == State::InFlight {
+            self.groups.locked.remove(&g);
+        }
+        let next = q.front().copied();
+        if q.is_empty() {
+            self.groups.queues.remove(&g);
+        }
+        if was_first {
+            self.ready_first(g, next);
+        }
+    }
+
+    /// FIFO: if group `g`'s first message `first` is visible and the group has nothing in
+    /// flight, it is next for a receive.
+    fn ready_first(&mut self, g: u32, first: Option<u32>) {
+        if let Some(f) = first {
+            let n = &self.slots[f as usize];
+            if n.state == State::Visible && !self.groups.locked.contains(&g) {
+                self.visible.push_back((f, n.stamp));
+            }
+        }
+    }
+
+    /// The send's deduplication id (who asked, for which click: the user's first try's time and
+    /// class, through any calls) and its FIFO group; no id for a component's own sends.
+    fn identity(&self, id: ReqId, ctx: &Ctx) -> (Option<u64>, u32) {
+        let Some(mut r) = ctx.reqs.get(id) else {
+            return (None, 0);
+        };
+        let internal = r.internal;
+        for _ in 0..crate::model::request::MAX_HOPS {
+            match r.parent.and_then(|p| ctx.reqs.get(p)) {
+                Some(p) => r = p,
+                None => break,
+            }
+        }
+        let group = match self.spec.fifo {
+            Some(GroupBy::User) => r.key ^ r.user.rotate_left(7),
+            Some(GroupBy::Path) => u32::from(r.class),
+            _ => 0,
+        };
+        if internal {
+            return (None, group);
+        }
+        let mut h = crate::engine::rng::mix64(u64::from(r.user) << 32 | u64::from(r.key));
+        h = crate::engine::rng::mix64(h ^ r.first_sent);
+        h = crate::engine::rng::mix64(h ^ u64::from(r.class));
+        (Some(h), group)
+    }
+
+    /// Stores a new message of `class` in `group`.
+    fn store(&mut self, class: u16, group: u32, ctx: &mut Ctx) {
         let now = ctx.now();
         let s = match self.free.pop() {
             Some(s) => s,
@@ -238,6 +374,7 @@ impl Queue {
                     receives: 0,
                     outstanding: 0,
                     class: 0,
+                    group: 0,
                     sent: 0,
                     prev: NONE,
                     next: NONE,
@@ -251,6 +388,7 @@ impl Queue {
         m.receives = 0;
         m.outstanding = 0;
         m.class = class;
+        m.group = group;
         m.sent = now;
         m.prev = tail;
         m.next = NONE;
@@ -262,6 +400,9 @@ impl Queue {
         }
         self.tail = s;
         self.stats.sent += 1;
+        if self.spec.fifo.is_some() {
+            self.groups.queues.entry(group).or_default().push_back(s);
+        }
         if self.spec.delay > 0 {
             self.slots[s as usize].state = State::Delayed;
             self.n_delayed += 1;
@@ -289,6 +430,9 @@ impl Queue {
                 self.stats.dead_lettered += 1;
                 self.release(s);
                 self.move_to(dlq, m.class, ctx);
+                if self.spec.fifo.is_some() {
+                    self.serve(ctx);
+                }
                 return;
             }
         }
@@ -299,9 +443,23 @@ impl Queue {
         }
         self.n_visible += 1;
         let slot = &mut self.slots[s as usize];
+        let was_in_flight = slot.state == State::InFlight;
         slot.state = State::Visible;
         slot.stamp = slot.stamp.wrapping_add(1);
-        self.visible.push_back((s, slot.stamp));
+        let (stamp, g) = (slot.stamp, slot.group);
+        if self.spec.fifo.is_some() {
+            // Only a group's first message can be received, and only once nothing of the group
+            // is in flight (the first itself, whose visibility timeout just ended).
+            if was_in_flight {
+                self.groups.locked.remove(&g);
+            }
+            let first = self.groups.queues.get(&g).and_then(|q| q.front().copied());
+            if first == Some(s) && !self.groups.locked.contains(&g) {
+                self.visible.push_back((s, stamp));
+            }
+        } else {
+            self.visible.push_back((s, stamp));
+        }
         self.serve(ctx);
     }
 
@@ -328,9 +486,12 @@ impl Queue {
         None
     }
 
-    /// Answers waiting receives while messages are visible.
+    /// Answers waiting receives while messages are visible (FIFO: while groups are ready).
     fn serve(&mut self, ctx: &mut Ctx) {
         while self.n_visible > 0 && self.n_in_flight < MAX_IN_FLIGHT {
+            if self.spec.fifo.is_some() && self.visible.is_empty() {
+                return;
+            }
             let Some(r) = self.waiting.pop_front() else {
                 return;
             };
@@ -356,6 +517,9 @@ impl Queue {
             let Some(s) = self.pop_visible() else { break };
             n += 1;
             let vis = self.spec.visibility;
+            if self.spec.fifo.is_some() {
+                self.groups.locked.insert(self.slots[s as usize].group);
+            }
             let m = &mut self.slots[s as usize];
             m.state = State::InFlight;
             m.stamp = m.stamp.wrapping_add(1);
@@ -402,7 +566,12 @@ impl Queue {
             return;
         };
         if poll > 0 {
-            if self.n_visible > 0 && self.waiting.is_empty() && self.n_in_flight < MAX_IN_FLIGHT {
+            let ready = self.spec.fifo.is_none() || !self.visible.is_empty();
+            if ready
+                && self.n_visible > 0
+                && self.waiting.is_empty()
+                && self.n_in_flight < MAX_IN_FLIGHT
+            {
                 self.deliver(id, poll, ctx);
             } else {
                 self.waiting.push_back(id);
@@ -410,7 +579,16 @@ impl Queue {
             }
             return;
         }
-        self.store(class, ctx);
+        let (dedup, group) = self.identity(id, ctx);
+        let repeated = dedup.is_some_and(|k| self.dedup.repeated(k, ctx.now()));
+        if repeated && self.spec.fifo.is_some() {
+            self.stats.deduplicated += 1;
+        } else {
+            if repeated {
+                self.stats.duplicate_sends += 1;
+            }
+            self.store(class, group, ctx);
+        }
         if let Some(r) = ctx.reqs.get_mut(id) {
             r.outcome = Outcome::Ok;
         }
@@ -455,6 +633,9 @@ impl Queue {
         let us = now.saturating_sub(sent) / 1000;
         let _ = self.e2e.record(us.max(1));
         self.release(m.slot);
+        if self.spec.fifo.is_some() {
+            self.serve(ctx); // the group's next message may be ready
+        }
     }
 
     fn on_visible(&mut self, s: u32, stamp: u32, ctx: &mut Ctx) {
@@ -477,6 +658,9 @@ impl Queue {
             }
             self.stats.expired += 1;
             self.release(h);
+        }
+        if self.spec.fifo.is_some() {
+            self.serve(ctx);
         }
         if self.head != NONE {
             self.expire_armed = true;
@@ -564,10 +748,13 @@ impl Behaviour for Queue {
                 ("received", Figure::Count(s.received)),
                 ("redeliveries", Figure::Count(s.redeliveries)),
                 ("duplicates", Figure::Count(s.duplicates)),
+                ("duplicate_sends", Figure::Count(s.duplicate_sends)),
                 ("failed", Figure::Count(s.failed)),
                 ("late", Figure::Count(s.late)),
                 ("polls", Figure::Count(s.polls)),
                 ("empty_polls", Figure::Count(s.empty_polls)),
+                ("fifo", Figure::Flag(self.spec.fifo.is_some())),
+                ("deduplicated", Figure::Count(s.deduplicated)),
                 (
                     "oldest_age_s",
                     Figure::Value(self.oldest_age(now) as f64 / SEC as f64),
@@ -621,6 +808,35 @@ impl Behaviour for Queue {
         );
         let held = (self.slots.len() - self.free.len()) as u64;
         assert_eq!(held, self.live(), "{}: slots held vs counts", self.name);
+        if self.spec.fifo.is_some() {
+            let grouped: usize = self.groups.queues.values().map(VecDeque::len).sum();
+            assert_eq!(
+                grouped as u64,
+                self.live(),
+                "{}: messages in groups",
+                self.name
+            );
+            for (g, q) in &self.groups.queues {
+                let flying = q
+                    .iter()
+                    .filter(|&&x| self.slots[x as usize].state == State::InFlight)
+                    .count();
+                assert!(
+                    flying <= 1,
+                    "{}: group {g} has {flying} messages in flight",
+                    self.name
+                );
+                if flying == 1 {
+                    let first = self.slots[q[0] as usize].state;
+                    assert_eq!(
+                        first,
+                        State::InFlight,
+                        "{}: group {g} out of order",
+                        self.name
+                    );
+                }
+            }
+        }
         assert!(
             self.n_in_flight <= MAX_IN_FLIGHT + 1,
             "{}: in flight over the cap",
@@ -726,12 +942,34 @@ impl Kind for Queue {
             value: Duration(DEFAULT_LATENCY),
         });
         c.dist(&at_key(base, "latency"), &latency, true);
+        let group_by = match g.group_by.as_deref().unwrap_or("user") {
+            "user" => GroupBy::User,
+            "path" => GroupBy::Path,
+            "one" => GroupBy::One,
+            other => {
+                c.err(
+                    &at_key(base, "group_by"),
+                    format!("a message group is \"user\", \"path\" or \"one\", found \"{other}\""),
+                    None,
+                );
+                GroupBy::User
+            }
+        };
+        let fifo = g.fifo.unwrap_or(false);
+        if g.group_by.is_some() && !fifo {
+            c.err(
+                &at_key(base, "group_by"),
+                "`group_by` orders a FIFO queue's messages, and this queue is standard",
+                Some("add fifo = true, or leave it out".into()),
+            );
+        }
         Some(QueueSpec {
             visibility: visibility.min(MAX_VISIBILITY),
             retention: retention.clamp(RETENTION_RANGE.0, RETENTION_RANGE.1),
             delay: delay.min(MAX_DELAY),
             dead_letter,
             latency,
+            fifo: fifo.then_some(group_by),
         })
     }
 
@@ -753,6 +991,8 @@ impl Kind for Queue {
             n_in_flight: 0,
             stats: QueueStats::default(),
             e2e: hdrhistogram::Histogram::new(3).expect("3 significant digits"),
+            dedup: Dedup::default(),
+            groups: Groups::default(),
         }
     }
 
@@ -765,9 +1005,15 @@ impl Kind for Queue {
         } else {
             String::new()
         };
+        let kind = match g.fifo {
+            None => "SQS standard".to_string(),
+            Some(GroupBy::User) => "SQS FIFO (a group per user, 5-minute deduplication)".into(),
+            Some(GroupBy::Path) => "SQS FIFO (a group per path, 5-minute deduplication)".into(),
+            Some(GroupBy::One) => "SQS FIFO (one group, 5-minute deduplication)".into(),
+        };
         Description {
             detail: format!(
-                "SQS standard: visibility {}, retention {}{delay}, send {}{dlq}",
+                "{kind}: visibility {}, retention {}{delay}, send {}{dlq}",
                 human(g.visibility),
                 human(g.retention),
                 g.latency.describe()
@@ -968,6 +1214,7 @@ mod tests {
             delay,
             dead_letter: max.map(|m| (DLQ, m)),
             latency: DistConfig::Deterministic { value: D(0) },
+            fifo: None,
         }
     }
 
@@ -1076,6 +1323,95 @@ mod tests {
             (1, 1, 1, 1)
         );
         conserved(&sim.model.q);
+    }
+
+    /// Sends a message at `at` from `user`, for the click the user made at `first`.
+    fn send(sim: &mut Simulation<Harness>, at: Time, user: u32, first: Time) {
+        let id = sim.model.reqs.alloc(0, user, first, 1.0);
+        let r = sim.model.reqs.get_mut(id).unwrap();
+        r.key = user;
+        r.push_hop(USER, 1);
+        sim.sched.at(
+            at,
+            Event {
+                to: Q,
+                msg: Msg::Request(id),
+            },
+        );
+    }
+
+    fn fifo(group: GroupBy) -> QueueSpec {
+        QueueSpec {
+            fifo: Some(group),
+            ..spec(30 * SEC, DEFAULT_RETENTION, 0, None)
+        }
+    }
+
+    #[test]
+    fn a_fifo_group_is_received_in_send_order_one_message_at_a_time() {
+        // The consumer receives again as soon as a receive is answered, so a standard queue
+        // hands out all three messages at once; a FIFO queue with one group hands out each once
+        // the one before is deleted (1 s of work each).
+        for (q, want) in [
+            (spec(30 * SEC, DEFAULT_RETENTION, 0, None), vec![0, 0, 0]),
+            (fifo(GroupBy::One), vec![0, SEC, 2 * SEC]),
+        ] {
+            let mut sim = rig(q, true, SEC, 0);
+            send(&mut sim, 0, 1, 0);
+            send(&mut sim, 0, 2, 0);
+            sim.run_until(600 * SEC);
+            assert_eq!(sim.model.receipts, want);
+            assert_eq!(sim.model.q.stats().processed, 3);
+            conserved(&sim.model.q);
+        }
+    }
+
+    #[test]
+    fn a_failed_first_message_holds_its_group_until_it_is_deleted() {
+        // One group; the first processing fails: the first message is visible again at 30 s and
+        // processed at 31 s; only then are the second and third received (31 s, 32 s).
+        let mut sim = rig(fifo(GroupBy::One), true, SEC, 1);
+        send(&mut sim, 0, 1, 0);
+        send(&mut sim, 0, 2, 0);
+        sim.run_until(29 * SEC);
+        assert_eq!(sim.model.receipts, vec![0]);
+        sim.model.q.check_invariants();
+        sim.run_until(600 * SEC);
+        assert_eq!(sim.model.receipts, vec![0, 30 * SEC, 31 * SEC, 32 * SEC]);
+        conserved(&sim.model.q);
+    }
+
+    #[test]
+    fn groups_by_user_keep_each_users_order_and_run_side_by_side() {
+        // Users 0 (the rig's message), 1 and 0 again: user 0's second waits for its first; user
+        // 1's goes at once.
+        let mut sim = rig(fifo(GroupBy::User), true, SEC, 0);
+        send(&mut sim, 0, 1, 0);
+        send(&mut sim, 0, 0, 5);
+        sim.run_until(600 * SEC);
+        assert_eq!(sim.model.receipts, vec![0, 0, SEC]);
+        conserved(&sim.model.q);
+    }
+
+    #[test]
+    fn a_repeated_send_within_five_minutes_is_stored_once_by_fifo_twice_by_standard() {
+        // The rig's message is user 0's click at 0; the producer sends it again at 10 s (a
+        // retry of the same click), and again at 5m00s, when the window has passed.
+        for (q, stored, dedup, dups) in [
+            (spec(30 * SEC, DEFAULT_RETENTION, 0, None), 3, 0, 1),
+            (fifo(GroupBy::User), 2, 1, 0),
+        ] {
+            let mut sim = rig(q, false, SEC, 0);
+            send(&mut sim, 10 * SEC, 0, 0);
+            send(&mut sim, DEDUP_WINDOW, 0, 0);
+            sim.run_until(600 * SEC);
+            let s = sim.model.q.stats();
+            assert_eq!(
+                (s.sent, s.deduplicated, s.duplicate_sends),
+                (stored, dedup, dups)
+            );
+            conserved(&sim.model.q);
+        }
     }
 
     #[test]

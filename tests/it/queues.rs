@@ -183,7 +183,14 @@ fn pub_sub_a_failing_subscriber_is_retried_and_parked_alone() {
 
 // ---- the property ----
 
-fn random_scenario(decline: f64, visibility_s: u32, batch: u32, work_ms: u32, max: u32) -> String {
+fn random_scenario(
+    decline: f64,
+    visibility_s: u32,
+    batch: u32,
+    work_ms: u32,
+    max: u32,
+    fifo: &str,
+) -> String {
     format!(
         r#"[scenario]
 name = "prop-queue"
@@ -213,6 +220,7 @@ subscriptions = [{{ target = "work" }}, {{ target = "flaky", retries = 2, retry_
 
 [components.work]
 kind = "queue"
+{fifo}
 visibility_timeout = "{visibility_s}s"
 retention = "90s"
 dead_letter = "dlq"
@@ -250,8 +258,10 @@ proptest! {
         batch in 1u32..=10,
         work_ms in 1u32..400,
         max in 1u32..6,
+        fifo in 0usize..4,
     ) {
-        let text = random_scenario(decline, visibility_s, batch, work_ms, max);
+        let fifo = ["", "fifo = true", "fifo = true\ngroup_by = \"path\"", "fifo = true\ngroup_by = \"one\""][fifo];
+        let text = random_scenario(decline, visibility_s, batch, work_ms, max, fifo);
         let scn = scenario::parse("prop.toml", &text, &[]).unwrap_or_else(|e| panic!("{e}"));
         // Runs under the per-window invariants (debug assertions on in tests).
         let out = scalesim::run::run(&scn, &mut |_| {});
@@ -271,6 +281,75 @@ proptest! {
         prop_assert!(c("work", "sent") + c("events", "pending") >= published);
         prop_assert_eq!(out.metrics.started, out.metrics.ended + out.open_at_end);
     }
+}
+
+// ---- FIFO ----
+
+/// Users whose "Buy now" is retried: the web answers only after the queue's 3 s send, past the
+/// users' 2 s timeout, so every click is sent twice (the retry's send repeats the first's).
+fn retried_sends(fifo: &str) -> String {
+    format!(
+        r#"[scenario]
+name = "fifo"
+duration = "5m"
+warmup = "30s"
+seed = 9
+
+[workload]
+users = 50
+target = "web"
+think_time = {{ dist = "exponential", mean = "5s" }}
+timeout = "2s"
+retries = {{ max = 1, backoff = "constant", base = "100ms", jitter = false }}
+mix = [{{ name = "buy", path = "/orders", weight = 1.0 }}]
+
+[components.web]
+kind = "server"
+instance = "c5.large"
+service = {{ dist = "deterministic", value = "1ms" }}
+
+[[components.web.calls]]
+to = [{{ target = "orders", timeout = "10s" }}]
+
+[components.orders]
+kind = "queue"
+latency = {{ dist = "deterministic", value = "3s" }}
+{fifo}
+
+[components.pool]
+kind = "worker_pool"
+queue = "orders"
+workers = 4
+service = {{ dist = "deterministic", value = "5ms" }}
+"#
+    )
+}
+
+fn run(text: &str) -> RunOutput {
+    let scn = scenario::parse("fifo.toml", text, &[]).unwrap_or_else(|e| panic!("{e}"));
+    scalesim::run::run(&scn, &mut |_| {})
+}
+
+#[test]
+fn a_producers_retry_is_stored_twice_by_a_standard_queue_and_once_by_fifo() {
+    let std_run = run(&retried_sends(""));
+    let fifo_run = run(&retried_sends("fifo = true"));
+    let c = |out: &RunOutput, k: &str| count(out, "orders", k);
+    // Standard: every retry's send is a second copy of the order (processed twice).
+    let dups = c(&std_run, "duplicate_sends");
+    assert!(dups > 100, "{dups}");
+    assert_eq!(c(&std_run, "deduplicated"), 0);
+    // FIFO: the same sends are answered and dropped; the orders are stored once.
+    let dedup = c(&fifo_run, "deduplicated");
+    assert!(dedup > 100, "{dedup}");
+    assert_eq!(c(&fifo_run, "duplicate_sends"), 0);
+    // Both see the same clicks; standard stores about one extra message per deduplicated one.
+    let (s_sent, f_sent) = (c(&std_run, "sent"), c(&fifo_run, "sent"));
+    assert!(s_sent > f_sent, "{s_sent} vs {f_sent}");
+    let extra = (s_sent - f_sent) as f64 / dups as f64;
+    assert!((0.8..1.2).contains(&extra), "{extra}");
+    conserved(&std_run);
+    conserved(&fifo_run);
 }
 
 // ---- bad input ----
@@ -353,6 +432,18 @@ fn every_queue_pool_and_topic_key_has_a_located_error() {
             "60s to 14d",
         ),
         (q, "delay = \"16m\"", "components.q.delay", "at most 15m"),
+        (
+            q,
+            "group_by = \"user\"",
+            "components.q.group_by",
+            "this queue is standard",
+        ),
+        (
+            q,
+            "fifo = true\ngroup_by = \"order\"",
+            "components.q.group_by",
+            "\"user\", \"path\" or \"one\"",
+        ),
         (
             q,
             "dead_letter = \"nope\"",
