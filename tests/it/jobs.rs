@@ -398,3 +398,59 @@ fn a_schedule_that_never_fires_in_the_run_is_noted() {
         scn.notes
     );
 }
+
+/// Chapter 7 cut to 45 minutes (the report fires at 30 minutes and ends before the run does;
+/// throttled, it takes 33 minutes: 65).
+fn chapter_7(variant: Option<&str>) -> RunOutput {
+    let c = scenario::embedded::chapter(7).expect("chapter 7");
+    let until = if variant == Some("throttled") {
+        "65m"
+    } else {
+        "45m"
+    };
+    let cut = scalesim::scenario::overrides::Override::parse(&format!("scenario.duration={until}"))
+        .unwrap();
+    let scn = scenario::parse_variant("chapter:7", c.text, variant, &[cut])
+        .unwrap_or_else(|e| panic!("{e}"));
+    scalesim::run::run(&scn, &mut |_| {})
+}
+
+/// Live p99 while the job ran ÷ the rest of the run's.
+fn bump(out: &RunOutput) -> f64 {
+    let j = out.metrics.job_split.as_deref().expect("a split");
+    assert!(j.during.total() > 10_000 && j.outside.total() > 10_000);
+    j.during.quantile_ms(0.99).unwrap() / j.outside.quantile_ms(0.99).unwrap()
+}
+
+#[test]
+fn chapter_7_the_report_on_the_primary_bumps_live_p99_and_each_fix_removes_it() {
+    let runs: Vec<(Option<&str>, RunOutput)> = [
+        None,
+        Some("on_replica"),
+        Some("throttled"),
+        Some("own_compute"),
+    ]
+    .into_iter()
+    .map(|v| (v, chapter_7(v)))
+    .collect();
+    let on_primary = bump(&runs[0].1);
+    assert!(on_primary > 2.0, "the bump: {on_primary:.2}×");
+    for (v, out) in &runs[1..] {
+        let b = bump(out);
+        assert!(b < 1.15, "{v:?}: {b:.2}× — the fix should remove the bump");
+        assert_eq!(num(out, "report", "succeeded"), 1.0, "{v:?}");
+    }
+    // The report itself: on the primary ~10.7 min; throttled 200 M rows at 100,000/s = 2,000 s.
+    let throttled = num(&runs[2].1, "report", "duration_max_s");
+    assert!((throttled - 2000.0).abs() < 1.0, "{throttled}");
+    // And summary.md says so with numbers.
+    let scn = {
+        let c = scenario::embedded::chapter(7).unwrap();
+        let cut = scalesim::scenario::overrides::Override::parse("scenario.duration=45m").unwrap();
+        scenario::parse_variant("chapter:7", c.text, None, &[cut]).unwrap()
+    };
+    let md = scalesim::report::summary::summary_md(&scn, &runs[0].1);
+    assert!(md.contains("## Scheduled jobs"), "{md}");
+    assert!(md.contains("worse while the job ran"), "{md}");
+    assert!(md.contains("Live requests while a job ran"), "{md}");
+}
