@@ -512,6 +512,23 @@ pub struct Guard {
     fixed_bytes: u64,
 }
 
+/// Set by the CLI's Ctrl-C handler: every guarded run stops at its next look (within one slice of
+/// events) and keeps what it measured, marked partial.
+static INTERRUPT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Why a run the user interrupted stopped (the reason in results.json's `run.stopped_early`).
+pub const INTERRUPTED_WHY: &str = "interrupted (Ctrl-C)";
+
+/// Asks every guarded run to stop (a Ctrl-C).
+pub fn interrupt() {
+    INTERRUPT.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// True once [`interrupt`] was called.
+pub fn interrupted() -> bool {
+    INTERRUPT.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Why a run stopped before its end.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Stopped {
@@ -533,6 +550,9 @@ impl Guard {
     /// `Some` when the run has gone past a limit: `events` handled, `live` requests and `pending`
     /// events in flight.
     pub fn check(&self, events: u64, live: usize, pending: usize) -> Option<String> {
+        if interrupted() {
+            return Some(INTERRUPTED_WHY.to_string());
+        }
         if events > self.limits.max_events {
             return Some(format!(
                 "it handled {} events, past --max-events {}",

@@ -315,6 +315,15 @@ pub enum Format {
 
 /// Parses the process arguments and runs the command.
 pub fn main() -> ExitCode {
+    // The first Ctrl-C stops the runs at their next look and lets them write what they measured
+    // (marked partial); a second one ends the process at once, leaving no report behind (reports
+    // are staged, and a staging folder of a dead process is removed by the next run).
+    let _ = ctrlc::set_handler(|| {
+        if crate::budget::interrupted() {
+            std::process::exit(130);
+        }
+        crate::budget::interrupt();
+    });
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -653,7 +662,7 @@ pub fn run_with_progress(scn: &Scenario, quiet: bool, guard: &Guard) -> Option<R
             scn.source,
             crate::engine::time::clock(s.at),
             s.reason,
-            STOPPED_HELP
+            stopped_in_warmup_help(&s.reason)
         );
     })
     .ok()
@@ -661,6 +670,32 @@ pub fn run_with_progress(scn: &Scenario, quiet: bool, guard: &Guard) -> Option<R
 
 /// What to do about a run a limit stopped.
 const STOPPED_HELP: &str = "the estimate made before the run was too low for this scenario; make it smaller (users, arrival rate, backlogs, duration) or raise the limit named above";
+
+/// What to say about a run the user stopped.
+const INTERRUPTED_HELP: &str =
+    "the report covers the run up to there; run it again to the end for the whole story";
+
+/// What to say about a run the user stopped before it measured anything.
+const INTERRUPTED_IN_WARMUP_HELP: &str =
+    "nothing was measured before the warm-up's end, so no report was written";
+
+/// The help for a stopped run: the interrupt's or the limits'.
+fn stopped_help(reason: &str) -> &'static str {
+    if reason == crate::budget::INTERRUPTED_WHY {
+        INTERRUPTED_HELP
+    } else {
+        STOPPED_HELP
+    }
+}
+
+/// The help for a run stopped during its warm-up.
+fn stopped_in_warmup_help(reason: &str) -> &'static str {
+    if reason == crate::budget::INTERRUPTED_WHY {
+        INTERRUPTED_IN_WARMUP_HELP
+    } else {
+        STOPPED_HELP
+    }
+}
 
 /// Prints why a run stopped early, if it did.
 fn say_stopped(scn: &Scenario, out: &RunOutput, wrote: Option<&std::path::Path>) {
@@ -675,7 +710,7 @@ fn say_stopped(scn: &Scenario, out: &RunOutput, wrote: Option<&std::path::Path>)
                 "; the partial report is in {}",
                 d.display()
             )),
-            STOPPED_HELP
+            stopped_help(&s.reason)
         );
     }
 }
@@ -1047,11 +1082,12 @@ fn cmd_check(
         let Ok(out) =
             run::run_limited(scn, guard, &mut |_| {}).map_err(|run::StoppedInWarmup(s)| {
                 errln!(
-                "error: {}: the run stopped at {}, during its warm-up: {}\n  help: {STOPPED_HELP}",
-                scn.source,
-                crate::engine::time::clock(s.at),
-                s.reason
-            );
+                    "error: {}: the run stopped at {}, during its warm-up: {}\n  help: {}",
+                    scn.source,
+                    crate::engine::time::clock(s.at),
+                    s.reason,
+                    stopped_in_warmup_help(&s.reason)
+                );
             })
         else {
             return EXIT_BAD_INPUT;

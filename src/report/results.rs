@@ -318,6 +318,10 @@ pub fn results_json(scn: &Scenario, run: &RunOutput) -> Value {
             "stopped_early".into(),
             json!({"at_s": as_secs_f64(st.at), "why": st.reason}),
         );
+        doc["run"]
+            .as_object_mut()
+            .expect("object")
+            .insert("partial".into(), json!(true));
     }
     doc
 }

@@ -425,11 +425,15 @@ pub fn summary_md(scn: &Scenario, run: &RunOutput) -> String {
         let _ = writeln!(s, "_{d}_\n");
     }
     if let Some(st) = &run.stopped {
+        let why = if st.reason == crate::budget::INTERRUPTED_WHY {
+            "this report is partial: run it again to the end for the whole story"
+        } else {
+            "the scenario asks for more than the limits allow (`--max-events`, `--max-memory`)"
+        };
         let _ = writeln!(
             s,
             "**This run was stopped at {} of {}: {}.** Everything below covers only the time \
-             before it; the scenario asks for more than the limits allow (`--max-events`, \
-             `--max-memory`).\n",
+             before it; {why}.\n",
             crate::engine::time::clock(st.at),
             crate::engine::time::clock(scn.duration),
             st.reason

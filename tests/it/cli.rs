@@ -520,3 +520,56 @@ fn journey_output_does_not_depend_on_the_thread_count() {
         "journey output differs by --jobs"
     );
 }
+
+#[test]
+fn ctrl_c_stops_a_run_and_leaves_a_complete_partial_report() {
+    // A long run with no warm-up; SIGINT once the report folder's staging exists (the run is
+    // under way). The run stops at its next look, writes everything it measured, marks it
+    // partial and exits 2.
+    let dir = Tmp::new("ctrl-c");
+    let out = dir.join("report");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_scalesim"))
+        .args([
+            "run",
+            "chapter:5",
+            "--set",
+            "scenario.warmup=0s",
+            "--set",
+            "scenario.duration=24h",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&out)
+        .current_dir(root())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let pid = child.id().to_string();
+    let k = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill");
+    assert!(k.success());
+    let o = child.wait_with_output().expect("wait");
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("interrupted (Ctrl-C)"), "{err}");
+    assert!(err.contains("the partial report is in"), "{err}");
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(r["run"]["partial"], serde_json::json!(true));
+    assert_eq!(r["run"]["stopped_early"]["why"], "interrupted (Ctrl-C)");
+    let at = r["run"]["stopped_early"]["at_s"].as_f64().unwrap();
+    assert!(at > 0.0 && at < 86_400.0, "{at}");
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(md.contains("this report is partial"), "{md}");
+    for f in ["timeseries.csv", "latency.png"] {
+        assert!(out.join(f).exists(), "{f}");
+    }
+}
