@@ -528,7 +528,7 @@ fn ctrl_c_stops_a_run_and_leaves_a_complete_partial_report() {
     // partial and exits 2.
     let dir = Tmp::new("ctrl-c");
     let out = dir.join("report");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_scalesim"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_scalesim"))
         .args([
             "run",
             "chapter:5",
