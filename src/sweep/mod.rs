@@ -451,11 +451,21 @@ pub fn execute(plan: &Plan, opts: &Options) -> Result<Vec<RunRecord>, String> {
             "  {bar:40} {pos}/{len} runs  ({elapsed} so far, {eta} left)",
         )
     });
-    let out = run_tasks(plan, &tasks, &pool, opts.limits, bar.as_ref());
+    let out = run_tasks(plan, &tasks, &pool, opts.limits, Seeds::PerPoint, bar.as_ref());
     if let Some(b) = bar {
         b.finish_and_clear();
     }
     out
+}
+
+/// Where a run's seed comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Seeds {
+    /// From (base seed, point, replication): every run of a sweep is independent.
+    PerPoint,
+    /// From (base seed, replication) alone: replication r of every point uses the same seed
+    /// (common random numbers, so points are compared on the same draws; the planner's choice).
+    Common,
 }
 
 /// The worker threads for [`run_tasks`] (see [`crate::journey::worker_threads`]).
@@ -476,13 +486,15 @@ pub fn progress_bar(len: u64, template: &str) -> indicatif::ProgressBar {
 
 /// Runs the given (point, replication) runs of the plan on `pool`: their records, in the order
 /// of `tasks`. A run's seed depends on its point and replication only, so the records are the
-/// same whichever runs are asked for together and however many threads run them. Every point
+/// same whichever runs are asked for together and however many threads run them (with
+/// [`Seeds::Common`], replication r of every point has point 0's seed). Every point
 /// asked for is estimated before any run starts, and one past the limits is refused.
 pub fn run_tasks(
     plan: &Plan,
     tasks: &[(usize, u32)],
     pool: &rayon::ThreadPool,
     limits: Limits,
+    seeds: Seeds,
     bar: Option<&indicatif::ProgressBar>,
 ) -> Result<Vec<RunRecord>, String> {
     let mut guards: Vec<Option<Guard>> = vec![None; plan.scenarios.len()];
@@ -507,7 +519,11 @@ pub fn run_tasks(
             .with_max_len(1)
             .map(|&(point, rep)| {
                 let mut scn = plan.scenarios[point].clone();
-                scn.seed = replication_seed(plan.def.seed, point as u64, u64::from(rep));
+                let at = match seeds {
+                    Seeds::PerPoint => point as u64,
+                    Seeds::Common => 0,
+                };
+                scn.seed = replication_seed(plan.def.seed, at, u64::from(rep));
                 let stopped = |at, why: &str| {
                     format!(
                         "error: {} at {}, replication {rep}: the run stopped at {}: {why}",
