@@ -535,6 +535,110 @@ pub fn search(plan: &Plan, opts: &SearchOptions) -> Result<Search, String> {
     })
 }
 
+/// What `scalesim plan` is given, before it is checked.
+pub struct Request<'a> {
+    /// Scenario file or `chapter:N`.
+    pub source: &'a str,
+    /// `--variant`.
+    pub variant: Option<&'a str>,
+    /// `--seed`.
+    pub seed: Option<u64>,
+    /// `--set`s, applied to every configuration.
+    pub sets: &'a [String],
+    /// `--users`.
+    pub users: Option<u32>,
+    /// `--slo`s (empty: the scenario's own).
+    pub slos: &'a [String],
+    /// `--vary`s.
+    pub vary: &'a [String],
+    /// `--replications`.
+    pub replications: u32,
+}
+
+/// Checks a request and loads every configuration of its grid: the plan and what was asked.
+/// Errors are located messages to print (bad input): a bad `--vary`, `--slo` or `--users` is
+/// named as given.
+pub fn load(req: &Request) -> Result<(Plan, report::Ask), String> {
+    let mut params = Vec::with_capacity(req.vary.len());
+    for raw in req.vary {
+        let p = parse_vary(raw).map_err(|e| {
+            format!(
+                "error: --vary {}: {e}",
+                crate::scenario::error::clip(raw, 200)
+            )
+        })?;
+        if let Some(q) = params.iter().find(|q: &&Param| q.key == p.key) {
+            return Err(format!("error: --vary {}: the key is varied twice", q.key));
+        }
+        params.push(p);
+    }
+    if params.is_empty() {
+        return Err(
+            "error: nothing to vary: give --vary KEY=VALUES, e.g. --vary components.web.min=1..20"
+                .into(),
+        );
+    }
+    for raw in req.slos {
+        crate::slo::parse_compact(raw).map_err(|e| {
+            format!(
+                "error: --slo {}: {e}\n  help: write an objective as the scenario's [slo] \
+                 does, e.g. --slo 'p(99) < 300ms' or --slo 'error_rate < 0.1%'",
+                crate::scenario::error::clip(raw, 200)
+            )
+        })?;
+    }
+    let mut sets: Vec<String> = req.sets.to_vec();
+    let users_set = req.users.map(|u| format!("workload.users={u}"));
+    sets.extend(users_set.clone());
+    let slo_set = (!req.slos.is_empty()).then(|| {
+        let list: Vec<String> = req
+            .slos
+            .iter()
+            .map(|s| serde_json::to_string(s).expect("a string serializes"))
+            .collect();
+        format!("slo={{ objectives = [{}] }}", list.join(", "))
+    });
+    sets.extend(slo_set.clone());
+    let plan = crate::sweep::plan(
+        req.source,
+        req.variant,
+        req.seed,
+        &sets,
+        params,
+        req.replications,
+    )
+    .map_err(|e| {
+        let mut e = e.replace("--param ", "--vary ");
+        if let Some(u) = &users_set {
+            e = e.replace(&format!("--set {u}"), &format!("--users {}", &u[15..]));
+        }
+        if let Some(s) = &slo_set {
+            let s = crate::scenario::error::clip(s, 200);
+            for (i, raw) in req.slos.iter().enumerate() {
+                e = e.replace(
+                    &format!("--set {s}: `slo.objectives[{i}]`"),
+                    &format!("--slo {raw}: `slo.objectives[{i}]`"),
+                );
+            }
+            e = e.replace(&format!("--set {s}"), "--slo");
+        }
+        e
+    })?;
+    if plan.def.objectives.is_empty() {
+        return Err(format!(
+            "error: {} has no objectives to plan for; give --slo, e.g. --slo 'p(99) < 300ms' \
+             --slo 'error_rate < 0.1%'",
+            req.source
+        ));
+    }
+    let ask = report::Ask {
+        users: req.users,
+        slos: req.slos.to_vec(),
+        sets: req.sets.to_vec(),
+    };
+    Ok((plan, ask))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
