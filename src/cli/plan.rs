@@ -86,7 +86,11 @@ pub fn cmd_plan(a: PlanArgs) -> u8 {
              whichever is worse)",
             labels.join(", ")
         );
-        outln!("  base seed {}, scenario hash {}", def.seed, def.scenario_hash);
+        outln!(
+            "  base seed {}, scenario hash {}",
+            def.seed,
+            def.scenario_hash
+        );
     }
     let wall = Instant::now();
     let bar = (!a.quiet && std::io::stderr().is_terminal()).then(|| {

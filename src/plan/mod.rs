@@ -82,7 +82,9 @@ fn whole_range(s: &str) -> Result<Option<Vec<String>>, String> {
         return Ok(None);
     };
     if lo >= hi {
-        return Err(format!("`{s}`: the range must go up: {lo} is not below {hi}"));
+        return Err(format!(
+            "`{s}`: the range must go up: {lo} is not below {hi}"
+        ));
     }
     let n = hi.abs_diff(lo).saturating_add(1);
     if n > crate::sweep::param::MAX_VALUES as u64 {
@@ -102,7 +104,10 @@ pub fn capacity_values(p: &Param) -> Option<Vec<i64>> {
     if !CAPACITY_KEYS.contains(&leaf) {
         return None;
     }
-    p.values.iter().map(|v| v.trim().parse::<i64>().ok()).collect()
+    p.values
+        .iter()
+        .map(|v| v.trim().parse::<i64>().ok())
+        .collect()
 }
 
 /// Which parameter is bisected: the first capacity key among them (the others are enumerated).
@@ -150,6 +155,9 @@ pub struct Evaluation {
     pub p99: Option<Interval>,
     /// Each objective on its interval.
     pub objectives: Vec<ObjectivePoint>,
+    /// Each objective's value on its interval's bad side (the upper end for "<", the lower for
+    /// ">"; the value itself for one replication); NaN when nothing was measured.
+    pub bad: Vec<f64>,
     /// Each objective's margin on the interval's bad side, relative to its threshold (positive
     /// passes); −∞ when nothing was measured.
     pub margins: Vec<f64>,
@@ -163,6 +171,20 @@ impl Evaluation {
     /// Mean cost per month (∞ when unknown, which never happens for a finished run).
     pub fn cost_mean(&self) -> f64 {
         self.cost.map_or(f64::INFINITY, |c| c.mean)
+    }
+
+    /// The smallest relative margin (∞ without objectives).
+    pub fn worst_margin(&self) -> f64 {
+        self.margins.iter().copied().fold(f64::INFINITY, f64::min)
+    }
+
+    /// The order of preference among passing configurations: cheaper first; at equal cost the
+    /// one with more headroom (the larger smallest margin); then the lower point.
+    pub fn preference(&self, other: &Evaluation) -> std::cmp::Ordering {
+        self.cost_mean()
+            .total_cmp(&other.cost_mean())
+            .then(other.worst_margin().total_cmp(&self.worst_margin()))
+            .then(self.point.cmp(&other.point))
     }
 }
 
@@ -205,7 +227,8 @@ pub struct Combination {
 pub struct Search {
     /// Every configuration tried, in the order they were run.
     pub evaluations: Vec<Evaluation>,
-    /// The cheapest passing one (an index into `evaluations`): ties go to the lower point.
+    /// The cheapest passing one (an index into `evaluations`); at equal cost the one with more
+    /// headroom ([`Evaluation::preference`]).
     pub best: Option<usize>,
     /// Every combination.
     pub combinations: Vec<Combination>,
@@ -239,11 +262,10 @@ impl Search {
     /// The configuration closest to passing: the largest smallest margin (ties: the cheaper, then
     /// the lower point).
     pub fn closest(&self) -> Option<usize> {
-        let worst = |e: &Evaluation| e.margins.iter().copied().fold(f64::INFINITY, f64::min);
         (0..self.evaluations.len()).min_by(|&a, &b| {
             let (ea, eb) = (&self.evaluations[a], &self.evaluations[b]);
-            worst(eb)
-                .total_cmp(&worst(ea))
+            eb.worst_margin()
+                .total_cmp(&ea.worst_margin())
                 .then(ea.cost_mean().total_cmp(&eb.cost_mean()))
                 .then(ea.point.cmp(&eb.point))
         })
@@ -267,24 +289,34 @@ impl Search {
 }
 
 /// Judges one point from its runs.
-fn evaluate(plan: &Plan, point: usize, why: Why, runs: &[crate::sweep::RunRecord]) -> Result<Evaluation, String> {
+fn evaluate(
+    plan: &Plan,
+    point: usize,
+    why: Why,
+    runs: &[crate::sweep::RunRecord],
+) -> Result<Evaluation, String> {
     let objectives = plan.def.objectives();
     let s = summarise_point(&plan.def, &objectives, point, runs)?;
     debug_assert_eq!(FIGURES[COST].key, "cost_per_month_usd");
     debug_assert_eq!(FIGURES[P99].key, "p99_ms");
-    let margins: Vec<f64> = objectives
+    let bad: Vec<f64> = objectives
         .iter()
         .zip(&s.objectives)
-        .map(|(o, op)| {
-            let Some(iv) = op.interval else {
+        .map(|(o, op)| match (op.interval, o.bound) {
+            (None, _) => f64::NAN,
+            (Some(iv), _) if iv.half.is_nan() => iv.mean,
+            (Some(iv), Bound::Below { .. }) => iv.hi(),
+            (Some(iv), Bound::Above { .. }) => iv.lo(),
+        })
+        .collect();
+    let margins: Vec<f64> = objectives
+        .iter()
+        .zip(&bad)
+        .map(|(o, &v)| {
+            if v.is_nan() {
                 return f64::NEG_INFINITY;
-            };
-            let bad = match (o.bound, iv.half.is_nan()) {
-                (_, true) => iv.mean,
-                (Bound::Below { .. }, false) => iv.hi(),
-                (Bound::Above { .. }, false) => iv.lo(),
-            };
-            let m = o.margin(bad);
+            }
+            let m = o.margin(v);
             if o.threshold.abs() > 0.0 {
                 m / o.threshold.abs()
             } else {
@@ -301,6 +333,7 @@ fn evaluate(plan: &Plan, point: usize, why: Why, runs: &[crate::sweep::RunRecord
         p99: s.figures[P99],
         feasible: s.objectives.iter().all(|o| o.decision == Decision::Pass),
         objectives: s.objectives,
+        bad,
         margins,
         binding,
     })
@@ -351,12 +384,7 @@ impl Evaluator<'_> {
     fn best(&self) -> Option<usize> {
         (0..self.evaluations.len())
             .filter(|&i| self.evaluations[i].feasible)
-            .min_by(|&a, &b| {
-                let (ea, eb) = (&self.evaluations[a], &self.evaluations[b]);
-                ea.cost_mean()
-                    .total_cmp(&eb.cost_mean())
-                    .then(ea.point.cmp(&eb.point))
-            })
+            .min_by(|&a, &b| self.evaluations[a].preference(&self.evaluations[b]))
     }
 
     fn best_cost(&self) -> Option<f64> {
@@ -437,7 +465,7 @@ pub fn search(plan: &Plan, opts: &SearchOptions) -> Result<Search, String> {
                 .iter()
                 .map(|p| &ev.evaluations[ev.done[p]])
                 .filter(|e| e.feasible)
-                .min_by(|a, b| a.cost_mean().total_cmp(&b.cost_mean()).then(a.point.cmp(&b.point)))
+                .min_by(|a, b| a.preference(b))
                 .map_or(Outcome::Infeasible, |e| Outcome::Cheapest(e.point));
         }
     } else {
@@ -494,12 +522,10 @@ pub fn search(plan: &Plan, opts: &SearchOptions) -> Result<Search, String> {
         // Phase 3: the chosen configuration's next capacity up must pass as well.
         if let Some(b) = ev.best() {
             let point = ev.evaluations[b].point;
-            let next = combos
-                .iter()
-                .find_map(|c| {
-                    let at = c.points.iter().position(|&p| p == point)?;
-                    c.points.get(at + 1).copied()
-                });
+            let next = combos.iter().find_map(|c| {
+                let at = c.points.iter().position(|&p| p == point)?;
+                c.points.get(at + 1).copied()
+            });
             if let Some(n) = next {
                 ev.eval(&[n], Why::Check)?;
             }
@@ -651,10 +677,17 @@ mod tests {
         assert_eq!(p.values, ["2", "4", "8"], "a capacity key's values ascend");
         assert_eq!(capacity_values(&p), Some(vec![2, 4, 8]));
         let p = parse_vary("components.web.instance=c5.xlarge,c5.large").expect("names");
-        assert_eq!(p.values, ["c5.xlarge", "c5.large"], "others keep their order");
+        assert_eq!(
+            p.values,
+            ["c5.xlarge", "c5.large"],
+            "others keep their order"
+        );
         assert_eq!(capacity_values(&p), None);
         // `workload.retries.max` is not a component's capacity.
-        assert_eq!(capacity_values(&parse_vary("workload.retries.max=1,2").expect("x")), None);
+        assert_eq!(
+            capacity_values(&parse_vary("workload.retries.max=1,2").expect("x")),
+            None
+        );
         assert!(parse_vary("components.web.max=6..3")
             .expect_err("down")
             .contains("must go up"));
@@ -663,7 +696,9 @@ mod tests {
             .contains("at most"));
         // Log ranges are sweep's.
         assert_eq!(
-            parse_vary("components.web.max=1..100:log3").expect("log").values,
+            parse_vary("components.web.max=1..100:log3")
+                .expect("log")
+                .values,
             ["1", "10", "100"]
         );
     }

@@ -83,23 +83,31 @@ fn margin(m: f64) -> String {
     }
 }
 
-/// "p(99) < 300ms (+4.2 %)", or "none".
+/// "p(99) < 300ms (295.5 ms, 1.5 % to spare)", "error_rate < 0.1% (98.575 %)", or "none".
 fn binds(def: &SweepDef, e: &Evaluation) -> String {
-    match e.binding {
-        None => "none".into(),
-        Some(j) => format!("{} ({})", def.objectives[j].label, margin(e.margins[j])),
+    let Some(j) = e.binding else {
+        return "none".into();
+    };
+    let o = &def.objectives()[j];
+    let v = o.measure.format(e.bad[j]);
+    let m = e.margins[j];
+    if m == f64::NEG_INFINITY {
+        format!("{} (nothing measured)", o.label)
+    } else if e.objectives[j].decision == crate::stats::Decision::Pass {
+        format!(
+            "{} ({v}, {} to spare)",
+            o.label,
+            margin(m).trim_start_matches('+')
+        )
+    } else {
+        format!("{} ({v})", o.label)
     }
 }
 
 /// The evaluations in the order the report lists them: by cost, then point.
 fn by_cost(search: &Search) -> Vec<usize> {
     let mut order: Vec<usize> = (0..search.evaluations.len()).collect();
-    order.sort_by(|&a, &b| {
-        let (ea, eb) = (&search.evaluations[a], &search.evaluations[b]);
-        ea.cost_mean()
-            .total_cmp(&eb.cost_mean())
-            .then(ea.point.cmp(&eb.point))
-    });
+    order.sort_by(|&a, &b| search.evaluations[a].preference(&search.evaluations[b]));
     order
 }
 
@@ -182,7 +190,7 @@ pub fn text(def: &SweepDef, search: &Search) -> String {
         "cost/month",
         "p99 (mean ± 95 %)",
         "verdict",
-        "binds (margin)",
+        "binds (bad end of its interval)",
         "",
         "configuration",
     ];
@@ -221,7 +229,9 @@ pub fn text(def: &SweepDef, search: &Search) -> String {
 
 fn outcome_json(def: &SweepDef, o: &Outcome) -> Value {
     match o {
-        Outcome::Cheapest(p) => json!({"outcome": "cheapest", "configuration": point_label(def, *p)}),
+        Outcome::Cheapest(p) => {
+            json!({"outcome": "cheapest", "configuration": point_label(def, *p)})
+        }
         Outcome::Infeasible => json!({"outcome": "infeasible"}),
         Outcome::Pruned { lower_bound, best } => json!({
             "outcome": "pruned",
@@ -252,11 +262,12 @@ fn evaluation_json(def: &SweepDef, e: &Evaluation, order: usize, frontier: bool)
         "verdict": if e.feasible { "pass" } else { "fail" },
         "binding": e.binding.map(|j| objectives[j].label.clone()),
         "frontier": frontier,
-        "objectives": objectives.iter().zip(&e.objectives).zip(&e.margins).map(|((o, op), m)| json!({
+        "objectives": objectives.iter().zip(&e.objectives).zip(e.margins.iter().zip(e.bad.iter().copied())).map(|((o, op), (m, b))| json!({
             "objective": o.label,
             "target": o.target(),
             "interval": interval_json(op.interval.as_ref()),
             "verdict": op.decision.name(),
+            "bad_side": num(b),
             "relative_margin": num(*m),
         })).collect::<Vec<_>>(),
     })
@@ -279,14 +290,19 @@ pub fn plan_doc(def: &SweepDef, ask: &Ask, search: &Search) -> Value {
             "binding": e.binding.map(|j| def.objectives[j].label.clone()),
         })
     });
-    let closest = search.best.is_none().then(|| search.closest()).flatten().map(|c| {
-        let e = &search.evaluations[c];
-        json!({
-            "configuration": point_label(def, e.point),
-            "cost_per_month_usd": num(e.cost_mean()),
-            "binding": e.binding.map(|j| def.objectives[j].label.clone()),
-        })
-    });
+    let closest = search
+        .best
+        .is_none()
+        .then(|| search.closest())
+        .flatten()
+        .map(|c| {
+            let e = &search.evaluations[c];
+            json!({
+                "configuration": point_label(def, e.point),
+                "cost_per_month_usd": num(e.cost_mean()),
+                "binding": e.binding.map(|j| def.objectives[j].label.clone()),
+            })
+        });
     json!({
         "schema_version": 1,
         "kind": "plan",
@@ -374,7 +390,9 @@ pub fn plan_md(def: &SweepDef, ask: &Ask, search: &Search, charts: &[String]) ->
     let _ = writeln!(s, "```\n{}\n```\n", command(def, ask, search.exhaustive));
     let load = ask
         .users
-        .map_or("the scenario's own load".to_string(), |u| format!("{u} users"));
+        .map_or("the scenario's own load".to_string(), |u| {
+            format!("{u} users")
+        });
     let _ = writeln!(
         s,
         "The cheapest configuration that meets every objective at {load}, out of {} \
@@ -425,7 +443,7 @@ pub fn plan_md(def: &SweepDef, ask: &Ask, search: &Search, charts: &[String]) ->
     let _ = writeln!(s, "## Configurations tried, by cost\n");
     let _ = writeln!(
         s,
-        "| configuration | cost/month | p99 (mean ± 95 %) | verdict | binds (margin) | frontier | why run |"
+        "| configuration | cost/month | p99 (mean ± 95 %) | verdict | binds (bad end of its interval) | frontier | why run |"
     );
     let _ = writeln!(s, "|---|---|---|---|---|---|---|");
     let front = search.frontier();
@@ -445,8 +463,9 @@ pub fn plan_md(def: &SweepDef, ask: &Ask, search: &Search, charts: &[String]) ->
     }
     let _ = writeln!(
         s,
-        "\n*binds* is the objective with the smallest margin on its interval's bad side, as a \
-         fraction of its target (negative: missed by that much). *frontier*: no other \
+        "\n*binds* is the objective with the smallest margin on its interval's bad side (the upper \
+         end for a \"<\" objective), the margin taken as a fraction of the target so that \
+         objectives in different units compare; the value shown is that end. *frontier*: no other \
          configuration tried is both cheaper and faster.\n"
     );
     let _ = writeln!(s, "## Combinations\n");
@@ -493,9 +512,9 @@ pub fn plot(def: &SweepDef, search: &Search) -> PlanPlot {
         .iter()
         .enumerate()
         .map(|(i, e)| {
-            let (m, lo, hi) = e
-                .p99
-                .map_or((f64::NAN, f64::NAN, f64::NAN), |iv| (iv.mean, iv.lo(), iv.hi()));
+            let (m, lo, hi) = e.p99.map_or((f64::NAN, f64::NAN, f64::NAN), |iv| {
+                (iv.mean, iv.lo(), iv.hi())
+            });
             PlanDot {
                 cost: e.cost_mean(),
                 p99: m,
@@ -516,7 +535,10 @@ pub fn plot(def: &SweepDef, search: &Search) -> PlanPlot {
         .find(|o| matches!(o.measure, Measure::Quantile(q) if (q - 0.99).abs() < 1e-12))
         .map(|o| (o.threshold, format!("objective {}", o.label)));
     PlanPlot {
-        title: format!("{} — cost against p99 of every configuration tried", def.name),
+        title: format!(
+            "{} — cost against p99 of every configuration tried",
+            def.name
+        ),
         dots,
         target,
         note: if def.replications >= 2 {

@@ -451,7 +451,14 @@ pub fn execute(plan: &Plan, opts: &Options) -> Result<Vec<RunRecord>, String> {
             "  {bar:40} {pos}/{len} runs  ({elapsed} so far, {eta} left)",
         )
     });
-    let out = run_tasks(plan, &tasks, &pool, opts.limits, Seeds::PerPoint, bar.as_ref());
+    let out = run_tasks(
+        plan,
+        &tasks,
+        &pool,
+        opts.limits,
+        Seeds::PerPoint,
+        bar.as_ref(),
+    );
     if let Some(b) = bar {
         b.finish_and_clear();
     }

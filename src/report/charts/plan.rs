@@ -106,7 +106,10 @@ impl Chart for Drawn<'_> {
             let color = if d.pass { PASS } else { FAIL };
             if let (Some(l), Some(h)) = (self.y.pos(d.lo), self.y.pos(d.hi)) {
                 chart
-                    .draw_series([PathElement::new(vec![(px, l), (px, h)], color.stroke_width(2))])
+                    .draw_series([PathElement::new(
+                        vec![(px, l), (px, h)],
+                        color.stroke_width(2),
+                    )])
                     .map_err(perr)?;
             }
             if d.pass {
@@ -127,12 +130,12 @@ impl Chart for Drawn<'_> {
                     .map_err(perr)?;
                 chart
                     .draw_series([Text::new(
-                        format!("chosen: {}", d.label),
+                        format!("   chosen: {}", d.label),
                         (px, py),
                         (FONT, 15)
                             .into_font()
                             .color(&FRONT)
-                            .pos(Pos::new(HPos::Left, VPos::Bottom)),
+                            .pos(Pos::new(HPos::Left, VPos::Top)),
                     )])
                     .map_err(perr)?;
             }
@@ -151,7 +154,11 @@ impl Chart for Drawn<'_> {
             Entry::new("frontier (none cheaper and faster)", FRONT, Swatch::Line(2)),
         ];
         if p.dots.iter().any(|d| d.chosen) {
-            entries.push(Entry::new("ringed: the cheapest passing", FRONT, Swatch::Hollow));
+            entries.push(Entry::new(
+                "ringed: the cheapest passing",
+                FRONT,
+                Swatch::Hollow,
+            ));
         }
         if let Some((_, text)) = &p.target {
             entries.push(Entry::new(text.clone(), FAIL, Swatch::Dashed));
@@ -161,9 +168,14 @@ impl Chart for Drawn<'_> {
     }
 }
 
-/// x: cost, from zero to a little past the dearest; y: p99, log when it spans more than 30×.
+/// x: cost, from zero to a little past the dearest; y: p99, log when it spans more than 10×.
 fn axes(p: &PlanPlot) -> (Axis, Axis) {
-    let costs: Vec<f64> = p.dots.iter().map(|d| d.cost).filter(|c| c.is_finite()).collect();
+    let costs: Vec<f64> = p
+        .dots
+        .iter()
+        .map(|d| d.cost)
+        .filter(|c| c.is_finite())
+        .collect();
     let top = costs.iter().copied().fold(0.0f64, f64::max);
     let x = Axis::linear(0.0, (top * 1.1).max(1.0), 8, fmt_usd);
     let mut ys: Vec<f64> = p
@@ -177,8 +189,10 @@ fn axes(p: &PlanPlot) -> (Axis, Axis) {
     }
     let (lo, hi) = ys
         .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
-    let y = if lo.is_finite() && hi / lo > 30.0 {
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    let y = if lo.is_finite() && hi / lo > 10.0 {
         Axis::log(ys, (1.0, 1000.0), fmt_ms)
     } else if hi.is_finite() {
         Axis::linear(0.0, hi * 1.1, 8, fmt_ms)
@@ -215,7 +229,11 @@ mod tests {
             chosen: false,
             label: format!("min={cost}"),
         };
-        let mut dots = vec![dot(60.0, 4900.0, false), dot(480.0, 250.0, true), dot(600.0, 170.0, true)];
+        let mut dots = vec![
+            dot(60.0, 4900.0, false),
+            dot(480.0, 250.0, true),
+            dot(600.0, 170.0, true),
+        ];
         dots[1].chosen = true;
         let p = PlanPlot {
             title: "plan".into(),
