@@ -63,10 +63,17 @@ fn the_pruned_search_finds_the_grids_cheapest_with_fewer_runs() {
     };
     let grid = plan::search(&p, &opts(true, 2)).unwrap_or_else(|e| panic!("{e}"));
     let pruned = plan::search(&p, &opts(false, 2)).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(grid.evaluations.len(), 24, "the grid runs every configuration");
+    assert_eq!(
+        grid.evaluations.len(),
+        24,
+        "the grid runs every configuration"
+    );
     let g = &grid.evaluations[grid.best.expect("the grid has a passing configuration")];
     let q = &pruned.evaluations[pruned.best.expect("the search finds one")];
-    assert_eq!(q.point, g.point, "the same cheapest configuration as the grid");
+    assert_eq!(
+        q.point, g.point,
+        "the same cheapest configuration as the grid"
+    );
     assert!(
         pruned.runs(3) < grid.runs(3),
         "{} runs pruned against {} for the grid",
@@ -104,7 +111,12 @@ fn the_pruned_search_finds_the_grids_cheapest_with_fewer_runs() {
     let (a, b) = (files(&tmp.join("one")), files(&tmp.join("two")));
     assert_eq!(
         a.keys().collect::<Vec<_>>(),
-        ["plan.json", "plan.md", "plan_frontier.png", "plan_frontier.svg"]
+        [
+            "plan.json",
+            "plan.md",
+            "plan_frontier.png",
+            "plan_frontier.svg"
+        ]
     );
     for (name, bytes) in &a {
         assert!(bytes == &b[name], "{name} differs between --jobs 1 and 2");
@@ -112,7 +124,10 @@ fn the_pruned_search_finds_the_grids_cheapest_with_fewer_runs() {
     let md = String::from_utf8(a["plan.md"].clone()).expect("utf-8");
     assert!(md.contains("runs against a grid of 72"), "{md}");
     let json: serde_json::Value = serde_json::from_slice(&a["plan.json"]).expect("json");
-    assert_eq!(json["chosen"]["configuration"], scalesim::sweep::point_label(&p.def, g.point));
+    assert_eq!(
+        json["chosen"]["configuration"],
+        scalesim::sweep::point_label(&p.def, g.point)
+    );
 }
 
 #[test]
@@ -145,12 +160,19 @@ fn nothing_passing_exits_1_naming_the_objective_and_the_closest() {
         text.contains("no configuration meets every objective: `p(99) < 1ms` fails at every configuration tried"),
         "{text}"
     );
-    assert!(text.contains("The closest is components.web.min="), "{text}");
-    let json: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(tmp.join("out").join("plan.json")).expect("plan.json"))
-            .expect("json");
+    assert!(
+        text.contains("The closest is components.web.min="),
+        "{text}"
+    );
+    let json: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(tmp.join("out").join("plan.json")).expect("plan.json"),
+    )
+    .expect("json");
     assert_eq!(json["chosen"], serde_json::Value::Null);
-    assert_eq!(json["failing_everywhere"], serde_json::json!(["p(99) < 1ms"]));
+    assert_eq!(
+        json["failing_everywhere"],
+        serde_json::json!(["p(99) < 1ms"])
+    );
 }
 
 #[test]
@@ -168,13 +190,29 @@ fn bad_vary_slo_and_users_are_located() {
     assert!(e.contains("--vary components.web.mni=1"), "{e}");
     assert!(e.contains("did you mean `min`?"), "{e}");
     let e = run(&["--vary", "components.web.min=5..1"]);
-    assert!(e.contains("--vary components.web.min=5..1") && e.contains("must go up"), "{e}");
+    assert!(
+        e.contains("--vary components.web.min=5..1") && e.contains("must go up"),
+        "{e}"
+    );
     let e = run(&["--vary", "components.web.min"]);
     assert!(e.contains("is not key=values"), "{e}");
-    let e = run(&["--vary", "components.web.min=1,2", "--slo", "p(99) <> 300ms"]);
+    let e = run(&[
+        "--vary",
+        "components.web.min=1,2",
+        "--slo",
+        "p(99) <> 300ms",
+    ]);
     assert!(e.contains("error: --slo p(99) <> 300ms:"), "{e}");
-    let e = run(&["--vary", "components.web.min=1,2", "--slo", "bu: p(95) < 1s"]);
-    assert!(e.contains("--slo bu: p(95) < 1s: `slo.objectives[0]`"), "{e}");
+    let e = run(&[
+        "--vary",
+        "components.web.min=1,2",
+        "--slo",
+        "bu: p(95) < 1s",
+    ]);
+    assert!(
+        e.contains("--slo bu: p(95) < 1s: `slo.objectives[0]`"),
+        "{e}"
+    );
     assert!(e.contains("did you mean \"buy\"?"), "{e}");
     let e = run(&["--vary", "components.web.min=1,2", "--users", "0"]);
     assert!(e.contains("--users 0"), "{e}");
