@@ -38,6 +38,7 @@ pub mod fuzzing;
 pub mod journey;
 pub mod metrics;
 pub mod model;
+pub mod plan;
 pub mod report;
 pub mod run;
 pub mod scenario;

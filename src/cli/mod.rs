@@ -50,7 +50,8 @@ macro_rules! errln {
     ($($t:tt)*) => { write_stderr(format_args!("{}\n", format_args!($($t)*))) };
 }
 
-// After the macros, so it can use them.
+// After the macros, so they can use them.
+mod plan;
 mod sweep;
 
 /// Exit code: everything fine.
@@ -208,6 +209,55 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
         /// Print only errors (no progress bar).
+        #[arg(long, short)]
+        quiet: bool,
+        /// Each run's limits.
+        #[command(flatten)]
+        limits: LimitArgs,
+    },
+    /// Find the cheapest configuration that meets every objective at a load: categorical values
+    /// enumerated, a capacity (fleet size, workers, vCPUs…) bisected; prints the frontier of
+    /// cost against p99 and writes plan.json, plan.md and a chart. Exit 0 found, 1 nothing in
+    /// the space meets the objectives, 2 bad input.
+    Plan {
+        /// Scenario file (TOML, at most 8 MiB) or `chapter:N`.
+        scenario: String,
+        /// The load to plan for (sets workload.users). Default: the scenario's.
+        #[arg(long, value_name = "N")]
+        users: Option<u32>,
+        /// An objective in the scenario's compact syntax, e.g. `p(99) < 300ms`, `error_rate <
+        /// 0.1%`, `buy: p(95) < 800ms` (repeatable). Default: the scenario's own [slo].
+        #[arg(long = "slo", value_name = "OBJECTIVE")]
+        slo: Vec<String>,
+        /// A key and its values, as `sweep --param` takes them, plus `KEY=A..B` for every whole
+        /// number from A to B: `components.web.instance=c5.large,c5.xlarge`,
+        /// `components.web.min=1..20`. A capacity key (components.X.min, max, desired, workers,
+        /// replicas, vcpus, nodes, instances, concurrency, max_connections, capacity) is
+        /// bisected; the others are enumerated. Repeatable.
+        #[arg(long = "vary", value_name = "KEY=VALUES", required = true)]
+        vary: Vec<String>,
+        /// Runs per configuration tried, each objective judged on their 95 % interval's bad side.
+        #[arg(long, value_name = "R", default_value_t = 3)]
+        replications: u32,
+        /// Base seed the replications' seeds derive from (overrides the file's).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Override any value in every configuration (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Apply the scenario's `[variants.NAME]` first.
+        #[arg(long, value_name = "NAME")]
+        variant: Option<String>,
+        /// Run every configuration of the grid instead of pruning (to check the pruned answer).
+        #[arg(long)]
+        exhaustive: bool,
+        /// Parallel runs: 0 (the default) means one per core; results do not depend on it.
+        #[arg(long, value_name = "N")]
+        jobs: Option<usize>,
+        /// Output folder (default reports/<name>-plan).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print only errors (no progress bar, no table).
         #[arg(long, short)]
         quiet: bool,
         /// Each run's limits.
@@ -441,6 +491,35 @@ pub fn dispatch(cli: Cli) -> u8 {
             variant: variant.as_deref(),
             jobs,
             shard: shard.as_deref(),
+            out,
+            quiet,
+            limits: limits.limits(),
+        }),
+        Command::Plan {
+            scenario,
+            users,
+            slo,
+            vary,
+            replications,
+            seed,
+            set,
+            variant,
+            exhaustive,
+            jobs,
+            out,
+            quiet,
+            limits,
+        } => crate::cli::plan::cmd_plan(crate::cli::plan::PlanArgs {
+            scenario: &scenario,
+            users,
+            slos: &slo,
+            vary: &vary,
+            replications,
+            seed,
+            set: &set,
+            variant: variant.as_deref(),
+            exhaustive,
+            jobs,
             out,
             quiet,
             limits: limits.limits(),

@@ -101,7 +101,8 @@ impl Staging {
             }
             let is_report = target.join("results.json").exists()
                 || target.join("journey.json").exists()
-                || target.join("sweep.json").exists();
+                || target.join("sweep.json").exists()
+                || target.join("plan.json").exists();
             let empty = std::fs::read_dir(&target)
                 .map_err(io_err(&target))?
                 .next()

@@ -440,44 +440,97 @@ pub fn single(scn: Scenario, replications: u32) -> Plan {
 /// before any starts, and one past the limits is refused (an error to print).
 pub fn execute(plan: &Plan, opts: &Options) -> Result<Vec<RunRecord>, String> {
     let r = plan.def.replications as usize;
-    let mut guards = Vec::with_capacity(plan.scenarios.len());
-    for (i, scn) in plan.scenarios.iter().enumerate() {
+    let tasks: Vec<(usize, u32)> = (0..plan.def.runs())
+        .filter(|i| opts.shard.is_none_or(|(k, n)| i % n as usize == k as usize))
+        .map(|i| (i / r, (i % r) as u32))
+        .collect();
+    let pool = pool(opts.jobs)?;
+    let bar = opts.progress.then(|| {
+        progress_bar(
+            tasks.len() as u64,
+            "  {bar:40} {pos}/{len} runs  ({elapsed} so far, {eta} left)",
+        )
+    });
+    let out = run_tasks(
+        plan,
+        &tasks,
+        &pool,
+        opts.limits,
+        Seeds::PerPoint,
+        bar.as_ref(),
+    );
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    out
+}
+
+/// Where a run's seed comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Seeds {
+    /// From (base seed, point, replication): every run of a sweep is independent.
+    PerPoint,
+    /// From (base seed, replication) alone: replication r of every point uses the same seed
+    /// (common random numbers, so points are compared on the same draws; the planner's choice).
+    Common,
+}
+
+/// The worker threads for [`run_tasks`] (see [`crate::journey::worker_threads`]).
+pub fn pool(jobs: Option<usize>) -> Result<rayon::ThreadPool, String> {
+    let (threads, _) = crate::journey::worker_threads(jobs);
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| format!("error: cannot start worker threads: {e}"))
+}
+
+/// A progress bar of `len` steps drawn with `template` on stderr.
+pub fn progress_bar(len: u64, template: &str) -> indicatif::ProgressBar {
+    let b = indicatif::ProgressBar::new(len);
+    b.set_style(indicatif::ProgressStyle::with_template(template).expect("static template"));
+    b
+}
+
+/// Runs the given (point, replication) runs of the plan on `pool`: their records, in the order
+/// of `tasks`. A run's seed depends on its point and replication only, so the records are the
+/// same whichever runs are asked for together and however many threads run them (with
+/// [`Seeds::Common`], replication r of every point has point 0's seed). Every point
+/// asked for is estimated before any run starts, and one past the limits is refused.
+pub fn run_tasks(
+    plan: &Plan,
+    tasks: &[(usize, u32)],
+    pool: &rayon::ThreadPool,
+    limits: Limits,
+    seeds: Seeds,
+    bar: Option<&indicatif::ProgressBar>,
+) -> Result<Vec<RunRecord>, String> {
+    let mut guards: Vec<Option<Guard>> = vec![None; plan.scenarios.len()];
+    for &(i, _) in tasks {
+        if guards[i].is_some() {
+            continue;
+        }
+        let scn = &plan.scenarios[i];
         let est = crate::budget::estimate(scn);
-        if let Some(why) = opts.limits.refuse(&est) {
+        if let Some(why) = limits.refuse(&est) {
             return Err(format!(
                 "error: {} at {}: {why}",
                 scn.source,
                 point_label(&plan.def, i)
             ));
         }
-        guards.push(Guard::new(opts.limits, Some(&est)));
+        guards[i] = Some(Guard::new(limits, Some(&est)));
     }
-    let tasks: Vec<(usize, u32)> = (0..plan.def.runs())
-        .filter(|i| opts.shard.is_none_or(|(k, n)| i % n as usize == k as usize))
-        .map(|i| (i / r, (i % r) as u32))
-        .collect();
-    let (threads, _) = crate::journey::worker_threads(opts.jobs);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| format!("error: cannot start worker threads: {e}"))?;
-    let bar = opts.progress.then(|| {
-        let b = indicatif::ProgressBar::new(tasks.len() as u64);
-        b.set_style(
-            indicatif::ProgressStyle::with_template(
-                "  {bar:40} {pos}/{len} runs  ({elapsed} so far, {eta} left)",
-            )
-            .expect("static template"),
-        );
-        b
-    });
     let out: Vec<Result<RunRecord, String>> = pool.install(|| {
         tasks
             .par_iter()
             .with_max_len(1)
             .map(|&(point, rep)| {
                 let mut scn = plan.scenarios[point].clone();
-                scn.seed = replication_seed(plan.def.seed, point as u64, u64::from(rep));
+                let at = match seeds {
+                    Seeds::PerPoint => point as u64,
+                    Seeds::Common => 0,
+                };
+                scn.seed = replication_seed(plan.def.seed, at, u64::from(rep));
                 let stopped = |at, why: &str| {
                     format!(
                         "error: {} at {}, replication {rep}: the run stopped at {}: {why}",
@@ -486,22 +539,22 @@ pub fn execute(plan: &Plan, opts: &Options) -> Result<Vec<RunRecord>, String> {
                         crate::engine::time::clock(at)
                     )
                 };
-                let run = crate::run::run_limited(&scn, &guards[point], &mut |_| {})
+                let guard = guards[point]
+                    .as_ref()
+                    .expect("every point asked for has a guard");
+                let run = crate::run::run_limited(&scn, guard, &mut |_| {})
                     .map_err(|e| stopped(e.0.at, &e.0.reason))?;
                 if let Some(s) = &run.stopped {
                     return Err(stopped(s.at, &s.reason));
                 }
                 let rec = record(point, rep, &scn, &run);
-                if let Some(b) = &bar {
+                if let Some(b) = bar {
                     b.inc(1);
                 }
                 Ok(rec)
             })
             .collect()
     });
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
     out.into_iter().collect()
 }
 

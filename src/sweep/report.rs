@@ -158,51 +158,59 @@ fn rep_figures(r: &RunRecord, h: &Histogram<u64>) -> RepFigures {
 pub fn summarise(def: &SweepDef, runs: &[RunRecord]) -> Result<Vec<PointSummary>, String> {
     let r = def.replications as usize;
     let objectives = def.objectives();
-    let mut out = Vec::with_capacity(def.points());
-    for (i, chunk) in runs.chunks(r).enumerate() {
-        let mut merged = crate::metrics::new_histogram();
-        let mut reps = Vec::with_capacity(r);
-        let (mut requests, mut ok, mut sum) = (0u64, 0u64, 0u128);
-        for run in chunk {
-            let h = run.histogram()?;
-            merged
-                .add(&h)
-                .map_err(|e| format!("run {} of point {i}: {e:?}", run.rep))?;
-            reps.push(rep_figures(run, &h));
-            requests += run.requests;
-            ok += run.ok;
-            sum += u128::from(run.latency_sum_ns);
-        }
-        let figures = FIGURES
-            .iter()
-            .map(|f| Interval::of(reps.iter().map(|x| (f.value)(x))))
-            .collect();
-        let objectives = objectives
-            .iter()
-            .enumerate()
-            .map(|(j, o)| {
-                objective_point(o, chunk.iter().map(|run| run.slo.get(j).copied().flatten()))
-            })
-            .collect();
-        out.push(PointSummary {
-            index: i,
-            values: def
-                .coords(i)
-                .iter()
-                .zip(&def.params)
-                .map(|(&v, p)| (p.key.clone(), p.values[v].clone()))
-                .collect(),
-            runs: chunk.to_vec(),
-            reps,
-            figures,
-            requests,
-            ok,
-            merged,
-            latency_sum: sum,
-            objectives,
-        });
+    runs.chunks(r)
+        .enumerate()
+        .map(|(i, chunk)| summarise_point(def, &objectives, i, chunk))
+        .collect()
+}
+
+/// Summarises point `i` from its runs (every replication, in order); `objectives` are
+/// `def.objectives()`.
+pub fn summarise_point(
+    def: &SweepDef,
+    objectives: &[Objective],
+    i: usize,
+    chunk: &[RunRecord],
+) -> Result<PointSummary, String> {
+    let mut merged = crate::metrics::new_histogram();
+    let mut reps = Vec::with_capacity(chunk.len());
+    let (mut requests, mut ok, mut sum) = (0u64, 0u64, 0u128);
+    for run in chunk {
+        let h = run.histogram()?;
+        merged
+            .add(&h)
+            .map_err(|e| format!("run {} of point {i}: {e:?}", run.rep))?;
+        reps.push(rep_figures(run, &h));
+        requests += run.requests;
+        ok += run.ok;
+        sum += u128::from(run.latency_sum_ns);
     }
-    Ok(out)
+    let figures = FIGURES
+        .iter()
+        .map(|f| Interval::of(reps.iter().map(|x| (f.value)(x))))
+        .collect();
+    let objectives = objectives
+        .iter()
+        .enumerate()
+        .map(|(j, o)| objective_point(o, chunk.iter().map(|run| run.slo.get(j).copied().flatten())))
+        .collect();
+    Ok(PointSummary {
+        index: i,
+        values: def
+            .coords(i)
+            .iter()
+            .zip(&def.params)
+            .map(|(&v, p)| (p.key.clone(), p.values[v].clone()))
+            .collect(),
+        runs: chunk.to_vec(),
+        reps,
+        figures,
+        requests,
+        ok,
+        merged,
+        latency_sum: sum,
+        objectives,
+    })
 }
 
 /// An objective judged on the interval of its replications' values (None: nothing to measure).

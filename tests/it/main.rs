@@ -14,6 +14,7 @@ mod fuzz; // a deterministic mutation fuzzer: 20,000 mutated scenarios never pan
 mod hardening; // regressions of hard inputs: huge columns, deep --set, closed pipes, --jobs, symlinked outputs, size limits
 mod jobs; // scheduled jobs: run lengths derived by hand, the clock, overlap, timeouts, retries, crashes, the live split, bad keys
 mod oracle; // the refactoring oracle: every scenario × seeds 1, 7, 42 writes the bytes in tests/oracle/SHA256SUMS
+mod plan; // the capacity planner: the pruned search chooses what the exhaustive grid chooses with fewer runs, --jobs changes no byte, infeasible exits 1, bad flags located
 mod properties; // proptest: the loader never panics; mutated chapters that load run and conserve requests
 mod queueing; // closed forms: M/M/1, M/M/c, M/M/c/c, M/G/1 and Little's law within derived tolerances
 mod queues; // queues, worker pools and topics: conservation (and a property), the DLQ, fan-out isolation, chapters 8–10, bad keys

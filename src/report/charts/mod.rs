@@ -10,14 +10,17 @@
 //! - `run`: the charts of one run over simulated time, with its events marked, including one
 //!   `gauge-…` chart per title of the gauges its components declare;
 //! - `journey`: the comparison of every chapter against the number of users;
-//! - `sweep`: a sweep's figures against its first parameter, with 95 % intervals as error bars.
+//! - `sweep`: a sweep's figures against its first parameter, with 95 % intervals as error bars;
+//! - `plan`: the planner's cost against p99 of every configuration tried, with its frontier.
 
 mod journey;
 mod kit;
+mod plan;
 mod run;
 mod sweep;
 
 pub use journey::journey_charts;
+pub use plan::{plan_chart, PlanDot, PlanPlot};
 pub use run::run_charts;
 pub use sweep::{sweep_charts, SweepPlot, SweepSeries, YUnit};
 
