@@ -34,15 +34,18 @@ pub const QUICK_LEVELS: [u32; 4] = [10, 100, 1_000, 10_000];
 
 /// The journey's workload, as `--set` overrides applied to every chapter before it is checked
 /// (so a mistake here is reported like any scenario's). Chapters 1 to 6 use these figures in
-/// their own stories: 8 s of thinking between clicks (an exponential), 80 % browsing, 15 %
-/// searching at 1.5× the work, 5 % buying at 3×, a 10 s timeout and one retry. The chapters'
+/// their own stories: 8 s of thinking between clicks (an exponential), 80 % reading product
+/// pages, 15 % searching at 1.5× the work, 5 % buying at 3×, a 10 s timeout and one retry. Of
+/// the 80 %, 2 points are staff editing a product (`/products/edit`, 2× the work, chapter 13's
+/// write): a page request under `/products` everywhere else, and what invalidates a cached item
+/// where there is a cache. The chapters'
 /// own objectives name classes of their own mixes, so they are cleared: the journey has its
 /// own ([`SLO_P99_MS`], [`SLO_ERROR_RATE`]).
 pub const WORKLOAD: &[&str] = &[
     r#"workload.think_time={ dist = "exponential", mean = "8s" }"#,
     r#"workload.timeout="10s""#,
     r#"workload.retries={ max = 1, backoff = "exponential", base = "500ms", jitter = true }"#,
-    r#"workload.mix=[{ name = "browse", path = "/products", weight = 0.80 }, { name = "search", path = "/search", weight = 0.15, work = 1.5 }, { name = "buy", path = "/orders", weight = 0.05, work = 3.0 }]"#,
+    r#"workload.mix=[{ name = "browse", path = "/products", weight = 0.78 }, { name = "edit", path = "/products/edit", weight = 0.02, work = 2.0 }, { name = "search", path = "/search", weight = 0.15, work = 1.5 }, { name = "buy", path = "/orders", weight = 0.05, work = 3.0 }]"#,
     "workload.spikes=[]",
     "workload.bots=[]",
     "slo.objectives=[]",
@@ -63,10 +66,10 @@ pub struct Plan {
     pub window: Time,
 }
 
-/// The default plan: 10 simulated minutes in 2 s windows (300 windows, 60 batches: MSER may cut
-/// up to 5 minutes and still measure 5).
+/// The default plan: 8 simulated minutes in 2 s windows (240 windows, 48 batches: MSER may cut
+/// up to 4 minutes and still measure 4).
 pub const DEFAULT_PLAN: Plan = Plan {
-    duration: 10 * MIN,
+    duration: 8 * MIN,
     window: 2 * SEC,
 };
 /// `--quick`: 4 minutes in 1 s windows (240 windows, 48 batches).
@@ -123,6 +126,8 @@ pub struct JourneyPoint {
     pub truncated: Time,
     /// Whether the run settled (MSER-5's minimum inside the first half on every series).
     pub settled: bool,
+    /// The series that did not settle ([`SERIES`]).
+    pub unsettled: Vec<&'static str>,
     /// The busiest tier over the measured windows and its mean CPU utilization.
     pub busiest: Option<(String, f64)>,
     /// The most common failure and its share of the requests, if any failed.
@@ -216,9 +221,13 @@ fn size_fleets(scn: &mut Scenario, users: u32) {
     }
 }
 
+/// The series MSER-5 watches, in [`truncation`]'s order.
+pub const SERIES: [&str; 4] = ["mean latency", "error rate", "requests held", "instances"];
+
 /// MSER-5 over the series that show a transient: mean latency, error rate, requests held inside
-/// the system and instances running. The truncation is the latest of the four.
-pub fn truncation(run: &RunOutput) -> mser::Truncation {
+/// the system and instances running. The truncation is the latest of the four; the second value
+/// names the series that did not settle.
+pub fn truncation(run: &RunOutput) -> (mser::Truncation, Vec<&'static str>) {
     let rows = &run.metrics.series;
     // A window with nothing to say (no success, no request) takes the series' mean: a gap is
     // not a transient.
@@ -256,17 +265,21 @@ pub fn truncation(run: &RunOutput) -> mser::Truncation {
         windows: 0,
         settled: true,
     };
-    for s in &series {
+    let mut unsettled = Vec::new();
+    for (s, name) in series.iter().zip(SERIES) {
         let t = mser::mser5(s);
         out.windows = out.windows.max(t.windows);
         out.settled &= t.settled;
+        if !t.settled {
+            unsettled.push(name);
+        }
     }
-    out
+    (out, unsettled)
 }
 
 /// The point's figures over the windows after the truncation point.
 fn measure(chapter: u32, scn: &Scenario, run: &RunOutput) -> JourneyPoint {
-    let cut = truncation(run);
+    let (cut, unsettled) = truncation(run);
     let rows = &run.metrics.series;
     let from = cut.windows.min(rows.len().saturating_sub(1));
     let kept = &rows[from.min(rows.len())..];
@@ -335,6 +348,7 @@ fn measure(chapter: u32, scn: &Scenario, run: &RunOutput) -> JourneyPoint {
         cost_per_month,
         truncated: start,
         settled: cut.settled,
+        unsettled,
         busiest,
         failure,
     }
@@ -487,8 +501,8 @@ pub fn breaking_points(points: &[JourneyPoint]) -> Vec<BreakingPoint> {
             }
             why = if !p.settled {
                 format!(
-                    "not settled in {} (no verdict){}",
-                    crate::engine::time::clock(p.truncated.max(1)).trim_start_matches("0:"),
+                    "not settled: {} still moving after half the run (no verdict){}",
+                    p.unsettled.join(", "),
                     if missed.is_empty() {
                         String::new()
                     } else {
@@ -542,7 +556,7 @@ fn summary_md(points: &[JourneyPoint], plan: Plan) -> String {
     let mut s = format!(
         "# The journey: every chapter's architecture under one workload\n\n\
          Steady load, the same for every architecture: users thinking {THINK_S} s between clicks \
-         (80 % browse /products, 15 % search at 1.5× the work, 5 % buy at 3×), a 10 s timeout and \
+         (78 % browse /products, 2 % edit a product at 2× the work, 15 % search at 1.5×, 5 % buy at 3×), a 10 s timeout and \
          one retry; no spikes, bots or faults. Each run lasts {} of simulated time in {} s \
          windows; its figures are those after the end of its transient (MSER-5).\n\n\
          The objective: p99 of successful requests under {} and at most {} % of requests \
@@ -564,7 +578,11 @@ fn summary_md(points: &[JourneyPoint], plan: Plan) -> String {
             p.goodput,
             p.cost_per_month,
             crate::engine::time::clock(p.truncated),
-            if p.settled { "yes" } else { "**no**" }
+            if p.settled {
+                "yes".to_string()
+            } else {
+                format!("**no** ({})", p.unsettled.join(", "))
+            }
         ));
     }
     if unsettled.is_empty() {
@@ -597,6 +615,7 @@ pub fn write_journey(
                 "cost_per_month_usd": round6(p.cost_per_month),
                 "measured_from_s": p.truncated as f64 / 1e9,
                 "settled": p.settled,
+                "unsettled_series": p.unsettled,
                 "meets_slo": p.meets_slo(),
                 "busiest_tier": p.busiest.as_ref().map(|(n, _)| n),
                 "busiest_utilization": p.busiest.as_ref().map(|(_, u)| round6(*u)),
