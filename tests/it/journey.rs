@@ -44,9 +44,9 @@ fn a_doctored_chapter_with_an_undeclared_change_is_caught() {
     assert!(problems.iter().any(|p| p.contains("`web.instance`")), "{problems:?}");
     // A declared change that is not there is a problem too (a stale declaration).
     let mut decl = honest.file.scenario.journey.clone().unwrap();
-    decl.changes.push("lb.algorithm".into());
+    decl.changes.push("lb.targets".into());
     let problems = undeclared(&diff(&ch4, &topology(&honest)), Some(&decl));
-    assert_eq!(problems, vec!["declares `lb.algorithm` in `changes`, but it does not change"]);
+    assert_eq!(problems, vec!["declares `lb.targets` in `changes`, but it does not change"]);
     // A component added or removed without a word.
     let mut decl = honest.file.scenario.journey.clone().unwrap();
     decl.changes.clear();
