@@ -371,7 +371,10 @@ pub struct Options {
 
 /// Runs every chapter at every level; writes journey.json, journey.csv, summary.md and the
 /// charts to `out`. Returns the files written and the points.
-pub fn run_journey(out: &Path, opts: &Options) -> Result<(Vec<PathBuf>, Vec<JourneyPoint>), String> {
+pub fn run_journey(
+    out: &Path,
+    opts: &Options,
+) -> Result<(Vec<PathBuf>, Vec<JourneyPoint>), String> {
     let mut tasks = Vec::new();
     for ch in scenario::embedded::CHAPTERS {
         for &u in &opts.levels {

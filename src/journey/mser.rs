@@ -77,7 +77,13 @@ mod tests {
     #[test]
     fn a_flat_series_drops_nothing_and_is_settled() {
         let t = mser5(&[3.0; 100]);
-        assert_eq!(t, Truncation { windows: 0, settled: true });
+        assert_eq!(
+            t,
+            Truncation {
+                windows: 0,
+                settled: true
+            }
+        );
     }
 
     #[test]
@@ -86,7 +92,11 @@ mod tests {
         let mut rng = RngStream::new(7, "mser/transient");
         let s: Vec<f64> = (0..200)
             .map(|i| {
-                let transient = if i < 20 { 100.0 * (1.0 - i as f64 / 20.0) } else { 0.0 };
+                let transient = if i < 20 {
+                    100.0 * (1.0 - i as f64 / 20.0)
+                } else {
+                    0.0
+                };
                 10.0 + transient + noise(&mut rng)
             })
             .collect();
@@ -118,12 +128,27 @@ mod tests {
             let s: Vec<f64> = (0..300).map(|_| 5.0 + noise(&mut rng)).collect();
             unsettled += usize::from(!mser5(&s).settled);
         }
-        assert!(unsettled <= 8, "{unsettled} of 200 steady series called unsettled");
+        assert!(
+            unsettled <= 8,
+            "{unsettled} of 200 steady series called unsettled"
+        );
     }
 
     #[test]
     fn too_short_a_series_is_not_settled() {
-        assert_eq!(mser5(&[1.0; 19]), Truncation { windows: 0, settled: false });
-        assert_eq!(mser5(&[]), Truncation { windows: 0, settled: false });
+        assert_eq!(
+            mser5(&[1.0; 19]),
+            Truncation {
+                windows: 0,
+                settled: false
+            }
+        );
+        assert_eq!(
+            mser5(&[]),
+            Truncation {
+                windows: 0,
+                settled: false
+            }
+        );
     }
 }

@@ -148,12 +148,15 @@ pub fn undeclared(actual: &Diff, decl: Option<&JourneyChange>) -> Vec<String> {
         }
     }
     for s in &said {
-        let there = actual
-            .changes
-            .iter()
-            .any(|c| c == s || c.strip_prefix(s.as_str()).is_some_and(|r| r.starts_with('.')));
+        let there = actual.changes.iter().any(|c| {
+            c == s
+                || c.strip_prefix(s.as_str())
+                    .is_some_and(|r| r.starts_with('.'))
+        });
         if !there {
-            out.push(format!("declares `{s}` in `changes`, but it does not change"));
+            out.push(format!(
+                "declares `{s}` in `changes`, but it does not change"
+            ));
         }
     }
     out

@@ -123,11 +123,7 @@ impl Chart for JourneyChart<'_> {
         if !any {
             draw_note(&chart, &self.x, &self.y, "no data to show")?;
         }
-        entries.push(Entry::new(
-            "every level: steady load",
-            WHITE,
-            Swatch::None,
-        ));
+        entries.push(Entry::new("every level: steady load", WHITE, Swatch::None));
         if let Some(n) = self.note {
             entries.push(Entry::new(n, WHITE, Swatch::None));
         }
@@ -167,7 +163,11 @@ pub fn journey_charts(dir: &Path, points: &[JourneyPoint]) -> Result<Vec<String>
     let cost = |p: &JourneyPoint| Some(p.cost_per_month);
     let goodput = |p: &JourneyPoint| Some(p.goodput);
     // From a tenth of the smallest offered load: a collapse's last trickle stays off the scale.
-    let floor = points.iter().map(|p| p.offered).fold(f64::INFINITY, f64::min) / 10.0;
+    let floor = points
+        .iter()
+        .map(|p| p.offered)
+        .fold(f64::INFINITY, f64::min)
+        / 10.0;
     let rate_axis = Axis::log(
         points
             .iter()
@@ -192,7 +192,10 @@ pub fn journey_charts(dir: &Path, points: &[JourneyPoint]) -> Result<Vec<String>
                 ),
                 chapters: &chapters,
                 x: x.clone(),
-                slo: Some((SLO_P99_MS, format!("objective: p99 < {}", fmt_ms(SLO_P99_MS)))),
+                slo: Some((
+                    SLO_P99_MS,
+                    format!("objective: p99 < {}", fmt_ms(SLO_P99_MS)),
+                )),
                 diagonal: false,
                 note: Some("no point: over half failed"),
             },

@@ -237,10 +237,17 @@ fn journey_change(c: &mut Checker, j: &super::JourneyChange, file: &ScenarioFile
     let names: Vec<&str> = file.components.keys().map(String::as_str).collect();
     let unknown = |c: &mut Checker, path: Vec<Seg>, name: &str| {
         let help = match super::error::nearest(name, names.iter().copied()) {
-            Some(n) => format!("did you mean `{n}`? (components here: {})", names.join(", ")),
+            Some(n) => format!(
+                "did you mean `{n}`? (components here: {})",
+                names.join(", ")
+            ),
             None => format!("components here: {}", names.join(", ")),
         };
-        c.err(&path, format!("there is no component named `{name}` in this scenario"), Some(help));
+        c.err(
+            &path,
+            format!("there is no component named `{name}` in this scenario"),
+            Some(help),
+        );
     };
     for (i, a) in j.adds.iter().enumerate() {
         if !file.components.contains_key(a) {
