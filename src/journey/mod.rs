@@ -128,7 +128,8 @@ pub struct JourneyPoint {
     pub settled: bool,
     /// The series that did not settle ([`SERIES`]).
     pub unsettled: Vec<&'static str>,
-    /// The busiest tier over the measured windows and its mean CPU utilization.
+    /// The busiest tier over the measured windows and its mean CPU utilization (None when no
+    /// tier reached 95 % in any window nor averaged half its CPU).
     pub busiest: Option<(String, f64)>,
     /// The most common failure and its share of the requests, if any failed.
     pub failure: Option<(&'static str, f64)>,
@@ -313,6 +314,8 @@ fn measure(chapter: u32, scn: &Scenario, run: &RunOutput) -> JourneyPoint {
     let cost_after = kept.last().map_or(cost_before, |r| r.gauges.cost);
     let cost_per_month = (cost_after - cost_before) / (secs / 3600.0).max(1e-9)
         * crate::scenario::units::HOURS_PER_MONTH;
+    // The bottleneck tier as a run's summary names it: the most windows at or above 95 % CPU,
+    // then the highest mean (a tier that is down in a crash loop has few windows with vCPUs).
     let busiest = run
         .tiers
         .iter()
@@ -322,9 +325,13 @@ fn measure(chapter: u32, scn: &Scenario, run: &RunOutput) -> JourneyPoint {
                 .filter_map(|r| r.gauges.tiers.get(*i).copied())
                 .filter(|u| u.is_finite())
                 .collect();
-            (!v.is_empty()).then(|| (name.clone(), v.iter().sum::<f64>() / v.len() as f64))
+            let hot = v.iter().filter(|&&u| u >= 0.95).count();
+            (!v.is_empty()).then(|| (name.clone(), v.iter().sum::<f64>() / v.len() as f64, hot))
         })
-        .max_by(|a, b| a.1.total_cmp(&b.1));
+        .max_by(|a, b| a.2.cmp(&b.2).then(a.1.total_cmp(&b.1)))
+        // A tier that was never near its limit is not what broke anything.
+        .filter(|&(_, mean, hot)| hot > 0 || mean >= 0.5)
+        .map(|(name, mean, _)| (name, mean));
     let failure = Outcome::ALL
         .iter()
         .filter(|o| **o != Outcome::Ok)
