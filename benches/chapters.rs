@@ -38,7 +38,8 @@ fn scenario(chapter: u32, users: u32, secs: u64, fleet: u64) -> scenario::Scenar
         .collect();
     let scn = scenario::load(&format!("chapter:{chapter}"), &overrides)
         .unwrap_or_else(|e| panic!("chapter {chapter} loads: {e}"));
-    let mut scn = scalesim::journey::steady_state(scn, users);
+    let mut scn = scalesim::journey::steady_state(scn, users, scalesim::journey::DEFAULT_PLAN);
+    scn.keep_window_histograms = false;
     scn.duration = secs * SEC;
     scn.warmup = secs * SEC / 3;
     scn.window = scalesim::metrics::auto_window(scn.duration, 60);

@@ -116,7 +116,13 @@ pub fn build(scn: &Scenario) -> Simulation<World> {
         comps,
         zones,
         reqs: RequestTable::new(),
-        metrics: Metrics::new(&class_names, scn.warmup, scn.window),
+        metrics: {
+            let mut m = Metrics::new(&class_names, scn.warmup, scn.window);
+            if scn.keep_window_histograms {
+                m.window_histograms = Some(Vec::new());
+            }
+            m
+        },
         net,
         registry,
         start_order: Vec::new(),

@@ -287,20 +287,27 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = DiffFormat::Markdown)]
         format: DiffFormat,
     },
-    /// Replay every embedded chapter at 10, 100, 1k, 10k and 100k users and chart them together.
+    /// Every embedded chapter's architecture under one steady workload at 10, 100, 1k, 10k and
+    /// 100k users, measured after its transient (MSER-5); charts and each architecture's
+    /// breaking point.
     Journey {
         /// Output folder: new, empty or an earlier journey (replaced as a whole); a symlink is
         /// followed. Checked before the runs.
         #[arg(long, default_value = "reports/journey")]
         out: PathBuf,
-        /// User levels to replay.
-        #[arg(long, value_delimiter = ',', default_values_t = crate::journey::DEFAULT_LEVELS.to_vec())]
-        users: Vec<u32>,
+        /// User levels to replay, comma-separated (default 10,100,1000,10000,100000; with
+        /// --quick 10,100,1000,10000).
+        #[arg(long, value_delimiter = ',')]
+        users: Option<Vec<u32>>,
+        /// Shorter runs (4 simulated minutes instead of 10) and, unless --users says otherwise,
+        /// no 100,000-user level: a look in seconds rather than a minute or two.
+        #[arg(long)]
+        quick: bool,
         /// Parallel runs: 0 (the default) means one per core; at most 4 per core (a larger
         /// number is capped, with a note on stderr). Results do not depend on it.
         #[arg(long, value_name = "N")]
         jobs: Option<usize>,
-        /// Print only errors.
+        /// Print only errors (off a terminal there is no progress bar either way).
         #[arg(long, short)]
         quiet: bool,
         /// The run's limits.
@@ -466,10 +473,11 @@ pub fn dispatch(cli: Cli) -> u8 {
         Command::Journey {
             out,
             users,
+            quick,
             jobs,
             quiet,
             limits,
-        } => cmd_journey(&out, &users, jobs, quiet, limits.limits()),
+        } => cmd_journey(&out, users, quick, jobs, quiet, limits.limits()),
         Command::Sweep {
             scenario,
             param,
@@ -930,11 +938,19 @@ fn cmd_validate(paths: &[String], set: &[String]) -> u8 {
 
 fn cmd_journey(
     out: &std::path::Path,
-    users: &[u32],
+    users: Option<Vec<u32>>,
+    quick: bool,
     jobs: Option<usize>,
     quiet: bool,
     limits: Limits,
 ) -> u8 {
+    let users = users.unwrap_or_else(|| {
+        if quick {
+            crate::journey::QUICK_LEVELS.to_vec()
+        } else {
+            crate::journey::DEFAULT_LEVELS.to_vec()
+        }
+    });
     if users.is_empty() || users.contains(&0) {
         errln!("error: --users needs positive user counts, e.g. --users 10,100,1000");
         return EXIT_BAD_INPUT;
@@ -948,9 +964,21 @@ fn cmd_journey(
         errln!("{n}");
     }
     let wall = Instant::now();
-    match crate::journey::run_journey(out, users, Some(threads), !quiet, limits) {
-        Ok(files) => {
+    let opts = crate::journey::Options {
+        levels: users.clone(),
+        plan: if quick {
+            crate::journey::QUICK_PLAN
+        } else {
+            crate::journey::DEFAULT_PLAN
+        },
+        jobs: Some(threads),
+        progress: !quiet && std::io::stderr().is_terminal(),
+        limits,
+    };
+    match crate::journey::run_journey(out, &opts) {
+        Ok((files, points)) => {
             if !quiet {
+                outln!("{}", crate::journey::breaking_table(&points));
                 outln!(
                     "journey: {} runs in {:.1}s; wrote {} files to {}",
                     crate::scenario::embedded::CHAPTERS.len() * users.len(),

@@ -22,7 +22,8 @@ pub fn new_histogram() -> Histogram<u64> {
 /// is cleared and read at every window's end, and at 2 digits it is an eighth of the size.
 pub const WINDOW_SIGFIG: u8 = 2;
 
-fn new_window_histogram() -> Histogram<u64> {
+/// An empty histogram of the per-window precision ([`WINDOW_SIGFIG`]).
+pub fn new_window_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(HIST_LOW, HIST_HIGH, WINDOW_SIGFIG).expect("static bounds are valid")
 }
 
@@ -142,6 +143,9 @@ pub struct Metrics {
     /// Requests counted apart by whether a scheduled job was running when they ended (only in
     /// scenarios with a job).
     pub job_split: Option<Box<JobSplit>>,
+    /// Every window's latency histogram, kept when the run asks for them (the journey, which
+    /// measures from a truncation point it finds after the run); `None` otherwise.
+    pub window_histograms: Option<Vec<Histogram<u64>>>,
 }
 
 /// Requests after warm-up, split by whether a scheduled job's run was going when they ended
@@ -272,6 +276,7 @@ impl Metrics {
             win_suppressed: 0,
             slo: Vec::new(),
             job_split: None,
+            window_histograms: None,
         }
     }
 
@@ -392,6 +397,9 @@ impl Metrics {
             gauges,
         };
         self.series.push(row);
+        if let Some(kept) = &mut self.window_histograms {
+            kept.push(self.win_hist.clone());
+        }
         self.win_start = end;
         self.win_outcomes = [0; Outcome::COUNT];
         self.win_hist.reset();

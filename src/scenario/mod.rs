@@ -44,6 +44,34 @@ pub struct MetaConfig {
     pub seed: Option<u64>,
     /// Time-series resolution. Default: about 240 points over the run, rounded.
     pub window: Option<Duration>,
+    /// `[scenario.journey]`: what this chapter's architecture changes from the previous
+    /// chapter's, for `scalesim journey` (docs/journey.md). Default: none declared (a scenario
+    /// outside the journey). Not echoed into results.json: it describes the file, not the run.
+    #[serde(default, skip_serializing)]
+    pub journey: Option<JourneyChange>,
+}
+
+/// `[scenario.journey]`: a chapter's declared change from the previous chapter's architecture.
+/// Each entry names a component (`"dns"`), one top-level setting of a component
+/// (`"web.instance"`), a `[network]` key (`"network.client_rtt"`) or the users' entry
+/// (`"workload.target"`). A test resolves consecutive chapters and fails when the difference
+/// is not exactly what is declared.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JourneyChange {
+    /// The chapter's idea, in a sentence (required).
+    pub idea: String,
+    /// Components this chapter has that the previous one did not. Default: none.
+    #[serde(default)]
+    pub adds: Vec<String>,
+    /// Components of the previous chapter this one leaves out. Default: none.
+    #[serde(default)]
+    pub removes: Vec<String>,
+    /// Components, settings (`NAME.KEY`), `network.KEY` or `workload.target` that differ from
+    /// the previous chapter's. A whole component (`"web"`) covers all its settings, as when its
+    /// kind changes. Default: none.
+    #[serde(default)]
+    pub changes: Vec<String>,
 }
 
 /// A scenario file as written (before semantic checks).
@@ -127,6 +155,9 @@ pub struct Scenario {
     pub notes: Vec<String>,
     /// The variant applied (`--variant NAME`), if any.
     pub variant: Option<String>,
+    /// Keep every window's latency histogram (`Metrics::window_histograms`): the journey
+    /// measures from a truncation point found after the run. False for a scenario as loaded.
+    pub keep_window_histograms: bool,
 }
 
 impl Scenario {

@@ -1502,3 +1502,58 @@ fn mistakes_in_gateways_limiters_calls_and_external_services_are_located_at_thei
         assert!(d.location.is_some(), "{d:?}");
     }
 }
+
+#[test]
+fn a_journey_declaration_names_what_exists_and_is_located_at_its_entries() {
+    let text = edit(
+        "seed = 42\n",
+        "seed = 42\n\n[scenario.journey]\nidea = \"one server\"\nadds = [\"wbe\"]\nremoves = [\"web\"]\nchanges = [\"web.\", \"networks\", \"workload.users\"]\n",
+    );
+    let e = parse_err(&text);
+    assert_eq!(e.diagnostics.len(), 5, "{e}");
+    let d = at_path(&e, "scenario.journey.adds[0]");
+    assert!(d.message.contains("no component named `wbe`"), "{d}");
+    assert!(help(d).contains("did you mean `web`"), "{d}");
+    assert_located(d, pos(&text, "\"wbe\""));
+    let d = at_path(&e, "scenario.journey.removes[0]");
+    assert!(
+        d.message.contains("`web` is a component of this scenario"),
+        "{d}"
+    );
+    assert!(help(d).contains("`changes`"), "{d}");
+    let d = at_path(&e, "scenario.journey.changes[0]");
+    assert!(d.message.contains("ends with a dot"), "{d}");
+    let d = at_path(&e, "scenario.journey.changes[1]");
+    assert!(d.message.contains("no component named `networks`"), "{d}");
+    let d = at_path(&e, "scenario.journey.changes[2]");
+    assert!(
+        d.message.contains("names no setting the journey compares"),
+        "{d}"
+    );
+    assert!(help(d).contains("workload.target"), "{d}");
+}
+
+#[test]
+fn a_journey_declaration_without_an_idea_or_with_an_unknown_key_is_refused() {
+    let text = edit(
+        "seed = 42\n",
+        "seed = 42\n\n[scenario.journey]\nadds = []\n",
+    );
+    let d = only(&parse_err(&text)).clone();
+    assert!(d.message.contains("missing required key `idea`"), "{d}");
+    let text = edit(
+        "seed = 42\n",
+        "seed = 42\n\n[scenario.journey]\nidea = \"x\"\nadded = [\"web\"]\n",
+    );
+    let e = parse_err(&text);
+    let d = only(&e);
+    assert_eq!(d.key_path.as_deref(), Some("scenario.journey.added"), "{d}");
+    assert!(help(d).contains("adds"), "{d}");
+    assert_located(d, pos(&text, "added"));
+    let text = edit(
+        "seed = 42\n",
+        "seed = 42\n\n[scenario.journey]\nidea = \" \"\n",
+    );
+    let d = only(&parse_err(&text)).clone();
+    assert_eq!(d.key_path.as_deref(), Some("scenario.journey.idea"), "{d}");
+}

@@ -13,6 +13,7 @@ mod edges; // every numeric key of the schema at its range edges: refused clearl
 mod fuzz; // a deterministic mutation fuzzer: 20,000 mutated scenarios never panic; accepted ones run clean
 mod hardening; // regressions of hard inputs: huge columns, deep --set, closed pipes, --jobs, symlinked outputs, size limits
 mod jobs; // scheduled jobs: run lengths derived by hand, the clock, overlap, timeouts, retries, crashes, the live split, bad keys
+mod journey; // the journey as a fair experiment: declared changes between chapters (and a doctored pair), one workload, --quick, --users
 mod oracle; // the refactoring oracle: every scenario × seeds 1, 7, 42 writes the bytes in tests/oracle/SHA256SUMS
 mod plan; // the capacity planner: the pruned search chooses what the exhaustive grid chooses with fewer runs, --jobs changes no byte, infeasible exits 1, bad flags located
 mod properties; // proptest: the loader never panics; mutated chapters that load run and conserve requests

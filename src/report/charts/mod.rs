@@ -21,6 +21,16 @@ mod sweep;
 
 pub use journey::journey_charts;
 pub use plan::{plan_chart, PlanDot, PlanPlot};
+
+/// Users as the charts print them: 950, 1,000, 100,000.
+pub fn fmt_users(u: u32) -> String {
+    kit::fmt_count(f64::from(u))
+}
+
+/// A latency in ms with its unit, as the charts print it: 20 ms, 1.5 s.
+pub fn fmt_ms_value(v: f64) -> String {
+    kit::fmt_ms(v)
+}
 pub use run::run_charts;
 pub use sweep::{sweep_charts, SweepPlot, SweepSeries, YUnit};
 

@@ -185,6 +185,9 @@ pub(super) fn validate(ctx: &ErrCtx, file: ScenarioFile) -> Result<Scenario, Loa
     }
     client.regions = regions.as_ref().map(|r| r.users_cdf.clone());
 
+    if let Some(j) = &meta.journey {
+        journey_change(&mut c, j, &file);
+    }
     let faults = faults::check(&mut c, &file.faults);
     let slos = slo::check(
         &mut c,
@@ -217,7 +220,71 @@ pub(super) fn validate(ctx: &ErrCtx, file: ScenarioFile) -> Result<Scenario, Loa
         notes: c.notes,
         file,
         variant: None,
+        keep_window_histograms: false,
     })
+}
+
+/// `[scenario.journey]`: what it names must exist here (`adds`, `changes`) or not (`removes`).
+fn journey_change(c: &mut Checker, j: &super::JourneyChange, file: &ScenarioFile) {
+    let base = [k("scenario"), k("journey")];
+    if j.idea.trim().is_empty() {
+        c.err(
+            &at_key(&base, "idea"),
+            "the idea can't be empty",
+            Some("say in a sentence what this chapter's architecture adds, e.g. idea = \"a load balancer\"".into()),
+        );
+    }
+    let names: Vec<&str> = file.components.keys().map(String::as_str).collect();
+    let unknown = |c: &mut Checker, path: Vec<Seg>, name: &str| {
+        let help = match super::error::nearest(name, names.iter().copied()) {
+            Some(n) => format!(
+                "did you mean `{n}`? (components here: {})",
+                names.join(", ")
+            ),
+            None => format!("components here: {}", names.join(", ")),
+        };
+        c.err(
+            &path,
+            format!("there is no component named `{name}` in this scenario"),
+            Some(help),
+        );
+    };
+    for (i, a) in j.adds.iter().enumerate() {
+        if !file.components.contains_key(a) {
+            unknown(c, at_index(&at_key(&base, "adds"), i), a);
+        }
+    }
+    for (i, r) in j.removes.iter().enumerate() {
+        if file.components.contains_key(r) {
+            c.err(
+                &at_index(&at_key(&base, "removes"), i),
+                format!("`{r}` is a component of this scenario, so it is not removed"),
+                Some("`removes` lists the previous chapter's components this one leaves out; a component that differs goes in `changes`".into()),
+            );
+        }
+    }
+    for (i, ch) in j.changes.iter().enumerate() {
+        let path = at_index(&at_key(&base, "changes"), i);
+        let (head, key) = match ch.split_once('.') {
+            Some((h, key)) => (h, Some(key)),
+            None => (ch.as_str(), None),
+        };
+        match (head, key) {
+            ("network", Some(_)) | ("workload", Some("target")) => {}
+            ("network" | "workload", _) => c.err(
+                &path,
+                format!("`{ch}` names no setting the journey compares"),
+                Some("write `network.KEY` (e.g. \"network.client_rtt\") or \"workload.target\"; the journey's workload is its own".into()),
+            ),
+            (name, Some(key)) if file.components.contains_key(name) && key.is_empty() => c.err(
+                &path,
+                format!("`{ch}` ends with a dot"),
+                Some(format!("write \"{name}\" for the whole component or \"{name}.KEY\" for one setting")),
+            ),
+            (name, _) if !file.components.contains_key(name) => unknown(c, path, name),
+            _ => {}
+        }
+    }
 }
 
 #[cfg(test)]
