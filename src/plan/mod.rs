@@ -634,7 +634,14 @@ pub fn load(req: &Request) -> Result<(Plan, report::Ask), String> {
         req.replications,
     )
     .map_err(|e| {
-        let mut e = e.replace("--param ", "--vary ");
+        let mut e = e
+            .replace("--param ", "--vary ")
+            .replace("at the sweep's point", "at the configuration")
+            .replace(
+                "changes the scenario's objectives",
+                "changes the objectives",
+            )
+            .replace("a sweep keeps [slo] fixed", "a plan keeps them fixed");
         if let Some(u) = &users_set {
             e = e.replace(&format!("--set {u}"), &format!("--users {}", &u[15..]));
         }
