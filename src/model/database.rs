@@ -435,24 +435,10 @@ impl Database {
 
     /// Where a read goes: a replica by the policy, or the primary.
     fn route_read(&mut self) -> usize {
-        let n = self.spec.replicas as usize;
-        if !self.spec.read_from_replicas || n == 0 {
+        if !self.spec.read_from_replicas {
             return 0;
         }
-        let inst = &self.inst;
-        let rng = &mut self.rng;
-        let load = |i: usize| {
-            let x = &inst[i + 1];
-            x.up.then(|| x.conns() + x.pool.len() as u32)
-        };
-        router::pick(
-            self.spec.policy,
-            n,
-            load,
-            |k| rng.below(k),
-            &mut self.cursor,
-        )
-        .map_or(0, |i| i + 1)
+        self.route_to_replica()
     }
 
     #[inline(always)]
