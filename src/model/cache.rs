@@ -1141,19 +1141,8 @@ pub fn summary_section(cards: &[(&'static str, Card)], measured: Time) -> String
         if *kind != "cache" {
             continue;
         }
-        let count = |k: &str| {
-            card.fields.iter().find_map(|(n, f)| match f {
-                Figure::Count(c) if *n == k => Some(*c),
-                _ => None,
-            })
-        };
-        let maybe = |k: &str| {
-            card.fields.iter().find_map(|(n, f)| match f {
-                Figure::Maybe(v) if *n == k => *v,
-                Figure::Value(v) if *n == k => Some(*v),
-                _ => None,
-            })
-        };
+        let count = |k: &str| card.count(k);
+        let maybe = |k: &str| card.value(k);
         if s.is_empty() {
             let _ = writeln!(s, "\n## Cache\n");
         }

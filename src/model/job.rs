@@ -1158,23 +1158,13 @@ pub fn summary_section(
         if s.is_empty() {
             s.push_str("\n## Scheduled jobs\n\n");
         }
-        let text = |k: &str| {
-            card.fields.iter().find_map(|(n, f)| match f {
-                Figure::Text(t) if *n == k => Some(t.clone()),
-                _ => None,
-            })
-        };
-        let runs: Vec<String> = card
-            .fields
+        let runs: Vec<&str> = card
+            .events("run_list")
+            .unwrap_or_default()
             .iter()
-            .find_map(|(n, f)| match f {
-                Figure::Events(v) if *n == "run_list" => {
-                    Some(v.iter().map(|(_, w)| w.clone()).collect())
-                }
-                _ => None,
-            })
-            .unwrap_or_default();
-        let from = match text("read_from").as_deref() {
+            .map(|(_, w)| w.as_str())
+            .collect();
+        let from = match card.text("read_from") {
             Some("primary") => "reads the database's primary",
             Some("replica") => "reads a read replica",
             _ => "reads a snapshot on its own instance",
@@ -1183,7 +1173,7 @@ pub fn summary_section(
             s,
             "- **{}** ({}, {from}): {}",
             card.name,
-            text("schedule").unwrap_or_default(),
+            card.text("schedule").unwrap_or_default(),
             match runs.len() {
                 0 => "no run in this period.".to_string(),
                 1 => format!("1 run — {}.", runs[0]),

@@ -434,6 +434,46 @@ pub struct Card {
     pub fields: Vec<(&'static str, Figure)>,
 }
 
+impl Card {
+    /// The figure under `key`, if the card has one.
+    pub fn figure(&self, key: &str) -> Option<&Figure> {
+        self.fields.iter().find(|(n, _)| *n == key).map(|(_, f)| f)
+    }
+
+    /// The count under `key`, if it is one.
+    pub fn count(&self, key: &str) -> Option<u64> {
+        match self.figure(key) {
+            Some(Figure::Count(c)) => Some(*c),
+            _ => None,
+        }
+    }
+
+    /// The measured value under `key` (a value, or a maybe that is there).
+    pub fn value(&self, key: &str) -> Option<f64> {
+        match self.figure(key) {
+            Some(Figure::Value(v)) => Some(*v),
+            Some(Figure::Maybe(v)) => *v,
+            _ => None,
+        }
+    }
+
+    /// The words under `key`, if they are words.
+    pub fn text(&self, key: &str) -> Option<&str> {
+        match self.figure(key) {
+            Some(Figure::Text(t)) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The timed entries under `key`, if they are entries.
+    pub fn events(&self, key: &str) -> Option<&[(Time, String)]> {
+        match self.figure(key) {
+            Some(Figure::Events(v)) => Some(v),
+            _ => None,
+        }
+    }
+}
+
 /// The queueing figures of one server since warm-up (results.json's `queue` block).
 #[derive(Clone, Debug, PartialEq)]
 pub struct QueueFigures {

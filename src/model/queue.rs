@@ -1056,22 +1056,8 @@ pub fn summary_section(cards: &[(&'static str, Card)]) -> String {
         if *kind != "queue" {
             continue;
         }
-        let count = |k: &str| {
-            card.fields
-                .iter()
-                .find_map(|(n, f)| match f {
-                    Figure::Count(c) if *n == k => Some(*c),
-                    _ => None,
-                })
-                .unwrap_or(0)
-        };
-        let maybe = |k: &str| {
-            card.fields.iter().find_map(|(n, f)| match f {
-                Figure::Maybe(v) if *n == k => *v,
-                Figure::Value(v) if *n == k => Some(*v),
-                _ => None,
-            })
-        };
+        let count = |k: &str| card.count(k).unwrap_or(0);
+        let maybe = |k: &str| card.value(k);
         if s.is_empty() {
             let _ = writeln!(
                 s,

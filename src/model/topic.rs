@@ -668,15 +668,7 @@ pub fn summary_section(cards: &[(&'static str, Card)]) -> String {
         if s.is_empty() {
             let _ = writeln!(s, "\n## Topics\n");
         }
-        let count = |k: &str| {
-            card.fields
-                .iter()
-                .find_map(|(n, f)| match f {
-                    Figure::Count(c) if *n == k => Some(*c),
-                    _ => None,
-                })
-                .unwrap_or(0)
-        };
+        let count = |k: &str| card.count(k).unwrap_or(0);
         let _ = writeln!(
             s,
             "**{}**: {} messages published, each answered at once (no feedback to the publisher); \
