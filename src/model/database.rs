@@ -233,6 +233,16 @@ pub fn next_check(t: Time, interval: Time) -> Time {
     (t / interval).saturating_add(1).saturating_mul(interval)
 }
 
+/// What a request asks of the database.
+#[derive(Clone, Copy, Debug)]
+struct Query {
+    kind: QueryKind,
+    /// Who asks (the stale-read table's key).
+    key: u32,
+    /// A scheduled job's batch: on a replica (else the primary), and its CPU demand, ns.
+    job: Option<(bool, f64)>,
+}
+
 /// Counters since the warm-up.
 #[derive(Clone, Debug, Default)]
 struct Stats {
@@ -383,31 +393,31 @@ impl Database {
         ctx.respond(id, &mut self.rng);
     }
 
-    fn query_of(&self, id: ReqId, ctx: &Ctx) -> (QueryKind, u32) {
+    /// What request `id` asks of the database, read from the request table once.
+    fn query_of(&self, id: ReqId, ctx: &Ctx) -> Query {
         match ctx.reqs.get(id) {
-            Some(r) if r.class == JOB_SCAN_PRIMARY || r.class == JOB_SCAN_REPLICA => {
-                (QueryKind::Scan, r.key)
-            }
-            Some(r) => (
-                self.spec
+            // A scheduled job's batch (super::job): a scan of the demand it carries.
+            Some(r) if r.class == JOB_SCAN_PRIMARY || r.class == JOB_SCAN_REPLICA => Query {
+                kind: QueryKind::Scan,
+                key: r.key,
+                job: Some((r.class == JOB_SCAN_REPLICA, r.work)),
+            },
+            Some(r) => Query {
+                kind: self
+                    .spec
                     .class_query
                     .get(r.class as usize)
                     .copied()
                     .unwrap_or(QueryKind::PointRead),
-                r.key,
-            ),
-            None => (QueryKind::PointRead, 0),
+                key: r.key,
+                job: None,
+            },
+            None => Query {
+                kind: QueryKind::PointRead,
+                key: 0,
+                job: None,
+            },
         }
-    }
-
-    /// A scheduled job's batch ([`super::job`]): where it runs (`Some(true)` a replica,
-    /// `Some(false)` the primary) and its CPU demand, ns; `None` for anything else.
-    fn job_batch(id: ReqId, ctx: &Ctx) -> Option<(bool, f64)> {
-        ctx.reqs.get(id).and_then(|r| match r.class {
-            JOB_SCAN_PRIMARY => Some((false, r.work)),
-            JOB_SCAN_REPLICA => Some((true, r.work)),
-            _ => None,
-        })
     }
 
     /// A read replica that is up (least loaded or random, as reads pick), or the primary when
@@ -443,18 +453,18 @@ impl Database {
 
     #[inline(always)]
     fn on_request(&mut self, id: ReqId, ctx: &mut Ctx) {
-        let (q, key) = self.query_of(id, ctx);
-        self.stats.queries[q.index()] += 1;
-        let i = if q == QueryKind::Write {
+        let q = self.query_of(id, ctx);
+        self.stats.queries[q.kind.index()] += 1;
+        let i = if q.kind == QueryKind::Write {
             0
         } else {
-            match Self::job_batch(id, ctx) {
+            match q.job {
                 Some((true, _)) => self.route_to_replica(),
                 Some((false, _)) => 0,
                 None => self.route_read(),
             }
         };
-        if q != QueryKind::Write {
+        if q.kind != QueryKind::Write {
             if i == 0 {
                 self.stats.reads_on_primary += 1;
             } else {
@@ -469,7 +479,7 @@ impl Database {
         let now = ctx.now();
         self.inst[i].touch(now);
         if self.inst[i].conns() < self.spec.max_connections {
-            self.start_query(i, id, now, q, key, ctx);
+            self.start_query(i, id, now, q, ctx);
             self.inst[i].cpu.reschedule(ctx);
         } else if self.spec.pool_timeout == 0 {
             self.inst[i].refused += 1;
@@ -486,22 +496,17 @@ impl Database {
     }
 
     /// Starts a query on instance `i` (touched; the caller reschedules its CPU).
-    fn start_query(
-        &mut self,
-        i: usize,
-        id: ReqId,
-        arrived: Time,
-        q: QueryKind,
-        key: u32,
-        ctx: &mut Ctx,
-    ) {
-        let job = Self::job_batch(id, ctx);
-        if i > 0 && job.is_none() && self.last_writes.is_stale(key, self.inst[i].stream.applied) {
+    fn start_query(&mut self, i: usize, id: ReqId, arrived: Time, q: Query, ctx: &mut Ctx) {
+        let stale = || {
+            self.last_writes
+                .is_stale(q.key, self.inst[i].stream.applied)
+        };
+        if i > 0 && q.job.is_none() && stale() {
             self.stats.stale_reads += 1;
         }
-        let demand = match job {
+        let demand = match q.job {
             Some((_, work)) => work,
-            None => self.costs[q.index()].sample(&mut self.rng) as f64,
+            None => self.costs[q.kind.index()].sample(&mut self.rng) as f64,
         };
         let x = &mut self.inst[i];
         x.cpu.start(id, arrived, demand, ctx);
@@ -522,8 +527,8 @@ impl Database {
                 continue;
             }
             self.inst[i].pool_wait_sum += (now - since) as f64;
-            let (q, key) = self.query_of(id, ctx);
-            self.start_query(i, id, since, q, key, ctx);
+            let q = self.query_of(id, ctx);
+            self.start_query(i, id, since, q, ctx);
         }
     }
 
@@ -578,7 +583,7 @@ impl Database {
             return;
         }
         self.inst[i].served += 1;
-        let (q, _) = self.query_of(job.req, ctx);
+        let q = self.query_of(job.req, ctx).kind;
         if q == QueryKind::Write && i == 0 {
             if self.standby_up && self.spec.standby_rtt > 0 {
                 self.inst[0].cpu.hold();
