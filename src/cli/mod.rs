@@ -299,6 +299,9 @@ pub enum Command {
         /// --quick 10,100,1000,10000).
         #[arg(long, value_delimiter = ',')]
         users: Option<Vec<u32>>,
+        /// Chapters to replay, comma-separated (default: all fourteen), e.g. --chapters 4,5.
+        #[arg(long, value_delimiter = ',', value_name = "N,N")]
+        chapters: Option<Vec<u32>>,
         /// Shorter runs (4 simulated minutes instead of 10) and, unless --users says otherwise,
         /// no 100,000-user level: a look in seconds rather than a minute or two.
         #[arg(long)]
@@ -473,11 +476,12 @@ pub fn dispatch(cli: Cli) -> u8 {
         Command::Journey {
             out,
             users,
+            chapters,
             quick,
             jobs,
             quiet,
             limits,
-        } => cmd_journey(&out, users, quick, jobs, quiet, limits.limits()),
+        } => cmd_journey(&out, users, chapters, quick, jobs, quiet, limits.limits()),
         Command::Sweep {
             scenario,
             param,
@@ -939,6 +943,7 @@ fn cmd_validate(paths: &[String], set: &[String]) -> u8 {
 fn cmd_journey(
     out: &std::path::Path,
     users: Option<Vec<u32>>,
+    chapters: Option<Vec<u32>>,
     quick: bool,
     jobs: Option<usize>,
     quiet: bool,
@@ -955,6 +960,26 @@ fn cmd_journey(
         errln!("error: --users needs positive user counts, e.g. --users 10,100,1000");
         return EXIT_BAD_INPUT;
     }
+    let known: Vec<u32> = crate::scenario::embedded::CHAPTERS
+        .iter()
+        .map(|c| c.number)
+        .collect();
+    let chapters = chapters.unwrap_or_else(|| known.clone());
+    if let Some(bad) = chapters.iter().find(|c| !known.contains(c)) {
+        errln!(
+            "error: --chapters: there is no chapter {bad}; the chapters are {}",
+            known
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        return EXIT_BAD_INPUT;
+    }
+    if chapters.is_empty() {
+        errln!("error: --chapters needs at least one chapter number, e.g. --chapters 4,5");
+        return EXIT_BAD_INPUT;
+    }
     if let Err(e) = report::Staging::preflight(out) {
         errln!("error: {e}");
         return EXIT_BAD_INPUT;
@@ -966,6 +991,7 @@ fn cmd_journey(
     let wall = Instant::now();
     let opts = crate::journey::Options {
         levels: users.clone(),
+        chapters,
         plan: if quick {
             crate::journey::QUICK_PLAN
         } else {

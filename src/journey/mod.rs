@@ -18,6 +18,7 @@ pub mod topology;
 
 use crate::engine::time::{Time, MIN, SEC};
 use crate::model::kinds::ComponentSpec;
+use crate::model::kit::EventKind;
 use crate::model::request::Outcome;
 use crate::report::results::round6;
 use crate::report::{charts, ReportError, Staging};
@@ -133,6 +134,9 @@ pub struct JourneyPoint {
     pub busiest: Option<(String, f64)>,
     /// The most common failure and its share of the requests, if any failed.
     pub failure: Option<(&'static str, f64)>,
+    /// The component that crashed most often over the measured windows, how often, and whether
+    /// for want of memory (a crash loop is what refuses users while its CPU gauge is empty).
+    pub crashes: Option<(String, u32, bool)>,
 }
 
 impl JourneyPoint {
@@ -147,6 +151,15 @@ impl JourneyPoint {
     /// What broke the objective here, in a few words.
     pub fn culprit(&self) -> String {
         let mut parts = Vec::new();
+        if let Some((who, n, oom)) = &self.crashes {
+            let how = if *oom { "ran out of memory" } else { "crashed" };
+            let times = if *n == 1 {
+                "once".to_string()
+            } else {
+                format!("{n} times")
+            };
+            parts.push(format!("{who} {how} {times}"));
+        }
         if let Some((tier, u)) = &self.busiest {
             parts.push(format!("{tier} ({:.0} % CPU)", u * 100.0));
         }
@@ -161,15 +174,41 @@ impl JourneyPoint {
     }
 }
 
-/// A chapter's scenario under the journey's workload ([`WORKLOAD`]) at `users`, as checked.
+/// The variant a chapter's file may carry for the journey: its architecture sized for the
+/// journey's steady load rather than its own story's incident (docs/journey.md).
+pub const JOURNEY_VARIANT: &str = "journey";
+
+/// A chapter's scenario under the journey's workload ([`WORKLOAD`]) at `users`, as checked, with
+/// the chapter's `[variants.journey]` applied when it has one.
 pub fn load_chapter(number: u32, users: u32) -> Result<Scenario, String> {
+    load_chapter_with(number, users, &[])
+}
+
+/// [`load_chapter`] with `extra` overrides applied last (a test's doctored chapter).
+pub fn load_chapter_with(
+    number: u32,
+    users: u32,
+    extra: &[scenario::overrides::Override],
+) -> Result<Scenario, String> {
     let mut sets: Vec<String> = WORKLOAD.iter().map(|s| s.to_string()).collect();
     sets.push(format!("workload.users={users}"));
     let overrides = sets
         .iter()
         .map(|s| scenario::overrides::Override::parse(s))
         .collect::<Result<Vec<_>, _>>()?;
-    scenario::load(&format!("chapter:{number}"), &overrides).map_err(|e| e.to_string())
+    let overrides: Vec<_> = overrides.into_iter().chain(extra.iter().cloned()).collect();
+    let source = format!("chapter:{number}");
+    let text = scenario::read_source(&source).map_err(|e| e.to_string())?;
+    let variant = has_journey_variant(&text).then_some(JOURNEY_VARIANT);
+    scenario::parse_variant(&source, &text, variant, &overrides).map_err(|e| e.to_string())
+}
+
+/// Whether a scenario's text declares `[variants.journey]`.
+fn has_journey_variant(text: &str) -> bool {
+    text.parse::<toml_edit::DocumentMut>()
+        .ok()
+        .and_then(|d| d.get("variants")?.get(JOURNEY_VARIANT).map(|_| ()))
+        .is_some()
 }
 
 /// Turns a chapter scenario into its steady-state replay at `users` under `plan`.
@@ -195,14 +234,18 @@ pub fn steady_state(mut scn: Scenario, users: u32, plan: Plan) -> Scenario {
     scn
 }
 
-/// Starts each autoscaling group at the size its CPU target asks for at this load, as if every
-/// user's request reached it (in the chapters, a scaling group is the tier that serves them
-/// all), within its min and max: the group then holds that size instead of spending the run
-/// catching up from its minimum.
+/// Starts each autoscaling group at the size its CPU target asks for at this load, within its
+/// min and max: the group then holds that size instead of spending the run catching up from its
+/// minimum. A group's load is the users' requests that reach it along the way in from the
+/// users' entry — through rate limiters, a CDN to its origin, an API gateway's route for each request's path and a
+/// balancer to its fleet ([`fleet_loads`]); a group no request reaches that way (one called by a
+/// service) keeps its minimum and scales from there.
 fn size_fleets(scn: &mut Scenario, users: u32) {
-    let rate = f64::from(users) / THINK_S;
-    let work = scn.client.mean_work();
-    for (_, c) in &mut scn.components {
+    let loads = fleet_loads(scn, f64::from(users) / THINK_S);
+    for (i, (_, c)) in scn.components.iter_mut().enumerate() {
+        let Some(&(rate, work)) = loads.get(&i) else {
+            continue;
+        };
         if let ComponentSpec::Fleet(f) = c {
             let target = match f.policy {
                 crate::model::fleet::Policy::TargetTracking {
@@ -220,6 +263,67 @@ fn size_fleets(scn: &mut Scenario, users: u32) {
             }
         }
     }
+}
+
+/// The users' requests per second reaching each fleet (by component index) from the entry, and
+/// their mean work: each class of the mix follows rate limiters, a CDN's origin, its gateway route and a
+/// balancer to the fleet whose instances the balancer's members are. A class that leaves that
+/// path (a server, a cache, a queue) reaches no fleet here.
+fn fleet_loads(scn: &Scenario, rate: f64) -> std::collections::BTreeMap<usize, (f64, f64)> {
+    let first = scenario::FIRST_COMPONENT;
+    let index = |id: u32| id.checked_sub(first).map(|i| i as usize);
+    // Which fleet each instance slot belongs to.
+    let mut fleet_of_slot = std::collections::BTreeMap::new();
+    for (i, (_, c)) in scn.components.iter().enumerate() {
+        if let ComponentSpec::Fleet(f) = c {
+            for &slot in &f.slots {
+                fleet_of_slot.insert(u32::from(slot), i);
+            }
+        }
+    }
+    let client = &scn.client;
+    let mut sums: std::collections::BTreeMap<usize, (f64, f64)> = Default::default();
+    let mut prev = 0.0;
+    for (class, cum) in client.mix_cdf.iter().enumerate() {
+        let weight = cum - prev;
+        prev = *cum;
+        let work = client.classes[class].work;
+        let mut at = index(u32::from(client.entry));
+        // A path is a handful of hops; the bound keeps a loop of limiters from spinning.
+        for _ in 0..16 {
+            let Some(i) = at else { break };
+            let Some((_, c)) = scn.components.get(i) else {
+                break;
+            };
+            at = match c {
+                ComponentSpec::RateLimiter(r) => index(u32::from(r.target)),
+                // Every page's API call goes on to the origin (the images' misses too).
+                ComponentSpec::Cdn(c) => index(c.origin),
+                ComponentSpec::ApiGateway(g) => g
+                    .route_of_class
+                    .get(class)
+                    .copied()
+                    .flatten()
+                    .and_then(|r| g.plans.get(usize::from(r)))
+                    .and_then(|p| p.calls.first())
+                    .and_then(|call| index(u32::from(call.to))),
+                ComponentSpec::LoadBalancer(lb) => lb
+                    .members
+                    .first()
+                    .and_then(|m| fleet_of_slot.get(&u32::from(*m)).copied()),
+                ComponentSpec::Fleet(_) => {
+                    let e = sums.entry(i).or_default();
+                    e.0 += weight;
+                    e.1 += weight * work;
+                    None
+                }
+                _ => None,
+            };
+        }
+    }
+    sums.into_iter()
+        .map(|(i, (w, ww))| (i, (rate * w, if w > 0.0 { ww / w } else { 1.0 })))
+        .collect()
 }
 
 /// The series MSER-5 watches, in [`truncation`]'s order.
@@ -314,8 +418,8 @@ fn measure(chapter: u32, scn: &Scenario, run: &RunOutput) -> JourneyPoint {
     let cost_after = kept.last().map_or(cost_before, |r| r.gauges.cost);
     let cost_per_month = (cost_after - cost_before) / (secs / 3600.0).max(1e-9)
         * crate::scenario::units::HOURS_PER_MONTH;
-    // The bottleneck tier as a run's summary names it: the most windows at or above 95 % CPU,
-    // then the highest mean (a tier that is down in a crash loop has few windows with vCPUs).
+    // The bottleneck tier: the largest share of its windows at or above 95 % CPU, then the
+    // highest mean.
     let busiest = run
         .tiers
         .iter()
@@ -326,12 +430,17 @@ fn measure(chapter: u32, scn: &Scenario, run: &RunOutput) -> JourneyPoint {
                 .filter(|u| u.is_finite())
                 .collect();
             let hot = v.iter().filter(|&&u| u >= 0.95).count();
-            (!v.is_empty()).then(|| (name.clone(), v.iter().sum::<f64>() / v.len() as f64, hot))
+            (!v.is_empty()).then(|| {
+                let n = v.len() as f64;
+                (name.clone(), v.iter().sum::<f64>() / n, hot, hot as f64 / n)
+            })
         })
-        .max_by(|a, b| a.2.cmp(&b.2).then(a.1.total_cmp(&b.1)))
+        // The share of its windows, not their count: a tier down in a crash loop has few
+        // windows with vCPUs, and at 100 % in each of them it is still the one that broke.
+        .max_by(|a, b| a.3.total_cmp(&b.3).then(a.1.total_cmp(&b.1)))
         // A tier that was never near its limit is not what broke anything.
-        .filter(|&(_, mean, hot)| hot > 0 || mean >= 0.5)
-        .map(|(name, mean, _)| (name, mean));
+        .filter(|&(_, mean, hot, _)| hot > 0 || mean >= 0.5)
+        .map(|(name, mean, _, _)| (name, mean));
     let failure = Outcome::ALL
         .iter()
         .filter(|o| **o != Outcome::Ok)
@@ -339,6 +448,18 @@ fn measure(chapter: u32, scn: &Scenario, run: &RunOutput) -> JourneyPoint {
         .filter(|&(_, n)| n > 0)
         .max_by_key(|&(_, n)| n)
         .map(|(name, n)| (name, n as f64 / total.max(1) as f64));
+    let mut crashed: std::collections::BTreeMap<&str, (u32, bool)> = Default::default();
+    for e in run.timeline.iter().filter(|e| e.at >= start) {
+        if matches!(e.kind, EventKind::Crash | EventKind::OutOfMemory) {
+            let c = crashed.entry(e.component.as_str()).or_default();
+            c.0 += 1;
+            c.1 |= e.kind == EventKind::OutOfMemory;
+        }
+    }
+    let crashes = crashed
+        .into_iter()
+        .max_by_key(|&(_, (n, _))| n)
+        .map(|(who, (n, oom))| (who.to_string(), n, oom));
     JourneyPoint {
         chapter,
         name: scn.name.clone(),
@@ -358,6 +479,7 @@ fn measure(chapter: u32, scn: &Scenario, run: &RunOutput) -> JourneyPoint {
         unsettled,
         busiest,
         failure,
+        crashes,
     }
 }
 
@@ -366,6 +488,8 @@ fn measure(chapter: u32, scn: &Scenario, run: &RunOutput) -> JourneyPoint {
 pub struct Options {
     /// User levels.
     pub levels: Vec<u32>,
+    /// Chapters replayed (numbers of [`scenario::embedded::CHAPTERS`]), in story order.
+    pub chapters: Vec<u32>,
     /// Run length and window.
     pub plan: Plan,
     /// Worker threads (`None`: one per core).
@@ -383,7 +507,10 @@ pub fn run_journey(
     opts: &Options,
 ) -> Result<(Vec<PathBuf>, Vec<JourneyPoint>), String> {
     let mut tasks = Vec::new();
-    for ch in scenario::embedded::CHAPTERS {
+    for ch in scenario::embedded::CHAPTERS
+        .iter()
+        .filter(|c| opts.chapters.contains(&c.number))
+    {
         for &u in &opts.levels {
             let scn = load_chapter(ch.number, u)
                 .map_err(|e| format!("chapter {} under the journey's workload: {e}", ch.number))?;
@@ -481,6 +608,11 @@ pub struct BreakingPoint {
     pub breaks: Option<u32>,
     /// Why it does not: what broke it, or that it never settled.
     pub why: String,
+    /// The chapter's short title ("The load balancer").
+    pub title: String,
+    /// Against the previous chapter's: "up from 100", "same", "down from 10,000" (empty for the
+    /// first chapter shown), and the chapter's `because` when it says why.
+    pub versus: String,
 }
 
 /// Each architecture's breaking point, in chapter order.
@@ -524,15 +656,42 @@ pub fn breaking_points(points: &[JourneyPoint]) -> Vec<BreakingPoint> {
             };
             break;
         }
+        let embedded = scenario::embedded::Chapter::number(ch);
+        let versus = match out.last() {
+            None => String::new(),
+            Some(prev) => {
+                let word = match holds.cmp(&prev.holds) {
+                    std::cmp::Ordering::Greater => format!("up from {}", opt_users(prev.holds)),
+                    std::cmp::Ordering::Equal => "same".to_string(),
+                    std::cmp::Ordering::Less => format!("down from {}", opt_users(prev.holds)),
+                };
+                match embedded
+                    .and_then(|c| declaration(c.text))
+                    .and_then(|d| d.because)
+                {
+                    Some(b) => format!("{word}: {b}"),
+                    None => word,
+                }
+            }
+        };
         out.push(BreakingPoint {
             chapter: ch,
             name: pts[0].name.clone(),
             holds,
             breaks,
             why,
+            title: embedded.map_or_else(|| pts[0].name.clone(), |c| c.title().to_string()),
+            versus,
         });
     }
     out
+}
+
+/// A scenario text's `[scenario.journey]` declaration, if it parses.
+pub fn declaration(text: &str) -> Option<scenario::JourneyChange> {
+    let doc: toml::Table = text.parse().ok()?;
+    let journey = doc.get("scenario")?.get("journey")?.clone();
+    journey.try_into().ok()
 }
 
 fn opt_users(u: Option<u32>) -> String {
@@ -542,16 +701,21 @@ fn opt_users(u: Option<u32>) -> String {
 /// The breaking-point table in Markdown.
 pub fn breaking_table(points: &[JourneyPoint]) -> String {
     let mut s = String::from(
-        "| # | architecture | meets the objective up to | breaks at | what broke it |\n|---|---|---|---|---|\n",
+        "| # | architecture | meets the objective up to | breaks at | what broke it | against the chapter before |\n|---|---|---|---|---|---|\n",
     );
     for b in breaking_points(points) {
         s.push_str(&format!(
-            "| {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} |\n",
             b.chapter,
-            b.name,
+            b.title,
             opt_users(b.holds),
             opt_users(b.breaks),
-            b.why
+            b.why,
+            if b.versus.is_empty() {
+                "—"
+            } else {
+                &b.versus
+            }
         ));
     }
     s
@@ -637,8 +801,9 @@ pub fn write_journey(
     let breaking: Vec<_> = breaking_points(points)
         .into_iter()
         .map(|b| {
-            json!({"chapter": b.chapter, "name": b.name, "meets_slo_up_to": b.holds,
-                   "breaks_at": b.breaks, "why": b.why})
+            json!({"chapter": b.chapter, "name": b.name, "title": b.title,
+                   "meets_slo_up_to": b.holds, "breaks_at": b.breaks, "why": b.why,
+                   "against_previous": b.versus})
         })
         .collect();
     let doc = json!({

@@ -121,6 +121,8 @@ pub fn undeclared(actual: &Diff, decl: Option<&JourneyChange>) -> Vec<String> {
         adds: Vec::new(),
         removes: Vec::new(),
         changes: Vec::new(),
+        moves: None,
+        because: None,
     };
     let decl = decl.unwrap_or(&empty);
     let mut out = Vec::new();

@@ -420,7 +420,7 @@ pub fn summary_md(scn: &Scenario, run: &RunOutput) -> String {
     let f = figures(run);
     let a = analyze(run);
     let mut s = String::new();
-    let _ = writeln!(s, "# {}\n", scn.name);
+    let _ = writeln!(s, "# {}\n", scn.title());
     if let Some(d) = &scn.file.scenario.description {
         let _ = writeln!(s, "_{d}_\n");
     }

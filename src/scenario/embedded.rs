@@ -12,6 +12,21 @@ pub struct Chapter {
     pub text: &'static str,
 }
 
+impl Chapter {
+    /// Its short title, from the file's first line (`# Chapter 5 — The load balancer: …`): the
+    /// words after the dash, up to a colon — "The load balancer".
+    pub fn title(&self) -> &'static str {
+        let first = self.text.lines().next().unwrap_or("");
+        let after = first.split_once('—').map_or(first, |(_, t)| t).trim();
+        after.split_once(':').map_or(after, |(t, _)| t).trim()
+    }
+
+    /// The embedded chapter numbered `n`.
+    pub fn number(n: u32) -> Option<&'static Chapter> {
+        CHAPTERS.iter().find(|c| c.number == n)
+    }
+}
+
 macro_rules! chapter {
     ($n:expr, $file:literal) => {
         Chapter {
@@ -43,4 +58,25 @@ pub const CHAPTERS: &[Chapter] = &[
 /// The embedded chapter `n`, if there is one.
 pub fn chapter(n: u32) -> Option<&'static Chapter> {
     CHAPTERS.iter().find(|c| c.number == n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_chapter_has_a_short_title() {
+        assert_eq!(Chapter::number(5).unwrap().title(), "The load balancer");
+        assert_eq!(
+            Chapter::number(1).unwrap().title(),
+            "One server runs everything"
+        );
+        for c in CHAPTERS {
+            assert!(
+                !c.title().is_empty() && !c.title().starts_with('#'),
+                "{}",
+                c.file
+            );
+        }
+    }
 }

@@ -393,6 +393,7 @@ const FAULT_KIND_NAMES: &[&str] = &[
 const METRIC_NAMES: &[&str] = &["cpu", "requests_per_target"];
 /// Retry backoffs.
 const BACKOFF_NAMES: &[&str] = &["exponential", "constant"];
+const MOVES_NAMES: &[&str] = &["up", "same", "down"];
 
 fn one_of(key: &str, names: &[&str]) -> String {
     let list: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
@@ -464,6 +465,7 @@ fn expectation(path: &[Seg], expected: &str) -> String {
         "change" => Some("a whole number of instances to add or remove, such as change = 2 or change = -1".into()),
         "retries" => Some("a table such as { max = 2, backoff = \"exponential\", base = \"100ms\" }".into()),
         "backoff" => Some(one_of("backoff", BACKOFF_NAMES)),
+        "moves" if under("journey") => Some(one_of("moves", MOVES_NAMES)),
         "health_check" => Some("a table such as { interval = \"10s\", timeout = \"2s\", unhealthy = 2, healthy = 3 }".into()),
         "failover" => Some("a table such as { secondary = \"backup\", interval = \"30s\", threshold = 3 }".into()),
         "targets" => Some("a fleet name such as targets = \"web\", or a list of server names such as targets = [\"web1\", \"web2\"]".into()),
@@ -784,6 +786,7 @@ mod tests {
         assert_eq!(variants("FaultKind"), FAULT_KIND_NAMES);
         assert_eq!(variants("Metric"), METRIC_NAMES);
         assert_eq!(variants("Backoff"), BACKOFF_NAMES);
+        assert_eq!(variants("Moves"), MOVES_NAMES);
         // `dist` and `policy` names are the tagged tables' own (scenario/tagged.rs checks them).
     }
 

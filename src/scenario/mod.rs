@@ -72,6 +72,40 @@ pub struct JourneyChange {
     /// kind changes. Default: none.
     #[serde(default)]
     pub changes: Vec<String>,
+    /// What this chapter's architecture does to the breaking point (the most users it serves
+    /// within the journey's objective) compared with the previous chapter's: `"up"`, `"same"`
+    /// or `"down"`. A test replays the journey and fails when the breaking points disagree.
+    /// Default: not declared (chapter 1, or a scenario outside the journey).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moves: Option<Moves>,
+    /// Why, in a sentence, when the idea does not move the breaking point up (it targets
+    /// another problem; the architecture adds a component that limits first): shown in the
+    /// journey's breaking-point table. Default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub because: Option<String>,
+}
+
+/// `[scenario.journey] moves`: the breaking point compared with the previous chapter's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Moves {
+    /// It serves more users within the objective.
+    Up,
+    /// The same.
+    Same,
+    /// Fewer.
+    Down,
+}
+
+impl Moves {
+    /// The word in the file.
+    pub fn name(self) -> &'static str {
+        match self {
+            Moves::Up => "up",
+            Moves::Same => "same",
+            Moves::Down => "down",
+        }
+    }
 }
 
 /// A scenario file as written (before semantic checks).
@@ -161,6 +195,23 @@ pub struct Scenario {
 }
 
 impl Scenario {
+    /// The name to show people: a chapter's title when this is one of the embedded chapters
+    /// ("Chapter 5 — The load balancer"), else the scenario's `name`.
+    pub fn title(&self) -> String {
+        match self.chapter.and_then(embedded::Chapter::number) {
+            Some(c)
+                if Some(self.name.as_str())
+                    == c.file
+                        .strip_suffix(".toml")
+                        .map(|stem| format!("ch{stem}"))
+                        .as_deref() =>
+            {
+                format!("Chapter {} — {}", c.number, c.title())
+            }
+            _ => self.name.clone(),
+        }
+    }
+
     /// The name of component `c` ("users" for 0, "faults" for 1, `web[3]` for a fleet's slot).
     pub fn name_of(&self, c: CompId) -> String {
         match c {

@@ -4,12 +4,14 @@
 
 use crate::common::{code, scalesim, stderr, stdout, Tmp};
 use scalesim::journey::topology::{diff, topology, undeclared};
-use scalesim::journey::{load_chapter, WORKLOAD};
+use scalesim::journey::{load_chapter, load_chapter_with, WORKLOAD};
+use scalesim::scenario::Moves;
 use scalesim::scenario::{self, embedded::CHAPTERS, overrides::Override};
 
+/// Chapter `n` as the journey replays it (its `[variants.journey]` applied), with `sets` on top.
 fn chapter(n: u32, sets: &[&str]) -> scenario::Scenario {
     let o: Vec<Override> = sets.iter().map(|s| Override::parse(s).unwrap()).collect();
-    scenario::load(&format!("chapter:{n}"), &o).unwrap_or_else(|e| panic!("chapter {n}: {e}"))
+    load_chapter_with(n, 1000, &o).unwrap_or_else(|e| panic!("chapter {n}: {e}"))
 }
 
 #[test]
@@ -126,29 +128,69 @@ fn every_chapter_takes_the_one_workload() {
         .all(|s| s.starts_with("workload.") || s.starts_with("slo.")));
 }
 
+/// Must-show of the journey: the breaking points follow the story. Every chapter after the first
+/// declares whether its architecture serves more users within the objective than the previous
+/// chapter's (`moves = "up" | "same" | "down"`, with `because` when not up); the quick journey at
+/// the levels where they differ (100 to 10,000 users) must agree with every declaration.
 #[test]
-fn quick_runs_every_chapter_and_writes_the_breaking_points() {
+fn quick_journey_breaking_points_move_as_each_chapter_declares() {
     let tmp = Tmp::new("journey-quick");
     let out = tmp.s("q");
-    let o = scalesim(&["journey", "--quick", "--users", "10,1000", "--out", &out]);
+    let o = scalesim(&[
+        "journey",
+        "--quick",
+        "--users",
+        "100,1000,10000",
+        "--out",
+        &out,
+    ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let text = stdout(&o);
     assert!(
         text.contains("| # | architecture | meets the objective up to"),
         "{text}"
     );
-    assert!(text.contains("28 runs"), "{text}");
+    assert!(text.contains("42 runs"), "{text}");
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(tmp.join("q/journey.json")).unwrap())
             .unwrap();
-    assert_eq!(json["points"].as_array().unwrap().len(), 28);
-    assert_eq!(json["breaking_points"].as_array().unwrap().len(), 14);
+    assert_eq!(json["points"].as_array().unwrap().len(), 42);
+    let bps = json["breaking_points"].as_array().unwrap();
+    assert_eq!(bps.len(), 14);
     for p in json["points"].as_array().unwrap() {
         assert!(
             p["settled"].is_boolean() && p["measured_from_s"].is_number(),
             "{p}"
         );
     }
+    let up_to = |i: usize| bps[i]["meets_slo_up_to"].as_u64().unwrap_or(0);
+    let mut wrong = Vec::new();
+    for (i, ch) in CHAPTERS.iter().enumerate().skip(1) {
+        let decl = chapter(ch.number, &[]).file.scenario.journey.unwrap();
+        let moves = decl
+            .moves
+            .unwrap_or_else(|| panic!("{} declares no `moves`", ch.file));
+        assert!(
+            moves == Moves::Up || decl.because.is_some(),
+            "{}: says why it does not move the breaking point up",
+            ch.file
+        );
+        let (before, after) = (up_to(i - 1), up_to(i));
+        let got = match after.cmp(&before) {
+            std::cmp::Ordering::Greater => Moves::Up,
+            std::cmp::Ordering::Equal => Moves::Same,
+            std::cmp::Ordering::Less => Moves::Down,
+        };
+        if got != moves {
+            wrong.push(format!(
+                "{}: declares {:?}, but it meets the objective up to {after} users after {before}",
+                ch.file, moves
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}\n\n{text}", wrong.join("\n"));
+    // The story's order: a single small server, a big one, then a fleet.
+    assert_eq!((up_to(0), up_to(2), up_to(3)), (100, 1000, 10000), "{text}");
     let summary = std::fs::read_to_string(tmp.join("q/summary.md")).unwrap();
     assert!(summary.contains("## Breaking points"), "{summary}");
     for f in [
@@ -161,6 +203,40 @@ fn quick_runs_every_chapter_and_writes_the_breaking_points() {
     }
     // Off a terminal there is no progress bar: stderr stays empty.
     assert_eq!(stderr(&o), "");
+}
+
+#[test]
+fn chapters_selects_and_an_unknown_chapter_is_refused() {
+    let tmp = Tmp::new("journey-chapters");
+    let out = tmp.s("c");
+    let o = scalesim(&[
+        "journey",
+        "--quick",
+        "--users",
+        "10",
+        "--chapters",
+        "4,5",
+        "--out",
+        &out,
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.join("c/journey.json")).unwrap())
+            .unwrap();
+    let chapters: Vec<u64> = json["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["chapter"].as_u64().unwrap())
+        .collect();
+    assert_eq!(chapters, [4, 5]);
+    let o = scalesim(&["journey", "--chapters", "15", "--out", &out]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("there is no chapter 15"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

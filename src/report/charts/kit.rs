@@ -26,13 +26,14 @@ const SIZE: (u32, u32) = (1200, 600);
 /// Size of charts with two stacked panels.
 pub(super) const SIZE_TALL: (u32, u32) = (1200, 760);
 /// Width of the legend column on the right of every chart.
-pub(super) const LEGEND_W: u32 = 285;
+pub(super) const LEGEND_W: u32 = 300;
 
-pub(super) const TITLE_PX: u32 = 24;
-const DESC_PX: u32 = 17;
-const TICK_PX: u32 = 15;
-const LEGEND_PX: u32 = 15;
-const NOTE_PX: u32 = 14;
+// Sized to be read from the back of a lecture hall when the chart fills a projector's width.
+pub(super) const TITLE_PX: u32 = 28;
+const DESC_PX: u32 = 19;
+const TICK_PX: u32 = 17;
+const LEGEND_PX: u32 = 17;
+const NOTE_PX: u32 = 15;
 
 const GRID_BOLD: RGBColor = RGBColor(210, 210, 210);
 const GRID_LIGHT: RGBColor = RGBColor(240, 240, 240);
@@ -416,12 +417,56 @@ pub(super) fn fmt_usd(v: f64) -> String {
 /// Shortens `s` to at most `n` characters with an ellipsis.
 pub(super) fn ellipsize(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(n.saturating_sub(1)).collect();
-        t.push('…');
-        t
+        return s.to_string();
     }
+    let keep: String = s.chars().take(n.saturating_sub(1)).collect();
+    // Cut at the last word boundary when there is one in the second half: a label reads
+    // "taken out of…", never "taken out of rotati…".
+    let half = keep.chars().count() / 2;
+    let cut = keep
+        .char_indices()
+        .filter(|&(i, c)| c == ' ' && keep[..i].chars().count() >= half)
+        .map(|(i, _)| i)
+        .last();
+    let mut t = match cut {
+        Some(i) => keep[..i].trim_end_matches([',', ';', ':', ' ']).to_string(),
+        None => keep,
+    };
+    t.push('…');
+    t
+}
+
+/// `text` broken into lines at spaces so each is at most `max_px` wide in `style` (a single word
+/// wider than that is shortened).
+pub(super) fn wrap_text<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    text: &str,
+    style: &TextStyle,
+    max_px: i32,
+) -> Result<Vec<String>, String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let candidate = if line.is_empty() {
+            word.to_string()
+        } else {
+            format!("{line} {word}")
+        };
+        if area.estimate_text_size(&candidate, style).map_err(perr)?.0 as i32 <= max_px
+            || line.is_empty()
+        {
+            line = candidate;
+        } else {
+            lines.push(std::mem::replace(&mut line, word.to_string()));
+        }
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+        .into_iter()
+        .map(|l| fit_text(area, &l, style, max_px))
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -509,10 +554,11 @@ pub(super) fn draw_legend<DB: DrawingBackend>(
     entries: &[Entry],
 ) -> Result<(), String> {
     let (w, h) = area.dim_in_pixel();
-    let row = 24;
+    let row = 26;
     let style = (FONT, LEGEND_PX).into_font().color(&INK);
-    for (i, e) in entries.iter().enumerate() {
-        let y = top + 12 + row * i as i32;
+    let mut y = top + 12 - row;
+    for e in entries {
+        y += row;
         if y + row / 2 > h as i32 {
             break;
         }
@@ -569,13 +615,28 @@ pub(super) fn draw_legend<DB: DrawingBackend>(
             }
             Swatch::None => {}
         }
-        let text = fit_text(area, &e.label, &style, w as i32 - x1 - 14)?;
-        area.draw(&Text::new(
-            text,
-            (x1 + 8, y),
-            style.clone().pos(Pos::new(HPos::Left, VPos::Center)),
-        ))
-        .map_err(perr)?;
+        // A long label wraps onto the rows below its swatch rather than being cut.
+        let (x_text, width) = match e.swatch {
+            Swatch::None => (10, w as i32 - 24),
+            _ => (x1 + 8, w as i32 - x1 - 14),
+        };
+        for (k, line) in wrap_text(area, &e.label, &style, width)?
+            .into_iter()
+            .enumerate()
+        {
+            if k > 0 {
+                y += row - 5;
+                if y + row / 2 > h as i32 {
+                    break;
+                }
+            }
+            area.draw(&Text::new(
+                line,
+                (x_text, y),
+                style.clone().pos(Pos::new(HPos::Left, VPos::Center)),
+            ))
+            .map_err(perr)?;
+        }
     }
     Ok(())
 }
@@ -706,7 +767,8 @@ pub(super) fn draw_strip<DB: DrawingBackend>(
     x: &Axis,
     y: &Axis,
     labels: &[(f64, String, RGBColor)],
-) -> Result<(), String> {
+) -> Result<Vec<Entry>, String> {
+    let mut notes = Vec::new();
     let (xr, _) = chart.plotting_area().get_pixel_range();
     let base = strip.get_base_pixel();
     let (_, strip_h) = strip.dim_in_pixel();
@@ -717,9 +779,16 @@ pub(super) fn draw_strip<DB: DrawingBackend>(
         let Some(p) = x.pos(*t) else { continue };
         let px = chart.backend_coord(&(p, y.hi)).0;
         let style = (FONT, NOTE_PX).into_font().color(color);
-        // Full text first; a shortened one if that fits nowhere.
+        // Full text first; else a shortened one with a number whose full text the legend
+        // lists (never a word cut in the middle, never a label silently lost).
+        let tag = format!("[{}]", notes.len() + 1);
         let mut spot = None;
-        'variants: for candidate in [text.clone(), ellipsize(text, 36)] {
+        'variants: for candidate in [
+            text.clone(),
+            format!("{} {tag}", ellipsize(text, 36)),
+            format!("{} {tag}", ellipsize(text, 18)),
+            tag.clone(),
+        ] {
             let (w, _) = strip.estimate_text_size(&candidate, &style).map_err(perr)?;
             let w = w as i32;
             for (r, edge) in right_edge.iter().enumerate() {
@@ -731,9 +800,15 @@ pub(super) fn draw_strip<DB: DrawingBackend>(
                 }
             }
         }
-        let Some((r, x0, w, text)) = spot else {
+        let Some((r, x0, w, shown)) = spot else {
+            // No room even for a number above the plot: the legend still says it.
+            notes.push(Entry::new(format!("also: {text}"), *color, Swatch::None));
             continue;
         };
+        if shown != *text {
+            notes.push(Entry::new(format!("{tag} {text}"), *color, Swatch::None));
+        }
+        let text = shown;
         right_edge[r] = x0 + w;
         placed.push((px - base.0, x0 - base.0, r as i32, w, text, *color, style));
     }
@@ -763,7 +838,7 @@ pub(super) fn draw_strip<DB: DrawingBackend>(
             ))
             .map_err(perr)?;
     }
-    Ok(())
+    Ok(notes)
 }
 #[cfg(test)]
 mod tests {

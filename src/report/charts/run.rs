@@ -236,7 +236,7 @@ impl Marks {
             out.extend(self.bots.iter().map(|b| (b.0, b.2.clone(), BOTS)));
         }
         if self.jobs.len() <= MAX_LABELLED {
-            out.extend(self.jobs.iter().map(|j| (j.0, ellipsize(&j.2, 70), JOBS)));
+            out.extend(self.jobs.iter().map(|j| (j.0, j.2.clone(), JOBS)));
         }
         if self.faults.len() <= MAX_LABELLED {
             out.extend(self.faults.iter().map(|f| (f.0, f.1.clone(), FAULT)));
@@ -274,10 +274,11 @@ impl Marks {
                         text.push(c);
                     }
                 }
+                // Shortened, if at all, where it is drawn (the legend then gives it in full).
                 let text = if g.count > 1 {
-                    format!("{}× {}", g.count, ellipsize(&text, 64))
+                    format!("{}× {}", g.count, text)
                 } else {
-                    ellipsize(&text, 70)
+                    text
                 };
                 (g.first, text, EVENT)
             }));
@@ -409,7 +410,7 @@ impl<'a> TimeFrame<'a> {
         y: &Axis,
         strip: Option<&DrawingArea<DB, Shift>>,
         labels: &[(f64, String, RGBColor)],
-    ) -> Result<(), String> {
+    ) -> Result<Vec<Entry>, String> {
         if self.rows.is_empty() {
             draw_note(
                 chart,
@@ -418,10 +419,10 @@ impl<'a> TimeFrame<'a> {
                 "no data: the run recorded no time windows",
             )?;
         }
-        if let Some(strip) = strip {
-            draw_strip(strip, chart, &self.x, y, labels)?;
+        match strip {
+            Some(strip) => draw_strip(strip, chart, &self.x, y, labels),
+            None => Ok(Vec::new()),
         }
-        Ok(())
     }
 
     fn new(scn: &Scenario, run: &'a RunOutput) -> TimeFrame<'a> {
@@ -437,7 +438,7 @@ impl<'a> TimeFrame<'a> {
         };
         let x = Axis::linear(0.0, end, 12, fmt_count);
         TimeFrame {
-            name: scn.name.clone(),
+            name: scn.title(),
             rows,
             unit,
             marks: Marks::from_run(scn, run, unit, end),
@@ -571,10 +572,12 @@ impl Chart for LatencyChart<'_> {
                 Swatch::None,
             ));
         }
-        if let Some(strip) = &strip {
-            draw_strip(strip, &chart, &tf.x, &y, &labels)?;
-        }
+        let notes = match &strip {
+            Some(strip) => draw_strip(strip, &chart, &tf.x, &y, &labels)?,
+            None => Vec::new(),
+        };
         entries.extend(tf.marks.legend());
+        entries.extend(notes);
         draw_legend(&legend, legend_top(&strip), &entries)
     }
 }
@@ -633,10 +636,12 @@ impl Chart for OutcomesChart<'_> {
         if series.is_empty() {
             draw_note(&chart, &tf.x, &y, "no request ended during the run")?;
         }
-        if let Some(strip) = &strip {
-            draw_strip(strip, &chart, &tf.x, &y, &labels)?;
-        }
+        let notes = match &strip {
+            Some(strip) => draw_strip(strip, &chart, &tf.x, &y, &labels)?,
+            None => Vec::new(),
+        };
         entries.extend(tf.marks.legend());
+        entries.extend(notes);
         draw_legend(&legend, legend_top(&strip), &entries)
     }
 }
@@ -714,8 +719,9 @@ impl Chart for LoadChart<'_> {
             .iter()
             .map(|(name, _, color, width)| Entry::new(name.clone(), *color, Swatch::Line(*width)))
             .collect();
-        tf.finish_panel(&chart, &y, strip.as_ref(), &labels)?;
+        let notes = tf.finish_panel(&chart, &y, strip.as_ref(), &labels)?;
         entries.extend(tf.marks.legend());
+        entries.extend(notes);
         draw_legend(&legend, legend_top(&strip), &entries)
     }
 }
@@ -812,7 +818,7 @@ impl Chart for UtilizationChart<'_> {
             if tiers.is_empty() { 2 } else { 1 },
             false,
         )?;
-        tf.finish_panel(&chart, &y, strip.as_ref(), &labels)?;
+        let notes = tf.finish_panel(&chart, &y, strip.as_ref(), &labels)?;
         entries.insert(
             0,
             Entry::new(
@@ -822,6 +828,7 @@ impl Chart for UtilizationChart<'_> {
             ),
         );
         entries.extend(tf.marks.legend());
+        entries.extend(notes);
         draw_legend(&top_legend, legend_top(&strip), &entries)?;
 
         // Bottom: load.
@@ -889,12 +896,13 @@ impl Chart for InstancesChart<'_> {
         let ok_c = RGBColor(44, 160, 44);
         draw_line(&mut chart, &tf.x, &y, &running, run_c, 6, false)?;
         draw_line(&mut chart, &tf.x, &y, &healthy, ok_c, 2, false)?;
-        tf.finish_panel(&chart, &y, strip.as_ref(), &labels)?;
+        let notes = tf.finish_panel(&chart, &y, strip.as_ref(), &labels)?;
         let mut entries = vec![
             Entry::new("running (up or booting)", run_c, Swatch::Line(6)),
             Entry::new("healthy (able to serve)", ok_c, Swatch::Line(2)),
         ];
         entries.extend(tf.marks.legend());
+        entries.extend(notes);
         draw_legend(&legend, legend_top(&strip), &entries)
     }
 }
@@ -1029,8 +1037,9 @@ impl Chart for GaugeChart<'_> {
         if !any && !tf.rows.is_empty() {
             draw_note(&chart, &tf.x, &y, "no value was recorded")?;
         }
-        tf.finish_panel(&chart, &y, strip.as_ref(), &labels)?;
+        let notes = tf.finish_panel(&chart, &y, strip.as_ref(), &labels)?;
         entries.extend(tf.marks.legend());
+        entries.extend(notes);
         draw_legend(&legend, legend_top(&strip), &entries)
     }
 }
