@@ -130,10 +130,17 @@ pub fn shared_overrides(first: &Scenario, target: Option<&str>) -> Result<Vec<Ov
     }
     let value = edit_value(&w)?;
     let mut out = vec![override_of(
-        format!("workload={value} (the workload of {})", label_of(first)),
+        format!("workload={value}"),
         &["workload"],
         value,
     )];
+    // The other's own objectives may name classes of its own workload: it is judged by the
+    // first's (set after loading), so its own go.
+    out.push(override_of(
+        "slo.objectives=[]".into(),
+        &["slo", "objectives"],
+        toml_edit::Value::Array(toml_edit::Array::new()),
+    ));
     let meta = toml::Value::try_from(&first.file.scenario).map_err(|e| e.to_string())?;
     for key in ["duration", "warmup", "window"] {
         let v = match meta.get(key) {
@@ -431,9 +438,36 @@ pub fn measure(label: &str, input: &str, scn: &Scenario, run: &RunOutput) -> Mea
             .collect(),
         batches,
         series,
-        bottleneck: analysis.bottleneck.map(|b| (b.what, b.at)),
+        bottleneck: analysis.bottleneck.map(|b| {
+            // The summary says "CPU saturated"; name whose, as its bottleneck line does: the tier
+            // with the most saturated windows, then the highest mean.
+            let what = match (&b.why, busiest(kept, run)) {
+                (crate::report::summary::Why::Cpu, Some(name)) => {
+                    format!("`{name}`'s CPU saturated (≥ 90 % busy)")
+                }
+                _ => b.what,
+            };
+            (what, b.at)
+        }),
         unsteady: run.unsteady.clone(),
     }
+}
+
+/// The tier with the most windows at or above 90 % CPU (then the highest mean) over `rows`.
+fn busiest(rows: &[crate::metrics::WindowRow], run: &RunOutput) -> Option<String> {
+    run.tiers
+        .iter()
+        .filter_map(|(i, name)| {
+            let v: Vec<f64> = rows
+                .iter()
+                .filter_map(|r| r.gauges.tiers.get(*i).copied())
+                .filter(|u| u.is_finite())
+                .collect();
+            let hot = v.iter().filter(|&&u| u >= 0.9).count();
+            (!v.is_empty()).then(|| (name.clone(), v.iter().sum::<f64>() / v.len() as f64, hot))
+        })
+        .max_by(|a, b| a.2.cmp(&b.2).then(a.1.total_cmp(&b.1)))
+        .map(|t| t.0)
 }
 
 /// Which way a figure is better.
@@ -480,7 +514,7 @@ pub fn fmt(u: Unit, v: f64) -> String {
             }
         }
         Unit::Ms if v >= 1000.0 => format!("{:.2} s", v / 1000.0),
-        Unit::Ms if v >= 10.0 => format!("{v:.0} ms"),
+        Unit::Ms if v >= 100.0 => format!("{v:.0} ms"),
         Unit::Ms => format!("{v:.1} ms"),
         Unit::Rate => format!("{v:.1}/s"),
         Unit::Usd if v >= 100.0 => format!("${}", group(v.round())),
@@ -634,7 +668,9 @@ pub fn rows(ms: &[Measured]) -> Vec<Row> {
             Unit::Usd,
             Better::Lower,
             &|m| m.cost_per_month,
-            Some(|b| b.cost_per_month),
+            // The bill follows the design (instances, their hours), not chance: no batch noise;
+            // equal as printed is the same.
+            None,
         ),
         row(
             "cost_per_million_ok_usd",
@@ -719,7 +755,7 @@ pub fn best(row: &Row, ms: &[Measured], paired: bool) -> Vec<usize> {
     (0..row.values.len())
         .filter(|&i| {
             i == top
-                || row.values[i] == row.values[top]
+                || fmt(row.unit, row.values[i]) == fmt(row.unit, row.values[top])
                 || row.batch.is_some_and(|bf| {
                     row.values[i].is_finite()
                         && differs(&ms[i], &ms[top], bf, paired) == Some(false)
@@ -739,7 +775,9 @@ fn by_how_much(unit: Unit, better: Better, good: f64, bad: f64) -> String {
     }
     let (hi, lo) = if good > bad { (good, bad) } else { (bad, good) };
     let word = if better == Better::Lower { "lower" } else { "higher" };
-    if lo > 0.0 && hi / lo >= 1.95 {
+    if lo > 0.0 && hi / lo >= 9.5 {
+        format!("{:.0}× {word}", hi / lo)
+    } else if lo > 0.0 && hi / lo >= 1.95 {
         format!("{:.1}× {word}", hi / lo)
     } else if lo > 0.0 {
         format!("{:.0} % {word}", (hi / lo - 1.0) * 100.0)
@@ -816,49 +854,47 @@ pub fn judge(ms: &[Measured], rows: &[Row], paired: bool) -> Vec<Judgement> {
         if rest.is_empty() {
             let _ = write!(
                 text,
-                "**{words}**: about the same ({}) — the differences are inside the runs' own \
-                 batch-to-batch noise",
+                "**{words}**: about the same ({}){}",
                 (0..ms.len())
                     .map(|i| format!("{} {}", ms[i].label, v(i)))
                     .collect::<Vec<_>>()
-                    .join(", ")
+                    .join(", "),
+                if row.batch.is_some() {
+                    " — the differences are inside the runs' own batch-to-batch noise"
+                } else {
+                    ""
+                }
             );
         } else {
-            let names: Vec<String> = best
-                .iter()
-                .map(|&i| format!("{} ({})", ms[i].label, v(i)))
-                .collect();
+            let names: Vec<String> = best.iter().map(|&i| ms[i].label.clone()).collect();
             let better = match key {
                 "cost_per_month_usd" => "cheaper".to_string(),
-                "goodput_rps" => "serves more".to_string(),
-                _ => format!("better on {words}"),
+                _ => "better".to_string(),
             };
+            let own: Vec<String> = best.iter().map(|&i| v(i)).collect();
             let _ = write!(
                 text,
-                "**{words}**: {} {} {better}",
-                names.join(" and "),
-                if best.len() > 1 {
-                    "are about the same and"
-                } else {
-                    "is"
-                }
+                "**{words}**: {} {} {better} — {}",
+                join_and(&names.iter().map(String::as_str).collect::<Vec<_>>()),
+                if best.len() > 1 { "are about the same and" } else { "is" },
+                own.join(" and ")
             );
             let worse: Vec<String> = rest
                 .iter()
                 .map(|&i| {
                     if row.values[i].is_finite() {
                         format!(
-                            "{} {} ({})",
-                            ms[i].label,
+                            "{} for {} ({})",
                             v(i),
+                            ms[i].label,
                             by_how_much(row.unit, row.better, row.values[top], row.values[i])
                         )
                     } else {
-                        format!("{} — (nothing served to measure)", ms[i].label)
+                        format!("nothing served to measure for {}", ms[i].label)
                     }
                 })
                 .collect();
-            let _ = write!(text, " than {}", worse.join(", "));
+            let _ = write!(text, " against {}", worse.join(", "));
             if !noise_known {
                 text.push_str(" (too few measured windows to tell real differences from noise)");
             }
@@ -1005,7 +1041,11 @@ pub fn fairness(ms: &[Measured], shared: bool) -> String {
             first.label,
             fmt(Unit::Count, f64::from(first.users)),
             crate::engine::time::human(first.duration),
-            crate::engine::time::human(first.warmup),
+            if first.warmup == 0 {
+                "none".to_string()
+            } else {
+                crate::engine::time::human(first.warmup)
+            },
             crate::engine::time::human(first.window),
             first.seed
         )
@@ -1186,8 +1226,7 @@ pub fn markdown(ms: &[Measured], rows: &[Row], js: &[Judgement], shared: bool) -
         let _ = write!(cmd, " --seed {}", m.seed);
         for o in &m.overrides {
             // The shared workload's overrides are long; shown whole so the run is reproducible.
-            let raw = o.split(" (the workload of ").next().unwrap_or(o);
-            let _ = write!(cmd, " --set '{}'", raw.replace('\'', "'\\''"));
+            let _ = write!(cmd, " --set '{}'", o.replace('\'', "'\\''"));
         }
         let _ = writeln!(s, "- {}: `{cmd}`", m.label);
     }
@@ -1453,6 +1492,7 @@ mod tests {
         let j = js.iter().find(|j| j.key == "p99_ms").expect("p99 judged");
         assert!(j.text.contains("about the same"), "{}", j.text);
         assert!(j.text.contains("3.0× lower"), "{}", j.text);
+        assert!(j.text.contains("b and c are about the same"), "{}", j.text);
     }
 
     #[test]

@@ -110,13 +110,16 @@ impl Chart for LatencyChart<'_> {
             let p50: Vec<(f64, f64)> = s.iter().map(|w| (w.t_s / scale, w.p50)).collect();
             any |= s.iter().any(|w| w.p99.is_finite());
             draw_line(&mut chart, &x, &y, &p99, color, 3, false)?;
-            let at: Vec<(f64, f64)> = p50
-                .iter()
-                .filter_map(|&(t, v)| Some((x.pos(t)?, y.pos(v)?)))
-                .collect();
-            chart
-                .draw_series(DashedLineSeries::new(at, 6, 5, color.stroke_width(2)))
-                .map_err(perr)?;
+            // Dashed, broken where a window served nobody (no p50 to draw).
+            for run in p50.split(|&(_, v)| y.pos(v).is_none()) {
+                let at: Vec<(f64, f64)> = run
+                    .iter()
+                    .filter_map(|&(t, v)| Some((x.pos(t)?, y.pos(v)?)))
+                    .collect();
+                chart
+                    .draw_series(DashedLineSeries::new(at, 6, 5, color.stroke_width(2)))
+                    .map_err(perr)?;
+            }
             entries.push(Entry::new(p.labels[i].clone(), color, Swatch::Line(3)));
         }
         if !any {
@@ -231,14 +234,13 @@ impl Chart for OutcomeChart<'_> {
                 Entry::new(
                     crate::compare::outcome_words(o),
                     outcome_color(o),
-                    Swatch::Band,
+                    Swatch::Line(12),
                 )
             })
             .collect();
         entries.push(Entry::new("bars: shares of each one's requests", WHITE, Swatch::None));
-        for (i, l) in p.labels.iter().enumerate() {
+        for l in &p.labels {
             entries.push(Entry::new(l.clone(), WHITE, Swatch::None));
-            let _ = i;
         }
         draw_legend(&legend, 8, &entries)
     }
