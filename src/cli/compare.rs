@@ -251,8 +251,7 @@ pub fn cmd_compare(a: CompareArgs) -> u8 {
             return EXIT_BAD_INPUT;
         }
     };
-    let files = match compare::write_compare(&dir, &ms, shared, compare::slo_line(&archs[0].scn))
-    {
+    let files = match compare::write_compare(&dir, &ms, shared, compare::slo_line(&archs[0].scn)) {
         Ok(f) => f,
         Err(e) => {
             errln!("error: {e}");

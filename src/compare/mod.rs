@@ -82,7 +82,9 @@ fn edit_value(v: &toml::Value) -> Result<toml_edit::Value, String> {
     let mut t = toml::Table::new();
     t.insert("x".into(), v.clone());
     let text = toml::to_string(&t).map_err(|e| e.to_string())?;
-    let doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| e.to_string())?;
+    let doc: toml_edit::DocumentMut = text
+        .parse()
+        .map_err(|e: toml_edit::TomlError| e.to_string())?;
     let item = doc.get("x").cloned().ok_or("no value")?;
     item.into_value().map_err(|_| "not a value".to_string())
 }
@@ -361,7 +363,11 @@ pub fn measure(label: &str, input: &str, scn: &Scenario, run: &RunOutput) -> Mea
         let start = rows[lo].start;
         let end = rows[hi - 1].end;
         let bsecs = as_secs_f64(end - start).max(1e-9);
-        let cost_before = if lo == 0 { 0.0 } else { rows[lo - 1].gauges.cost };
+        let cost_before = if lo == 0 {
+            0.0
+        } else {
+            rows[lo - 1].gauges.cost
+        };
         let cost = rows[hi - 1].gauges.cost - cost_before;
         let hq = |p: f64| {
             if h.is_empty() {
@@ -770,11 +776,19 @@ fn by_how_much(unit: Unit, better: Better, good: f64, bad: f64) -> String {
         return format!(
             "{:.1} points {}",
             (good - bad).abs() * 100.0,
-            if better == Better::Lower { "fewer" } else { "more" }
+            if better == Better::Lower {
+                "fewer"
+            } else {
+                "more"
+            }
         );
     }
     let (hi, lo) = if good > bad { (good, bad) } else { (bad, good) };
-    let word = if better == Better::Lower { "lower" } else { "higher" };
+    let word = if better == Better::Lower {
+        "lower"
+    } else {
+        "higher"
+    };
     if lo > 0.0 && hi / lo >= 9.5 {
         format!("{:.0}× {word}", hi / lo)
     } else if lo > 0.0 && hi / lo >= 1.95 {
@@ -814,7 +828,10 @@ pub struct Judgement {
 pub fn because(m: &Measured) -> Option<String> {
     let mut parts = Vec::new();
     if let Some((what, at)) = &m.bottleneck {
-        parts.push(format!("the first thing to go wrong was {what} at {}", clock(*at)));
+        parts.push(format!(
+            "the first thing to go wrong was {what} at {}",
+            clock(*at)
+        ));
     }
     if let Some((o, share)) = m.main_failure().filter(|(_, s)| *s >= 0.001) {
         parts.push(format!(
@@ -876,7 +893,11 @@ pub fn judge(ms: &[Measured], rows: &[Row], paired: bool) -> Vec<Judgement> {
                 text,
                 "**{words}**: {} {} {better} — {}",
                 join_and(&names.iter().map(String::as_str).collect::<Vec<_>>()),
-                if best.len() > 1 { "are about the same and" } else { "is" },
+                if best.len() > 1 {
+                    "are about the same and"
+                } else {
+                    "is"
+                },
                 own.join(" and ")
             );
             let worse: Vec<String> = rest
@@ -944,7 +965,10 @@ pub fn headline(ms: &[Measured], rows: &[Row], js: &[Judgement]) -> String {
                 fmt(r.unit, r.values[w]),
                 fmt(r.unit, r.values[l]),
                 if r.values[l].is_finite() {
-                    format!(", {}", by_how_much(r.unit, r.better, r.values[w], r.values[l]))
+                    format!(
+                        ", {}",
+                        by_how_much(r.unit, r.better, r.values[w], r.values[l])
+                    )
                 } else {
                     String::new()
                 }
@@ -968,7 +992,11 @@ pub fn headline(ms: &[Measured], rows: &[Row], js: &[Judgement]) -> String {
             }
         }
         if let Some(c) = cheaper.first() {
-            let _ = write!(s, "{} {c}", if better.is_empty() { " is" } else { "; it is" });
+            let _ = write!(
+                s,
+                "{} {c}",
+                if better.is_empty() { " is" } else { "; it is" }
+            );
         }
         parts.push(s);
     }
@@ -1463,25 +1491,46 @@ mod tests {
     fn paired_batches_cancel_the_shared_loads_variation() {
         // Both follow the same load (batch values swing 100 → 1000) and b is 10 ms slower in
         // every batch: paired, a real difference; unpaired, the swing hides it.
-        let load = [100.0, 300.0, 1000.0, 500.0, 200.0, 150.0, 800.0, 120.0, 400.0, 250.0];
+        let load = [
+            100.0, 300.0, 1000.0, 500.0, 200.0, 150.0, 800.0, 120.0, 400.0, 250.0,
+        ];
         let a = m("a", &load);
         let b = m("b", &load.map(|x| x + 10.0));
         assert_eq!(differs(&a, &b, |x| x.p99, true), Some(true));
         assert_eq!(differs(&a, &b, |x| x.p99, false), Some(false));
         // A difference that flips sign from batch to batch is noise either way.
-        let c = m("c", &load.iter().enumerate().map(|(i, x)| if i % 2 == 0 { x + 5.0 } else { x - 5.0 }).collect::<Vec<_>>());
+        let c = m(
+            "c",
+            &load
+                .iter()
+                .enumerate()
+                .map(|(i, x)| if i % 2 == 0 { x + 5.0 } else { x - 5.0 })
+                .collect::<Vec<_>>(),
+        );
         assert_eq!(differs(&a, &c, |x| x.p99, true), Some(false));
         // Too few batches: no estimate.
-        assert_eq!(differs(&m("d", &[1.0, 2.0]), &m("e", &[3.0, 4.0]), |x| x.p99, true), None);
+        assert_eq!(
+            differs(&m("d", &[1.0, 2.0]), &m("e", &[3.0, 4.0]), |x| x.p99, true),
+            None
+        );
     }
 
     #[test]
     fn the_best_column_names_the_best_and_its_equals() {
-        let load = [100.0, 300.0, 1000.0, 500.0, 200.0, 150.0, 800.0, 120.0, 400.0, 250.0];
+        let load = [
+            100.0, 300.0, 1000.0, 500.0, 200.0, 150.0, 800.0, 120.0, 400.0, 250.0,
+        ];
         let ms = vec![
             m("a", &load.map(|x| x * 3.0)),
             m("b", &load),
-            m("c", &load.iter().enumerate().map(|(i, x)| if i % 2 == 0 { x + 5.0 } else { x - 5.0 }).collect::<Vec<_>>()),
+            m(
+                "c",
+                &load
+                    .iter()
+                    .enumerate()
+                    .map(|(i, x)| if i % 2 == 0 { x + 5.0 } else { x - 5.0 })
+                    .collect::<Vec<_>>(),
+            ),
         ];
         let rs = rows(&ms);
         let p99 = rs.iter().find(|r| r.key == "p99_ms").expect("p99 row");

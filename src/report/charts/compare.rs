@@ -82,13 +82,7 @@ impl Chart for LatencyChart<'_> {
             (1.0, 1000.0),
             fmt_ms,
         );
-        let mut chart = frame(
-            &top,
-            &x,
-            &y,
-            "",
-            "latency per window (log scale)",
-        )?;
+        let mut chart = frame(&top, &x, &y, "", "latency per window (log scale)")?;
         let mut entries = Vec::new();
         if let Some((v, label)) = &p.slo_p99 {
             if let Some(py) = y.pos(*v) {
@@ -160,7 +154,11 @@ impl Chart for LatencyChart<'_> {
             let e: Vec<(f64, f64)> = s.iter().map(|w| (w.t_s / scale, w.errors_pct)).collect();
             draw_line(&mut lower, &x, &ey, &e, color, 2, false)?;
         }
-        entries.push(Entry::new("below: % of requests failing", WHITE, Swatch::None));
+        entries.push(Entry::new(
+            "below: % of requests failing",
+            WHITE,
+            Swatch::None,
+        ));
         draw_legend(&legend, 8, &entries)
     }
 }
@@ -238,7 +236,11 @@ impl Chart for OutcomeChart<'_> {
                 )
             })
             .collect();
-        entries.push(Entry::new("bars: shares of each one's requests", WHITE, Swatch::None));
+        entries.push(Entry::new(
+            "bars: shares of each one's requests",
+            WHITE,
+            Swatch::None,
+        ));
         for l in &p.labels {
             entries.push(Entry::new(l.clone(), WHITE, Swatch::None));
         }
@@ -274,7 +276,9 @@ mod tests {
                 ComparePlot {
                     labels: vec!["chapter 3 (vertical scaling)".into(), "chapter 4".into()],
                     series: vec![
-                        (1..100).map(|i| w(f64::from(i) * 60.0, f64::from(i) * 20.0)).collect(),
+                        (1..100)
+                            .map(|i| w(f64::from(i) * 60.0, f64::from(i) * 20.0))
+                            .collect(),
                         (1..100).map(|i| w(f64::from(i) * 60.0, 20.0)).collect(),
                     ],
                     outcomes: vec![[60, 30, 10, 0, 0, 0, 0, 0], [100, 0, 0, 0, 0, 0, 0, 0]],
