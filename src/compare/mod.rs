@@ -69,10 +69,11 @@ pub fn label_of(scn: &Scenario) -> String {
 
 /// Makes labels unique by numbering repeats: "x", "x #2".
 pub fn unique_labels(labels: &mut [String]) {
+    let original = labels.to_vec();
     for i in 1..labels.len() {
-        let n = labels[..i].iter().filter(|l| **l == labels[i]).count();
+        let n = original[..i].iter().filter(|l| **l == original[i]).count();
         if n > 0 {
-            labels[i] = format!("{} #{}", labels[i], n + 1);
+            labels[i] = format!("{} #{}", original[i], n + 1);
         }
     }
 }
@@ -345,11 +346,10 @@ pub fn measure(label: &str, input: &str, scn: &Scenario, run: &RunOutput) -> Mea
         let mut h = crate::metrics::new_window_histogram();
         let mut outcomes = [0u64; Outcome::COUNT];
         let mut sum = 0.0;
-        for i in lo..hi {
+        for (i, r) in rows.iter().enumerate().take(hi).skip(lo) {
             if let Some(x) = hists.get(i) {
                 let _ = h.add(x);
             }
-            let r = &rows[i];
             for (o, c) in outcomes.iter_mut().zip(r.outcomes) {
                 *o += c;
             }
@@ -422,7 +422,7 @@ pub fn measure(label: &str, input: &str, scn: &Scenario, run: &RunOutput) -> Mea
         p50: q(0.5),
         p99: q(0.99),
         p999: q(0.999),
-        mean: (f.latency.len() > 0).then(|| f.latency_sum as f64 / f.latency.len() as f64 / 1e6),
+        mean: (!f.latency.is_empty()).then(|| f.latency_sum as f64 / f.latency.len() as f64 / 1e6),
         throughput: f.total as f64 / secs,
         goodput: f.goodput,
         peak_instances: kept.iter().map(|r| r.gauges.instances).max().unwrap_or(0),
