@@ -30,6 +30,7 @@
 
 pub mod budget;
 pub mod cli;
+pub mod compare;
 pub mod diff;
 pub mod engine;
 pub mod explain;

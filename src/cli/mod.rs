@@ -51,6 +51,7 @@ macro_rules! errln {
 }
 
 // After the macros, so they can use them.
+mod compare;
 mod plan;
 mod sweep;
 
@@ -286,6 +287,47 @@ pub enum Command {
         /// Output: a Markdown table (for a pull request comment) or aligned text.
         #[arg(long, value_enum, default_value_t = DiffFormat::Markdown)]
         format: DiffFormat,
+    },
+    /// The same workload against several architectures: overlaid latency over time, outcome
+    /// shares, a table of the headline figures with the best of each, and a verdict in words
+    /// (compare.json, compare.md, charts). Exit 0 compared, 2 bad input. Objectives violated are
+    /// figures of the comparison, not a failure (`scalesim check` gates on them).
+    Compare {
+        /// Scenario files (TOML, at most 8 MiB each) or `chapter:N`, at least two; or one with
+        /// --variant values.
+        #[arg(required = true, value_name = "SCENARIO")]
+        scenarios: Vec<String>,
+        /// With one scenario: each of its `[variants.NAME]` is one architecture (repeatable; a
+        /// single --variant is compared with the file as written).
+        #[arg(long, value_name = "NAME")]
+        variant: Vec<String>,
+        /// Users for every architecture (sets workload.users).
+        #[arg(long, value_name = "N")]
+        users: Option<u32>,
+        /// Keep each file's own workload, run length and seed instead of the first's (the
+        /// verdict then says the workloads differ).
+        #[arg(long)]
+        own_workloads: bool,
+        /// Master seed for every run (overrides the files'): a whole number from 0 to
+        /// 18446744073709551615.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Override any value in every architecture, after the shared workload (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Parallel runs: 0 (the default) means one per core; results do not depend on it.
+        #[arg(long, value_name = "N")]
+        jobs: Option<usize>,
+        /// Output folder (default reports/compare-<A>-vs-<B>): new, empty or an earlier report
+        /// (replaced as a whole); a symlink is followed. Checked before the runs.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print only errors (no table, no progress bar).
+        #[arg(long, short)]
+        quiet: bool,
+        /// Each run's limits.
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Every embedded chapter's architecture under one steady workload at 10, 100, 1k, 10k and
     /// 100k users, measured after its transient (MSER-5); charts and each architecture's
@@ -531,6 +573,29 @@ pub fn dispatch(cli: Cli) -> u8 {
             set: &set,
             variant: variant.as_deref(),
             exhaustive,
+            jobs,
+            out,
+            quiet,
+            limits: limits.limits(),
+        }),
+        Command::Compare {
+            scenarios,
+            variant,
+            users,
+            own_workloads,
+            seed,
+            set,
+            jobs,
+            out,
+            quiet,
+            limits,
+        } => crate::cli::compare::cmd_compare(crate::cli::compare::CompareArgs {
+            inputs: &scenarios,
+            variants: &variant,
+            users,
+            own_workloads,
+            seed,
+            set: &set,
             jobs,
             out,
             quiet,

@@ -102,7 +102,8 @@ impl Staging {
             let is_report = target.join("results.json").exists()
                 || target.join("journey.json").exists()
                 || target.join("sweep.json").exists()
-                || target.join("plan.json").exists();
+                || target.join("plan.json").exists()
+                || target.join("compare.json").exists();
             let empty = std::fs::read_dir(&target)
                 .map_err(io_err(&target))?
                 .next()

@@ -8,6 +8,7 @@ mod cdn; // regions, round trips, answer sizes, region faults, the CDN: anycast,
 mod check; // `scalesim check` (exit codes, JUnit, JSON, baselines), `explain` and `new` via the binary
 mod cli; // the binary's commands: exit codes, output, atomic report folders, determinism, journey --jobs
 mod common; // helpers for the modules that run the binary (cli, hardening)
+mod compare; // `scalesim compare`: chapter 3 vs 4 under one workload, variants, --own-workloads, --jobs changes no byte, atomic output, bad input
 mod database; // the database kind: replica lag and stale reads derived by hand, failover timing, the pool, faults, bad input
 mod edges; // every numeric key of the schema at its range edges: refused clearly, or runs clean
 mod fuzz; // a deterministic mutation fuzzer: 20,000 mutated scenarios never panic; accepted ones run clean

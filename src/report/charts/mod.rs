@@ -11,14 +11,17 @@
 //!   `gauge-…` chart per title of the gauges its components declare;
 //! - `journey`: the comparison of every chapter against the number of users;
 //! - `sweep`: a sweep's figures against its first parameter, with 95 % intervals as error bars;
+//! - `compare`: `scalesim compare`'s architectures over time and their outcomes, side by side;
 //! - `plan`: the planner's cost against p99 of every configuration tried, with its frontier.
 
+mod compare;
 mod journey;
 mod kit;
 mod plan;
 mod run;
 mod sweep;
 
+pub use compare::{compare_charts, ComparePlot};
 pub use journey::journey_charts;
 pub use plan::{plan_chart, PlanDot, PlanPlot};
 
