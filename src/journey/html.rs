@@ -5,7 +5,9 @@
 //! chapter's) — then the journey's charts (the PNGs beside the page) and the breaking-point
 //! table. Self-contained and escaped like every page ([`crate::report::html`]).
 
-use super::{breaking_points, BreakingPoint, JourneyPoint, Plan, SLO_ERROR_RATE, SLO_P99_MS, THINK_S};
+use super::{
+    breaking_points, BreakingPoint, JourneyPoint, Plan, SLO_ERROR_RATE, SLO_P99_MS, THINK_S,
+};
 use crate::report::charts;
 use crate::report::html::{escape, page, pct, rate, title_of, usd_month, MiniChart, MiniSeries};
 use std::fmt::Write as _;
@@ -55,6 +57,17 @@ fn shown_p99(p: &JourneyPoint) -> Option<f64> {
     p.p99_ms.filter(|_| p.error_rate <= 0.5)
 }
 
+/// A p99 for the tables: greyed, with a tooltip, where over half failed (as the charts leave
+/// it out).
+fn p99_cell(p: &JourneyPoint) -> String {
+    let v = escape(&p.p99_ms.map_or("—".into(), charts::fmt_ms_value));
+    if p.p99_ms.is_some() && shown_p99(p).is_none() {
+        format!("<span class=\"note\" title=\"over half failed: the p99 of the few that succeeded\">{v}</span>")
+    } else {
+        v
+    }
+}
+
 fn fmt_pct_axis(v: f64) -> String {
     format!("{} %", charts::fmt_users_f64(v))
 }
@@ -78,7 +91,11 @@ fn breaks_sentence(b: &BreakingPoint, lowest: Option<u32>, highest: Option<u32>)
         (None, Some(at)) => format!(
             "Misses {objective} already at {} users{}: {}.",
             charts::fmt_users(at),
-            if Some(at) == lowest { ", the lowest level" } else { "" },
+            if Some(at) == lowest {
+                ", the lowest level"
+            } else {
+                ""
+            },
             b.why
         ),
         (Some(h), Some(at)) => format!(
@@ -233,7 +250,11 @@ pub fn index_html(
             let _ = writeln!(
                 b,
                 "<p>{}</p>",
-                escape(&breaks_sentence(bp, levels.first().copied(), levels.last().copied()))
+                escape(&breaks_sentence(
+                    bp,
+                    levels.first().copied(),
+                    levels.last().copied()
+                ))
             );
             if let Some(pb) = prev.and_then(|p| breaking.iter().find(|x| x.chapter == p)) {
                 let (now, never_now) = reach(bp);
@@ -279,13 +300,16 @@ pub fn index_html(
             } else if p.meets_slo() {
                 "<span class=\"pass\">meets</span>".to_string()
             } else {
-                format!("<span class=\"fail\">misses</span> — {}", escape(&p.culprit()))
+                format!(
+                    "<span class=\"fail\">misses</span> — {}",
+                    escape(&p.culprit())
+                )
             };
             let _ = writeln!(
                 b,
                 "<tr><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{verdict}</td></tr>",
                 escape(&charts::fmt_users(p.users)),
-                escape(&p.p99_ms.map_or("—".into(), charts::fmt_ms_value)),
+                p99_cell(p),
                 escape(&pct(p.error_rate)),
                 escape(&rate(p.goodput)),
                 escape(&usd_month(p.cost_per_month)),
@@ -327,7 +351,11 @@ pub fn index_html(
                 SLO_P99_MS,
                 format!("objective: p99 < {}", charts::fmt_ms_value(SLO_P99_MS)),
             )),
-            note: Some("no point: over half failed".into()),
+            note: pts
+                .iter()
+                .chain(prev_pts.iter())
+                .any(|p| p.p99_ms.is_some() && shown_p99(p).is_none())
+                .then(|| "no point: over half failed".into()),
         };
         let err_chart = MiniChart {
             title: format!("Chapter {ch}: failed requests against users"),
@@ -400,7 +428,7 @@ pub fn index_html(
             };
             let _ = writeln!(
                 b,
-                "<figure class=\"wide\"><img src=\"{png}\" alt=\"{caption}\" loading=\"lazy\"><figcaption>{caption}{vector}</figcaption></figure>"
+                "<figure class=\"wide\"><img src=\"{png}\" alt=\"{caption}\"><figcaption>{caption}{vector}</figcaption></figure>"
             );
         }
     }

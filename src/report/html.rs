@@ -57,7 +57,9 @@ pub fn markdown(md: &str, demote: usize) -> String {
             }),
             Event::End(TagEnd::Heading(level)) => Event::End(TagEnd::Heading(lower(level))),
             // A link or image in a summary could point anywhere: keep its text only.
-            Event::Start(Tag::Link { .. }) | Event::End(TagEnd::Link) => Event::Text(CowStr::from("")),
+            Event::Start(Tag::Link { .. }) | Event::End(TagEnd::Link) => {
+                Event::Text(CowStr::from(""))
+            }
             e => e,
         },
     );
@@ -185,15 +187,21 @@ pub fn pct(f: f64) -> String {
         return "—".into();
     }
     let p = f * 100.0;
-    if p == 0.0 {
-        "0 %".into()
+    let text = if p == 0.0 {
+        "0".to_string()
     } else if p < 0.1 {
-        format!("{p:.2} %")
+        format!("{p:.2}")
     } else if p < 10.0 {
-        format!("{p:.1} %")
+        format!("{p:.1}")
     } else {
-        format!("{p:.0} %")
-    }
+        format!("{p:.0}")
+    };
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    };
+    format!("{text} %")
 }
 
 /// A span of simulated time as people say it: 45 s, 10 min, 1 h 20 min, 2 h.
@@ -270,7 +278,7 @@ impl MiniChart {
         const W: f64 = 600.0;
         const H: f64 = 380.0;
         const LEFT: f64 = 92.0;
-        const RIGHT: f64 = 20.0;
+        const RIGHT: f64 = 46.0;
         const TOP: f64 = 16.0;
         const BOTTOM: f64 = 118.0;
         let xs: Vec<f64> = self
@@ -306,7 +314,7 @@ impl MiniChart {
         let mut s = String::new();
         let _ = write!(
             s,
-            "<svg class=\"mini\" viewBox=\"0 0 {W} {H}\" role=\"img\" aria-label=\"{t}\" xmlns=\"http://www.w3.org/2000/svg\">\
+            "<svg class=\"mini\" viewBox=\"0 0 {W} {H}\" role=\"img\" aria-label=\"{t}\">\
              <title>{t}</title>",
             t = escape(&self.title)
         );
@@ -384,7 +392,11 @@ impl MiniChart {
         let mut hollow_used = false;
         for (i, series) in self.series.iter().enumerate().take(2) {
             let color = MINI_COLORS[i];
-            let dash = if i == 0 { "" } else { " stroke-dasharray=\"10 6\"" };
+            let dash = if i == 0 {
+                ""
+            } else {
+                " stroke-dasharray=\"10 6\""
+            };
             // Lines between consecutive points that both have a value.
             let mut run: Vec<(f64, f64)> = Vec::new();
             let mut paths = Vec::new();
@@ -396,7 +408,10 @@ impl MiniChart {
             }
             paths.push(run);
             for p in paths.iter().filter(|p| p.len() > 1) {
-                let pts: Vec<String> = p.iter().map(|(a, b)| format!("{},{}", f(*a), f(*b))).collect();
+                let pts: Vec<String> = p
+                    .iter()
+                    .map(|(a, b)| format!("{},{}", f(*a), f(*b)))
+                    .collect();
                 let _ = write!(
                     s,
                     "<polyline points=\"{}\" fill=\"none\" stroke=\"{color}\" stroke-width=\"3\"{dash}/>",
@@ -494,11 +509,20 @@ fn decades(vals: &[f64], fallback: (f64, f64)) -> (f64, f64) {
 /// What a run chart's file shows, for its alt text and caption (from its file name).
 fn chart_caption(stem: &str) -> String {
     let known = [
-        ("latency", "Latency of successful requests over simulated time"),
-        ("throughput", "Requests per second over simulated time, by outcome"),
+        (
+            "latency",
+            "Latency of successful requests over simulated time",
+        ),
+        (
+            "throughput",
+            "Requests per second over simulated time, by outcome",
+        ),
         ("outcomes", "Outcomes of the requests over simulated time"),
         ("errors", "Failed requests over simulated time"),
-        ("utilization", "CPU utilization of each tier over simulated time"),
+        (
+            "utilization",
+            "CPU utilization of each tier over simulated time",
+        ),
         ("instances", "Instances running over simulated time"),
         ("cost", "Cost over simulated time"),
         ("queue", "Requests waiting over simulated time"),
@@ -515,6 +539,21 @@ fn chart_caption(stem: &str) -> String {
         Some(f0) => f0.to_uppercase().collect::<String>() + c.as_str(),
         None => "Chart".into(),
     }
+}
+
+/// summary.md without its first lines when they are the scenario's name (`# name`) and its
+/// description (`_…_`), which the page's header shows already.
+fn summary_body<'a>(md: &'a str, scn: &Scenario) -> &'a str {
+    let mut rest = md;
+    if let Some(r) = rest.strip_prefix(&format!("# {}\n", scn.name)) {
+        rest = r.trim_start_matches('\n');
+        if let Some(d) = &scn.file.scenario.description {
+            if let Some(r) = rest.strip_prefix(&format!("_{d}_\n")) {
+                rest = r.trim_start_matches('\n');
+            }
+        }
+    }
+    rest
 }
 
 /// The run's `index.html`: its header (scenario, chapter, length, users, seed, `--set`
@@ -597,8 +636,16 @@ pub fn run_index(scn: &Scenario, run: &RunOutput, summary_md: &str, files: &[Str
         let _ = writeln!(
             b,
             "<p><span class=\"{}\">{}</span>: {met} of {} objectives met.</p>",
-            if met == verdicts.len() { "pass" } else { "fail" },
-            if met == verdicts.len() { "PASS" } else { "FAIL" },
+            if met == verdicts.len() {
+                "pass"
+            } else {
+                "fail"
+            },
+            if met == verdicts.len() {
+                "PASS"
+            } else {
+                "FAIL"
+            },
             verdicts.len()
         );
         let _ = writeln!(
@@ -629,11 +676,11 @@ pub fn run_index(scn: &Scenario, run: &RunOutput, summary_md: &str, files: &[Str
         }
         let _ = writeln!(b, "</table>");
     }
-    // The summary, as summary.md says it.
+    // The summary, as summary.md says it (less its title and description: the header has them).
     let _ = writeln!(
         b,
         "<section class=\"part\" id=\"summary\">\n<h2>Summary</h2>\n<div class=\"summary\">\n{}</div>\n</section>",
-        markdown(summary_md, 1)
+        markdown(summary_body(summary_md, scn), 1)
     );
     // The charts.
     let pngs: Vec<&String> = files.iter().filter(|f| f.ends_with(".png")).collect();
@@ -652,7 +699,7 @@ pub fn run_index(scn: &Scenario, run: &RunOutput, summary_md: &str, files: &[Str
         };
         let _ = writeln!(
             b,
-            "<figure class=\"wide\"><img src=\"{src}\" alt=\"{alt}\" loading=\"lazy\"><figcaption>{alt}{vector}</figcaption></figure>",
+            "<figure class=\"wide\"><img src=\"{src}\" alt=\"{alt}\"><figcaption>{alt}{vector}</figcaption></figure>",
             src = escape(p),
             alt = escape(&caption),
         );
@@ -709,6 +756,7 @@ mod tests {
         assert_eq!(pct(0.0), "0 %");
         assert_eq!(pct(0.0004), "0.04 %");
         assert_eq!(pct(0.003), "0.3 %");
+        assert_eq!(pct(0.01), "1 %");
         assert_eq!(pct(0.324), "32 %");
         assert_eq!(pct(1.0), "100 %");
         assert_eq!(rate(12_500.0), "12,500/s");
@@ -732,7 +780,11 @@ mod tests {
             series: vec![
                 MiniSeries {
                     label: "this <i>".into(),
-                    points: vec![(10.0, Some(20.0), false), (100.0, None, false), (1000.0, Some(3000.0), true)],
+                    points: vec![
+                        (10.0, Some(20.0), false),
+                        (100.0, None, false),
+                        (1000.0, Some(3000.0), true),
+                    ],
                 },
                 MiniSeries {
                     label: "before".into(),

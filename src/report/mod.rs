@@ -205,7 +205,10 @@ pub fn write_run(out: &Path, scn: &Scenario, run: &RunOutput) -> Result<Vec<Path
     for f in charts::run_charts(&stage.dir, scn, run)? {
         names.push(f);
     }
-    stage.write("index.html", html::run_index(scn, run, &summary, &names).as_bytes())?;
+    stage.write(
+        "index.html",
+        html::run_index(scn, run, &summary, &names).as_bytes(),
+    )?;
     names.push("index.html".to_string());
     let target = stage.commit()?;
     Ok(names.into_iter().map(|n| target.join(n)).collect())
