@@ -1583,5 +1583,5 @@ fn a_journey_problem_that_is_blank_or_not_text_is_refused_at_its_key() {
         Some("scenario.journey.problem"),
         "{d}"
     );
-    assert_located(&d, pos(&text, "3\n"));
+    assert_located(&d, pos(&text, "problem = 3"));
 }
