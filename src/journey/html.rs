@@ -419,9 +419,9 @@ pub fn index_html(
     ];
     for (stem, caption) in captions {
         let png = format!("{stem}.png");
-        if files.iter().any(|f| *f == png) {
+        if files.contains(&png) {
             let svg = format!("{stem}.svg");
-            let vector = if files.iter().any(|f| *f == svg) {
+            let vector = if files.contains(&svg) {
                 format!(" (<a href=\"{svg}\">SVG</a>)")
             } else {
                 String::new()

@@ -692,7 +692,7 @@ pub fn run_index(scn: &Scenario, run: &RunOutput, summary_md: &str, files: &[Str
         let stem = p.trim_end_matches(".png");
         let caption = chart_caption(stem);
         let svg = format!("{stem}.svg");
-        let vector = if files.iter().any(|f| *f == svg) {
+        let vector = if files.contains(&svg) {
             format!(" (<a href=\"{}\">SVG</a>)", escape(&svg))
         } else {
             String::new()
