@@ -267,7 +267,7 @@ pub fn index_html(
                     )
                 } else if (now, never_now) == (before, never_before) {
                     format!(
-                        "The same breaking point as chapter {}'s architecture: this chapter's idea targets something else than what breaks first here.",
+                        "The same breaking point as chapter {}'s architecture: what this chapter adds does not touch what breaks first at this workload.",
                         pb.chapter
                     )
                 } else if now > before || (never_now && !never_before) {
@@ -279,7 +279,7 @@ pub fn index_html(
                     )
                 } else {
                     format!(
-                        "It holds less than chapter {}'s architecture (up to {} users there, {} here): what it adds costs capacity at this workload.",
+                        "It breaks earlier than chapter {}'s architecture (up to {} users there, {} here); what broke it is named above.",
                         pb.chapter,
                         users(pb.holds),
                         users(bp.holds)
@@ -317,9 +317,9 @@ pub fn index_html(
         }
         let _ = writeln!(b, "</table>");
         // Its two charts, beside the previous chapter's lines.
-        let this_label = format!("{ch} {}", t.title);
+        let this_label = format!("chapter {ch}: {}", t.title);
         let prev_pts = prev.map(of).unwrap_or_default();
-        let prev_label = prev.map(|p| format!("{p} {}", text_of(p).title));
+        let prev_label = prev.map(|p| format!("chapter {p}: {}", text_of(p).title));
         let series = |value: fn(&JourneyPoint) -> Option<f64>| {
             let mut v = vec![MiniSeries {
                 label: this_label.clone(),
@@ -330,7 +330,7 @@ pub fn index_html(
             }];
             if let Some(l) = &prev_label {
                 v.push(MiniSeries {
-                    label: format!("{l} (previous)"),
+                    label: format!("{l} (the one before)"),
                     points: prev_pts
                         .iter()
                         .map(|p| (f64::from(p.users), value(p), !p.settled))

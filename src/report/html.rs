@@ -276,11 +276,12 @@ impl MiniChart {
     /// The chart as an `<svg>` element (its numbers formatted deterministically).
     pub fn svg(&self) -> String {
         const W: f64 = 600.0;
-        const H: f64 = 380.0;
-        const LEFT: f64 = 92.0;
-        const RIGHT: f64 = 46.0;
+        const LEFT: f64 = 96.0;
+        const RIGHT: f64 = 50.0;
         const TOP: f64 = 16.0;
-        const BOTTOM: f64 = 118.0;
+        // The plot's height; the axis labels and the legend (one entry a row) go below it.
+        const PH: f64 = 250.0;
+        const LEGEND_ROW: f64 = 27.0;
         let xs: Vec<f64> = self
             .series
             .iter()
@@ -301,7 +302,7 @@ impl MiniChart {
             self.y_range
         };
         let pw = W - LEFT - RIGHT;
-        let ph = H - TOP - BOTTOM;
+        let ph = PH;
         let px = |x: f64| LEFT + (x.log10() - x_lo.log10()) / (x_hi.log10() - x_lo.log10()) * pw;
         let py = |y: f64| {
             let t = if self.y_log {
@@ -314,12 +315,6 @@ impl MiniChart {
         let mut s = String::new();
         let _ = write!(
             s,
-            "<svg class=\"mini\" viewBox=\"0 0 {W} {H}\" role=\"img\" aria-label=\"{t}\">\
-             <title>{t}</title>",
-            t = escape(&self.title)
-        );
-        let _ = write!(
-            s,
             "<rect x=\"{LEFT}\" y=\"{TOP}\" width=\"{pw}\" height=\"{ph}\" fill=\"#fff\" stroke=\"#999\"/>"
         );
         // x ticks: every decade.
@@ -329,10 +324,10 @@ impl MiniChart {
             let _ = write!(
                 s,
                 "<line x1=\"{a}\" y1=\"{TOP}\" x2=\"{a}\" y2=\"{b}\" stroke=\"#e3e3e3\"/>\
-                 <text x=\"{a}\" y=\"{c}\" font-size=\"17\" text-anchor=\"middle\">{l}</text>",
+                 <text x=\"{a}\" y=\"{c}\" font-size=\"19\" text-anchor=\"middle\">{l}</text>",
                 a = f(at),
                 b = f(TOP + ph),
-                c = f(TOP + ph + 22.0),
+                c = f(TOP + ph + 24.0),
                 l = escape(&charts::fmt_users_f64(x))
             );
             x *= 10.0;
@@ -356,7 +351,7 @@ impl MiniChart {
             let _ = write!(
                 s,
                 "<line x1=\"{LEFT}\" y1=\"{a}\" x2=\"{r}\" y2=\"{a}\" stroke=\"#e3e3e3\"/>\
-                 <text x=\"{l}\" y=\"{b}\" font-size=\"17\" text-anchor=\"end\">{t}</text>",
+                 <text x=\"{l}\" y=\"{b}\" font-size=\"19\" text-anchor=\"end\">{t}</text>",
                 a = f(at),
                 r = f(LEFT + pw),
                 l = f(LEFT - 8.0),
@@ -367,10 +362,10 @@ impl MiniChart {
         // Axis labels.
         let _ = write!(
             s,
-            "<text x=\"{a}\" y=\"{b}\" font-size=\"17\" text-anchor=\"middle\">{l}</text>\
-             <text x=\"18\" y=\"{c}\" font-size=\"17\" text-anchor=\"middle\" transform=\"rotate(-90 18 {c})\">{m}</text>",
+            "<text x=\"{a}\" y=\"{b}\" font-size=\"19\" text-anchor=\"middle\">{l}</text>\
+             <text x=\"18\" y=\"{c}\" font-size=\"19\" text-anchor=\"middle\" transform=\"rotate(-90 18 {c})\">{m}</text>",
             a = f(LEFT + pw / 2.0),
-            b = f(TOP + ph + 48.0),
+            b = f(TOP + ph + 52.0),
             l = escape(&self.x_label),
             c = f(TOP + ph / 2.0),
             m = escape(&self.y_label)
@@ -442,15 +437,13 @@ impl MiniChart {
         if let Some(n) = &self.note {
             legend.push((String::new(), n.clone()));
         }
-        // The legend, two entries a row under the plot.
+        // The legend under the plot, one entry a row.
         for (k, (swatch, text)) in legend.iter().enumerate() {
-            let col = (k % 2) as f64;
-            let row = (k / 2) as f64;
-            let x0 = LEFT + col * (pw / 2.0);
-            let y0 = TOP + ph + 76.0 + row * 24.0;
+            let x0 = LEFT;
+            let y0 = TOP + ph + 84.0 + k as f64 * LEGEND_ROW;
             let _ = write!(
                 s,
-                "<g transform=\"translate({a} {b})\">{swatch}</g><text x=\"{c}\" y=\"{d}\" font-size=\"16\">{t}</text>",
+                "<g transform=\"translate({a} {b})\">{swatch}</g><text x=\"{c}\" y=\"{d}\" font-size=\"18\">{t}</text>",
                 a = f(x0),
                 b = f(y0 - 5.0),
                 c = f(x0 + 42.0),
@@ -458,8 +451,12 @@ impl MiniChart {
                 t = escape(text)
             );
         }
-        s.push_str("</svg>");
-        s
+        let h = TOP + ph + 66.0 + legend.len() as f64 * LEGEND_ROW;
+        format!(
+            "<svg class=\"mini\" viewBox=\"0 0 {W} {}\" role=\"img\" aria-label=\"{t}\"><title>{t}</title>{s}</svg>",
+            f(h),
+            t = escape(&self.title)
+        )
     }
 }
 
