@@ -276,7 +276,7 @@ impl MiniChart {
     /// The chart as an `<svg>` element (its numbers formatted deterministically).
     pub fn svg(&self) -> String {
         const W: f64 = 600.0;
-        const LEFT: f64 = 96.0;
+        const LEFT: f64 = 112.0;
         const RIGHT: f64 = 50.0;
         const TOP: f64 = 16.0;
         // The plot's height; the axis labels and the legend (one entry a row) go below it.
@@ -363,7 +363,7 @@ impl MiniChart {
         let _ = write!(
             s,
             "<text x=\"{a}\" y=\"{b}\" font-size=\"19\" text-anchor=\"middle\">{l}</text>\
-             <text x=\"18\" y=\"{c}\" font-size=\"19\" text-anchor=\"middle\" transform=\"rotate(-90 18 {c})\">{m}</text>",
+             <text x=\"20\" y=\"{c}\" font-size=\"19\" text-anchor=\"middle\" transform=\"rotate(-90 20 {c})\">{m}</text>",
             a = f(LEFT + pw / 2.0),
             b = f(TOP + ph + 52.0),
             l = escape(&self.x_label),
