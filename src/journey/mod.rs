@@ -13,6 +13,7 @@
 //!   its per-window series; the figures are those of the windows after it, and a run whose
 //!   transient lasts past half of it is reported *not settled* rather than as a verdict.
 
+pub mod html;
 pub mod mser;
 pub mod topology;
 
@@ -847,7 +848,11 @@ pub fn write_journey(
     }
     stage.write("journey.csv", csv.as_bytes())?;
     stage.write("summary.md", summary_md(points, plan).as_bytes())?;
-    names.extend(charts::journey_charts(&stage.dir, points)?);
+    let drawn = charts::journey_charts(&stage.dir, points)?;
+    let page = html::index_html(&html::chapter_texts(), points, plan, &drawn);
+    names.extend(drawn);
+    stage.write("index.html", page.as_bytes())?;
+    names.push("index.html".to_string());
     let target = stage.commit()?;
     Ok(names.into_iter().map(|n| target.join(n)).collect())
 }

@@ -118,6 +118,7 @@ pub fn diff(prev: &Topology, next: &Topology) -> Diff {
 pub fn undeclared(actual: &Diff, decl: Option<&JourneyChange>) -> Vec<String> {
     let empty = JourneyChange {
         idea: String::new(),
+        problem: None,
         adds: Vec::new(),
         removes: Vec::new(),
         changes: Vec::new(),

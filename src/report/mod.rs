@@ -4,6 +4,7 @@
 pub mod charts;
 pub mod check;
 pub mod csv;
+pub mod html;
 pub mod output;
 pub mod results;
 pub mod summary;
@@ -199,11 +200,17 @@ pub fn write_run(out: &Path, scn: &Scenario, run: &RunOutput) -> Result<Vec<Path
     names.push("results.json".to_string());
     stage.write("timeseries.csv", csv::timeseries_csv(scn, run).as_bytes())?;
     names.push("timeseries.csv".to_string());
-    stage.write("summary.md", summary::summary_md(scn, run).as_bytes())?;
+    let summary = summary::summary_md(scn, run);
+    stage.write("summary.md", summary.as_bytes())?;
     names.push("summary.md".to_string());
     for f in charts::run_charts(&stage.dir, scn, run)? {
         names.push(f);
     }
+    stage.write(
+        "index.html",
+        html::run_index(scn, run, &summary, &names).as_bytes(),
+    )?;
+    names.push("index.html".to_string());
     let target = stage.commit()?;
     Ok(names.into_iter().map(|n| target.join(n)).collect())
 }

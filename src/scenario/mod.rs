@@ -61,6 +61,11 @@ pub struct MetaConfig {
 pub struct JourneyChange {
     /// The chapter's idea, in a sentence (required).
     pub idea: String,
+    /// The problem this chapter's architecture runs into as the users grow, in a few
+    /// sentences: what breaks and why, which the next chapter's idea answers. The journey's
+    /// index.html tells it per chapter. Default: none (the page then says only the idea).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
     /// Components this chapter has that the previous one did not. Default: none.
     #[serde(default)]
     pub adds: Vec<String>,

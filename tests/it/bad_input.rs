@@ -1557,3 +1557,31 @@ fn a_journey_declaration_without_an_idea_or_with_an_unknown_key_is_refused() {
     let d = only(&parse_err(&text)).clone();
     assert_eq!(d.key_path.as_deref(), Some("scenario.journey.idea"), "{d}");
 }
+
+#[test]
+fn a_journey_problem_that_is_blank_or_not_text_is_refused_at_its_key() {
+    let text = edit(
+        "seed = 42\n",
+        "seed = 42\n\n[scenario.journey]\nidea = \"x\"\nproblem = \"  \"\n",
+    );
+    let d = only(&parse_err(&text)).clone();
+    assert_eq!(
+        d.key_path.as_deref(),
+        Some("scenario.journey.problem"),
+        "{d}"
+    );
+    assert!(d.message.contains("the problem can't be empty"), "{d}");
+    assert!(help(&d).contains("leave `problem` out"), "{d}");
+    assert_located(&d, pos(&text, "problem"));
+    let text = edit(
+        "seed = 42\n",
+        "seed = 42\n\n[scenario.journey]\nidea = \"x\"\nproblem = 3\n",
+    );
+    let d = only(&parse_err(&text)).clone();
+    assert_eq!(
+        d.key_path.as_deref(),
+        Some("scenario.journey.problem"),
+        "{d}"
+    );
+    assert_located(&d, pos(&text, "problem = 3"));
+}

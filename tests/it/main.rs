@@ -13,6 +13,7 @@ mod database; // the database kind: replica lag and stale reads derived by hand,
 mod edges; // every numeric key of the schema at its range edges: refused clearly, or runs clean
 mod fuzz; // a deterministic mutation fuzzer: 20,000 mutated scenarios never panic; accepted ones run clean
 mod hardening; // regressions of hard inputs: huge columns, deep --set, closed pipes, --jobs, symlinked outputs, size limits
+mod html; // index.html of a run and of the journey: self-contained, every reference resolves, hostile text escaped, the same bytes twice
 mod jobs; // scheduled jobs: run lengths derived by hand, the clock, overlap, timeouts, retries, crashes, the live split, bad keys
 mod journey; // the journey as a fair experiment: declared changes between chapters (and a doctored pair), one workload, --quick, --users
 mod oracle; // the refactoring oracle: every scenario × seeds 1, 7, 42 writes the bytes in tests/oracle/SHA256SUMS

@@ -34,6 +34,16 @@ pub fn fmt_users(u: u32) -> String {
 pub fn fmt_ms_value(v: f64) -> String {
     kit::fmt_ms(v)
 }
+
+/// A count as the charts print it, with thousands separators: 0.5, 950, 1,250, 2M.
+pub fn fmt_users_f64(v: f64) -> String {
+    kit::fmt_count(v)
+}
+
+/// Dollars as the charts print them: $8.5, $1,568.
+pub fn fmt_usd_value(v: f64) -> String {
+    kit::fmt_usd(v)
+}
 pub use run::run_charts;
 pub use sweep::{sweep_charts, SweepPlot, SweepSeries, YUnit};
 

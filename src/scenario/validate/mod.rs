@@ -234,6 +234,13 @@ fn journey_change(c: &mut Checker, j: &super::JourneyChange, file: &ScenarioFile
             Some("say in a sentence what this chapter's architecture adds, e.g. idea = \"a load balancer\"".into()),
         );
     }
+    if j.problem.as_deref().is_some_and(|p| p.trim().is_empty()) {
+        c.err(
+            &at_key(&base, "problem"),
+            "the problem can't be empty",
+            Some("say in a sentence or two what breaks in this architecture as the users grow, or leave `problem` out".into()),
+        );
+    }
     let names: Vec<&str> = file.components.keys().map(String::as_str).collect();
     let unknown = |c: &mut Checker, path: Vec<Seg>, name: &str| {
         let help = match super::error::nearest(name, names.iter().copied()) {
