@@ -675,7 +675,7 @@ pub fn header(scn: &Scenario) -> String {
         s,
         "scalesim {} — {} ({})",
         env!("CARGO_PKG_VERSION"),
-        scn.name,
+        scn.title(),
         scn.source
     );
     let _ = writeln!(
@@ -707,7 +707,7 @@ pub fn header(scn: &Scenario) -> String {
         let _ = writeln!(
             s,
             "  users {} (closed loop), think {}",
-            c.users,
+            crate::scenario::error::thousands(u64::from(c.users)),
             c.think.describe()
         );
     }
@@ -958,14 +958,14 @@ fn cmd_run(
         };
         outln!(
             "  {} events in {:.2}s wall ({:.1} M events/s), event hash {:016x}",
-            result.events,
+            crate::scenario::error::thousands(result.events),
             secs,
             result.events as f64 / secs.max(1e-9) / 1e6,
             result.hash
         );
         outln!(
             "  {} requests, {:.2} % failed, p50 {}, p99 {}, cost ${:.4}",
-            f.total,
+            crate::scenario::error::thousands(f.total),
             f.error_rate * 100.0,
             q(0.5),
             q(0.99),

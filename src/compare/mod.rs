@@ -1075,10 +1075,12 @@ pub fn cells(row: &Row, ms: &[Measured], paired: bool) -> (Vec<String>, String) 
 
 /// A label short enough for a table's "best" column: "chapter 4".
 pub fn short(label: &str) -> String {
-    label
-        .split_once(" (")
-        .map_or(label, |(head, _)| head)
-        .to_string()
+    let head = label.split_once(" (").map_or(label, |(head, _)| head);
+    // A variant's label keeps its name: two columns of "chapter 5" would say nothing.
+    match label.split_once("· variant ") {
+        Some((_, v)) => format!("{head} · {}", v.trim()),
+        None => head.to_string(),
+    }
 }
 
 /// What was compared and how fairly, for compare.md and stdout.

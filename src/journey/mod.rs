@@ -151,6 +151,20 @@ impl JourneyPoint {
 
     /// What broke the objective here, in a few words.
     pub fn culprit(&self) -> String {
+        let mut parts = vec![self.cause()];
+        if let Some((what, share)) = self.failure {
+            parts.push(format!("{:.1} % {what}", share * 100.0));
+        }
+        parts.retain(|p| !p.is_empty());
+        if parts.is_empty() {
+            "—".into()
+        } else {
+            parts.join("; ")
+        }
+    }
+
+    /// The component behind it: a crash loop, the busiest tier (empty if neither).
+    pub fn cause(&self) -> String {
         let mut parts = Vec::new();
         if let Some((who, n, oom)) = &self.crashes {
             let how = if *oom { "ran out of memory" } else { "crashed" };
@@ -164,14 +178,7 @@ impl JourneyPoint {
         if let Some((tier, u)) = &self.busiest {
             parts.push(format!("{tier} ({:.0} % CPU)", u * 100.0));
         }
-        if let Some((what, share)) = self.failure {
-            parts.push(format!("{:.1} % {what}", share * 100.0));
-        }
-        if parts.is_empty() {
-            "—".into()
-        } else {
-            parts.join("; ")
-        }
+        parts.join("; ")
     }
 }
 
@@ -640,7 +647,15 @@ pub fn breaking_points(points: &[JourneyPoint]) -> Vec<BreakingPoint> {
                 missed.push("nothing succeeded".into());
             }
             if p.error_rate > SLO_ERROR_RATE {
-                missed.push(format!("{:.1} % errors", p.error_rate * 100.0));
+                // Say what kind of failure once, beside the error rate.
+                let kind = match p.failure {
+                    Some((what, share)) if share >= 0.99 * p.error_rate => format!(" ({what})"),
+                    Some((what, share)) if share >= 0.5 * p.error_rate => {
+                        format!(" (mostly {what})")
+                    }
+                    _ => String::new(),
+                };
+                missed.push(format!("{:.1} % errors{kind}", p.error_rate * 100.0));
             }
             why = if !p.settled {
                 format!(
@@ -653,7 +668,16 @@ pub fn breaking_points(points: &[JourneyPoint]) -> Vec<BreakingPoint> {
                     }
                 )
             } else {
-                format!("{} — {}", missed.join(", "), p.culprit())
+                let culprit = if p.error_rate > SLO_ERROR_RATE {
+                    p.cause()
+                } else {
+                    p.culprit()
+                };
+                if culprit.is_empty() {
+                    missed.join(", ")
+                } else {
+                    format!("{} — {}", missed.join(", "), culprit)
+                }
             };
             break;
         }

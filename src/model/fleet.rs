@@ -912,7 +912,11 @@ impl Kind for Fleet {
         let policy = match &f.policy {
             Policy::None => "fixed size".to_string(),
             Policy::TargetTracking { metric, target, .. } => {
-                format!("target tracking {} at {target}", metric_name(*metric))
+                let at = match metric {
+                    Metric::Cpu => format!("{:.0} %", target * 100.0),
+                    Metric::RequestsPerTarget => format!("{target}"),
+                };
+                format!("target tracking {} at {at}", metric_name(*metric))
             }
             Policy::Step { metric, steps, .. } => {
                 format!(

@@ -415,14 +415,71 @@ fn by_route(s: &mut String, scn: &Scenario, run: &RunOutput) {
     }
 }
 
+/// The timeline as lines for summary.md: an event that repeats (the same component and text —
+/// a crash loop's 30 crashes) is one line at its first time, with how many
+/// times and the last; events once are a line each.
+fn timeline_lines(timeline: &[crate::model::kit::TimelineEvent]) -> Vec<String> {
+    let key = |e: &crate::model::kit::TimelineEvent| (e.component.clone(), e.text.clone());
+    let mut count: std::collections::BTreeMap<(String, String), (u32, crate::engine::Time)> =
+        Default::default();
+    for e in timeline {
+        let c = count.entry(key(e)).or_insert((0, e.at));
+        c.0 += 1;
+        c.1 = e.at;
+    }
+    let mut shown = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    for e in timeline {
+        let k = key(e);
+        let (n, last) = count[&k];
+        if n >= REPEATS_COLLAPSED {
+            if shown.insert(k) {
+                out.push(format!(
+                    "{} — {}: {} — {n} times in all, the last at {}",
+                    clock(e.at),
+                    e.component,
+                    e.text,
+                    clock(last)
+                ));
+            }
+        } else {
+            out.push(format!("{} — {}: {}", clock(e.at), e.component, e.text));
+        }
+    }
+    out
+}
+
+/// An event repeated this often is one timeline line with a count.
+const REPEATS_COLLAPSED: u32 = 4;
+
 /// The summary.md text.
 pub fn summary_md(scn: &Scenario, run: &RunOutput) -> String {
     let f = figures(run);
     let a = analyze(run);
     let mut s = String::new();
     let _ = writeln!(s, "# {}\n", scn.title());
+    let changed: Vec<String> = scn
+        .variant
+        .iter()
+        .map(|v| format!("variant `{v}`"))
+        .chain(scn.overrides.iter().map(|o| format!("`--set {o}`")))
+        .collect();
     if let Some(d) = &scn.file.scenario.description {
-        let _ = writeln!(s, "_{d}_\n");
+        if changed.is_empty() {
+            let _ = writeln!(s, "_{d}_\n");
+        } else {
+            // The file's sentence tells the story as written; this run changed it, so the
+            // sentence is quoted as the file's, not offered as what happened here.
+            let _ = writeln!(s, "The file's story, as written: _{d}_\n");
+        }
+    }
+    if !changed.is_empty() {
+        let _ = writeln!(
+            s,
+            "**This run changes the file:** {}. The figures below are this run's, not the \
+             story's.\n",
+            changed.join(", ")
+        );
     }
     if let Some(st) = &run.stopped {
         let why = if st.reason == crate::budget::INTERRUPTED_WHY {
@@ -445,7 +502,7 @@ pub fn summary_md(scn: &Scenario, run: &RunOutput) -> String {
         human(scn.warmup + run.measured),
         human(scn.warmup),
         scn.seed,
-        f.total,
+        crate::scenario::error::thousands(f.total),
         f.error_rate * 100.0
     );
     if let Some(t) = &scn.client.trace {
@@ -583,17 +640,18 @@ pub fn summary_md(scn: &Scenario, run: &RunOutput) -> String {
     s.push_str(&crate::model::topic::summary_section(&run.cards));
     if !run.timeline.is_empty() {
         let _ = writeln!(s, "\n## Timeline\n");
-        let n = run.timeline.len();
-        for (i, e) in run.timeline.iter().enumerate() {
+        let lines = timeline_lines(&run.timeline);
+        let n = lines.len();
+        for (i, line) in lines.iter().enumerate() {
             if i == 30 && n > 32 {
                 let _ = writeln!(
                     s,
-                    "- … {} more (all of them are in results.json under `timeline`)",
+                    "- … {} more (every event is in results.json under `timeline`)",
                     n - 30
                 );
                 break;
             }
-            let _ = writeln!(s, "- {} — {}: {}", clock(e.at), e.component, e.text);
+            let _ = writeln!(s, "- {line}");
         }
     }
     // Before/after each resize: the story of chapter 3. A resize is a stop followed by the

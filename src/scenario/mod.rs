@@ -201,9 +201,9 @@ pub struct Scenario {
 
 impl Scenario {
     /// The name to show people: a chapter's title when this is one of the embedded chapters
-    /// ("Chapter 5 — The load balancer"), else the scenario's `name`.
+    /// ("Chapter 5 — The load balancer"), else the scenario's `name`; and the variant run, if any.
     pub fn title(&self) -> String {
-        match self.chapter.and_then(embedded::Chapter::number) {
+        let base = match self.chapter.and_then(embedded::Chapter::number) {
             Some(c)
                 if Some(self.name.as_str())
                     == c.file
@@ -214,6 +214,10 @@ impl Scenario {
                 format!("Chapter {} — {}", c.number, c.title())
             }
             _ => self.name.clone(),
+        };
+        match &self.variant {
+            Some(v) => format!("{base} (variant {v})"),
+            None => base,
         }
     }
 

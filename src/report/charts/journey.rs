@@ -280,6 +280,7 @@ mod tests {
             unsettled: Vec::new(),
             busiest: None,
             failure: None,
+            crashes: None,
         }
     }
 

@@ -506,6 +506,8 @@ fn per_second(r: &WindowRow, count: u64) -> f64 {
 struct LatencyChart<'a> {
     tf: &'a TimeFrame<'a>,
     timeout_ms: Option<f64>,
+    /// The users retry: a success's latency includes its failed tries and the waits between.
+    retries: bool,
 }
 
 impl Chart for LatencyChart<'_> {
@@ -576,6 +578,13 @@ impl Chart for LatencyChart<'_> {
             Some(strip) => draw_strip(strip, &chart, &tf.x, &y, &labels)?,
             None => Vec::new(),
         };
+        if self.retries {
+            entries.push(Entry::new(
+                "A success's latency includes its failed tries and the waits between them, so it can exceed the timeout.",
+                INK,
+                Swatch::None,
+            ));
+        }
         entries.extend(tf.marks.legend());
         entries.extend(notes);
         draw_legend(&legend, legend_top(&strip), &entries)
@@ -1060,6 +1069,7 @@ pub fn run_charts(dir: &Path, scn: &Scenario, run: &RunOutput) -> Result<Vec<Str
         &LatencyChart {
             tf: &tf,
             timeout_ms,
+            retries: scn.client.retry.is_some_and(|r| r.0 > 0),
         },
         &mut written,
     )?;
