@@ -530,18 +530,12 @@ pub fn fmt(u: Unit, v: f64) -> String {
 
 /// 1234567 → "1,234,567".
 fn group(v: f64) -> String {
-    let digits = format!("{}", v.abs() as u64);
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
+    let digits = crate::scenario::error::thousands(v.abs() as u64);
     if v < 0.0 {
-        out.insert(0, '-');
+        format!("-{digits}")
+    } else {
+        digits
     }
-    out
 }
 
 /// One row of the diff table.

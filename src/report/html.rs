@@ -542,11 +542,19 @@ fn chart_caption(stem: &str) -> String {
 /// description (`_…_`), which the page's header shows already.
 fn summary_body<'a>(md: &'a str, scn: &Scenario) -> &'a str {
     let mut rest = md;
-    if let Some(r) = rest.strip_prefix(&format!("# {}\n", scn.name)) {
+    if let Some(r) = rest
+        .strip_prefix(&format!("# {}\n", scn.title()))
+        .or_else(|| rest.strip_prefix(&format!("# {}\n", scn.name)))
+    {
         rest = r.trim_start_matches('\n');
         if let Some(d) = &scn.file.scenario.description {
-            if let Some(r) = rest.strip_prefix(&format!("_{d}_\n")) {
-                rest = r.trim_start_matches('\n');
+            for line in [
+                format!("_{d}_\n"),
+                format!("The file's story, as written: _{d}_\n"),
+            ] {
+                if let Some(r) = rest.strip_prefix(&line) {
+                    rest = r.trim_start_matches('\n');
+                }
             }
         }
     }

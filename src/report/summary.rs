@@ -372,8 +372,9 @@ fn by_route(s: &mut String, scn: &Scenario, run: &RunOutput) {
             .unwrap_or_else(|| format!("/{}", c.name));
         let _ = writeln!(
             s,
-            "| {} | `{path}` | {total} | {:.2} % | {} |",
+            "| {} | `{path}` | {} | {:.2} % | {} |",
             c.name,
+            crate::scenario::error::thousands(total),
             share * 100.0,
             p99.map_or("—".into(), human)
         );

@@ -188,6 +188,7 @@ fn point(chapter: u32, name: &str, users: u32, p99: f64, errors: f64) -> Journey
         unsettled: Vec::new(),
         busiest: (errors > 0.0).then(|| ("web".to_string(), 0.99)),
         failure: (errors > 0.0).then_some(("refused", errors)),
+        crashes: None,
     }
 }
 

@@ -6,6 +6,7 @@ use super::kit::{
     draw_legend, draw_line, draw_note, fmt_ms, fmt_pct, fmt_plain, frame, layout, perr, render,
     Axis, Chart, Entry, Swatch, FONT, INK, PALETTE, SIZE_TALL,
 };
+use super::run::outcome_color;
 use crate::compare::Point;
 use crate::model::request::Outcome;
 use crate::report::ReportError;
@@ -16,20 +17,6 @@ use std::path::Path;
 
 /// The objective's line (as the journey's).
 const SLO_COLOR: RGBColor = RGBColor(200, 30, 30);
-
-/// The outcomes' colours, as the run charts draw them.
-fn outcome_color(o: Outcome) -> RGBColor {
-    match o {
-        Outcome::Ok => RGBColor(44, 160, 44),
-        Outcome::Timeout => RGBColor(255, 127, 14),
-        Outcome::Refused => RGBColor(214, 39, 40),
-        Outcome::Crashed => RGBColor(120, 20, 20),
-        Outcome::DnsFailure => RGBColor(190, 150, 0),
-        Outcome::Unavailable => RGBColor(227, 80, 180),
-        Outcome::Throttled => RGBColor(160, 90, 60),
-        Outcome::Error => RGBColor(250, 90, 90),
-    }
-}
 
 /// What the compare charts show.
 #[derive(Clone, Debug)]

@@ -375,18 +375,12 @@ pub(super) fn fmt_count(v: f64) -> String {
         format!("{}M", fmt_plain(v / 1e6))
     } else if a >= 1e3 {
         // Whole thousands with separators: 1,000 and 250,000.
-        let digits = format!("{}", a.round() as u64);
-        let mut out = String::new();
-        for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
-                out.push(',');
-            }
-            out.push(c);
-        }
+        let digits = crate::scenario::error::thousands(a.round() as u64);
         if v < 0.0 {
-            out.insert(0, '-');
+            format!("-{digits}")
+        } else {
+            digits
         }
-        out
     } else {
         fmt_plain(v)
     }

@@ -592,7 +592,7 @@ impl Chart for LatencyChart<'_> {
 }
 
 /// Outcome colours: ok in green, failures in distinct warm colours.
-fn outcome_color(o: Outcome) -> RGBColor {
+pub(super) fn outcome_color(o: Outcome) -> RGBColor {
     match o {
         Outcome::Ok => RGBColor(44, 160, 44),
         Outcome::Timeout => RGBColor(255, 127, 14),
