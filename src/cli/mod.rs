@@ -676,7 +676,11 @@ pub fn header(scn: &Scenario) -> String {
         "scalesim {} — {} ({})",
         env!("CARGO_PKG_VERSION"),
         scn.title(),
-        scn.source
+        if scn.title().starts_with(&scn.name) {
+            scn.source.clone()
+        } else {
+            format!("{}, {}", scn.name, scn.source)
+        }
     );
     let _ = writeln!(
         s,

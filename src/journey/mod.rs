@@ -285,7 +285,7 @@ fn fleet_loads(scn: &Scenario, rate: f64) -> std::collections::BTreeMap<usize, (
     for (i, (_, c)) in scn.components.iter().enumerate() {
         if let ComponentSpec::Fleet(f) = c {
             for &slot in &f.slots {
-                fleet_of_slot.insert(u32::from(slot), i);
+                fleet_of_slot.insert(slot, i);
             }
         }
     }
@@ -296,7 +296,7 @@ fn fleet_loads(scn: &Scenario, rate: f64) -> std::collections::BTreeMap<usize, (
         let weight = cum - prev;
         prev = *cum;
         let work = client.classes[class].work;
-        let mut at = index(u32::from(client.entry));
+        let mut at = index(client.entry);
         // A path is a handful of hops; the bound keeps a loop of limiters from spinning.
         for _ in 0..16 {
             let Some(i) = at else { break };
@@ -304,7 +304,7 @@ fn fleet_loads(scn: &Scenario, rate: f64) -> std::collections::BTreeMap<usize, (
                 break;
             };
             at = match c {
-                ComponentSpec::RateLimiter(r) => index(u32::from(r.target)),
+                ComponentSpec::RateLimiter(r) => index(r.target),
                 // Every page's API call goes on to the origin (the images' misses too).
                 ComponentSpec::Cdn(c) => index(c.origin),
                 ComponentSpec::ApiGateway(g) => g
@@ -314,11 +314,11 @@ fn fleet_loads(scn: &Scenario, rate: f64) -> std::collections::BTreeMap<usize, (
                     .flatten()
                     .and_then(|r| g.plans.get(usize::from(r)))
                     .and_then(|p| p.calls.first())
-                    .and_then(|call| index(u32::from(call.to))),
+                    .and_then(|call| index(call.to)),
                 ComponentSpec::LoadBalancer(lb) => lb
                     .members
                     .first()
-                    .and_then(|m| fleet_of_slot.get(&u32::from(*m)).copied()),
+                    .and_then(|m| fleet_of_slot.get(m).copied()),
                 ComponentSpec::Fleet(_) => {
                     let e = sums.entry(i).or_default();
                     e.0 += weight;

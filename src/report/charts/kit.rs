@@ -419,9 +419,9 @@ pub(super) fn ellipsize(s: &str, n: usize) -> String {
     let half = keep.chars().count() / 2;
     let cut = keep
         .char_indices()
-        .filter(|&(i, c)| c == ' ' && keep[..i].chars().count() >= half)
-        .map(|(i, _)| i)
-        .last();
+        .rev()
+        .find(|&(i, c)| c == ' ' && keep[..i].chars().count() >= half)
+        .map(|(i, _)| i);
     let mut t = match cut {
         Some(i) => keep[..i].trim_end_matches([',', ';', ':', ' ']).to_string(),
         None => keep,
@@ -837,6 +837,14 @@ pub(super) fn draw_strip<DB: DrawingBackend>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ellipsize_cuts_at_a_word() {
+        assert_eq!(ellipsize("taken out of rotation now", 20), "taken out of…");
+        assert_eq!(ellipsize("short", 20), "short");
+        // No space in the second half: cut where it must.
+        assert_eq!(ellipsize("abcdefghijklmnop", 8), "abcdefg…");
+    }
 
     #[test]
     fn axes_and_labels() {
