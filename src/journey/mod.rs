@@ -649,9 +649,11 @@ pub fn breaking_points(points: &[JourneyPoint]) -> Vec<BreakingPoint> {
             if p.error_rate > SLO_ERROR_RATE {
                 // Say what kind of failure once, beside the error rate.
                 let kind = match p.failure {
-                    Some((what, share)) if share >= 0.99 * p.error_rate => format!(" ({what})"),
+                    Some((what, share)) if share >= 0.99 * p.error_rate => {
+                        format!(" ({})", failure_words(what))
+                    }
                     Some((what, share)) if share >= 0.5 * p.error_rate => {
-                        format!(" (mostly {what})")
+                        format!(" (mostly {})", failure_words(what))
                     }
                     _ => String::new(),
                 };
@@ -710,6 +712,17 @@ pub fn breaking_points(points: &[JourneyPoint]) -> Vec<BreakingPoint> {
         });
     }
     out
+}
+
+/// An outcome's name (`Outcome::name`) as the table says it: "error" is an error answered.
+fn failure_words(name: &str) -> &str {
+    match name {
+        "error" => "errors answered",
+        "timeout" => "timed out",
+        "crashed" => "reset by a crash",
+        "dns_failure" => "DNS failures",
+        other => other,
+    }
 }
 
 /// A scenario text's `[scenario.journey]` declaration, if it parses.
