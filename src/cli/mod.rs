@@ -344,7 +344,7 @@ pub enum Command {
         /// Chapters to replay, comma-separated (default: all fourteen), e.g. --chapters 4,5.
         #[arg(long, value_delimiter = ',', value_name = "N,N")]
         chapters: Option<Vec<u32>>,
-        /// Shorter runs (4 simulated minutes instead of 10) and, unless --users says otherwise,
+        /// Shorter runs (4 simulated minutes instead of 8) and, unless --users says otherwise,
         /// no 100,000-user level: a look in seconds rather than a minute or two.
         #[arg(long)]
         quick: bool,

@@ -298,12 +298,7 @@ impl Measured {
 
     /// Failed fraction.
     pub fn error_rate(&self) -> f64 {
-        let t = self.total();
-        if t == 0 {
-            0.0
-        } else {
-            (t - self.outcomes[Outcome::Ok.index()]) as f64 / t as f64
-        }
+        Outcome::failed_share(&self.outcomes)
     }
 
     /// Share of the requests that ended with `o`.
@@ -459,21 +454,11 @@ pub fn measure(label: &str, input: &str, scn: &Scenario, run: &RunOutput) -> Mea
     }
 }
 
-/// The tier with the most windows at or above 90 % CPU (then the highest mean) over `rows`.
+/// The busiest CPU tier over `rows` ([`crate::report::summary::tier_loads`]).
 fn busiest(rows: &[crate::metrics::WindowRow], run: &RunOutput) -> Option<String> {
-    run.tiers
-        .iter()
-        .filter_map(|(i, name)| {
-            let v: Vec<f64> = rows
-                .iter()
-                .filter_map(|r| r.gauges.tiers.get(*i).copied())
-                .filter(|u| u.is_finite())
-                .collect();
-            let hot = v.iter().filter(|&&u| u >= 0.9).count();
-            (!v.is_empty()).then(|| (name.clone(), v.iter().sum::<f64>() / v.len() as f64, hot))
-        })
-        .max_by(|a, b| a.2.cmp(&b.2).then(a.1.total_cmp(&b.1)))
-        .map(|t| t.0)
+    crate::report::summary::tier_loads(rows, run)
+        .first()
+        .map(|t| t.name.to_string())
 }
 
 /// Which way a figure is better.
@@ -604,7 +589,7 @@ pub fn rows(ms: &[Measured]) -> Vec<Row> {
         if ms.iter().any(|m| m.outcomes[o.index()] > 0) {
             out.push(Row {
                 key: format!("errors.{}", o.name()),
-                figure: format!("  {}", outcome_words(o)),
+                figure: format!("  {}", o.words()),
                 unit: Unit::Percent,
                 better: Better::Lower,
                 values: ms.iter().map(|m| m.share(o)).collect(),
@@ -697,20 +682,6 @@ pub fn rows(ms: &[Measured]) -> Vec<Row> {
         });
     }
     out
-}
-
-/// An outcome in words, for the table and the verdict.
-pub fn outcome_words(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Ok => "served",
-        Outcome::Timeout => "timed out",
-        Outcome::Refused => "refused",
-        Outcome::Crashed => "reset by a crash",
-        Outcome::DnsFailure => "DNS failure",
-        Outcome::Unavailable => "unavailable (503)",
-        Outcome::Throttled => "rate-limited (429)",
-        Outcome::Error => "failed downstream (5xx)",
-    }
 }
 
 /// The t-based 95 % half-width of the mean of `xs` (finite values only), if there are enough.
@@ -859,7 +830,7 @@ pub fn because(m: &Measured) -> Option<String> {
                 Outcome::Timeout => "timed out".to_string(),
                 Outcome::Refused => "were refused".to_string(),
                 Outcome::Crashed => "were reset by a crash".to_string(),
-                other => format!("ended {}", outcome_words(other)),
+                other => format!("ended {}", other.words()),
             }
         ));
     }

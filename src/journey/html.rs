@@ -60,7 +60,7 @@ fn shown_p99(p: &JourneyPoint) -> Option<f64> {
 /// A p99 for the tables: greyed, with a tooltip, where over half failed (as the charts leave
 /// it out).
 fn p99_cell(p: &JourneyPoint) -> String {
-    let v = escape(&p.p99_ms.map_or("—".into(), charts::fmt_ms_value));
+    let v = escape(&p.p99_ms.map_or("—".into(), charts::fmt_ms));
     if p.p99_ms.is_some() && shown_p99(p).is_none() {
         format!("<span class=\"note\" title=\"over half failed: the p99 of the few that succeeded\">{v}</span>")
     } else {
@@ -69,7 +69,7 @@ fn p99_cell(p: &JourneyPoint) -> String {
 }
 
 fn fmt_pct_axis(v: f64) -> String {
-    format!("{} %", charts::fmt_users_f64(v))
+    format!("{} %", charts::fmt_count(v))
 }
 
 fn users(u: Option<u32>) -> String {
@@ -80,7 +80,7 @@ fn users(u: Option<u32>) -> String {
 fn breaks_sentence(b: &BreakingPoint, lowest: Option<u32>, highest: Option<u32>) -> String {
     let objective = format!(
         "the objective (p99 under {}, at most {} failing)",
-        charts::fmt_ms_value(SLO_P99_MS),
+        charts::fmt_ms(SLO_P99_MS),
         pct(SLO_ERROR_RATE)
     );
     match (b.holds, b.breaks) {
@@ -191,7 +191,7 @@ pub fn index_html(
         b,
         "<dt>objective</dt><dd>p99 of successful requests under {} and at most {} of requests \
          failing, once the run has settled</dd>",
-        escape(&charts::fmt_ms_value(SLO_P99_MS)),
+        escape(&charts::fmt_ms(SLO_P99_MS)),
         pct(SLO_ERROR_RATE)
     );
     let _ = writeln!(
@@ -345,11 +345,11 @@ pub fn index_html(
             y_label: "p99 latency (log scale)".into(),
             y_log: true,
             y_range: (10.0, 1_000.0),
-            fmt_y: charts::fmt_ms_value,
+            fmt_y: charts::fmt_ms,
             series: series(shown_p99),
             objective: Some((
                 SLO_P99_MS,
-                format!("objective: p99 < {}", charts::fmt_ms_value(SLO_P99_MS)),
+                format!("objective: p99 < {}", charts::fmt_ms(SLO_P99_MS)),
             )),
             note: pts
                 .iter()
@@ -466,8 +466,8 @@ pub fn index_html(
             "<tr><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
             p.chapter,
             escape(&charts::fmt_users(p.users)),
-            escape(&p.p50_ms.map_or("—".into(), charts::fmt_ms_value)),
-            escape(&p.p99_ms.map_or("—".into(), charts::fmt_ms_value)),
+            escape(&p.p50_ms.map_or("—".into(), charts::fmt_ms)),
+            escape(&p.p99_ms.map_or("—".into(), charts::fmt_ms)),
             escape(&pct(p.error_rate)),
             escape(&rate(p.goodput)),
             escape(&usd_month(p.cost_per_month)),

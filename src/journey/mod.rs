@@ -134,7 +134,7 @@ pub struct JourneyPoint {
     /// tier reached 95 % in any window nor averaged half its CPU).
     pub busiest: Option<(String, f64)>,
     /// The most common failure and its share of the requests, if any failed.
-    pub failure: Option<(&'static str, f64)>,
+    pub failure: Option<(Outcome, f64)>,
     /// The component that crashed most often over the measured windows, how often, and whether
     /// for want of memory (a crash loop is what refuses users while its CPU gauge is empty).
     pub crashes: Option<(String, u32, bool)>,
@@ -153,7 +153,7 @@ impl JourneyPoint {
     pub fn culprit(&self) -> String {
         let mut parts = vec![self.cause()];
         if let Some((what, share)) = self.failure {
-            parts.push(format!("{:.1} % {what}", share * 100.0));
+            parts.push(format!("{:.1} % {}", share * 100.0, what.words()));
         }
         parts.retain(|p| !p.is_empty());
         if parts.is_empty() {
@@ -426,36 +426,19 @@ fn measure(chapter: u32, scn: &Scenario, run: &RunOutput) -> JourneyPoint {
     let cost_after = kept.last().map_or(cost_before, |r| r.gauges.cost);
     let cost_per_month = (cost_after - cost_before) / (secs / 3600.0).max(1e-9)
         * crate::scenario::units::HOURS_PER_MONTH;
-    // The bottleneck tier: the largest share of its windows at or above 95 % CPU, then the
-    // highest mean.
-    let busiest = run
-        .tiers
-        .iter()
-        .filter_map(|(i, name)| {
-            let v: Vec<f64> = kept
-                .iter()
-                .filter_map(|r| r.gauges.tiers.get(*i).copied())
-                .filter(|u| u.is_finite())
-                .collect();
-            let hot = v.iter().filter(|&&u| u >= 0.95).count();
-            (!v.is_empty()).then(|| {
-                let n = v.len() as f64;
-                (name.clone(), v.iter().sum::<f64>() / n, hot, hot as f64 / n)
-            })
-        })
-        // The share of its windows, not their count: a tier down in a crash loop has few
-        // windows with vCPUs, and at 100 % in each of them it is still the one that broke.
-        .max_by(|a, b| a.3.total_cmp(&b.3).then(a.1.total_cmp(&b.1)))
-        // A tier that was never near its limit is not what broke anything.
-        .filter(|&(_, mean, hot, _)| hot > 0 || mean >= 0.5)
-        .map(|(name, mean, _, _)| (name, mean));
+    // The bottleneck tier, ranked as a run's summary ranks it; one that was never near its
+    // limit is not what broke anything.
+    let busiest = crate::report::summary::tier_loads(kept, run)
+        .first()
+        .filter(|t| t.hot > 0 || t.mean >= 0.5)
+        .map(|t| (t.name.to_string(), t.mean));
     let failure = Outcome::ALL
         .iter()
         .filter(|o| **o != Outcome::Ok)
-        .map(|o| (o.name(), outcomes[o.index()]))
+        .map(|&o| (o, outcomes[o.index()]))
         .filter(|&(_, n)| n > 0)
         .max_by_key(|&(_, n)| n)
-        .map(|(name, n)| (name, n as f64 / total.max(1) as f64));
+        .map(|(o, n)| (o, n as f64 / total.max(1) as f64));
     let mut crashed: std::collections::BTreeMap<&str, (u32, bool)> = Default::default();
     for e in run.timeline.iter().filter(|e| e.at >= start) {
         if matches!(e.kind, EventKind::Crash | EventKind::OutOfMemory) {
@@ -474,11 +457,7 @@ fn measure(chapter: u32, scn: &Scenario, run: &RunOutput) -> JourneyPoint {
         users: scn.client.users,
         p99_ms: q(0.99),
         p50_ms: q(0.5),
-        error_rate: if total == 0 {
-            0.0
-        } else {
-            (total - ok) as f64 / total as f64
-        },
+        error_rate: Outcome::failed_share(&outcomes),
         goodput: ok as f64 / secs.max(1e-9),
         offered: f64::from(scn.client.users) / THINK_S,
         cost_per_month,
@@ -618,8 +597,9 @@ pub struct BreakingPoint {
     pub why: String,
     /// The chapter's short title ("The load balancer").
     pub title: String,
-    /// Against the previous chapter's: "up from 100", "same", "down from 10,000" (empty for the
-    /// first chapter shown), and the chapter's `because` when it says why.
+    /// Against the previous chapter shown: "up from 100", "same", "down from 10,000" (empty for
+    /// the first), and the chapter's `because` when it says why — or which chapter it is
+    /// compared with when that is not the one just before.
     pub versus: String,
 }
 
@@ -642,7 +622,7 @@ pub fn breaking_points(points: &[JourneyPoint]) -> Vec<BreakingPoint> {
             breaks = Some(p.users);
             let mut missed = Vec::new();
             if let Some(p99) = p.p99_ms.filter(|&v| v >= SLO_P99_MS) {
-                missed.push(format!("p99 {}", charts::fmt_ms_value(p99)));
+                missed.push(format!("p99 {}", charts::fmt_ms(p99)));
             } else if p.p99_ms.is_none() {
                 missed.push("nothing succeeded".into());
             }
@@ -650,10 +630,10 @@ pub fn breaking_points(points: &[JourneyPoint]) -> Vec<BreakingPoint> {
                 // Say what kind of failure once, beside the error rate.
                 let kind = match p.failure {
                     Some((what, share)) if share >= 0.99 * p.error_rate => {
-                        format!(" ({})", failure_words(what))
+                        format!(", all {}", what.words())
                     }
                     Some((what, share)) if share >= 0.5 * p.error_rate => {
-                        format!(" (mostly {})", failure_words(what))
+                        format!(", mostly {}", what.words())
                     }
                     _ => String::new(),
                 };
@@ -692,12 +672,16 @@ pub fn breaking_points(points: &[JourneyPoint]) -> Vec<BreakingPoint> {
                     std::cmp::Ordering::Equal => "same".to_string(),
                     std::cmp::Ordering::Less => format!("down from {}", opt_users(prev.holds)),
                 };
-                match embedded
+                // The chapter's `because` speaks of the chapter just before it; against another
+                // (`--chapters` left some out) the table names which one instead.
+                let because = embedded
+                    .filter(|_| prev.chapter + 1 == ch)
                     .and_then(|c| declaration(c.text))
-                    .and_then(|d| d.because)
-                {
+                    .and_then(|d| d.because);
+                match because {
                     Some(b) => format!("{word}: {b}"),
-                    None => word,
+                    None if prev.chapter + 1 == ch => word,
+                    None => format!("{word} (against chapter {})", prev.chapter),
                 }
             }
         };
@@ -712,17 +696,6 @@ pub fn breaking_points(points: &[JourneyPoint]) -> Vec<BreakingPoint> {
         });
     }
     out
-}
-
-/// An outcome's name (`Outcome::name`) as the table says it: "error" is an error answered.
-fn failure_words(name: &str) -> &str {
-    match name {
-        "error" => "errors answered",
-        "timeout" => "timed out",
-        "crashed" => "reset by a crash",
-        "dns_failure" => "DNS failures",
-        other => other,
-    }
 }
 
 /// A scenario text's `[scenario.journey]` declaration, if it parses.
@@ -775,7 +748,7 @@ fn summary_md(points: &[JourneyPoint], plan: Plan) -> String {
          failing, measured after the run settled.\n\n## Breaking points\n\n",
         crate::engine::time::clock(plan.duration),
         plan.window / SEC,
-        charts::fmt_ms_value(SLO_P99_MS),
+        charts::fmt_ms(SLO_P99_MS),
         SLO_ERROR_RATE * 100.0,
     );
     s.push_str(&breaking_table(points));
@@ -785,7 +758,7 @@ fn summary_md(points: &[JourneyPoint], plan: Plan) -> String {
             "| {} | {} | {} | {:.2} % | {:.1}/s | {:.0} | {} | {} |\n",
             p.chapter,
             charts::fmt_users(p.users),
-            p.p99_ms.map_or("—".into(), charts::fmt_ms_value),
+            p.p99_ms.map_or("—".into(), charts::fmt_ms),
             p.error_rate * 100.0,
             p.goodput,
             p.cost_per_month,
@@ -831,7 +804,7 @@ pub fn write_journey(
                 "meets_slo": p.meets_slo(),
                 "busiest_tier": p.busiest.as_ref().map(|(n, _)| n),
                 "busiest_utilization": p.busiest.as_ref().map(|(_, u)| round6(*u)),
-                "main_failure": p.failure.map(|(n, _)| n),
+                "main_failure": p.failure.map(|(o, _)| o.name()),
                 "main_failure_share": p.failure.map(|(_, s)| round6(s)),
             })
         })

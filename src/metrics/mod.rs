@@ -189,12 +189,7 @@ impl SplitStats {
 
     /// Share that failed (0 when none ended).
     pub fn error_rate(&self) -> f64 {
-        let t = self.total();
-        if t == 0 {
-            0.0
-        } else {
-            (t - self.outcomes[Outcome::Ok.index()]) as f64 / t as f64
-        }
+        Outcome::failed_share(&self.outcomes)
     }
 
     /// Latency quantile of the successful ones, ms (`None` when none succeeded).

@@ -93,6 +93,31 @@ impl Outcome {
         }
     }
 
+    /// The share of `outcomes` (counts by [`Outcome::index`]) that failed — everything not
+    /// `Ok` — or 0 when none ended.
+    pub fn failed_share(outcomes: &[u64; Outcome::COUNT]) -> f64 {
+        let total: u64 = outcomes.iter().sum();
+        if total == 0 {
+            0.0
+        } else {
+            (total - outcomes[Outcome::Ok.index()]) as f64 / total as f64
+        }
+    }
+
+    /// The outcome in words, for tables and verdicts: "timed out", "unavailable (503)".
+    pub fn words(self) -> &'static str {
+        match self {
+            Outcome::Ok => "served",
+            Outcome::Timeout => "timed out",
+            Outcome::Refused => "refused",
+            Outcome::Crashed => "reset by a crash",
+            Outcome::DnsFailure => "DNS failure",
+            Outcome::Unavailable => "unavailable (503)",
+            Outcome::Throttled => "rate-limited (429)",
+            Outcome::Error => "failed downstream (5xx)",
+        }
+    }
+
     /// Index into per-outcome arrays.
     #[inline]
     pub fn index(self) -> usize {

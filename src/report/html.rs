@@ -208,7 +208,7 @@ pub fn pct(f: f64) -> String {
 pub fn span(t: crate::engine::time::Time) -> String {
     use crate::engine::time::{HOUR, MIN, SEC};
     if t < SEC {
-        return charts::fmt_ms_value(t as f64 / 1e6);
+        return charts::fmt_ms(t as f64 / 1e6);
     }
     let (h, m, s) = (t / HOUR, (t % HOUR) / MIN, (t % MIN) / SEC);
     let mut parts = Vec::new();
@@ -226,12 +226,12 @@ pub fn span(t: crate::engine::time::Time) -> String {
 
 /// A rate in requests per second with thousands separators: 1.2/s, 125/s, 12,500/s.
 pub fn rate(r: f64) -> String {
-    format!("{}/s", charts::fmt_users_f64(r))
+    format!("{}/s", charts::fmt_count(r))
 }
 
 /// Dollars a month: $8/month, $1,568/month.
 pub fn usd_month(v: f64) -> String {
-    format!("{}/month", charts::fmt_usd_value(v))
+    format!("{}/month", charts::fmt_usd(v))
 }
 
 /// One line of a [`MiniChart`]: a label and its points, `(x, y)`; `y` None leaves a gap. The
@@ -328,7 +328,7 @@ impl MiniChart {
                 a = f(at),
                 b = f(TOP + ph),
                 c = f(TOP + ph + 24.0),
-                l = escape(&charts::fmt_users_f64(x))
+                l = escape(&charts::fmt_count(x))
             );
             x *= 10.0;
         }
@@ -781,7 +781,7 @@ mod tests {
             y_label: "p99 latency (ms, log scale)".into(),
             y_log: true,
             y_range: (1.0, 1000.0),
-            fmt_y: charts::fmt_ms_value,
+            fmt_y: charts::fmt_ms,
             series: vec![
                 MiniSeries {
                     label: "this <i>".into(),

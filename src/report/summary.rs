@@ -137,7 +137,7 @@ pub fn analyze(run: &RunOutput) -> Analysis {
 }
 
 /// A window's CPU counts as saturated from this utilization on.
-const SATURATED: f64 = 0.95;
+pub const SATURATED: f64 = 0.95;
 
 /// The bottleneck as the CPU tiers show it: the tier (a server, a fleet's instances, or any
 /// component with vCPUs) busiest over the measured windows, how long it was saturated, and the
@@ -160,6 +160,55 @@ fn peak_tier<'a>(scn: &Scenario, run: &'a RunOutput) -> Option<(&'a str, f64)> {
         .reduce(|a, b| if b.1 > a.1 { b } else { a })
 }
 
+/// A CPU tier's load over some windows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TierLoad<'a> {
+    /// The tier (a server, a fleet's instances, a database's primary…).
+    pub name: &'a str,
+    /// Its mean utilization over the windows in which it had vCPUs running.
+    pub mean: f64,
+    /// Windows in which it was saturated (at or above [`SATURATED`]).
+    pub hot: usize,
+    /// Windows in which it had vCPUs running.
+    pub windows: usize,
+}
+
+/// Every CPU tier of `run` that had vCPUs running in some of `rows`, busiest first: the largest
+/// share of its windows saturated, then the highest mean. The share, not the count: a tier down
+/// in a crash loop has few windows with vCPUs, and at 100 % in each of them it is still the one
+/// that broke. The summary's bottleneck line, the journey's culprit and `compare`'s reason all
+/// rank tiers by this.
+pub fn tier_loads<'a, 'r>(
+    rows: impl IntoIterator<Item = &'r crate::metrics::WindowRow> + Clone,
+    run: &'a RunOutput,
+) -> Vec<TierLoad<'a>> {
+    let mut tiers: Vec<TierLoad<'a>> = run
+        .tiers
+        .iter()
+        .filter_map(|(i, name)| {
+            let v: Vec<f64> = rows
+                .clone()
+                .into_iter()
+                .filter_map(|r| r.gauges.tiers.get(*i).copied())
+                .filter(|u| u.is_finite())
+                .collect();
+            (!v.is_empty()).then(|| TierLoad {
+                name: name.as_str(),
+                mean: v.iter().sum::<f64>() / v.len() as f64,
+                hot: v.iter().filter(|&&u| u >= SATURATED).count(),
+                windows: v.len(),
+            })
+        })
+        .collect();
+    let share = |t: &TierLoad| t.hot as f64 / t.windows as f64;
+    tiers.sort_by(|a, b| {
+        share(b)
+            .total_cmp(&share(a))
+            .then(b.mean.total_cmp(&a.mean))
+    });
+    tiers
+}
+
 fn busiest_tiers(scn: &Scenario, run: &RunOutput) -> Option<String> {
     let rows: Vec<_> = run
         .metrics
@@ -170,29 +219,15 @@ fn busiest_tiers(scn: &Scenario, run: &RunOutput) -> Option<String> {
     if run.tiers.is_empty() || rows.is_empty() {
         return None;
     }
-    // (name, mean utilization, saturated windows, windows with vCPUs running)
-    let mut tiers: Vec<(&str, f64, usize, usize)> = run
-        .tiers
-        .iter()
-        .map(|(i, name)| {
-            let v: Vec<f64> = rows
-                .iter()
-                .filter_map(|r| r.gauges.tiers.get(*i).copied())
-                .filter(|u| u.is_finite())
-                .collect();
-            let mean = v.iter().sum::<f64>() / v.len().max(1) as f64;
-            let hot = v.iter().filter(|&&u| u >= SATURATED).count();
-            (name.as_str(), mean, hot, v.len())
-        })
-        .filter(|t| t.3 > 0)
-        .collect();
-    tiers.sort_by(|a, b| b.2.cmp(&a.2).then(b.1.total_cmp(&a.1)));
-    let (name, mean, hot, _) = *tiers.first()?;
+    let tiers = tier_loads(rows.iter().copied(), run);
+    let TierLoad {
+        name, mean, hot, ..
+    } = *tiers.first()?;
     let others: Vec<String> = tiers
         .iter()
         .skip(1)
         .take(2)
-        .map(|t| format!("{} {:.0} %", t.0, t.1 * 100.0))
+        .map(|t| format!("{} {:.0} %", t.name, t.mean * 100.0))
         .collect();
     let next = if others.is_empty() {
         String::new()
@@ -420,21 +455,18 @@ fn by_route(s: &mut String, scn: &Scenario, run: &RunOutput) {
 /// a crash loop's 30 crashes) is one line at its first time, with how many
 /// times and the last; events once are a line each.
 fn timeline_lines(timeline: &[crate::model::kit::TimelineEvent]) -> Vec<String> {
-    let key = |e: &crate::model::kit::TimelineEvent| (e.component.clone(), e.text.clone());
-    let mut count: std::collections::BTreeMap<(String, String), (u32, crate::engine::Time)> =
+    // (component, text) → how often, and when last.
+    let mut count: std::collections::BTreeMap<(&str, &str), (u32, crate::engine::Time)> =
         Default::default();
     for e in timeline {
-        let c = count.entry(key(e)).or_insert((0, e.at));
-        c.0 += 1;
-        c.1 = e.at;
+        let c = count.entry((&e.component, &e.text)).or_default();
+        *c = (c.0 + 1, e.at);
     }
-    let mut shown = std::collections::BTreeSet::new();
     let mut out = Vec::new();
     for e in timeline {
-        let k = key(e);
-        let (n, last) = count[&k];
-        if n >= REPEATS_COLLAPSED {
-            if shown.insert(k) {
+        let key = (e.component.as_str(), e.text.as_str());
+        match count.get(&key) {
+            Some(&(n, last)) if n >= REPEATS_COLLAPSED => {
                 out.push(format!(
                     "{} — {}: {} — {n} times in all, the last at {}",
                     clock(e.at),
@@ -442,9 +474,11 @@ fn timeline_lines(timeline: &[crate::model::kit::TimelineEvent]) -> Vec<String> 
                     e.text,
                     clock(last)
                 ));
+                // Said once: its later repeats find nothing.
+                count.remove(&key);
             }
-        } else {
-            out.push(format!("{} — {}: {}", clock(e.at), e.component, e.text));
+            Some(_) => out.push(format!("{} — {}: {}", clock(e.at), e.component, e.text)),
+            None => {}
         }
     }
     out

@@ -75,6 +75,20 @@ impl Drop for Tmp {
     }
 }
 
+/// Every file of a folder: name → bytes (to compare two reports byte for byte).
+pub fn files(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    fs::read_dir(dir)
+        .expect("report folder")
+        .map(|e| {
+            let e = e.expect("entry");
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                fs::read(e.path()).expect("file"),
+            )
+        })
+        .collect()
+}
+
 /// Names in `dir` (hidden ones included), sorted.
 pub fn listing(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = fs::read_dir(dir)

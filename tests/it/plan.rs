@@ -9,11 +9,9 @@
 //! - an objective nothing can meet exits 1 and names it, with the closest configuration;
 //! - a bad `--vary`, `--slo` or `--users` is refused (exit 2) with the flag and value named.
 
-use crate::common::{expect_code, scalesim, stderr, stdout, Tmp};
+use crate::common::{expect_code, files, scalesim, stderr, stdout, Tmp};
 use scalesim::budget::Limits;
 use scalesim::plan::{self, Outcome, SearchOptions};
-use std::collections::BTreeMap;
-use std::path::Path;
 
 const SETS: [&str; 4] = [
     "scenario.duration=4m",
@@ -21,19 +19,6 @@ const SETS: [&str; 4] = [
     "faults=[]",
     "components.web.max=12",
 ];
-
-fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    std::fs::read_dir(dir)
-        .expect("report folder")
-        .map(|e| {
-            let e = e.expect("entry");
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).expect("file"),
-            )
-        })
-        .collect()
-}
 
 #[test]
 fn the_pruned_search_finds_the_grids_cheapest_with_fewer_runs() {

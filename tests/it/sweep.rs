@@ -11,10 +11,9 @@
 //!
 //! All on scenarios/validation/mmc.toml cut to a minute or two, so the module takes seconds.
 
-use crate::common::{code, expect_code, scalesim, stderr, stdout, Tmp};
+use crate::common::{code, expect_code, files, scalesim, stderr, stdout, Tmp};
 use scalesim::budget::Limits;
 use scalesim::sweep::{self, Param};
-use std::collections::BTreeMap;
 use std::path::Path;
 
 const MMC: &str = "scenarios/validation/mmc.toml";
@@ -36,20 +35,6 @@ fn run(plan: &sweep::Plan, jobs: usize, shard: Option<(u32, u32)>) -> Vec<sweep:
         limits: Limits::NONE,
     };
     sweep::execute(plan, &opts).unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// Every file of a folder: name → bytes.
-fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    std::fs::read_dir(dir)
-        .expect("report folder")
-        .map(|e| {
-            let e = e.expect("entry");
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).expect("file"),
-            )
-        })
-        .collect()
 }
 
 const SHORT: [&str; 2] = ["scenario.duration=1m", "scenario.warmup=10s"];

@@ -215,13 +215,7 @@ impl Chart for OutcomeChart<'_> {
         let mut entries: Vec<Entry> = used
             .iter()
             .rev()
-            .map(|&o| {
-                Entry::new(
-                    crate::compare::outcome_words(o),
-                    outcome_color(o),
-                    Swatch::Line(12),
-                )
-            })
+            .map(|&o| Entry::new(o.words(), outcome_color(o), Swatch::Line(12)))
             .collect();
         entries.push(Entry::new(
             "bars: shares of each one's requests",

@@ -367,7 +367,7 @@ pub(super) fn fmt_plain(v: f64) -> String {
 }
 
 /// 950, 1,200, 35,000, 2M.
-pub(super) fn fmt_count(v: f64) -> String {
+pub fn fmt_count(v: f64) -> String {
     let a = v.abs();
     if a >= 1e9 {
         format!("{}G", fmt_plain(v / 1e9))
@@ -387,7 +387,7 @@ pub(super) fn fmt_count(v: f64) -> String {
 }
 
 /// Latency in ms shown with a unit: 250 µs, 20 ms, 1.5 s, 86k s.
-pub(super) fn fmt_ms(v: f64) -> String {
+pub fn fmt_ms(v: f64) -> String {
     let a = v.abs();
     if a >= 1_000.0 {
         format!("{} s", fmt_count(v / 1_000.0))
@@ -404,7 +404,7 @@ pub(super) fn fmt_pct(v: f64) -> String {
 }
 
 /// Dollars.
-pub(super) fn fmt_usd(v: f64) -> String {
+pub fn fmt_usd(v: f64) -> String {
     format!("${}", fmt_count(v))
 }
 

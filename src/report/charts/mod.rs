@@ -25,25 +25,15 @@ pub use compare::{compare_charts, ComparePlot};
 pub use journey::journey_charts;
 pub use plan::{plan_chart, PlanDot, PlanPlot};
 
+/// Counts (950, 1,250, 2M), latencies in ms (20 ms, 1.5 s) and dollars ($8.5, $1,568) as the
+/// charts print them, for the pages and tables that sit beside them.
+pub use kit::{fmt_count, fmt_ms, fmt_usd};
+
 /// Users as the charts print them: 950, 1,000, 100,000.
 pub fn fmt_users(u: u32) -> String {
     kit::fmt_count(f64::from(u))
 }
 
-/// A latency in ms with its unit, as the charts print it: 20 ms, 1.5 s.
-pub fn fmt_ms_value(v: f64) -> String {
-    kit::fmt_ms(v)
-}
-
-/// A count as the charts print it, with thousands separators: 0.5, 950, 1,250, 2M.
-pub fn fmt_users_f64(v: f64) -> String {
-    kit::fmt_count(v)
-}
-
-/// Dollars as the charts print them: $8.5, $1,568.
-pub fn fmt_usd_value(v: f64) -> String {
-    kit::fmt_usd(v)
-}
 pub use run::run_charts;
 pub use sweep::{sweep_charts, SweepPlot, SweepSeries, YUnit};
 
