@@ -98,6 +98,11 @@ pub enum Command {
         /// Run twice and fail (exit 1) unless both runs produce identical event streams and results.
         #[arg(long)]
         check_determinism: bool,
+        /// Write no charts (results.json, timeseries.csv, summary.md and index.html only): for
+        /// pipelines and benchmarks, where drawing the PNG and SVG charts would be most of the
+        /// time of a short run.
+        #[arg(long)]
+        no_charts: bool,
         /// The run's limits.
         #[command(flatten)]
         limits: LimitArgs,
@@ -452,16 +457,20 @@ pub fn dispatch(cli: Cli) -> u8 {
             out,
             quiet,
             check_determinism,
+            no_charts,
             limits,
         } => cmd_run(
             &scenario,
-            seed,
-            &set,
-            variant.as_deref(),
-            out,
-            quiet,
-            check_determinism,
-            limits.limits(),
+            RunFlags {
+                seed,
+                set: &set,
+                variant: variant.as_deref(),
+                out,
+                quiet,
+                check: check_determinism,
+                charts: !no_charts,
+                limits: limits.limits(),
+            },
         ),
         Command::Validate { scenarios, set } => cmd_validate(&scenarios, &set),
         Command::Check {
@@ -875,17 +884,32 @@ fn say_stopped(scn: &Scenario, out: &RunOutput, wrote: Option<&std::path::Path>)
     }
 }
 
-#[allow(clippy::too_many_arguments)] // one per flag of `run`
-fn cmd_run(
-    path: &str,
+/// The flags of `run`.
+struct RunFlags<'a> {
     seed: Option<u64>,
-    set: &[String],
-    variant: Option<&str>,
+    set: &'a [String],
+    variant: Option<&'a str>,
     out: Option<PathBuf>,
     quiet: bool,
+    /// `--check-determinism`.
     check: bool,
+    /// Not `--no-charts`.
+    charts: bool,
     limits: Limits,
-) -> u8 {
+}
+
+fn cmd_run(path: &str, flags: RunFlags) -> u8 {
+    let RunFlags {
+        seed,
+        set,
+        variant,
+        out,
+        quiet,
+        check,
+        charts,
+        limits,
+    } = flags;
+    let what = report::Outputs { charts };
     let Some(scn) = load_variant_with(path, variant, seed, set) else {
         return EXIT_BAD_INPUT;
     };
@@ -911,7 +935,7 @@ fn cmd_run(
     };
     let secs = wall.elapsed().as_secs_f64();
     if result.stopped.is_some() {
-        return match report::write_run(&dir, &scn, &result) {
+        return match report::write_run_with(&dir, &scn, &result, what) {
             Ok(_) => {
                 say_stopped(&scn, &result, Some(&dir));
                 EXIT_BAD_INPUT
@@ -944,7 +968,7 @@ fn cmd_run(
             );
         }
     }
-    let files = match report::write_run(&dir, &scn, &result) {
+    let files = match report::write_run_with(&dir, &scn, &result, what) {
         Ok(f) => f,
         Err(e) => {
             errln!("error: {e}");

@@ -190,8 +190,31 @@ impl Drop for Staging {
     }
 }
 
+/// What a run's report holds beyond results.json, timeseries.csv, summary.md and index.html.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Outputs {
+    /// The charts (PNG and SVG); `run --no-charts` leaves them out.
+    pub charts: bool,
+}
+
+impl Outputs {
+    /// Everything.
+    pub const ALL: Outputs = Outputs { charts: true };
+}
+
 /// Writes a run's whole report into `out` (replacing it). Returns the files written.
 pub fn write_run(out: &Path, scn: &Scenario, run: &RunOutput) -> Result<Vec<PathBuf>, ReportError> {
+    write_run_with(out, scn, run, Outputs::ALL)
+}
+
+/// Writes a run's report, with the parts `what` asks for, into `out` (replacing it). Returns the
+/// files written.
+pub fn write_run_with(
+    out: &Path,
+    scn: &Scenario,
+    run: &RunOutput,
+    what: Outputs,
+) -> Result<Vec<PathBuf>, ReportError> {
     let stage = Staging::new(out)?;
     let mut names = Vec::new();
     let json = results::results_json(scn, run);
@@ -203,8 +226,8 @@ pub fn write_run(out: &Path, scn: &Scenario, run: &RunOutput) -> Result<Vec<Path
     let summary = summary::summary_md(scn, run);
     stage.write("summary.md", summary.as_bytes())?;
     names.push("summary.md".to_string());
-    for f in charts::run_charts(&stage.dir, scn, run)? {
-        names.push(f);
+    if what.charts {
+        names.extend(charts::run_charts(&stage.dir, scn, run)?);
     }
     stage.write(
         "index.html",

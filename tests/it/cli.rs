@@ -50,6 +50,41 @@ fn results(dir: &Path) -> serde_json::Value {
 // run
 
 #[test]
+fn no_charts_writes_the_same_figures_without_a_chart() {
+    let tmp = Tmp::new("no_charts_writes_the_same_figures");
+    expect_code(&run_ch1_short(&tmp.s("full")), 0);
+    let o = scalesim(&[
+        "run",
+        CH1,
+        "--set",
+        SHORT,
+        "--out",
+        &tmp.s("bare"),
+        "-q",
+        "--no-charts",
+    ]);
+    expect_code(&o, 0);
+    let bare = listing(&tmp.join("bare"));
+    assert_eq!(
+        bare,
+        ["index.html", "results.json", "summary.md", "timeseries.csv"],
+        "no PNG or SVG with --no-charts"
+    );
+    assert!(listing(&tmp.join("full"))
+        .iter()
+        .any(|f| f.ends_with(".png")));
+    for f in ["results.json", "timeseries.csv", "summary.md"] {
+        assert_eq!(
+            fs::read(tmp.join("full").join(f)).unwrap(),
+            fs::read(tmp.join("bare").join(f)).unwrap(),
+            "{f} does not depend on --no-charts"
+        );
+    }
+    let html = fs::read_to_string(tmp.join("bare/index.html")).unwrap();
+    assert!(!html.contains("<img"), "the page shows no missing image");
+}
+
+#[test]
 fn run_writes_the_report() {
     let tmp = Tmp::new("run_writes_the_report");
     let out = tmp.join("report");
