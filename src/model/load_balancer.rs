@@ -10,6 +10,7 @@ use super::kit::{
     parse_table, BalancerTarget, Behaviour, Card, DescribeCtx, Description, EventKind, Figure,
     Footprint, Kind, ParseError, Route, RouteRole, Section, Shape, TimelineEvent, Wiring,
 };
+use super::min_tree::MinTree;
 use super::probe::{self, ProbeResult};
 use super::registry::Lifecycle;
 use super::request::Outcome;
@@ -148,7 +149,12 @@ struct Member {
     fails: u32,
     outstanding: u32,
     forwarded: u64,
+    /// Its place in `eligible` (and so in the least-outstanding tree), or `NOT_ELIGIBLE`.
+    place: u32,
 }
+
+/// [`Member::place`] of a member not receiving traffic.
+const NOT_ELIGIBLE: u32 = u32::MAX;
 
 /// Counters of a balancer.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -173,6 +179,8 @@ pub struct LoadBalancer {
     rng: RngStream,
     members: Vec<Member>,
     eligible: Vec<u32>,
+    /// With least outstanding requests: the eligible targets' outstanding counts, by place.
+    least: MinTree,
     cursor: usize,
     outstanding: u32,
     seen_gen: u64,
@@ -195,6 +203,7 @@ impl LoadBalancer {
                 fails: 0,
                 outstanding: 0,
                 forwarded: 0,
+                place: NOT_ELIGIBLE,
             })
             .collect();
         Self {
@@ -202,6 +211,7 @@ impl LoadBalancer {
             rng: RngStream::new(seed, &format!("lb/{name}")),
             members,
             eligible: Vec::new(),
+            least: MinTree::default(),
             cursor: 0,
             outstanding: 0,
             seen_gen: u64::MAX,
@@ -230,6 +240,7 @@ impl LoadBalancer {
         self.seen_gen = ctx.registry.membership_gen;
         self.eligible.clear();
         for (i, m) in self.members.iter_mut().enumerate() {
+            m.place = NOT_ELIGIBLE;
             if ctx.now() == 0 && Self::in_service(ctx, m.comp) && m.health == Health::Initial {
                 // The run begins with a working shop: targets in service at time zero are healthy.
                 m.health = Health::Healthy;
@@ -246,8 +257,27 @@ impl LoadBalancer {
                 Some(_) => m.health == Health::Healthy,
             };
             if ok {
+                m.place = self.eligible.len() as u32;
                 self.eligible.push(i as u32);
             }
+        }
+        if self.spec.algorithm == Algorithm::LeastOutstanding {
+            let members = &self.members;
+            self.least.reset(
+                self.eligible
+                    .iter()
+                    .map(|&i| members[i as usize].outstanding),
+            );
+        }
+    }
+
+    /// Sets member `i`'s outstanding count, and its value in the least-outstanding tree.
+    #[inline]
+    fn set_outstanding(&mut self, i: usize, v: u32) {
+        let m = &mut self.members[i];
+        m.outstanding = v;
+        if m.place != NOT_ELIGIBLE && self.spec.algorithm == Algorithm::LeastOutstanding {
+            self.least.set(m.place as usize, v);
         }
     }
 
@@ -308,63 +338,40 @@ impl LoadBalancer {
         }
     }
 
-    fn pick(&mut self, ctx: &Ctx) -> Option<usize> {
-        // Targets deregistered since the last rebuild are skipped right away (deregistration is immediate).
+    /// The target for the next request. Every target in `eligible` is in service: a change of
+    /// any instance's lifecycle bumps the registry's membership generation, and `on_msg`
+    /// rebuilds `eligible` before it picks when that moved.
+    fn pick(&mut self) -> Option<usize> {
         let n = self.eligible.len();
         if n == 0 {
             return None;
         }
-        let live = |i: u32| Self::in_service(ctx, self.members[i as usize].comp);
         match self.spec.algorithm {
             Algorithm::RoundRobin => {
-                for k in 0..n {
-                    let i = self.eligible[(self.cursor + k) % n];
-                    if live(i) {
-                        self.cursor = (self.cursor + k + 1) % n;
-                        return Some(i as usize);
-                    }
-                }
-                None
+                let i = self.eligible[self.cursor % n];
+                self.cursor = (self.cursor + 1) % n;
+                Some(i as usize)
             }
             Algorithm::LeastOutstanding => {
-                let mut best: Option<(u32, u32)> = None;
-                for k in 0..n {
-                    let i = self.eligible[(self.cursor + k) % n];
-                    if !live(i) {
-                        continue;
-                    }
-                    let o = self.members[i as usize].outstanding;
-                    if best.is_none_or(|(_, bo)| o < bo) {
-                        best = Some((i, o));
-                    }
-                }
+                // The idlest target, ties to the first in turn from the cursor; the cursor moves
+                // on by one whichever is chosen.
+                let place = self.least.first_least_from(self.cursor % n)?;
                 self.cursor = (self.cursor + 1) % n;
-                best.map(|(i, _)| i as usize)
+                Some(self.eligible[place] as usize)
             }
             Algorithm::Random | Algorithm::PowerOfTwo => {
-                for _ in 0..4 {
-                    let a = self.eligible[self.rng.below(n as u64) as usize];
-                    let pick = if self.spec.algorithm == Algorithm::PowerOfTwo && n > 1 {
-                        let b = self.eligible[self.rng.below(n as u64) as usize];
-                        if self.members[b as usize].outstanding
-                            < self.members[a as usize].outstanding
-                        {
-                            b
-                        } else {
-                            a
-                        }
+                let a = self.eligible[self.rng.below(n as u64) as usize];
+                let pick = if self.spec.algorithm == Algorithm::PowerOfTwo && n > 1 {
+                    let b = self.eligible[self.rng.below(n as u64) as usize];
+                    if self.members[b as usize].outstanding < self.members[a as usize].outstanding {
+                        b
                     } else {
                         a
-                    };
-                    if live(pick) {
-                        return Some(pick as usize);
                     }
-                }
-                self.eligible
-                    .iter()
-                    .copied()
-                    .find(|&i| live(i))
-                    .map(|i| i as usize)
+                } else {
+                    a
+                };
+                Some(pick as usize)
             }
         }
     }
@@ -388,7 +395,7 @@ impl LoadBalancer {
                     self.fail(id, ctx);
                     return;
                 }
-                let mut choice = self.pick(ctx);
+                let mut choice = self.pick();
                 if choice.is_none() && self.spec.fail_open {
                     let n = self.members.len();
                     choice = (0..n)
@@ -412,8 +419,9 @@ impl LoadBalancer {
                 if self.spec.tls {
                     r.tls_terminated = true;
                 }
+                let o = self.members[i].outstanding + 1;
+                self.set_outstanding(i, o);
                 let m = &mut self.members[i];
-                m.outstanding += 1;
                 m.forwarded += 1;
                 self.outstanding += 1;
                 self.stats.forwarded += 1;
@@ -432,8 +440,9 @@ impl LoadBalancer {
                     return;
                 };
                 if let Some((_, i)) = r.pop_hop() {
-                    if let Some(m) = self.members.get_mut(i as usize) {
-                        m.outstanding = m.outstanding.saturating_sub(1);
+                    if let Some(m) = self.members.get(i as usize) {
+                        let o = m.outstanding.saturating_sub(1);
+                        self.set_outstanding(i as usize, o);
                     }
                     self.outstanding = self.outstanding.saturating_sub(1);
                 }

@@ -30,6 +30,7 @@ pub mod kit;
 pub mod limiter;
 pub mod load_balancer;
 pub mod meter;
+pub mod min_tree;
 pub mod network;
 pub mod probe;
 pub mod queue;
