@@ -90,25 +90,23 @@ impl MinTree {
         if self.nodes[k] <= v {
             return Some(from);
         }
-        loop {
-            // Climb while `k` is a right child or its sibling holds nothing small enough.
-            while k > 1 && (k % 2 == 1 || self.nodes[k + 1] > v) {
-                k /= 2;
-            }
-            if k <= 1 {
-                return None;
-            }
-            k += 1; // the right sibling holds a value ≤ v: descend to its first one
-            while k < self.width {
-                k = if self.nodes[2 * k] <= v {
-                    2 * k
-                } else {
-                    2 * k + 1
-                };
-            }
-            let p = k - self.width;
-            return (p < self.len).then_some(p);
+        // Climb while `k` is a right child or its sibling holds nothing small enough.
+        while k > 1 && (k % 2 == 1 || self.nodes[k + 1] > v) {
+            k /= 2;
         }
+        if k <= 1 {
+            return None;
+        }
+        k += 1; // the right sibling holds a value ≤ v: descend to its first one
+        while k < self.width {
+            k = if self.nodes[2 * k] <= v {
+                2 * k
+            } else {
+                2 * k + 1
+            };
+        }
+        let p = k - self.width;
+        (p < self.len).then_some(p)
     }
 }
 
