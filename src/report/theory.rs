@@ -138,6 +138,8 @@ pub enum Verdict {
     NoSteadyState,
     /// Too few windows to form an interval.
     TooShort,
+    /// The simulated figure's interval is wider than half the figure: nothing to test against.
+    Inconclusive,
 }
 
 impl Verdict {
@@ -148,6 +150,7 @@ impl Verdict {
             Verdict::Diverges => "diverges",
             Verdict::NoSteadyState => "no_steady_state",
             Verdict::TooShort => "too_short",
+            Verdict::Inconclusive => "inconclusive",
         }
     }
 }
@@ -180,6 +183,8 @@ pub struct TierTheory {
     pub vcpus: u32,
     /// Instances serving, on average over the measured windows.
     pub instances: f64,
+    /// Whether the tier is a fleet's instances.
+    pub fleet: bool,
     /// Fewest and most instances serving in a measured window.
     pub instances_range: (f64, f64),
     /// Offered load per server, λE[S]/(instances · servers).
@@ -252,7 +257,10 @@ fn busy_of(r: &WindowRow, i: usize) -> f64 {
 
 /// The 95 % interval of a ratio over `batches` (each batch's Σnum/Σden; batches with nothing
 /// to measure are left out).
-fn batch_interval(batches: &[&[WindowRow]], f: impl Fn(&[WindowRow]) -> (f64, f64)) -> Option<Interval> {
+fn batch_interval(
+    batches: &[&[WindowRow]],
+    f: impl Fn(&[WindowRow]) -> (f64, f64),
+) -> Option<Interval> {
     Interval::of(batches.iter().map(|b| {
         let (num, den) = f(b);
         if den > 0.0 {
@@ -287,7 +295,9 @@ pub fn analyze(scn: &Scenario, run: &RunOutput, from: Time) -> Vec<TierTheory> {
     let owned: Vec<WindowRow> = rows.iter().map(|r| (*r).clone()).collect();
     let k = owned.len();
     let nb = BATCHES.min(k);
-    let batches: Vec<&[WindowRow]> = (0..nb).map(|j| &owned[j * k / nb..(j + 1) * k / nb]).collect();
+    let batches: Vec<&[WindowRow]> = (0..nb)
+        .map(|j| &owned[j * k / nb..(j + 1) * k / nb])
+        .collect();
     let span_ns: f64 = owned.iter().map(|r| (r.end - r.start) as f64).sum();
     let secs = span_ns / 1e9;
     let lb_in_front = scn
@@ -319,11 +329,19 @@ pub fn analyze(scn: &Scenario, run: &RunOutput, from: Time) -> Vec<TierTheory> {
         }
         // Service demand: the distribution scaled by the mix's mean work, plus TLS unless a
         // balancer terminates it.
-        let tls = if lb_in_front { 0.0 } else { spec.tls_cpu as f64 };
+        let tls = if lb_in_front {
+            0.0
+        } else {
+            spec.tls_cpu as f64
+        };
         let m = spec.service.mean();
         let es_ns = m * work + tls;
         let var = work * work * (spec.service.second_moment() - m * m).max(0.0);
-        let scv = if es_ns > 0.0 { var / (es_ns * es_ns) } else { 0.0 };
+        let scv = if es_ns > 0.0 {
+            var / (es_ns * es_ns)
+        } else {
+            0.0
+        };
         let es = es_ns / 1e9;
         let vcpus = spec.vcpus.max(1);
         let ps = spec.workers > spec.vcpus;
@@ -332,7 +350,10 @@ pub fn analyze(scn: &Scenario, run: &RunOutput, from: Time) -> Vec<TierTheory> {
             Model::Ps
         } else if spec.backlog == 0 {
             Model::Loss
-        } else if matches!(spec.service, crate::model::dist::DistConfig::Exponential { .. }) {
+        } else if matches!(
+            spec.service,
+            crate::model::dist::DistConfig::Exponential { .. }
+        ) {
             Model::Mmc
         } else {
             Model::Mgc
@@ -345,7 +366,10 @@ pub fn analyze(scn: &Scenario, run: &RunOutput, from: Time) -> Vec<TierTheory> {
             })
             .collect();
         let instances = total.capacity / (span_ns * f64::from(vcpus));
-        let lo = per_window_instances.iter().copied().fold(f64::INFINITY, f64::min);
+        let lo = per_window_instances
+            .iter()
+            .copied()
+            .fold(f64::INFINITY, f64::min);
         let hi = per_window_instances.iter().copied().fold(0.0, f64::max);
         let lambda = total.arrivals as f64 / secs;
         let accepted = (total.arrivals - total.refused) as f64 / secs;
@@ -376,7 +400,24 @@ pub fn analyze(scn: &Scenario, run: &RunOutput, from: Time) -> Vec<TierTheory> {
             let f = flow_of(b.iter(), i);
             (f.refused as f64, f.arrivals as f64)
         });
-        let steady = rho < 1.0;
+        // The busiest stretch: the offered load over each batch's servers (a crash or a
+        // resize changes them between batches).
+        let rho_peak = batches
+            .iter()
+            .map(|b| {
+                let f = flow_of(b.iter(), i);
+                let span: f64 = b.iter().map(|r| (r.end - r.start) as f64).sum();
+                let servers = f.capacity / (span * f64::from(vcpus)) * f64::from(c);
+                if f.arrivals == 0 {
+                    0.0
+                } else if servers <= 0.0 {
+                    f64::INFINITY
+                } else {
+                    f.arrivals as f64 / (span / 1e9) * es / servers
+                }
+            })
+            .fold(rho, f64::max);
+        let steady = rho_peak < 1.0;
         let (wait_predicted_ms, response_predicted_ms, erlang) = match model {
             Model::Loss => (Some(0.0), Some(es * 1e3), Some(erlang_b(c, a))),
             Model::Mmc | Model::Mgc if steady => {
@@ -404,15 +445,26 @@ pub fn analyze(scn: &Scenario, run: &RunOutput, from: Time) -> Vec<TierTheory> {
         let mut conditions = Vec::new();
         let mut cond = |key: &'static str, words: String| conditions.push(Condition { key, words });
         if !steady {
+            let words = if rho >= 1.0 {
+                format!(
+                    "{rho:.1} times more work arrives than {name} can do (ρ = {rho:.2}: {} req/s \
+                     against at most {} req/s)",
+                    thousands(lambda.round() as u64),
+                    thousands(lambda_max.round() as u64)
+                )
+            } else if rho_peak.is_finite() {
+                format!(
+                    "in its busiest stretch {rho_peak:.1} times more work arrived than {name} \
+                     could do (ρ = {rho_peak:.2}; {rho:.2} on average over the run)"
+                )
+            } else {
+                format!("for a stretch of the run {name} had no CPU serving while requests kept arriving")
+            };
             cond(
                 "overload",
                 format!(
-                    "{:.1} times more work arrives than {name} can do (ρ = {rho:.2}: {} req/s \
-                     against at most {} req/s), so there is no steady state: the queue grows \
-                     until the backlog is full and requests are refused, or memory runs out",
-                    rho,
-                    thousands(lambda.round() as u64),
-                    thousands(lambda_max.round() as u64)
+                    "{words}, so there is no steady state: the queue grows until the backlog is \
+                     full and requests are refused, or memory runs out"
                 ),
             );
         }
@@ -422,7 +474,9 @@ pub fn analyze(scn: &Scenario, run: &RunOutput, from: Time) -> Vec<TierTheory> {
                 format!("the run is not stationary ({why}): a formula for steady state describes only the calm stretches"),
             );
         }
-        let mine = |c: &str| c == name || (c.starts_with(name.as_str()) && c[name.len()..].starts_with('['));
+        let mine = |c: &str| {
+            c == name || (c.starts_with(name.as_str()) && c[name.len()..].starts_with('['))
+        };
         let crashes = run
             .timeline
             .iter()
@@ -440,6 +494,16 @@ pub fn analyze(scn: &Scenario, run: &RunOutput, from: Time) -> Vec<TierTheory> {
                     "{name} crashed {crashes} time{} during the measurement{}: while down it refuses everything",
                     if crashes == 1 { "" } else { "s" },
                     if oom { " (out of memory)" } else { "" }
+                ),
+            );
+        }
+        if !spec.resizes.is_empty() {
+            cond(
+                "resized",
+                format!(
+                    "{name} was resized during the run: its vCPUs changed, and with them c \
+                     (this uses the average, {:.1} vCPUs)",
+                    total.capacity / span_ns
                 ),
             );
         }
@@ -519,7 +583,10 @@ pub fn analyze(scn: &Scenario, run: &RunOutput, from: Time) -> Vec<TierTheory> {
         }
         if let Some(u) = &utilization_simulated {
             let off = (u.mean - utilization_predicted).abs();
-            if off > 0.02 && off > 0.05 * utilization_predicted && !inside(utilization_predicted, u, 1e-6) {
+            if off > 0.02
+                && off > 0.05 * utilization_predicted
+                && !inside(utilization_predicted, u, 1e-6)
+            {
                 cond(
                     "work_mix",
                     format!(
@@ -564,6 +631,13 @@ pub fn analyze(scn: &Scenario, run: &RunOutput, from: Time) -> Vec<TierTheory> {
             Verdict::NoSteadyState
         } else {
             match (pred, &sim) {
+                (Some(_), Some(s))
+                    if s.half.is_finite()
+                        && s.mean.abs() >= negligible
+                        && s.half > 0.5 * s.mean.abs() =>
+                {
+                    Verdict::Inconclusive
+                }
                 (Some(p), Some(s)) if inside(p, s, negligible) => Verdict::Agrees,
                 (Some(_), Some(s)) if s.half.is_finite() => Verdict::Diverges,
                 _ => Verdict::TooShort,
@@ -587,13 +661,12 @@ pub fn analyze(scn: &Scenario, run: &RunOutput, from: Time) -> Vec<TierTheory> {
             }
         });
         let sentence = match verdict {
-            Verdict::NoSteadyState => format!(
-                "theory has no answer for {name}: {}",
-                conditions[0].words
-            ),
-            Verdict::TooShort => format!(
-                "{name}: too few windows to put an interval on the simulated figure"
-            ),
+            Verdict::NoSteadyState => {
+                format!("theory has no answer for {name}: {}", conditions[0].words)
+            }
+            Verdict::TooShort => {
+                format!("{name}: too few windows to put an interval on the simulated figure")
+            }
             _ => {
                 let mut s = format!(
                     "{name}: theory says {} {what} at {:.0} % busy; the simulation measured {sim_words}",
@@ -602,6 +675,15 @@ pub fn analyze(scn: &Scenario, run: &RunOutput, from: Time) -> Vec<TierTheory> {
                 );
                 if verdict == Verdict::Agrees {
                     s.push_str(": agrees");
+                } else if verdict == Verdict::Inconclusive {
+                    let why = conditions.first().map_or_else(
+                        || {
+                            "the figure swings widely from one stretch of the run to the next"
+                                .to_string()
+                        },
+                        |c| c.words.clone(),
+                    );
+                    let _ = write!(s, ": too noisy to test the formula (the interval is wider than half the figure), because {why}");
                 } else {
                     let why = conditions
                         .iter()
@@ -624,6 +706,7 @@ pub fn analyze(scn: &Scenario, run: &RunOutput, from: Time) -> Vec<TierTheory> {
             servers: c,
             vcpus,
             instances,
+            fleet: in_fleet,
             instances_range: (lo, hi),
             rho_predicted: rho,
             utilization_predicted,
@@ -695,6 +778,7 @@ pub fn theory_json(tiers: &[TierTheory]) -> Value {
                     "servers": t.servers,
                     "vcpus": t.vcpus,
                     "instances": r6(t.instances),
+                    "fleet": t.fleet,
                     "instances_min": r6(t.instances_range.0),
                     "instances_max": r6(t.instances_range.1),
                     "rho_predicted": r6(t.rho_predicted),
@@ -735,10 +819,13 @@ pub fn summary_section(tiers: &[TierTheory]) -> String {
     s.push_str("| tier | model | λ (req/s) | E[S] | c | busy: theory / simulated | compared: theory / simulated | saturates at | verdict |\n");
     s.push_str("|---|---|---:|---:|---:|---:|---:|---:|---|\n");
     for t in tiers {
-        let c = if t.instances_range.1 > 1.5 || t.instances_range.0 < 0.5 {
+        let total = t.instances * f64::from(t.servers);
+        let c = if t.fleet {
             format!("{:.1} × {}", t.instances, t.servers)
+        } else if (total - total.round()).abs() < 0.05 {
+            format!("{total:.0}")
         } else {
-            t.servers.to_string()
+            format!("{total:.1}")
         };
         let busy = format!(
             "{:.0} % / {}",
