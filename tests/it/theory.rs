@@ -75,10 +75,10 @@ fn mm1_ps_response_agrees() {
     let q = one(&t, "queue");
     assert_eq!(q.model.key(), "M/G/c-PS");
     let p = q.response_predicted_ms.expect("predicted");
-    assert!(
-        (p - 10.0 / 0.3).abs() < 0.01,
-        "E[S]/(1−ρ) = 33.3 ms, got {p}"
-    );
+    // At the measured λ (≈ 70/s): E[S]/(1 − λE[S]).
+    let want = 10.0 / (1.0 - q.lambda * 0.01);
+    assert!((p - want).abs() < 1e-6, "E[S]/(1−ρ) = {want} ms, got {p}");
+    assert!((q.lambda - 70.0).abs() < 2.0, "λ ≈ 70/s, got {}", q.lambda);
     assert_eq!(q.verdict, Verdict::Agrees, "{}", q.sentence);
 }
 
