@@ -51,6 +51,9 @@ pub struct Gauges {
     /// window, 0..1, NaN when it had no vCPUs running; in [`crate::run::RunOutput::tiers`]'s
     /// order. Charted, not written to timeseries.csv.
     pub tiers: Vec<f64>,
+    /// Each tier's servers' request counts over the window (all tiers, by tier index like
+    /// `tiers`; zero for tiers without servers). Not written to timeseries.csv.
+    pub flows: Vec<crate::model::kit::TierFlow>,
 }
 
 /// One row of the time series: a window of simulated time.

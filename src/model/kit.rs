@@ -371,6 +371,38 @@ pub struct GaugeSum {
     pub instances: u32,
     /// Instances able to serve.
     pub healthy: u32,
+    /// Servers' request counts over the window (for the theory beside the simulation).
+    pub flow: TierFlow,
+}
+
+/// What a server's requests did over one window, summed per CPU tier: the simulated side of
+/// [`crate::report::theory`]. Taken from the counters a server keeps anyway, once per window.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct TierFlow {
+    /// Requests that arrived (refused ones included).
+    pub arrivals: u64,
+    /// Requests refused (backlog full, or down).
+    pub refused: u64,
+    /// Requests served to completion.
+    pub completed: u64,
+    /// Sum over completed requests of the time they waited for a worker, ns.
+    pub wait_ns: f64,
+    /// Sum over completed requests of their time in the server, ns.
+    pub sojourn_ns: f64,
+    /// vCPU·ns available over the window.
+    pub capacity: f64,
+}
+
+impl TierFlow {
+    /// Adds another's counts.
+    pub fn add(&mut self, o: &TierFlow) {
+        self.arrivals += o.arrivals;
+        self.refused += o.refused;
+        self.completed += o.completed;
+        self.wait_ns += o.wait_ns;
+        self.sojourn_ns += o.sojourn_ns;
+        self.capacity += o.capacity;
+    }
 }
 
 /// A gauge a kind declares beyond the standard ones.

@@ -21,7 +21,8 @@ use super::dist::{Dist, DistConfig};
 use super::fanout::{check_plans, Fanout, PlanConfig, Plans};
 use super::kit::{
     parse_table, BalancerTarget, Behaviour, Card, DescribeCtx, Description, EventKind, Figure,
-    Footprint, GaugeSum, Kind, ParseError, QueueFigures, Section, Shape, TimelineEvent, Wiring,
+    Footprint, GaugeSum, Kind, ParseError, QueueFigures, Section, Shape, TierFlow, TimelineEvent,
+    Wiring,
 };
 use super::meter::Meter;
 use super::request::{Outcome, ReqId};
@@ -224,6 +225,8 @@ pub struct Server {
     fanout: Fanout,
     /// The breakers' (short-circuited, opened) totals at the warm-up.
     breakers_at_warmup: (u64, u64),
+    /// The counters at the last window's end, for the window's [`TierFlow`].
+    flow_mark: TierFlow,
 }
 
 impl Server {
@@ -251,6 +254,7 @@ impl Server {
             arrivals_total: 0,
             fanout: Fanout::with_breakers(&spec.calls.breakers),
             breakers_at_warmup: (0, 0),
+            flow_mark: TierFlow::default(),
             spec,
         }
     }
@@ -352,6 +356,20 @@ impl Server {
             ..ServerStats::default()
         };
         self.breakers_at_warmup = self.fanout.breaker_totals();
+        self.flow_mark = TierFlow::default();
+    }
+
+    /// The counters since time zero (or the warm-up) as a [`TierFlow`] without capacity.
+    fn flow_now(&self) -> TierFlow {
+        let st = &self.stats;
+        TierFlow {
+            arrivals: st.arrivals,
+            refused: st.refused,
+            completed: st.completed,
+            wait_ns: st.wait_sum,
+            sojourn_ns: st.sojourn_sum,
+            capacity: 0.0,
+        }
     }
 
     /// Busy and available vCPU·ns since the last call; starts a new window.
@@ -812,6 +830,18 @@ impl Behaviour for Server {
         let (busy, capacity) = self.sample_window(now);
         g.busy += busy;
         g.capacity += capacity;
+        // Once per window: the counters' change since the last one.
+        let f = self.flow_now();
+        let m = self.flow_mark;
+        g.flow.add(&TierFlow {
+            arrivals: f.arrivals.saturating_sub(m.arrivals),
+            refused: f.refused.saturating_sub(m.refused),
+            completed: f.completed.saturating_sub(m.completed),
+            wait_ns: f.wait_ns - m.wait_ns,
+            sojourn_ns: f.sojourn_ns - m.sojourn_ns,
+            capacity,
+        });
+        self.flow_mark = f;
         if self.is_running() {
             g.in_system += (self.in_service() + self.queued()) as u64;
             g.backlog += self.queued() as u64;

@@ -178,9 +178,14 @@ impl World {
     pub fn gauges(&mut self, now: Time) -> Gauges {
         let mut sum = GaugeSum::default();
         let mut tier = vec![(0.0, 0.0); self.tier_names.len()];
+        let mut flows = vec![crate::model::kit::TierFlow::default(); self.tier_names.len()];
         for (i, c) in self.comps.iter_mut().enumerate() {
             let before = (sum.busy, sum.capacity);
+            sum.flow = Default::default();
             c.gauges(now, &mut sum);
+            if let Some(f) = self.tier_of.get(i).and_then(|&t| flows.get_mut(t as usize)) {
+                f.add(&sum.flow);
+            }
             if sum.capacity > before.1 {
                 if let Some(&t) = self.tier_of.get(i) {
                     let t = &mut tier[t as usize];
@@ -236,6 +241,7 @@ impl World {
             cost: self.billed(now),
             extra,
             tiers,
+            flows,
         }
     }
 }

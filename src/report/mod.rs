@@ -8,6 +8,7 @@ pub mod html;
 pub mod output;
 pub mod results;
 pub mod summary;
+pub mod theory;
 
 use crate::run::RunOutput;
 use crate::scenario::Scenario;

@@ -313,6 +313,10 @@ pub fn results_json(scn: &Scenario, run: &RunOutput) -> Value {
             }),
         );
     }
+    doc.as_object_mut().expect("object").insert(
+        "theory".into(),
+        super::theory::theory_json(&super::theory::analyze(scn, run, scn.warmup)),
+    );
     if let Some(st) = &run.stopped {
         doc["run"].as_object_mut().expect("object").insert(
             "stopped_early".into(),

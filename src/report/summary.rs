@@ -673,6 +673,9 @@ pub fn summary_md(scn: &Scenario, run: &RunOutput) -> String {
     ));
     s.push_str(&crate::model::queue::summary_section(&run.cards));
     s.push_str(&crate::model::topic::summary_section(&run.cards));
+    s.push_str(&super::theory::summary_section(&super::theory::analyze(
+        scn, run, scn.warmup,
+    )));
     if !run.timeline.is_empty() {
         let _ = writeln!(s, "\n## Timeline\n");
         let lines = timeline_lines(&run.timeline);

@@ -27,4 +27,5 @@ mod scaleout; // DNS failover, health checks, balancing, autoscaling, faults and
 mod schema; // the scenario JSON Schema accepts what the loader accepts and rejects what it rejects
 mod services; // the API gateway, call graphs, external services and the cpu_bug fault, derived by hand
 mod sweep; // sweeps: --jobs and --shard change no byte, merge refuses odd shards, intervals shrink as 1/√R and cover Erlang C, check --replications, diff
+mod theory; // theory beside the simulation: M/M/c, M/M/1-PS and Erlang B agree within the run's interval; chapter 3, the retry storm and chapter 4 flagged
 mod trace; // replaying a trace file: scripted arrivals through each limiter algorithm, derived by hand; the loader's checks

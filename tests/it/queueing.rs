@@ -72,28 +72,9 @@ const MG1: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/validation/mg1
 // Closed forms.
 // ---------------------------------------------------------------------------------------------
 
-/// Erlang B (M/M/c/c blocking probability) for c servers and offered load a = λ/μ, by the stable
-/// recursion B(0) = 1, B(k) = a·B(k−1) / (k + a·B(k−1)).
-fn erlang_b(c: u32, a: f64) -> f64 {
-    let mut b = 1.0;
-    for k in 1..=c {
-        b = a * b / (f64::from(k) + a * b);
-    }
-    b
-}
-
-/// Erlang C (M/M/c probability of waiting): C = B / (1 − ρ(1 − B)), ρ = a/c < 1.
-fn erlang_c(c: u32, a: f64) -> f64 {
-    let rho = a / f64::from(c);
-    assert!(rho < 1.0, "Erlang C needs ρ < 1, got {rho}");
-    let b = erlang_b(c, a);
-    b / (1.0 - rho * (1.0 - b))
-}
-
-/// M/M/c mean wait in queue W_q = C(c, a) / (cμ − λ), seconds.
-pub(crate) fn mmc_wq(c: u32, lambda: f64, mu: f64) -> f64 {
-    erlang_c(c, lambda / mu) / (f64::from(c) * mu - lambda)
-}
+// Erlang B, Erlang C and the M/M/c wait are the report's own (`report::theory`), so the
+// checks below test the formulas the theory section prints.
+pub(crate) use scalesim::report::theory::{erlang_b, erlang_c, mmc_wq};
 
 /// M/M/1 mean wait in queue W_q = ρ / (μ − λ), seconds.
 fn mm1_wq(lambda: f64, mu: f64) -> f64 {

@@ -133,6 +133,7 @@ pub(crate) mod test_util {
                 cost: i as f64 * 0.01,
                 extra: Vec::new(),
                 tiers: Vec::new(),
+                flows: Vec::new(),
             },
         }
     }
