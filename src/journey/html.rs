@@ -379,6 +379,46 @@ pub fn index_html(
             err_chart.svg()
         );
         let _ = writeln!(b, "</div>");
+        // Theory's knee beside the simulation's breaking point.
+        let knees = charts::knee::chapter_knees(&pts);
+        let mut said: Vec<(f64, String)> = knees
+            .iter()
+            .filter_map(|(tier, k)| k.map(|k| (k.users, tier.clone())))
+            .collect();
+        said.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let png = format!("{}.png", charts::knee::knee_stem(ch));
+        if !said.is_empty() || files.contains(&png) {
+            let _ = writeln!(b, "<div class=\"box\"><h3>What queueing theory says</h3>");
+            if !said.is_empty() {
+                let list: Vec<String> = said
+                    .iter()
+                    .map(|(u, t)| format!("{t} at ≈ {} users", charts::knee::knee_words(*u)))
+                    .collect();
+                let sim = match bp.and_then(|x| x.breaks) {
+                    Some(u) => format!(
+                        "the simulation first missed the objective at {} users",
+                        charts::fmt_users(u)
+                    ),
+                    None => "the simulation met the objective at every level".to_string(),
+                };
+                let _ = writeln!(
+                    b,
+                    "<p>Each tier's CPU saturates where the work arriving, λ·E[S], reaches its vCPUs                      (a fleet at its largest size): {}; {sim}. Latency climbs steeply as a tier nears                      its knee, so the objective goes at the level measured past it.</p>",
+                    escape(&list.join(", "))
+                );
+            }
+            if files.contains(&png) {
+                let caption = format!(
+                    "Chapter {ch}: each server tier's CPU utilization against users, with theory's saturation point dashed"
+                );
+                let _ = writeln!(
+                    b,
+                    "<figure class=\"wide\"><img src=\"{png}\" alt=\"{c}\"><figcaption>{c}</figcaption></figure>",
+                    c = escape(&caption)
+                );
+            }
+            let _ = writeln!(b, "</div>");
+        }
         // The fix.
         match next {
             Some(n) => {

@@ -138,6 +138,26 @@ pub struct JourneyPoint {
     /// The component that crashed most often over the measured windows, how often, and whether
     /// for want of memory (a crash loop is what refuses users while its CPU gauge is empty).
     pub crashes: Option<(String, u32, bool)>,
+    /// Each server tier's simulated utilization and the theory's saturation point
+    /// (`report::theory`), for the knee charts.
+    pub knees: Vec<Knee>,
+}
+
+/// A tier at one level of the journey: how busy it was and where theory puts its saturation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Knee {
+    /// The tier.
+    pub tier: String,
+    /// Its mean CPU utilization over the measured windows, 0–1.
+    pub utilization: f64,
+    /// Offered load per server the theory computes from the measured arrivals (ρ).
+    pub rho: f64,
+    /// Users at which the tier saturates at its largest size (a fleet at its max), per the
+    /// theory at this level's measured arrivals.
+    pub saturates_at: Option<f64>,
+    /// Whether `saturates_at` is queueing theory's (a server tier, from the scenario's service
+    /// demand) rather than the utilization law's (users ÷ the measured utilization).
+    pub by_theory: bool,
 }
 
 impl JourneyPoint {
@@ -467,7 +487,41 @@ fn measure(chapter: u32, scn: &Scenario, run: &RunOutput) -> JourneyPoint {
         busiest,
         failure,
         crashes,
+        knees: knees(scn, run, kept, start),
     }
+}
+
+/// Every CPU tier's utilization over the measured windows, with where it saturates: queueing
+/// theory's point for a server tier (`report::theory`: λ·E[S] reaching its vCPUs, a fleet at
+/// its max), else — a database's primary or replicas, a job's or a worker pool's CPU — the
+/// utilization law's: U grows in proportion to the users, so it reaches 1 at users ÷ U.
+fn knees(
+    scn: &Scenario,
+    run: &RunOutput,
+    kept: &[crate::metrics::WindowRow],
+    start: Time,
+) -> Vec<Knee> {
+    let theory = crate::report::theory::analyze(scn, run, start);
+    let users = f64::from(scn.client.users);
+    crate::report::summary::tier_loads(kept, run)
+        .into_iter()
+        .map(|t| match theory.iter().find(|x| x.tier == t.name) {
+            Some(x) => Knee {
+                tier: t.name.to_string(),
+                utilization: t.mean,
+                rho: x.rho_predicted,
+                saturates_at: x.users_at_saturation_at_max.filter(|u| u.is_finite()),
+                by_theory: true,
+            },
+            None => Knee {
+                tier: t.name.to_string(),
+                utilization: t.mean,
+                rho: t.mean,
+                saturates_at: (t.mean >= 0.01 && users > 0.0).then(|| users / t.mean),
+                by_theory: false,
+            },
+        })
+        .collect()
 }
 
 /// What `scalesim journey` does besides where it writes.
@@ -806,6 +860,13 @@ pub fn write_journey(
                 "busiest_utilization": p.busiest.as_ref().map(|(_, u)| round6(*u)),
                 "main_failure": p.failure.map(|(o, _)| o.name()),
                 "main_failure_share": p.failure.map(|(_, s)| round6(s)),
+                "tiers": p.knees.iter().map(|k| json!({
+                    "tier": k.tier,
+                    "utilization": round6(k.utilization),
+                    "rho_predicted": round6(k.rho),
+                    "saturates_at_users": k.saturates_at.map(|u| u.round()),
+                    "saturates_by": if k.by_theory { "queueing_theory" } else { "utilization_law" },
+                })).collect::<Vec<_>>(),
             })
         })
         .collect();
@@ -858,7 +919,12 @@ pub fn write_journey(
     }
     stage.write("journey.csv", csv.as_bytes())?;
     stage.write("summary.md", summary_md(points, plan).as_bytes())?;
-    let drawn = charts::journey_charts(&stage.dir, points)?;
+    let mut drawn = charts::journey_charts(&stage.dir, points)?;
+    drawn.extend(charts::knee::knee_charts(
+        &stage.dir,
+        points,
+        &breaking_points(points),
+    )?);
     let page = html::index_html(&html::chapter_texts(), points, plan, &drawn);
     names.extend(drawn);
     stage.write("index.html", page.as_bytes())?;

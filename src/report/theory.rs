@@ -213,6 +213,11 @@ pub struct TierTheory {
     pub users: Option<f64>,
     /// Users at which ρ reaches 1, scaling λ with the users (None for open arrivals).
     pub users_at_saturation: Option<f64>,
+    /// The most instances the tier may run (a fleet's max; 1 for a server).
+    pub max_instances: u32,
+    /// Users at which ρ reaches 1 with the tier at its most instances: the knee a fleet that
+    /// scales out reaches last.
+    pub users_at_saturation_at_max: Option<f64>,
     /// The verdict.
     pub verdict: Verdict,
     /// Conditions that hold in this run (all of them, whatever the verdict).
@@ -222,13 +227,14 @@ pub struct TierTheory {
 }
 
 /// The server settings of a tier: its own, or its fleet's instances'.
-fn tier_spec<'a>(scn: &'a Scenario, tier: &str) -> Option<(&'a ServerSpec, bool)> {
+/// The server settings of a tier, whether it is a fleet's, and the most instances it may run.
+fn tier_spec<'a>(scn: &'a Scenario, tier: &str) -> Option<(&'a ServerSpec, bool, u32)> {
     scn.components
         .iter()
         .find(|(n, _)| n == tier)
         .and_then(|(_, c)| match c {
-            ComponentSpec::Server(s) => Some((s, false)),
-            ComponentSpec::Fleet(f) => Some((&f.instance, true)),
+            ComponentSpec::Server(s) => Some((s, false, 1)),
+            ComponentSpec::Fleet(f) => Some((&f.instance, true, f.max.max(1))),
             _ => None,
         })
 }
@@ -319,7 +325,7 @@ pub fn analyze(scn: &Scenario, run: &RunOutput, from: Time) -> Vec<TierTheory> {
         .filter(|u| *u > 0.0);
     let mut out = Vec::new();
     for (i, name) in &run.tiers {
-        let Some((spec, in_fleet)) = tier_spec(scn, name) else {
+        let Some((spec, in_fleet, max_instances)) = tier_spec(scn, name) else {
             continue;
         };
         let i = *i;
@@ -384,6 +390,9 @@ pub fn analyze(scn: &Scenario, run: &RunOutput, from: Time) -> Vec<TierTheory> {
             f64::INFINITY
         };
         let users_at_saturation = users.map(|u| u * lambda_max / lambda);
+        // At its largest: a fleet at its max, whatever it ran here.
+        let users_at_saturation_at_max =
+            users_at_saturation.map(|u| u * f64::from(max_instances) / n);
         let utilization_simulated = batch_interval(&batches, |b| {
             let busy: f64 = b.iter().map(|r| busy_of(r, i)).sum();
             (busy, flow_of(b.iter(), i).capacity)
@@ -721,6 +730,8 @@ pub fn analyze(scn: &Scenario, run: &RunOutput, from: Time) -> Vec<TierTheory> {
             lambda_max,
             users,
             users_at_saturation,
+            max_instances,
+            users_at_saturation_at_max,
             verdict,
             conditions,
             sentence,
@@ -794,6 +805,8 @@ pub fn theory_json(tiers: &[TierTheory]) -> Value {
                     "lambda_max": r6(t.lambda_max),
                     "users": t.users.map_or(Value::Null, r6),
                     "users_at_saturation": t.users_at_saturation.map_or(Value::Null, r6),
+                    "max_instances": t.max_instances,
+                    "users_at_saturation_at_max": t.users_at_saturation_at_max.map_or(Value::Null, r6),
                     "verdict": t.verdict.key(),
                     "conditions": t.conditions.iter().map(|c| c.key).collect::<Vec<_>>(),
                     "reason": t.sentence,

@@ -10,6 +10,8 @@
 //! - `run`: the charts of one run over simulated time, with its events marked, including one
 //!   `gauge-…` chart per title of the gauges its components declare;
 //! - `journey`: the comparison of every chapter against the number of users;
+//! - `knee`: per chapter, each server tier's utilization against users with theory's
+//!   saturation point;
 //! - `sweep`: a sweep's figures against its first parameter, with 95 % intervals as error bars;
 //! - `compare`: `scalesim compare`'s architectures over time and their outcomes, side by side;
 //! - `plan`: the planner's cost against p99 of every configuration tried, with its frontier.
@@ -17,6 +19,7 @@
 mod compare;
 mod journey;
 mod kit;
+pub mod knee;
 mod plan;
 mod run;
 mod sweep;
