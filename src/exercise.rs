@@ -135,11 +135,27 @@ fn fixed(f: &ScenarioFile) -> Value {
     })
 }
 
+/// A value as the scenario file writes it: `10000`, `p(99) < 300ms`, `{ dist = "lognormal", mean = "10ms" }`.
 fn shown(v: Option<&Value>) -> String {
+    fn inner(v: &Value) -> String {
+        match v {
+            Value::String(s) => format!("\"{s}\""),
+            Value::Array(a) => format!("[{}]", a.iter().map(inner).collect::<Vec<_>>().join(", ")),
+            Value::Object(m) => format!(
+                "{{ {} }}",
+                m.iter()
+                    .filter(|(_, v)| !v.is_null())
+                    .map(|(k, v)| format!("{k} = {}", inner(v)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            v => v.to_string(),
+        }
+    }
     match v {
         None | Some(Value::Null) => "(not set)".into(),
         Some(Value::String(s)) => s.clone(),
-        Some(v) => v.to_string(),
+        Some(v) => inner(v),
     }
 }
 
@@ -198,8 +214,8 @@ pub fn changes(handout: &ScenarioFile, student: &ScenarioFile) -> Vec<Change> {
             if !allowed.iter().any(|(_, a)| *a == s) {
                 out.push(Change {
                     key: format!("components.{name}.service"),
-                    was: first.to_string(),
-                    now: s.to_string(),
+                    was: shown(Some(first)),
+                    now: shown(Some(&s)),
                 });
             }
         }
@@ -313,7 +329,7 @@ pub fn feedback(scn: &Scenario, run: &RunOutput) -> String {
             idea(b.why)
         ),
         None => format!(
-            "Nothing saturated and nothing failed.{busiest} If the bill is over budget, the design pays for capacity the load does not use: fewer or smaller instances, or a fleet that scales with the load (chapter 4)."
+            "Nothing saturated and nothing failed.{busiest} Capacity the load does not use is money: fewer or smaller instances, or a fleet that scales with the load (chapter 4), cut the bill."
         ),
     }
 }
