@@ -199,6 +199,16 @@ fn diff(key: &str, a: Option<&Value>, b: Option<&Value>, out: &mut Vec<Change>) 
 pub fn changes(handout: &ScenarioFile, student: &ScenarioFile) -> Vec<Change> {
     let mut out = Vec::new();
     diff("", Some(&fixed(handout)), Some(&fixed(student)), &mut out);
+    // The budget as the exercise writes it, per month (it is kept per hour).
+    let per_month = |f: &ScenarioFile| {
+        f.exercise.as_ref().map_or("(not set)".to_string(), |e| {
+            format!("${:.2}/month", monthly(e))
+        })
+    };
+    for c in out.iter_mut().filter(|c| c.key == "exercise.budget") {
+        c.was = per_month(handout);
+        c.now = per_month(student);
+    }
     let services = |f: &ScenarioFile| -> Vec<(String, Value)> {
         let v = serde_json::to_value(&f.components).expect("components serialize");
         v.as_object()
@@ -512,7 +522,10 @@ mod tests {
     fn a_faster_service_is_a_change() {
         let x = crate::scenario::embedded::exercise("shop-10k").unwrap();
         let a = load(x.text);
-        let b = load(&x.text.replace("mean = \"10ms\", cv = 1.0", "mean = \"1ms\", cv = 1.0"));
+        let b = load(
+            &x.text
+                .replace("mean = \"10ms\", cv = 1.0", "mean = \"1ms\", cv = 1.0"),
+        );
         let c = changes(&a.file, &b.file);
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].key, "components.web.service");

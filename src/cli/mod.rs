@@ -1141,7 +1141,7 @@ fn cmd_diff(base: &std::path::Path, new: &std::path::Path, format: DiffFormat) -
 }
 
 fn cmd_new(chapter: Option<u32>, exercise: Option<&str>, out: Option<&std::path::Path>) -> u8 {
-    use crate::scenario::embedded::{EXERCISES, CHAPTERS};
+    use crate::scenario::embedded::{CHAPTERS, EXERCISES};
     let text = match (chapter, exercise) {
         (_, Some("list")) => {
             outln!("exercises (scalesim new --exercise NAME --out FILE; grade with scalesim check FILE):");
@@ -1151,11 +1151,18 @@ fn cmd_new(chapter: Option<u32>, exercise: Option<&str>, out: Option<&std::path:
             return EXIT_OK;
         }
         (_, Some(name)) => {
-            let name = if name.is_empty() { EXERCISES[0].name } else { name };
+            let name = if name.is_empty() {
+                EXERCISES[0].name
+            } else {
+                name
+            };
             match crate::scenario::embedded::exercise(name) {
                 Some(e) => e.text,
                 None => {
-                    let help = match crate::scenario::error::nearest(name, EXERCISES.iter().map(|e| e.name)) {
+                    let help = match crate::scenario::error::nearest(
+                        name,
+                        EXERCISES.iter().map(|e| e.name),
+                    ) {
                         Some(n) => format!("did you mean {n}? "),
                         None => String::new(),
                     };
@@ -1188,7 +1195,11 @@ fn cmd_new(chapter: Option<u32>, exercise: Option<&str>, out: Option<&std::path:
         return EXIT_OK;
     };
     // Never over a student's work: the file must not exist yet.
-    match std::fs::OpenOptions::new().write(true).create_new(true).open(path) {
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+    {
         Ok(mut f) => match f.write_all(text.as_bytes()) {
             Ok(()) => {
                 outln!("wrote {}", path.display());

@@ -328,7 +328,8 @@ pub fn junit(results: &[ScenarioVerdicts]) -> String {
     };
     // An exercise adds one case: the fixed parts as handed out.
     let rules = |r: &ScenarioVerdicts| usize::from(r.exercise.is_some());
-    let broke = |r: &ScenarioVerdicts| usize::from(r.exercise.as_ref().is_some_and(|g| !g.kept_rules()));
+    let broke =
+        |r: &ScenarioVerdicts| usize::from(r.exercise.as_ref().is_some_and(|g| !g.kept_rules()));
     let tests: usize = results.iter().map(|r| r.verdicts.len() + rules(r)).sum();
     let failures: usize = results
         .iter()
@@ -415,7 +416,11 @@ pub fn github(results: &[ScenarioVerdicts]) -> String {
             };
             let mut body = crate::exercise::reasons(r, g).join("; ");
             if let Some(f) = &g.feedback {
-                body = if body.is_empty() { f.clone() } else { format!("{body} — {f}") };
+                body = if body.is_empty() {
+                    f.clone()
+                } else {
+                    format!("{body} — {f}")
+                };
             }
             let _ = writeln!(
                 s,

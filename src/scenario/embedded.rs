@@ -86,9 +86,7 @@ macro_rules! exercise {
 }
 
 /// Every embedded exercise; the first is `new --exercise`'s default.
-pub const EXERCISES: &[Exercise] = &[
-    exercise!("shop-10k", "exercises/shop-10k.toml"),
-];
+pub const EXERCISES: &[Exercise] = &[exercise!("shop-10k", "exercises/shop-10k.toml")];
 
 /// The embedded exercise named `name`, if there is one.
 pub fn exercise(name: &str) -> Option<&'static Exercise> {
