@@ -33,6 +33,7 @@ pub mod cli;
 pub mod compare;
 pub mod diff;
 pub mod engine;
+pub mod exercise;
 pub mod explain;
 #[doc(hidden)]
 pub mod fuzzing;

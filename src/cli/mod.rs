@@ -152,6 +152,10 @@ pub enum Command {
         /// Parallel runs with --replications (0, the default: one per core).
         #[arg(long, value_name = "N")]
         jobs: Option<usize>,
+        /// Grade exercise files (with an `[exercise]` table) against this file as handed out —
+        /// an exercise of your own — instead of the embedded exercise their name names.
+        #[arg(long, value_name = "FILE")]
+        handout: Option<String>,
         /// Allowed regressions against the baseline, e.g. `p99=10%,error_rate=0.1%`
         /// (defaults: p50 and p99 +10 %, error rate +0.1 percentage points, goodput −10 %).
         #[arg(long, value_name = "METRIC=TOL,...")]
@@ -176,11 +180,20 @@ pub enum Command {
     },
     /// Print the JSON Schema of scenario files (for editors: taplo / Even Better TOML).
     Schema,
-    /// Print a commented starting scenario for a chapter.
+    /// Print a commented starting scenario for a chapter, or hand out an exercise: a fixed
+    /// workload, objectives and monthly budget on a deliberately weak topology, graded by
+    /// `scalesim check` (docs/exercises.md).
+    #[command(group(clap::ArgGroup::new("what").required(true).args(["chapter", "exercise"])))]
     New {
         /// The chapter.
         #[arg(long)]
-        chapter: u32,
+        chapter: Option<u32>,
+        /// The exercise to hand out (default: the first, shop-10k); `--exercise list` lists them.
+        #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
+        exercise: Option<String>,
+        /// Write to this file instead of stdout; an existing file is never replaced.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// Run a scenario over a grid of values × replications: every figure as a mean with its 95 %
     /// interval (sweep.json, sweep.csv, charts, summary.md).
@@ -481,6 +494,7 @@ pub fn dispatch(cli: Cli) -> u8 {
             junit,
             format,
             baseline,
+            handout,
             tolerance,
             replications,
             jobs,
@@ -492,12 +506,16 @@ pub fn dispatch(cli: Cli) -> u8 {
             variant.as_deref(),
             junit.as_deref(),
             format,
-            baseline.as_deref(),
+            (baseline.as_deref(), handout.as_deref()),
             tolerance.as_deref(),
             (replications, jobs),
             limits.limits(),
         ),
-        Command::New { chapter } => cmd_new(chapter),
+        Command::New {
+            chapter,
+            exercise,
+            out,
+        } => cmd_new(chapter, exercise.as_deref(), out.as_deref()),
         Command::Schema => {
             let doc = crate::scenario::schema::scenario_schema();
             outln!(
@@ -1146,21 +1164,85 @@ fn cmd_diff(base: &std::path::Path, new: &std::path::Path, format: DiffFormat) -
     }
 }
 
-fn cmd_new(chapter: u32) -> u8 {
-    match crate::scenario::embedded::chapter(chapter) {
-        Some(c) => {
-            out!("{}", c.text);
-            EXIT_OK
+fn cmd_new(chapter: Option<u32>, exercise: Option<&str>, out: Option<&std::path::Path>) -> u8 {
+    use crate::scenario::embedded::{CHAPTERS, EXERCISES};
+    let text = match (chapter, exercise) {
+        (_, Some("list")) => {
+            outln!("exercises (scalesim new --exercise NAME --out FILE; grade with scalesim check FILE):");
+            for e in EXERCISES {
+                outln!("  {:<12} {}", e.name, e.summary());
+            }
+            return EXIT_OK;
         }
-        None => {
-            let list: Vec<String> = crate::scenario::embedded::CHAPTERS
-                .iter()
-                .map(|c| c.number.to_string())
-                .collect();
+        (_, Some(name)) => {
+            let name = if name.is_empty() {
+                EXERCISES[0].name
+            } else {
+                name
+            };
+            match crate::scenario::embedded::exercise(name) {
+                Some(e) => e.text,
+                None => {
+                    let help = match crate::scenario::error::nearest(
+                        name,
+                        EXERCISES.iter().map(|e| e.name),
+                    ) {
+                        Some(n) => format!("did you mean {n}? "),
+                        None => String::new(),
+                    };
+                    errln!(
+                        "error: there is no exercise \"{name}\"\n  help: {help}the exercises: {} (scalesim new --exercise list)",
+                        crate::exercise::names().join(", ")
+                    );
+                    return EXIT_BAD_INPUT;
+                }
+            }
+        }
+        (Some(n), None) => match crate::scenario::embedded::chapter(n) {
+            Some(c) => c.text,
+            None => {
+                let list: Vec<String> = CHAPTERS.iter().map(|c| c.number.to_string()).collect();
+                errln!(
+                    "error: there is no chapter {n} scenario yet; chapters: {}",
+                    list.join(", ")
+                );
+                return EXIT_BAD_INPUT;
+            }
+        },
+        (None, None) => {
+            errln!("error: new needs --chapter N or --exercise [NAME]");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let Some(path) = out else {
+        out!("{text}");
+        return EXIT_OK;
+    };
+    // Never over a student's work: the file must not exist yet.
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+    {
+        Ok(mut f) => match f.write_all(text.as_bytes()) {
+            Ok(()) => {
+                outln!("wrote {}", path.display());
+                EXIT_OK
+            }
+            Err(e) => {
+                errln!("error: --out {}: cannot write: {e}", path.display());
+                EXIT_BAD_INPUT
+            }
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             errln!(
-                "error: there is no chapter {chapter} scenario yet; chapters: {}",
-                list.join(", ")
+                "error: --out {}: the file exists, and new never replaces one\n  help: remove it first, or choose another name",
+                path.display()
             );
+            EXIT_BAD_INPUT
+        }
+        Err(e) => {
+            errln!("error: --out {}: cannot create: {e}", path.display());
             EXIT_BAD_INPUT
         }
     }
@@ -1181,7 +1263,7 @@ fn cmd_check(
     variant: Option<&str>,
     junit: Option<&std::path::Path>,
     format: Format,
-    baseline: Option<&std::path::Path>,
+    (baseline, handout): (Option<&std::path::Path>, Option<&str>),
     tolerance: Option<&str>,
     (replications, jobs): (Option<u32>, Option<usize>),
     limits: Limits,
@@ -1235,7 +1317,20 @@ fn cmd_check(
             return EXIT_BAD_INPUT;
         }
     }
+    // An exercise's handout as given (the file as handed out, no --set or --seed on it).
+    let handout_scn = match handout {
+        None => None,
+        Some(h) => match load_with(h, None, &[]) {
+            Some(h) => Some(h),
+            None => return EXIT_BAD_INPUT,
+        },
+    };
+    let handout = match &handout_scn {
+        Some(h) => crate::exercise::Handout::File(h),
+        None => crate::exercise::Handout::Embedded,
+    };
     let mut scenarios = Vec::new();
+    let mut grades = Vec::new();
     for p in paths {
         let Some(mut scn) = load_variant_with(p, variant, seed, set) else {
             return EXIT_BAD_INPUT;
@@ -1243,18 +1338,44 @@ fn cmd_check(
         if let Some(b) = &base {
             scn.slos.extend(b.iter().map(|(o, _)| o.clone()));
         }
+        match crate::exercise::prepare(&mut scn, &handout) {
+            Ok(g) => grades.push(g),
+            Err(e) => {
+                errln!("error: {e}");
+                return EXIT_BAD_INPUT;
+            }
+        }
         scenarios.push(scn);
     }
+    // A file that changed what its exercise fixes is not run: its grade says what changed.
+    let graded = |g: &Option<crate::exercise::Grade>| g.as_ref().is_none_or(|g| g.kept_rules());
+    let refused = |scn: &Scenario, g: Option<crate::exercise::Grade>| check::ScenarioVerdicts {
+        name: scn.name.clone(),
+        source: scn.source.clone(),
+        seed: scn.seed,
+        verdicts: Vec::new(),
+        measured_s: 0.0,
+        replicated: None,
+        exercise: g,
+    };
     let mut guards = Vec::new();
-    for scn in &scenarios {
+    for (scn, g) in scenarios.iter().zip(&grades) {
+        if !graded(g) {
+            guards.push(None);
+            continue;
+        }
         let Some((g, _)) = admit(scn, limits) else {
             return EXIT_BAD_INPUT;
         };
-        guards.push(g);
+        guards.push(Some(g));
     }
     let mut results = Vec::new();
     if let Some(r) = replications {
-        for scn in scenarios {
+        for (scn, grade) in scenarios.into_iter().zip(grades) {
+            if !graded(&grade) {
+                results.push(refused(&scn, grade));
+                continue;
+            }
             let name = match &scn.variant {
                 Some(v) => format!("{} (variant {v})", scn.name),
                 None => scn.name.clone(),
@@ -1300,11 +1421,16 @@ fn cmd_check(
                     runs: r,
                     objectives: points,
                 }),
+                exercise: grade,
             });
         }
         return check_report(&results, format, junit);
     }
-    for (scn, guard) in scenarios.iter().zip(&guards) {
+    for ((scn, guard), mut grade) in scenarios.iter().zip(&guards).zip(grades) {
+        let Some(guard) = guard else {
+            results.push(refused(scn, grade));
+            continue;
+        };
         let Ok(out) =
             run::run_limited(scn, guard, &mut |_| {}).map_err(|run::StoppedInWarmup(s)| {
                 errln!(
@@ -1323,6 +1449,9 @@ fn cmd_check(
             return EXIT_BAD_INPUT;
         }
         let verdicts = crate::slo::evaluate(&scn.slos, &out);
+        if let Some(g) = &mut grade {
+            g.feedback = Some(crate::exercise::feedback(scn, &out));
+        }
         results.push(check::ScenarioVerdicts {
             name: match &scn.variant {
                 Some(v) => format!("{} (variant {v})", scn.name),
@@ -1333,6 +1462,7 @@ fn cmd_check(
             verdicts,
             measured_s: as_secs_f64(out.measured),
             replicated: None,
+            exercise: grade,
         });
     }
     check_report(&results, format, junit)

@@ -21,6 +21,8 @@ pub struct ScenarioVerdicts {
     /// With `check --replications R`: each objective judged on its replications' 95 % interval
     /// (same order as `verdicts`, whose `measured` is then the mean). `None`: one run.
     pub replicated: Option<Replicated>,
+    /// For an exercise file (`[exercise]`): its grade. The budget is then among the verdicts.
+    pub exercise: Option<crate::exercise::Grade>,
 }
 
 /// The replications behind a `check --replications` verdict.
@@ -35,13 +37,16 @@ pub struct Replicated {
 impl ScenarioVerdicts {
     /// True when every objective holds (on its whole interval, with replications).
     pub fn passed(&self) -> bool {
-        (0..self.verdicts.len()).all(|i| self.decision(i) == Decision::Pass)
+        self.exercise.as_ref().is_none_or(|g| g.kept_rules())
+            && (0..self.verdicts.len()).all(|i| self.decision(i) == Decision::Pass)
     }
 
     /// True when no objective failed but some interval straddles its target.
     pub fn inconclusive(&self) -> bool {
         let d: Vec<Decision> = (0..self.verdicts.len()).map(|i| self.decision(i)).collect();
-        !d.contains(&Decision::Fail) && d.contains(&Decision::Inconclusive)
+        self.exercise.as_ref().is_none_or(|g| g.kept_rules())
+            && !d.contains(&Decision::Fail)
+            && d.contains(&Decision::Inconclusive)
     }
 
     /// Objective i's decision: pass or fail for one run; with replications, on the interval.
@@ -111,7 +116,7 @@ pub fn replicated_verdict(
     }
 }
 
-fn margin_text(v: &Verdict) -> String {
+pub(crate) fn margin_text(v: &Verdict) -> String {
     if v.margin.is_nan() {
         return "—".into();
     }
@@ -155,6 +160,10 @@ pub fn text(results: &[ScenarioVerdicts]) -> String {
     let mut s = String::new();
     for r in results {
         let _ = writeln!(s, "{} ({}), seed {}", r.name, r.source, r.seed);
+        if let Some(g) = r.exercise.as_ref().filter(|g| !g.kept_rules()) {
+            let _ = writeln!(s, "{}", crate::exercise::text(r, g));
+            continue;
+        }
         if r.verdicts.is_empty() {
             let _ = writeln!(
                 s,
@@ -215,7 +224,7 @@ pub fn text(results: &[ScenarioVerdicts]) -> String {
             .count();
         let _ = writeln!(
             s,
-            "  {}: {met} of {} objectives met{}\n",
+            "  {}: {met} of {} objectives met{}",
             if r.passed() {
                 "PASS"
             } else if r.inconclusive() {
@@ -230,6 +239,10 @@ pub fn text(results: &[ScenarioVerdicts]) -> String {
                 String::new()
             }
         );
+        if let Some(g) = &r.exercise {
+            s.push_str(&crate::exercise::text(r, g));
+        }
+        s.push('\n');
     }
     s
 }
@@ -247,7 +260,7 @@ pub fn json_doc(results: &[ScenarioVerdicts]) -> Value {
     json!({
         "schema_version": 1,
         "passed": results.iter().all(|r| r.passed()),
-        "scenarios": results.iter().map(|r| json!({
+        "scenarios": results.iter().map(|r| (json!({
             "name": r.name,
             "source": r.source,
             "seed": r.seed,
@@ -277,7 +290,13 @@ pub fn json_doc(results: &[ScenarioVerdicts]) -> Value {
                 }
                 o
             }).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
+        }), r)).map(|(mut doc, r)| {
+            // The grade only for an exercise, so other documents keep their bytes.
+            if let Some(g) = &r.exercise {
+                doc.as_object_mut().expect("object").insert("exercise".into(), crate::exercise::json(r, g));
+            }
+            doc
+        }).collect::<Vec<_>>(),
     })
 }
 
@@ -307,8 +326,15 @@ pub fn junit(results: &[ScenarioVerdicts]) -> String {
             .filter(|&i| r.decision(i) == d)
             .count()
     };
-    let tests: usize = results.iter().map(|r| r.verdicts.len()).sum();
-    let failures: usize = results.iter().map(|r| count(r, Decision::Fail)).sum();
+    // An exercise adds one case: the fixed parts as handed out.
+    let rules = |r: &ScenarioVerdicts| usize::from(r.exercise.is_some());
+    let broke =
+        |r: &ScenarioVerdicts| usize::from(r.exercise.as_ref().is_some_and(|g| !g.kept_rules()));
+    let tests: usize = results.iter().map(|r| r.verdicts.len() + rules(r)).sum();
+    let failures: usize = results
+        .iter()
+        .map(|r| count(r, Decision::Fail) + broke(r))
+        .sum();
     let skipped: usize = results
         .iter()
         .map(|r| count(r, Decision::Inconclusive))
@@ -320,13 +346,13 @@ pub fn junit(results: &[ScenarioVerdicts]) -> String {
         let _ = writeln!(s, "<testsuites name=\"scalesim check\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\">");
     }
     for r in results {
-        let f = count(r, Decision::Fail);
+        let f = count(r, Decision::Fail) + broke(r);
         let k = count(r, Decision::Inconclusive);
         let _ = writeln!(
             s,
             "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{f}\" errors=\"0\" skipped=\"{k}\" time=\"0\">",
             xml(&r.name),
-            r.verdicts.len()
+            r.verdicts.len() + rules(r)
         );
         let reps = r.replicated.as_ref().map_or(String::new(), |rep| {
             format!("<property name=\"replications\" value=\"{}\"/>", rep.runs)
@@ -358,6 +384,14 @@ pub fn junit(results: &[ScenarioVerdicts]) -> String {
                 }
             }
         }
+        if let Some(g) = &r.exercise {
+            s.push_str(&crate::exercise::junit_rules_case(&r.name, g, xml));
+            let _ = writeln!(
+                s,
+                "    <system-out>{}</system-out>",
+                xml(crate::exercise::text(r, g).trim_end())
+            );
+        }
         let _ = writeln!(s, "  </testsuite>");
     }
     s.push_str("</testsuites>\n");
@@ -374,6 +408,29 @@ pub fn github(results: &[ScenarioVerdicts]) -> String {
     };
     let mut s = String::new();
     for r in results {
+        if let Some(g) = &r.exercise {
+            let (level, said) = if r.passed() {
+                ("notice", "passed")
+            } else {
+                ("error", "not passed")
+            };
+            let mut body = crate::exercise::reasons(r, g).join("; ");
+            if let Some(f) = &g.feedback {
+                body = if body.is_empty() {
+                    f.clone()
+                } else {
+                    format!("{body} — {f}")
+                };
+            }
+            let _ = writeln!(
+                s,
+                "::{level} title={}::{}",
+                esc(&format!("exercise {} {said} — {}", g.name, r.name))
+                    .replace(',', "%2C")
+                    .replace(':', "%3A"),
+                esc(&body)
+            );
+        }
         for (i, v) in r.verdicts.iter().enumerate() {
             let (level, said) = match r.decision(i) {
                 Decision::Pass => ("notice", "met"),

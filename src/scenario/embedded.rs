@@ -55,6 +55,44 @@ pub const CHAPTERS: &[Chapter] = &[
     chapter!(14, "14-cdn.toml"),
 ];
 
+/// One embedded exercise (`scalesim new --exercise NAME`, docs/exercises.md).
+#[derive(Clone, Copy, Debug)]
+pub struct Exercise {
+    /// Its name, as `[exercise] name` and `--exercise` write it.
+    pub name: &'static str,
+    /// File name under `scenarios/`.
+    pub file: &'static str,
+    /// The TOML text as handed out.
+    pub text: &'static str,
+}
+
+impl Exercise {
+    /// Its one-line summary, from the file's first line (`# Exercise shop-10k — …`): the words
+    /// after the dash.
+    pub fn summary(&self) -> &'static str {
+        let first = self.text.lines().next().unwrap_or("");
+        first.split_once('—').map_or(first, |(_, t)| t).trim()
+    }
+}
+
+macro_rules! exercise {
+    ($name:literal, $file:literal) => {
+        Exercise {
+            name: $name,
+            file: $file,
+            text: include_str!(concat!("../../scenarios/", $file)),
+        }
+    };
+}
+
+/// Every embedded exercise; the first is `new --exercise`'s default.
+pub const EXERCISES: &[Exercise] = &[exercise!("shop-10k", "exercises/shop-10k.toml")];
+
+/// The embedded exercise named `name`, if there is one.
+pub fn exercise(name: &str) -> Option<&'static Exercise> {
+    EXERCISES.iter().find(|e| e.name == name)
+}
+
 /// The embedded chapter `n`, if there is one.
 pub fn chapter(n: u32) -> Option<&'static Chapter> {
     CHAPTERS.iter().find(|c| c.number == n)

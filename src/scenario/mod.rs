@@ -135,6 +135,10 @@ pub struct ScenarioFile {
     /// `[variants.NAME]`: named sets of changes to the file, run with `--variant NAME`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub variants: BTreeMap<String, VariantConfig>,
+    /// `[exercise]`: the file is an assignment that `scalesim check` grades against its name's
+    /// exercise and budget (docs/exercises.md). Default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exercise: Option<crate::exercise::ExerciseConfig>,
 }
 
 /// `[variants.NAME]`: a named set of changes to the scenario (a fix to compare, a what-if),
@@ -305,6 +309,20 @@ pub fn read_source(source: &str) -> Result<String, LoadError> {
                     source,
                     format!("there is no embedded chapter {num}"),
                     Some(format!("embedded chapters: {list}")),
+                )
+            });
+    }
+    if let Some(n) = source.strip_prefix("exercise:") {
+        return embedded::exercise(n.trim())
+            .map(|e| e.text.to_string())
+            .ok_or_else(|| {
+                LoadError::plain(
+                    source,
+                    format!("there is no embedded exercise \"{}\"", n.trim()),
+                    Some(format!(
+                        "embedded exercises: {}",
+                        crate::exercise::names().join(", ")
+                    )),
                 )
             });
     }
@@ -721,6 +739,7 @@ fn deserialize_file(ctx: &ErrCtx, mut value: toml::Value) -> Result<ScenarioFile
         slo: Option<crate::slo::SloConfig>,
         #[serde(default)]
         variants: BTreeMap<String, VariantConfig>,
+        exercise: Option<crate::exercise::ExerciseConfig>,
         // `components` was taken out above; accept it in the known-keys list for suggestions.
         #[serde(default)]
         #[allow(dead_code)]
@@ -811,5 +830,6 @@ fn deserialize_file(ctx: &ErrCtx, mut value: toml::Value) -> Result<ScenarioFile
         faults: rest.faults,
         slo: rest.slo,
         variants: rest.variants,
+        exercise: rest.exercise,
     })
 }

@@ -194,6 +194,9 @@ pub(super) fn validate(ctx: &ErrCtx, file: ScenarioFile) -> Result<Scenario, Loa
         file.slo.as_ref(),
         &slo::classes_for_slo(&w.mix, &w.bots),
     );
+    if let Some(e) = &file.exercise {
+        crate::exercise::check(&mut c, e);
+    }
 
     if !c.diags.is_empty() {
         return Err(LoadError {
