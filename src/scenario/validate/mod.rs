@@ -221,6 +221,7 @@ pub(super) fn validate(ctx: &ErrCtx, file: ScenarioFile) -> Result<Scenario, Loa
         file,
         variant: None,
         keep_window_histograms: false,
+        trace_requests: None,
     })
 }
 
