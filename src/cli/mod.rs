@@ -886,9 +886,11 @@ fn cmd_run(
     check: bool,
     limits: Limits,
 ) -> u8 {
-    let Some(scn) = load_variant_with(path, variant, seed, set) else {
+    let Some(mut scn) = load_variant_with(path, variant, seed, set) else {
         return EXIT_BAD_INPUT;
     };
+    // Sampled request spans for waterfalls.png and trace.json (docs/traces.md).
+    scn.trace_requests = Some(crate::model::span::SAMPLE_EVERY);
     let folder = match &scn.variant {
         Some(v) => format!("{}-{v}", scn.name),
         None => scn.name.clone(),

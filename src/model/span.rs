@@ -17,6 +17,8 @@ use super::world::CLIENT;
 use super::{CompId, Msg};
 use crate::engine::{RngStream, Time};
 
+/// `scalesim run` samples one in this many users' requests.
+pub const SAMPLE_EVERY: u32 = 20;
 /// Sampled requests in flight at most.
 pub const SLOTS: usize = 256;
 /// Records a sampled request holds at most (beyond: marked truncated).
@@ -280,7 +282,18 @@ impl Tracer {
         }
         let Some(r) = reqs.get(id) else { return };
         let (parent, attempt, outcome) = (r.parent.map(ReqId::bits), r.attempt, r.outcome);
-        self.record(tag, id, parent, attempt, kind, from, to, now, now + delay, outcome);
+        self.record(
+            tag,
+            id,
+            parent,
+            attempt,
+            kind,
+            from,
+            to,
+            now,
+            now + delay,
+            outcome,
+        );
     }
 
     /// Component `me` started request `id`'s job on its CPU `now`.
@@ -291,20 +304,49 @@ impl Tracer {
         if r.trace == 0 {
             return;
         }
-        let (tag, parent, attempt, outcome) = (r.trace, r.parent.map(ReqId::bits), r.attempt, r.outcome);
-        self.record(tag, id, parent, attempt, RecKind::Start, me, me, now, now, outcome);
+        let (tag, parent, attempt, outcome) =
+            (r.trace, r.parent.map(ReqId::bits), r.attempt, r.outcome);
+        self.record(
+            tag,
+            id,
+            parent,
+            attempt,
+            RecKind::Start,
+            me,
+            me,
+            now,
+            now,
+            outcome,
+        );
     }
 
     /// The client saw attempt `id` fail with `outcome` `now`.
     #[cold]
     #[inline(never)]
-    pub fn on_attempt_failed(&mut self, reqs: &RequestTable, id: ReqId, outcome: Outcome, now: Time) {
+    pub fn on_attempt_failed(
+        &mut self,
+        reqs: &RequestTable,
+        id: ReqId,
+        outcome: Outcome,
+        now: Time,
+    ) {
         let Some(r) = reqs.get(id) else { return };
         if r.trace == 0 {
             return;
         }
         let (tag, attempt) = (r.trace, r.attempt);
-        self.record(tag, id, None, attempt, RecKind::AttemptEnd, CLIENT, CLIENT, now, now, outcome);
+        self.record(
+            tag,
+            id,
+            None,
+            attempt,
+            RecKind::AttemptEnd,
+            CLIENT,
+            CLIENT,
+            now,
+            now,
+            outcome,
+        );
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -378,12 +420,20 @@ impl Tracer {
             Self::top(&mut self.slow, log, KEEP_SLOW, &mut self.spare, |_| true);
         } else {
             let o = log.outcome;
-            Self::top(&mut self.failed, log, KEEP_FAILED, &mut self.spare, |l| l.outcome == o);
+            Self::top(&mut self.failed, log, KEEP_FAILED, &mut self.spare, |l| {
+                l.outcome == o
+            });
         }
     }
 
     /// Keeps `log` among the `k` slowest of `pool` matching `same` (ties: the earlier sample).
-    fn top(pool: &mut Vec<Log>, log: Log, k: usize, spare: &mut Vec<Log>, same: impl Fn(&Log) -> bool) {
+    fn top(
+        pool: &mut Vec<Log>,
+        log: Log,
+        k: usize,
+        spare: &mut Vec<Log>,
+        same: impl Fn(&Log) -> bool,
+    ) {
         let n = pool.iter().filter(|l| same(l)).count();
         if n < k {
             pool.push(log);
@@ -527,7 +577,10 @@ impl Span {
     /// Time on the CPU / deciding.
     pub fn busy(&self) -> Time {
         let from = self.wait_until.unwrap_or(self.start).min(self.end);
-        self.busy_until.unwrap_or(self.end).min(self.end).saturating_sub(from)
+        self.busy_until
+            .unwrap_or(self.end)
+            .min(self.end)
+            .saturating_sub(from)
     }
 }
 

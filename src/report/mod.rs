@@ -8,6 +8,7 @@ pub mod html;
 pub mod output;
 pub mod results;
 pub mod summary;
+pub mod trace_json;
 
 use crate::run::RunOutput;
 use crate::scenario::Scenario;
@@ -200,11 +201,21 @@ pub fn write_run(out: &Path, scn: &Scenario, run: &RunOutput) -> Result<Vec<Path
     names.push("results.json".to_string());
     stage.write("timeseries.csv", csv::timeseries_csv(scn, run).as_bytes())?;
     names.push("timeseries.csv".to_string());
-    let summary = summary::summary_md(scn, run);
+    let tracer = run.metrics.tracer.as_deref();
+    let traces = tracer.map(|t| trace_json::describe_all(scn, t));
+    let mut summary = summary::summary_md(scn, run);
+    summary.push_str(
+        &traces
+            .as_deref()
+            .map_or(String::new(), trace_json::summary_md),
+    );
     stage.write("summary.md", summary.as_bytes())?;
     names.push("summary.md".to_string());
     for f in charts::run_charts(&stage.dir, scn, run)? {
         names.push(f);
+    }
+    if let (Some(t), Some(d)) = (tracer, &traces) {
+        names.extend(trace_json::write(&stage, scn, t, d)?);
     }
     stage.write(
         "index.html",

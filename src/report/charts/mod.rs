@@ -20,6 +20,7 @@ mod kit;
 mod plan;
 mod run;
 mod sweep;
+mod waterfall;
 
 pub use compare::{compare_charts, ComparePlot};
 pub use journey::journey_charts;
@@ -36,6 +37,7 @@ pub fn fmt_users(u: u32) -> String {
 
 pub use run::run_charts;
 pub use sweep::{sweep_charts, SweepPlot, SweepSeries, YUnit};
+pub use waterfall::{chosen as waterfall_panels, waterfall_chart};
 
 /// Helpers the report tests share: temporary folders, and synthetic runs.
 #[cfg(test)]
