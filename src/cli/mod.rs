@@ -98,6 +98,10 @@ pub enum Command {
         /// Run twice and fail (exit 1) unless both runs produce identical event streams and results.
         #[arg(long)]
         check_determinism: bool,
+        /// Also draw run.gif: latency and outcomes unfolding over simulated time, 1280×720, for
+        /// slides (adds a few seconds: see docs/traces.md).
+        #[arg(long)]
+        gif: bool,
         /// The run's limits.
         #[command(flatten)]
         limits: LimitArgs,
@@ -452,6 +456,7 @@ pub fn dispatch(cli: Cli) -> u8 {
             out,
             quiet,
             check_determinism,
+            gif,
             limits,
         } => cmd_run(
             &scenario,
@@ -459,7 +464,7 @@ pub fn dispatch(cli: Cli) -> u8 {
             &set,
             variant.as_deref(),
             out,
-            quiet,
+            (quiet, gif),
             check_determinism,
             limits.limits(),
         ),
@@ -882,7 +887,7 @@ fn cmd_run(
     set: &[String],
     variant: Option<&str>,
     out: Option<PathBuf>,
-    quiet: bool,
+    (quiet, gif): (bool, bool),
     check: bool,
     limits: Limits,
 ) -> u8 {
@@ -891,6 +896,7 @@ fn cmd_run(
     };
     // Sampled request spans for waterfalls.png and trace.json (docs/traces.md).
     scn.trace_requests = Some(crate::model::span::SAMPLE_EVERY);
+    scn.gif = gif;
     let folder = match &scn.variant {
         Some(v) => format!("{}-{v}", scn.name),
         None => scn.name.clone(),

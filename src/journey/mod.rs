@@ -858,7 +858,8 @@ pub fn write_journey(
     }
     stage.write("journey.csv", csv.as_bytes())?;
     stage.write("summary.md", summary_md(points, plan).as_bytes())?;
-    let drawn = charts::journey_charts(&stage.dir, points)?;
+    let mut drawn = charts::journey_charts(&stage.dir, points)?;
+    drawn.push(charts::journey_gif(&stage.dir, points)?);
     let page = html::index_html(&html::chapter_texts(), points, plan, &drawn);
     names.extend(drawn);
     stage.write("index.html", page.as_bytes())?;

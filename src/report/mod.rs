@@ -217,6 +217,9 @@ pub fn write_run(out: &Path, scn: &Scenario, run: &RunOutput) -> Result<Vec<Path
     if let (Some(t), Some(d)) = (tracer, &traces) {
         names.extend(trace_json::write(&stage, scn, t, d)?);
     }
+    if scn.gif {
+        names.push(charts::run_gif(&stage.dir, scn, run)?);
+    }
     stage.write(
         "index.html",
         html::run_index(scn, run, &summary, &names).as_bytes(),

@@ -200,6 +200,8 @@ pub struct Scenario {
     /// Record sampled request spans, one in this many users' requests ([`crate::model::span`]:
     /// the run's waterfalls and trace.json). `None` (as loaded): off.
     pub trace_requests: Option<u32>,
+    /// Also draw `run.gif` (`scalesim run --gif`). False as loaded.
+    pub gif: bool,
 }
 
 impl Scenario {

@@ -15,6 +15,7 @@
 //! - `plan`: the planner's cost against p99 of every configuration tried, with its frontier.
 
 mod compare;
+mod gif;
 mod journey;
 mod kit;
 mod plan;
@@ -35,6 +36,7 @@ pub fn fmt_users(u: u32) -> String {
     kit::fmt_count(f64::from(u))
 }
 
+pub use gif::{journey_gif, run_gif, GIF_SIZE};
 pub use run::run_charts;
 pub use sweep::{sweep_charts, SweepPlot, SweepSeries, YUnit};
 pub use waterfall::{chosen as waterfall_panels, waterfall_chart};

@@ -222,6 +222,7 @@ pub(super) fn validate(ctx: &ErrCtx, file: ScenarioFile) -> Result<Scenario, Loa
         variant: None,
         keep_window_histograms: false,
         trace_requests: None,
+        gif: false,
     })
 }
 
