@@ -679,7 +679,8 @@ pub fn tree(log: &Log) -> Vec<Span> {
                     close_passed(&mut spans[v]);
                 }
                 if rec.to == CLIENT && info.parent.is_none() {
-                    if let Some(a) = owner[q] {
+                    // Unless the client had already given up on it (a timeout).
+                    if let Some(a) = owner[q].filter(|&a| spans[a].outcome.is_none()) {
                         spans[a].end = rec.arrive;
                         spans[a].outcome = Some(rec.outcome);
                     }

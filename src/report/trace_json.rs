@@ -69,9 +69,8 @@ fn waiting(tracer: &Tracer, s: &Span) -> u64 {
     }
     match s.wait_until {
         Some(_) => s.waited(),
-        None if matches!(kind_of(tracer, s.comp), "server" | "database") && s.outcome.is_none() => {
-            s.end - s.start
-        }
+        // Its job never started: it waited all along (reset by a crash, shed, or still there).
+        None if matches!(kind_of(tracer, s.comp), "server" | "database") => s.end - s.start,
         None => 0,
     }
 }
@@ -194,7 +193,12 @@ fn sentence(tracer: &Tracer, spans: &[Span], outcome: Outcome, latency: u64) -> 
             0.0
         }
     };
-    if let Some((w, place)) = waits.first() {
+    let busiest = spans
+        .iter()
+        .filter(|s| s.kind == SpanKind::Visit && s.wait_until.is_some())
+        .max_by_key(|s| (s.busy(), std::cmp::Reverse(s.start)));
+    let top_busy = busiest.map_or(0, Span::busy);
+    if let Some((w, place)) = waits.first().filter(|(w, _)| *w >= top_busy) {
         if share(*w) >= 20.0 {
             return format!(
                 "{head}{tries}: {} of it ({:.0} %) waiting {place}",
@@ -203,10 +207,6 @@ fn sentence(tracer: &Tracer, spans: &[Span], outcome: Outcome, latency: u64) -> 
             );
         }
     }
-    let busiest = spans
-        .iter()
-        .filter(|s| s.kind == SpanKind::Visit && s.wait_until.is_some())
-        .max_by_key(|s| (s.busy(), std::cmp::Reverse(s.start)));
     if let Some(s) = busiest {
         if share(s.busy()) >= 20.0 {
             return format!(
@@ -287,6 +287,7 @@ pub fn trace_json(scn: &Scenario, described: &[Described], tracer: &Tracer) -> V
                 SpanKind::Visit => kind_of(tracer, s.comp),
             };
             let mut args = json!({
+                "trace": k,
                 "span": i,
                 "parent": s.parent,
                 "outcome": s.outcome.map(Outcome::name),

@@ -242,11 +242,7 @@ impl Chart for Waterfalls<'_> {
                         root.draw(&bar(c, a, b, 4)).map_err(err)?;
                         let waited = match s.wait_until {
                             Some(w) => w.min(s.end),
-                            None if matches!(kinds[i], "server" | "database")
-                                && s.outcome.is_none() =>
-                            {
-                                s.end
-                            }
+                            None if matches!(kinds[i], "server" | "database") => s.end,
                             None => s.start,
                         };
                         if waited > s.start {
