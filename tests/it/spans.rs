@@ -137,13 +137,9 @@ fn written(scn: &Scenario, tmp: &Tmp) -> (scalesim::run::RunOutput, std::path::P
 #[test]
 fn trace_json_is_chrome_trace_format_with_nested_spans_for_calls_and_failures() {
     // Chapter 6 (a gateway calling services), chapter 3 (its collapse: timeouts, retries)
-    // and chapter 12 (the database) at short lengths.
-    for (n, sets) in [
-        (6, &["scenario.duration=4m"][..]),
-        (3, &["scenario.duration=6m"][..]),
-        (12, &["scenario.duration=3m"][..]),
-    ] {
-        let mut scn = chapter(n, sets);
+    // and chapter 12 (the database), at their own lengths.
+    for n in [6, 3, 12] {
+        let mut scn = chapter(n, &[]);
         scn.trace_requests = Some(5);
         let tmp = Tmp::new(&format!("spans-ch{n}"));
         let (out, dir) = written(&scn, &tmp);
@@ -179,7 +175,7 @@ fn trace_json_is_chrome_trace_format_with_nested_spans_for_calls_and_failures() 
 
 #[test]
 fn tracing_changes_no_result() {
-    let plain = chapter(5, &["scenario.duration=5m"]);
+    let plain = chapter(5, &[]);
     let mut traced = plain.clone();
     traced.trace_requests = Some(2);
     let a = scalesim::run::run(&plain, &mut |_| {});
