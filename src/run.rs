@@ -69,6 +69,7 @@ pub fn build(scn: &Scenario) -> Simulation<World> {
         Component::Faults(Faults::new(scn.faults.clone(), scn.seed)),
     ];
     let mut zones = vec![Zone::Users, Zone::Internal];
+    let mut kinds: Vec<&'static str> = vec!["client", "faults"];
     let n = scn.components.len() + 2;
     let mut registry = Registry::new(n, scn.azs as usize);
     registry.names[0] = "users".into();
@@ -76,6 +77,7 @@ pub fn build(scn: &Scenario) -> Simulation<World> {
     for (name, spec) in &scn.components {
         registry.names[comps.len()] = name.clone();
         comps.push(spec.build(name, scn.seed));
+        kinds.push(spec.tag().name());
         zones.push(spec.tag().zone());
     }
     for (name, members) in &scn.groups {
@@ -120,6 +122,15 @@ pub fn build(scn: &Scenario) -> Simulation<World> {
             let mut m = Metrics::new(&class_names, scn.warmup, scn.window);
             if scn.keep_window_histograms {
                 m.window_histograms = Some(Vec::new());
+            }
+            if let Some(every) = scn.trace_requests {
+                m.tracer = Some(Box::new(crate::model::span::Tracer::new(
+                    scn.seed,
+                    every,
+                    scn.warmup,
+                    registry.names.clone(),
+                    kinds.clone(),
+                )));
             }
             m
         },

@@ -98,11 +98,15 @@ pub enum Command {
         /// Run twice and fail (exit 1) unless both runs produce identical event streams and results.
         #[arg(long)]
         check_determinism: bool,
-        /// Write no charts (results.json, timeseries.csv, summary.md and index.html only): for
-        /// pipelines and benchmarks, where drawing the PNG and SVG charts would be most of the
-        /// time of a short run.
+        /// Write no charts (results.json, timeseries.csv, summary.md, trace.json and index.html
+        /// only): for pipelines and benchmarks, where drawing the PNG and SVG charts would be most
+        /// of the time of a short run.
         #[arg(long)]
         no_charts: bool,
+        /// Also draw run.gif: latency and outcomes unfolding over simulated time, 1280×720, for
+        /// slides (adds a few seconds: see docs/traces.md).
+        #[arg(long)]
+        gif: bool,
         /// The run's limits.
         #[command(flatten)]
         limits: LimitArgs,
@@ -471,6 +475,7 @@ pub fn dispatch(cli: Cli) -> u8 {
             quiet,
             check_determinism,
             no_charts,
+            gif,
             limits,
         } => cmd_run(
             &scenario,
@@ -482,6 +487,7 @@ pub fn dispatch(cli: Cli) -> u8 {
                 quiet,
                 check: check_determinism,
                 charts: !no_charts,
+                gif,
                 limits: limits.limits(),
             },
         ),
@@ -913,6 +919,8 @@ struct RunFlags<'a> {
     check: bool,
     /// Not `--no-charts`.
     charts: bool,
+    /// `--gif`.
+    gif: bool,
     limits: Limits,
 }
 
@@ -925,12 +933,16 @@ fn cmd_run(path: &str, flags: RunFlags) -> u8 {
         quiet,
         check,
         charts,
+        gif,
         limits,
     } = flags;
     let what = report::Outputs { charts };
-    let Some(scn) = load_variant_with(path, variant, seed, set) else {
+    let Some(mut scn) = load_variant_with(path, variant, seed, set) else {
         return EXIT_BAD_INPUT;
     };
+    // Sampled request spans for waterfalls.png and trace.json (docs/traces.md).
+    scn.trace_requests = Some(crate::model::span::SAMPLE_EVERY);
+    scn.gif = gif;
     let folder = match &scn.variant {
         Some(v) => format!("{}-{v}", scn.name),
         None => scn.name.clone(),

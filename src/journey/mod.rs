@@ -925,6 +925,7 @@ pub fn write_journey(
         points,
         &breaking_points(points),
     )?);
+    drawn.push(charts::journey_gif(&stage.dir, points)?);
     let page = html::index_html(&html::chapter_texts(), points, plan, &drawn);
     names.extend(drawn);
     stage.write("index.html", page.as_bytes())?;

@@ -149,6 +149,9 @@ pub struct Metrics {
     /// Every window's latency histogram, kept when the run asks for them (the journey, which
     /// measures from a truncation point it finds after the run); `None` otherwise.
     pub window_histograms: Option<Vec<Histogram<u64>>>,
+    /// Sampled request spans, when the run records them ([`crate::model::span`]); `None`
+    /// otherwise.
+    pub tracer: Option<Box<crate::model::span::Tracer>>,
 }
 
 /// Requests after warm-up, split by whether a scheduled job's run was going when they ended
@@ -275,6 +278,7 @@ impl Metrics {
             slo: Vec::new(),
             job_split: None,
             window_histograms: None,
+            tracer: None,
         }
     }
 

@@ -593,9 +593,9 @@ impl Client {
             ReqState::Pending => {
                 let outcome = r.outcome;
                 if outcome == Outcome::Ok {
-                    let (class, user, first) = (r.class, r.user, r.first_sent);
+                    let (class, user, first, trace) = (r.class, r.user, r.first_sent, r.trace);
                     ctx.reqs.free(id);
-                    self.finish(class, user, first, Outcome::Ok, ctx);
+                    self.finish(class, user, first, Outcome::Ok, trace, ctx);
                 } else {
                     self.failed(id, outcome, true, ctx);
                 }
@@ -734,7 +734,7 @@ impl Client {
                 continue;
             };
             r.state = ReqState::Abandoned;
-            let (class, user, key, first, attempt, refreshes, work, region) = (
+            let (class, user, key, first, attempt, refreshes, work, region, trace) = (
                 r.class,
                 r.user,
                 r.key,
@@ -743,6 +743,7 @@ impl Client {
                 r.refreshes,
                 r.work,
                 r.region,
+                r.trace,
             );
             let next = ctx.reqs.alloc(class, user, first, work);
             let n = ctx.reqs.get_mut(next).expect("fresh");
@@ -750,6 +751,7 @@ impl Client {
             n.refreshes = refreshes + 1;
             n.key = key;
             n.region = region;
+            n.trace = trace;
             ctx.metrics.refreshed(now);
             self.send_attempt(next, ctx);
         }
@@ -759,8 +761,11 @@ impl Client {
     /// Attempt `id` failed with `outcome`. `answered`: the slot came back and can be freed (a
     /// timed-out slot is still out there and is freed when its answer returns).
     fn failed(&mut self, id: ReqId, outcome: Outcome, answered: bool, ctx: &mut Ctx) {
+        if let Some(t) = ctx.metrics.tracer.as_deref_mut() {
+            t.on_attempt_failed(ctx.reqs, id, outcome, ctx.sched.now());
+        }
         let r = ctx.reqs.get(id).expect("live attempt");
-        let (class, user, key, first, attempt, refreshes, work, region) = (
+        let (class, user, key, first, attempt, refreshes, work, region, trace) = (
             r.class,
             r.user,
             r.key,
@@ -769,6 +774,7 @@ impl Client {
             r.refreshes,
             r.work,
             r.region,
+            r.trace,
         );
         if answered {
             ctx.reqs.free(id);
@@ -783,6 +789,7 @@ impl Client {
                 n.refreshes = refreshes;
                 n.key = key;
                 n.region = region;
+                n.trace = trace;
                 n.state = ReqState::Backoff;
                 let mut wait = match backoff {
                     Backoff::Exponential => base.saturating_mul(1u64 << (attempt - 1).min(40)),
@@ -796,7 +803,7 @@ impl Client {
                 return;
             }
         }
-        self.finish(class, user, first, outcome, ctx);
+        self.finish(class, user, first, outcome, trace, ctx);
     }
 
     /// The retry budget (if any) allows one more retry now; a refusal is counted.
@@ -813,9 +820,22 @@ impl Client {
     }
 
     #[inline(always)]
-    fn finish(&mut self, class: u16, user: u32, first: Time, outcome: Outcome, ctx: &mut Ctx) {
+    fn finish(
+        &mut self,
+        class: u16,
+        user: u32,
+        first: Time,
+        outcome: Outcome,
+        trace: u32,
+        ctx: &mut Ctx,
+    ) {
         let now = ctx.now();
         ctx.metrics.request_ended(now, class, outcome, now - first);
+        if trace != 0 {
+            if let Some(t) = ctx.metrics.tracer.as_deref_mut() {
+                t.on_end(trace, now, outcome);
+            }
+        }
         if user != u32::MAX {
             self.users[user as usize] = UserState::Thinking;
             let d = self.think.sample(&mut self.rng);

@@ -248,6 +248,7 @@ impl Cpu {
             let now = ctx.now();
             let mut job = self.new_job(req, arrived, now);
             job.finish = now.saturating_add(work + extra);
+            ctx.trace_start(req);
             self.place(job, ctx);
         } else {
             self.start(req, arrived, work as f64 + extra as f64, ctx);
@@ -259,6 +260,7 @@ impl Cpu {
     #[inline(always)]
     pub fn start(&mut self, req: ReqId, arrived: Time, demand: f64, ctx: &mut Ctx) {
         let now = ctx.now();
+        ctx.trace_start(req);
         let mut job = self.new_job(req, arrived, now);
         if self.direct {
             // (At full speed the division is skipped: it is exact then, and slow.)

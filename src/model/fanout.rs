@@ -332,10 +332,10 @@ impl Fanout {
             }
         }
         let me = ctx.me;
-        let (class, user, key, item, work, tls, region) =
+        let (class, user, key, item, work, tls, region, trace) =
             ctx.reqs
                 .get(parent)
-                .map_or((0, u32::MAX, 0, 0, 1.0, true, 0), |r| {
+                .map_or((0, u32::MAX, 0, 0, 1.0, true, 0, 0), |r| {
                     (
                         r.class,
                         r.user,
@@ -344,6 +344,7 @@ impl Fanout {
                         r.work,
                         r.tls_terminated,
                         r.region,
+                        r.trace,
                     )
                 });
         let id = ctx.reqs.alloc(class, user, now, work * call.work);
@@ -353,6 +354,7 @@ impl Fanout {
             r.item = item;
             r.tls_terminated = tls;
             r.region = region;
+            r.trace = trace;
             r.push_hop(me, word(slot, i));
         }
         if let Some(p) = self.slots[slot as usize].as_mut() {

@@ -40,6 +40,7 @@ pub mod registry;
 pub mod request;
 pub mod retry_budget;
 pub mod server;
+pub mod span;
 pub mod topic;
 pub mod trace;
 pub mod worker_pool;
@@ -207,7 +208,19 @@ impl Ctx<'_> {
     /// Sends `msg` to `to`, arriving after `delay`.
     #[inline]
     pub fn send(&mut self, to: CompId, msg: Msg, delay: Time) {
+        if let Some(t) = self.metrics.tracer.as_deref_mut() {
+            t.on_send(self.reqs, self.me, to, msg, self.sched.now(), delay);
+        }
         self.sched.after(delay, Event { to, msg });
+    }
+
+    /// Request `id`'s job starts on this component's CPU now (for sampled request spans,
+    /// [`span`]): one predictable branch while tracing is off.
+    #[inline(always)]
+    pub fn trace_start(&mut self, id: ReqId) {
+        if let Some(t) = self.metrics.tracer.as_deref_mut() {
+            t.on_start(self.reqs, self.me, id, self.sched.now());
+        }
     }
 
     /// Sets a timer for this component, `delay` from now.

@@ -206,6 +206,9 @@ pub struct Request {
     pub poll: u8,
     /// The queue message a delivery carries ([`crate::model::queue`]); unused otherwise.
     pub message: MessageRef,
+    /// The sampled trace this request belongs to ([`super::span`]), 0 if none. Retries and
+    /// calls inherit it.
+    pub trace: u32,
     route: [(u32, u32); MAX_HOPS],
     hops: u8,
     live: bool,
@@ -300,6 +303,7 @@ impl RequestTable {
             r.internal = false;
             r.poll = 0;
             r.message = MessageRef::default();
+            r.trace = 0;
             r.hops = 0;
             r.live = true;
             ReqId { idx, gen: r.gen }
@@ -325,6 +329,7 @@ impl RequestTable {
                 internal: false,
                 poll: 0,
                 message: MessageRef::default(),
+                trace: 0,
                 route: [(0, 0); MAX_HOPS],
                 hops: 0,
                 live: true,

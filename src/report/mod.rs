@@ -9,6 +9,7 @@ pub mod output;
 pub mod results;
 pub mod summary;
 pub mod theory;
+pub mod trace_json;
 
 use crate::run::RunOutput;
 use crate::scenario::Scenario;
@@ -224,11 +225,24 @@ pub fn write_run_with(
     names.push("results.json".to_string());
     stage.write("timeseries.csv", csv::timeseries_csv(scn, run).as_bytes())?;
     names.push("timeseries.csv".to_string());
-    let summary = summary::summary_md(scn, run);
+    let tracer = run.metrics.tracer.as_deref();
+    let traces = tracer.map(|t| trace_json::describe_all(scn, t));
+    let mut summary = summary::summary_md(scn, run);
+    summary.push_str(
+        &traces
+            .as_deref()
+            .map_or(String::new(), trace_json::summary_md),
+    );
     stage.write("summary.md", summary.as_bytes())?;
     names.push("summary.md".to_string());
     if what.charts {
         names.extend(charts::run_charts(&stage.dir, scn, run)?);
+    }
+    if let (Some(t), Some(d)) = (tracer, &traces) {
+        names.extend(trace_json::write(&stage, scn, t, d, what.charts)?);
+    }
+    if scn.gif && what.charts {
+        names.push(charts::run_gif(&stage.dir, scn, run)?);
     }
     stage.write(
         "index.html",

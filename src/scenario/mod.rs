@@ -201,6 +201,11 @@ pub struct Scenario {
     /// Keep every window's latency histogram (`Metrics::window_histograms`): the journey
     /// measures from a truncation point found after the run. False for a scenario as loaded.
     pub keep_window_histograms: bool,
+    /// Record sampled request spans, one in this many users' requests ([`crate::model::span`]:
+    /// the run's waterfalls and trace.json). `None` (as loaded): off.
+    pub trace_requests: Option<u32>,
+    /// Also draw `run.gif` (`scalesim run --gif`). False as loaded.
+    pub gif: bool,
 }
 
 impl Scenario {

@@ -67,7 +67,13 @@ fn no_charts_writes_the_same_figures_without_a_chart() {
     let bare = listing(&tmp.join("bare"));
     assert_eq!(
         bare,
-        ["index.html", "results.json", "summary.md", "timeseries.csv"],
+        [
+            "index.html",
+            "results.json",
+            "summary.md",
+            "timeseries.csv",
+            "trace.json"
+        ],
         "no PNG or SVG with --no-charts"
     );
     assert!(listing(&tmp.join("full"))

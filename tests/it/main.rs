@@ -27,6 +27,7 @@ mod run_edges; // what validate accepts, run must not panic on: values at the ed
 mod scaleout; // DNS failover, health checks, balancing, autoscaling, faults and cost, derived by hand
 mod schema; // the scenario JSON Schema accepts what the loader accepts and rejects what it rejects
 mod services; // the API gateway, call graphs, external services and the cpu_bug fault, derived by hand
+mod spans; // sampled request spans: trace.json against the Chrome trace event format (JSON Schema, nesting), waterfalls, GIFs decode, results unchanged by tracing
 mod sweep; // sweeps: --jobs and --shard change no byte, merge refuses odd shards, intervals shrink as 1/√R and cover Erlang C, check --replications, diff
 mod theory; // theory beside the simulation: M/M/c, M/M/1-PS and Erlang B agree within the run's interval; chapter 3, the retry storm and chapter 4 flagged
 mod trace; // replaying a trace file: scripted arrivals through each limiter algorithm, derived by hand; the loader's checks

@@ -131,17 +131,26 @@ impl Chart for JourneyChart<'_> {
     }
 }
 
-/// Draws the journey comparison charts into `dir`; returns the file names written.
-///
-/// Writes `journey_p99`, `journey_errors`, `journey_cost` and `journey_goodput` (each `.png`
-/// and `.svg`): p99 latency, error rate and monthly cost against users, and goodput against
-/// the offered load, one line per chapter.
-pub fn journey_charts(dir: &Path, points: &[JourneyPoint]) -> Result<Vec<String>, ReportError> {
+/// A frame of `journey.gif`: the p99 chart with the first `k` chapters drawn, on axes for all
+/// of them. Returns the number of chapters.
+pub(super) fn p99_frame<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    points: &[JourneyPoint],
+    k: usize,
+) -> Result<usize, String> {
+    let chapters = chapters_of(points);
+    let n = chapters.len();
+    p99_chart(points, &chapters[..k.min(n)]).draw(root)?;
+    Ok(n)
+}
+
+/// The points by chapter, each chapter's by users, named "4 horizontal scaling".
+fn chapters_of(points: &[JourneyPoint]) -> Vec<(String, Vec<&JourneyPoint>)> {
     let mut groups: BTreeMap<u32, Vec<&JourneyPoint>> = BTreeMap::new();
     for p in points {
         groups.entry(p.chapter).or_default().push(p);
     }
-    let chapters: Vec<(String, Vec<&JourneyPoint>)> = groups
+    groups
         .into_iter()
         .map(|(ch, mut pts)| {
             pts.sort_by_key(|p| p.users);
@@ -153,12 +162,49 @@ pub fn journey_charts(dir: &Path, points: &[JourneyPoint]) -> Result<Vec<String>
                 .replace('-', " ");
             (format!("{ch} {words}"), pts)
         })
-        .collect();
+        .collect()
+}
+
+/// The p99 chart of `chapters`, on axes for all `points`.
+fn p99_chart<'a>(
+    points: &[JourneyPoint],
+    chapters: &'a [(String, Vec<&'a JourneyPoint>)],
+) -> JourneyChart<'a> {
+    let users = |p: &JourneyPoint| f64::from(p.users);
+    // The p99 of the few requests that succeed in a collapse says nothing about the users.
+    let p99 = |p: &JourneyPoint| p.p99_ms.filter(|_| p.error_rate <= 0.5);
+    JourneyChart {
+        title: "Journey — p99 latency of successful requests against users",
+        x_desc: "users (log scale)",
+        y_desc: "p99 latency (log scale)",
+        xval: users,
+        value: p99,
+        y: Axis::log(
+            points.iter().filter_map(p99).chain([SLO_P99_MS]),
+            (1.0, 1000.0),
+            fmt_ms,
+        ),
+        chapters,
+        x: Axis::log(points.iter().map(users), (10.0, 100_000.0), fmt_count),
+        slo: Some((
+            SLO_P99_MS,
+            format!("objective: p99 < {}", fmt_ms(SLO_P99_MS)),
+        )),
+        diagonal: false,
+        note: Some("no point: over half failed"),
+    }
+}
+
+/// Draws the journey comparison charts into `dir`; returns the file names written.
+///
+/// Writes `journey_p99`, `journey_errors`, `journey_cost` and `journey_goodput` (each `.png`
+/// and `.svg`): p99 latency, error rate and monthly cost against users, and goodput against
+/// the offered load, one line per chapter.
+pub fn journey_charts(dir: &Path, points: &[JourneyPoint]) -> Result<Vec<String>, ReportError> {
+    let chapters = chapters_of(points);
     let users = |p: &JourneyPoint| f64::from(p.users);
     let offered = |p: &JourneyPoint| p.offered;
     let x = Axis::log(points.iter().map(users), (10.0, 100_000.0), fmt_count);
-    // The p99 of the few requests that succeed in a collapse says nothing about the users.
-    let p99 = |p: &JourneyPoint| p.p99_ms.filter(|_| p.error_rate <= 0.5);
     let errors = |p: &JourneyPoint| Some(p.error_rate * 100.0);
     let cost = |p: &JourneyPoint| Some(p.cost_per_month);
     let goodput = |p: &JourneyPoint| Some(p.goodput);
@@ -177,29 +223,7 @@ pub fn journey_charts(dir: &Path, points: &[JourneyPoint]) -> Result<Vec<String>
         fmt_count,
     );
     let charts = [
-        (
-            "journey_p99",
-            JourneyChart {
-                title: "Journey — p99 latency of successful requests against users",
-                x_desc: "users (log scale)",
-                y_desc: "p99 latency (log scale)",
-                xval: users,
-                value: p99,
-                y: Axis::log(
-                    points.iter().filter_map(p99).chain([SLO_P99_MS]),
-                    (1.0, 1000.0),
-                    fmt_ms,
-                ),
-                chapters: &chapters,
-                x: x.clone(),
-                slo: Some((
-                    SLO_P99_MS,
-                    format!("objective: p99 < {}", fmt_ms(SLO_P99_MS)),
-                )),
-                diagonal: false,
-                note: Some("no point: over half failed"),
-            },
-        ),
+        ("journey_p99", p99_chart(points, &chapters)),
         (
             "journey_errors",
             JourneyChart {

@@ -57,7 +57,7 @@ pub(super) const PALETTE: [RGBColor; 10] = [
 pub(super) type Coord = Cartesian2d<Axis, Axis>;
 
 /// Registers the bundled font with plotters, once per process.
-fn ensure_font() -> Result<(), String> {
+pub(super) fn ensure_font() -> Result<(), String> {
     static DONE: OnceLock<Result<(), String>> = OnceLock::new();
     DONE.get_or_init(|| {
         plotters::style::register_font(FONT, FontStyle::Normal, FONT_BYTES)

@@ -17,12 +17,14 @@
 //! - `plan`: the planner's cost against p99 of every configuration tried, with its frontier.
 
 mod compare;
+mod gif;
 mod journey;
 mod kit;
 pub mod knee;
 mod plan;
 mod run;
 mod sweep;
+mod waterfall;
 
 pub use compare::{compare_charts, ComparePlot};
 pub use journey::journey_charts;
@@ -37,8 +39,10 @@ pub fn fmt_users(u: u32) -> String {
     kit::fmt_count(f64::from(u))
 }
 
+pub use gif::{journey_gif, run_gif, GIF_SIZE};
 pub use run::run_charts;
 pub use sweep::{sweep_charts, SweepPlot, SweepSeries, YUnit};
+pub use waterfall::{chosen as waterfall_panels, waterfall_chart};
 
 /// Helpers the report tests share: temporary folders, and synthetic runs.
 #[cfg(test)]

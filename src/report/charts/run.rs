@@ -399,6 +399,8 @@ struct TimeFrame<'a> {
     unit: TimeUnit,
     x: Axis,
     marks: Marks,
+    /// Windows drawn (all but for a GIF's frames, whose axes still span the whole run).
+    shown: usize,
 }
 
 impl<'a> TimeFrame<'a> {
@@ -443,6 +445,7 @@ impl<'a> TimeFrame<'a> {
             unit,
             marks: Marks::from_run(scn, run, unit, end),
             x,
+            shown: rows.len(),
         }
     }
 
@@ -457,7 +460,8 @@ impl<'a> TimeFrame<'a> {
 
     /// A per-window value plotted at the middle of each window.
     fn series(&self, f: impl Fn(&WindowRow) -> f64) -> Vec<(f64, f64)> {
-        self.rows.iter().map(|r| (self.mid(r), f(r))).collect()
+        let rows = &self.rows[..self.shown.min(self.rows.len())];
+        rows.iter().map(|r| (self.mid(r), f(r))).collect()
     }
 
     /// A gauge sampled at each window's end, as points at those ends (the first sample also
@@ -1051,6 +1055,27 @@ impl Chart for GaugeChart<'_> {
         entries.extend(notes);
         draw_legend(&legend, legend_top(&strip), &entries)
     }
+}
+
+/// A slide of the run (a frame of `run.gif`): latency above, outcomes below, the first `shown`
+/// windows drawn on axes spanning the whole run. Returns the number of windows.
+pub(super) fn run_frame<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    scn: &Scenario,
+    run: &RunOutput,
+    shown: usize,
+) -> Result<usize, String> {
+    let mut tf = TimeFrame::new(scn, run);
+    tf.shown = shown;
+    let (top, bottom) = root.split_vertically(root.dim_in_pixel().1 / 2);
+    LatencyChart {
+        tf: &tf,
+        timeout_ms: scn.client.timeout.map(|t| t as f64 / 1e6),
+        retries: scn.client.retry.is_some_and(|r| r.0 > 0),
+    }
+    .draw(&top)?;
+    OutcomesChart { tf: &tf }.draw(&bottom)?;
+    Ok(tf.rows.len())
 }
 
 /// Draws the run's charts into `dir`; returns the file names written.

@@ -224,6 +224,8 @@ pub(super) fn validate(ctx: &ErrCtx, file: ScenarioFile) -> Result<Scenario, Loa
         file,
         variant: None,
         keep_window_histograms: false,
+        trace_requests: None,
+        gif: false,
     })
 }
 
