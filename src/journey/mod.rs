@@ -138,6 +138,9 @@ pub struct JourneyPoint {
     /// The component that crashed most often over the measured windows, how often, and whether
     /// for want of memory (a crash loop is what refuses users while its CPU gauge is empty).
     pub crashes: Option<(String, u32, bool)>,
+    /// The run's forensics in one line: what failed first, when, and what followed
+    /// ([`crate::report::forensics::Forensics::line`]; None when nothing failed).
+    pub first_failed: Option<String>,
 }
 
 impl JourneyPoint {
@@ -467,6 +470,7 @@ fn measure(chapter: u32, scn: &Scenario, run: &RunOutput) -> JourneyPoint {
         busiest,
         failure,
         crashes,
+        first_failed: crate::report::forensics::analyze(scn, run).line(),
     }
 }
 

@@ -1072,7 +1072,11 @@ mod tests {
             vec![(5 * SEC, Mode::FailProbes)],
         ];
         let requests: Vec<Time> = (0..20).map(|k| 21 * SEC + k * SEC / 10).collect();
-        let mut s = spec(10, Algorithm::LeastOutstanding, Some((10 * SEC, 2 * SEC, 2, 1)));
+        let mut s = spec(
+            10,
+            Algorithm::LeastOutstanding,
+            Some((10 * SEC, 2 * SEC, 2, 1)),
+        );
         s.fail_open = true;
         let off: Vec<usize> = (2..10).collect();
         let mut sim = world(s, modes, &off, &requests);

@@ -281,6 +281,7 @@ mod tests {
             busiest: None,
             failure: None,
             crashes: None,
+            first_failed: None,
         }
     }
 
