@@ -178,7 +178,7 @@ pub fn analyze(scn: &Scenario, run: &RunOutput) -> Forensics {
         .min_by_key(|c| c.at);
 
     // Limits crossed outright, in the order they are looked for (ties keep it).
-    let mut fails: Vec<Cause> = Vec::new();
+    let mut fails: Vec<(Time, Cause)> = Vec::new();
     for e in &run.timeline {
         let c = match e.kind {
             EventKind::OutOfMemory => Cause {
@@ -245,55 +245,73 @@ pub fn analyze(scn: &Scenario, run: &RunOutput) -> Forensics {
             }
             _ => continue,
         };
-        fails.push(c);
+        fails.push((c.at, c));
     }
+    // A window's failures are placed at its start but may have come at any time in it: they
+    // are ranked by its end, so an exact event inside the same window (an out-of-memory crash
+    // that then refuses connections) comes first.
+    let mut fails = fails;
     let window_cause = |o: Outcome| rows.iter().find(|r| r.outcomes[o.index()] > 0);
     if let Some(r) = window_cause(Outcome::Refused) {
         let who = busiest_in(run, r).unwrap_or_else(|| "the server".into());
-        fails.push(Cause {
+        fails.push((r.end - 1, Cause {
             at: r.start,
             component: who.clone(),
             resource: "backlog",
             what: format!(
-                "{who}'s backlog was full: new connections were refused ({} waiting in backlogs)",
-                r.gauges.backlog
+                "{who}'s backlog was full: new connections were refused ({} requests waiting in backlogs)",
+                r.gauges.backlog.max(
+                    rows.iter()
+                        .take_while(|x| x.start < r.start)
+                        .last()
+                        .map_or(0, |x| x.gauges.backlog)
+                )
             ),
             why: Why::Queueing,
-        });
+        }));
     }
     if let Some(r) = window_cause(Outcome::Throttled) {
         let who = first_of_kind(run, &["rate_limiter", "api_gateway", "external"])
             .unwrap_or_else(|| "a limiter".into());
-        fails.push(Cause {
-            at: r.start,
-            component: who.clone(),
-            resource: "rate limit",
-            what: format!("{who}'s rate limit answered 429"),
-            why: Why::Symptom(Outcome::Throttled),
-        });
+        fails.push((
+            r.end - 1,
+            Cause {
+                at: r.start,
+                component: who.clone(),
+                resource: "rate limit",
+                what: format!("{who}'s rate limit answered 429"),
+                why: Why::Symptom(Outcome::Throttled),
+            },
+        ));
     }
     if let Some(r) = window_cause(Outcome::Unavailable) {
         let who = first_of_kind(run, &["load_balancer", "api_gateway", "database"])
             .unwrap_or_else(|| "a balancer".into());
-        fails.push(Cause {
-            at: r.start,
-            component: who.clone(),
-            resource: "healthy targets",
-            what: format!("{who} had nowhere to send requests: 503s"),
-            why: Why::Symptom(Outcome::Unavailable),
-        });
+        fails.push((
+            r.end - 1,
+            Cause {
+                at: r.start,
+                component: who.clone(),
+                resource: "healthy targets",
+                what: format!("{who} had nowhere to send requests: 503s"),
+                why: Why::Symptom(Outcome::Unavailable),
+            },
+        ));
     }
     if let Some(r) = window_cause(Outcome::DnsFailure) {
-        fails.push(Cause {
-            at: r.start,
-            component: first_of_kind(run, &["dns"]).unwrap_or_else(|| "dns".into()),
-            resource: "DNS answers",
-            what: "DNS lookups failed".into(),
-            why: Why::Symptom(Outcome::DnsFailure),
-        });
+        fails.push((
+            r.end - 1,
+            Cause {
+                at: r.start,
+                component: first_of_kind(run, &["dns"]).unwrap_or_else(|| "dns".into()),
+                resource: "DNS answers",
+                what: "DNS lookups failed".into(),
+                why: Why::Symptom(Outcome::DnsFailure),
+            },
+        ));
     }
     // Earliest first; a tie keeps the order above (memory before the refusals it causes).
-    let first_fail = fails.iter().min_by_key(|c| c.at).cloned();
+    let first_fail = fails.iter().min_by_key(|x| x.0).map(|x| x.1.clone());
     f.first = match (first_fail, saturated) {
         (Some(c), Some(s)) => {
             if s.at <= c.at && s.component != c.component || s.at < c.at {

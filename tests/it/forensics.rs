@@ -3,6 +3,7 @@
 //! busiest tier's headroom; chapter 5's health-check death spiral is told in order.
 
 use scalesim::report::forensics::{analyze, Forensics};
+use scalesim::report::summary::SATURATED;
 use scalesim::run::RunOutput;
 use scalesim::scenario::{self, overrides::Override, Scenario};
 
@@ -73,7 +74,8 @@ fn the_retry_storm_is_kept_going_by_its_retries() {
 
 #[test]
 fn a_healthy_run_says_nothing_failed_and_names_the_headroom() {
-    // Chapter 5's ten servers at its own 5,000 users (~30 % busy), without its faults.
+    // Chapter 5's ten servers at its own 5,000 users: 625 clicks/s × 23.5 ms ≈ 14.7 of 20
+    // vCPUs (~73 % busy), without its faults: nothing fails.
     let scn = load(
         "chapter:5",
         None,
@@ -84,7 +86,8 @@ fn a_healthy_run_says_nothing_failed_and_names_the_headroom() {
     assert!(f.cascade.is_empty());
     let h = f.headroom.as_ref().expect("a busiest tier");
     assert_eq!(h.tier, "web");
-    assert!(h.mean > 0.1 && h.mean < 0.6, "{h:?}");
+    assert!(h.mean > 0.65 && h.mean < 0.8, "{h:?}");
+    assert!(h.peak >= h.mean && h.peak < SATURATED, "{h:?}");
     let p = f.paragraph();
     assert!(p.starts_with("Nothing failed"), "{p}");
     assert!(p.contains("web") && p.contains("headroom"), "{p}");
