@@ -250,7 +250,6 @@ pub fn analyze(scn: &Scenario, run: &RunOutput) -> Forensics {
     // A window's failures are placed at its start but may have come at any time in it: they
     // are ranked by its end, so an exact event inside the same window (an out-of-memory crash
     // that then refuses connections) comes first.
-    let mut fails = fails;
     let window_cause = |o: Outcome| rows.iter().find(|r| r.outcomes[o.index()] > 0);
     if let Some(r) = window_cause(Outcome::Refused) {
         let who = busiest_in(run, r).unwrap_or_else(|| "the server".into());
