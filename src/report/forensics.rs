@@ -447,6 +447,7 @@ fn cascade(scn: &Scenario, run: &RunOutput, first: Option<&Cause>) -> Vec<Step> 
     let mut steps: Vec<Step> = Vec::new();
     let mut out: Vec<String> = Vec::new(); // targets out of rotation now
     let mut all_out_said = false;
+    let mut one_left_said = false;
     let mut last_said: Option<String> = None;
     let mut folded: Vec<(String, u32, Time)> = Vec::new(); // (component+kind, times, last)
                                                            // Gauges are read at a window's end: the backlog around `t` is the larger of the readings
@@ -501,7 +502,8 @@ fn cascade(scn: &Scenario, run: &RunOutput, first: Option<&Cause>) -> Vec<Step> 
                              when a backlog is full); {then}",
                             backlog_at(e.at)
                         ))
-                    } else if healthy == 1 && n > 1 {
+                    } else if healthy == 1 && n > 1 && !one_left_said {
+                        one_left_said = true;
                         special = true;
                         Some(format!(
                             "took {target} out of rotation: only 1 of {n} targets is left healthy, and it gets all the traffic"
@@ -561,6 +563,9 @@ fn cascade(scn: &Scenario, run: &RunOutput, first: Option<&Cause>) -> Vec<Step> 
             });
         }
     }
+    // Summaries (folded repeats, the spiral's cycle, a group that did not scale out) survive
+    // the cap on steps.
+    let mut summaries: Vec<Step> = Vec::new();
     for (key, n, last) in &folded {
         let cap = if key.ends_with("|health") { 4 } else { 2 };
         if *n > cap {
@@ -574,7 +579,7 @@ fn cascade(scn: &Scenario, run: &RunOutput, first: Option<&Cause>) -> Vec<Step> 
                 "breaker" => "breaker changes",
                 _ => "more of these",
             };
-            steps.push(Step {
+            summaries.push(Step {
                 at: *last,
                 component: comp.to_string(),
                 what: format!("… {n} {words} in all, the last at {}", clock(*last)),
@@ -589,7 +594,7 @@ fn cascade(scn: &Scenario, run: &RunOutput, first: Option<&Cause>) -> Vec<Step> 
             .filter_map(|&(a, b)| b.map(|b| b - a))
             .collect();
         let mean_out = lasted.iter().sum::<Time>() / (lasted.len().max(1) as Time);
-        steps.push(Step {
+        summaries.push(Step {
             at: episodes[n - 1].0,
             component: first_of_kind(run, &["load_balancer"]).unwrap_or_default(),
             what: format!(
@@ -665,7 +670,7 @@ fn cascade(scn: &Scenario, run: &RunOutput, first: Option<&Cause>) -> Vec<Step> 
             let at = troubled_rows.first().map_or(first.at, |r| r.start);
             let held =
                 peak_desired.map_or("its starting size".to_string(), |d| format!("at most {d}"));
-            steps.push(Step {
+            summaries.push(Step {
                 at,
                 component: name.to_string(),
                 what: format!(
@@ -679,15 +684,18 @@ fn cascade(scn: &Scenario, run: &RunOutput, first: Option<&Cause>) -> Vec<Step> 
         }
     }
     steps.sort_by_key(|s| s.at);
-    if steps.len() > MAX_STEPS {
-        let more = steps.len() - MAX_STEPS;
-        steps.truncate(MAX_STEPS);
+    let room = MAX_STEPS.saturating_sub(summaries.len()).max(4);
+    if steps.len() > room {
+        let more = steps.len() - room;
+        steps.truncate(room);
         steps.push(Step {
             at: steps.last().map_or(0, |s| s.at),
             component: String::new(),
             what: format!("… and {more} more (the whole timeline is in results.json)"),
         });
     }
+    steps.extend(summaries);
+    steps.sort_by_key(|s| s.at);
     steps
 }
 
