@@ -296,10 +296,8 @@ pub fn budget_objective(budget: f64) -> Objective {
     }
 }
 
-/// A paragraph for the student on what limited the design: the CPU tier saturated longest after
-/// the warm-up (with how long) or, without one, the first thing that went wrong, and the
-/// chapter whose idea addresses it. Built on `report::summary` today (the lead may switch it to
-/// the failure forensics).
+/// The feedback paragraph of a grade: the saturated CPU, if one was, and the forensics' story of
+/// what failed first and what followed; for a run where nothing failed, the headroom.
 pub fn feedback(scn: &Scenario, run: &RunOutput) -> String {
     use crate::report::summary::{analyze, remedy, tier_loads, Why, SATURATED};
     let rows: Vec<_> = run
@@ -312,17 +310,32 @@ pub fn feedback(scn: &Scenario, run: &RunOutput) -> String {
     let tiers = tier_loads(rows.iter().copied(), run);
     let a = analyze(run);
     let idea = |why: Why| remedy(why, scn.chapter);
+    // What failed first and what followed, in order (report::forensics), when anything failed.
+    let story = crate::report::forensics::analyze(scn, run);
+    let told = if story.first.is_some() {
+        format!(" {}", story.paragraph())
+    } else {
+        String::new()
+    };
     if let Some(t) = tiers.first().filter(|t| t.hot > 0) {
         let hot = crate::engine::time::human(measured * t.hot as u64 / t.windows.max(1) as u64);
+        // The forensics' story ends with its remedy; without one, say the CPU's.
+        let then = if told.is_empty() {
+            format!(" What addresses it: {}.", idea(Why::Cpu))
+        } else {
+            told
+        };
         return format!(
-            "{}'s CPU was saturated (≥ {:.0} % busy) for {} of the {} measured, {:.0} % busy on average: it is the bottleneck. What addresses it: {}.",
+            "{}'s CPU was saturated (≥ {:.0} % busy) for {} of the {} measured, {:.0} % busy on average: it is the bottleneck.{then}",
             t.name,
             SATURATED * 100.0,
             hot,
             crate::engine::time::human(measured),
             t.mean * 100.0,
-            idea(Why::Cpu)
         );
+    }
+    if story.first.is_some() {
+        return story.paragraph();
     }
     let busiest = tiers.first().map_or(String::new(), |t| {
         format!(

@@ -256,6 +256,15 @@ pub fn index_html(
                     levels.last().copied()
                 ))
             );
+            let at_break = pts.iter().find(|p| Some(p.users) == bp.breaks);
+            if let Some(line) = at_break.and_then(|p| p.first_failed.as_ref()) {
+                let _ = writeln!(
+                    b,
+                    "<p><b>What failed first at {} users:</b> {}</p>",
+                    escape(&users(bp.breaks)),
+                    escape(line)
+                );
+            }
             if let Some(pb) = prev.and_then(|p| breaking.iter().find(|x| x.chapter == p)) {
                 let (now, never_now) = reach(bp);
                 let (before, never_before) = reach(pb);

@@ -138,6 +138,9 @@ pub struct JourneyPoint {
     /// The component that crashed most often over the measured windows, how often, and whether
     /// for want of memory (a crash loop is what refuses users while its CPU gauge is empty).
     pub crashes: Option<(String, u32, bool)>,
+    /// The run's forensics in one line: what failed first, when, and what followed
+    /// ([`crate::report::forensics::Forensics::line`]; None when nothing failed).
+    pub first_failed: Option<String>,
     /// Each server tier's simulated utilization and the theory's saturation point
     /// (`report::theory`), for the knee charts.
     pub knees: Vec<Knee>,
@@ -487,6 +490,7 @@ fn measure(chapter: u32, scn: &Scenario, run: &RunOutput) -> JourneyPoint {
         busiest,
         failure,
         crashes,
+        first_failed: crate::report::forensics::analyze(scn, run).line(),
         knees: knees(scn, run, kept, start),
     }
 }

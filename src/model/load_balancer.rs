@@ -397,11 +397,16 @@ impl LoadBalancer {
                 }
                 let mut choice = self.pick();
                 if choice.is_none() && self.spec.fail_open {
+                    // In turn over the registered targets: the cursor moves past the one chosen,
+                    // not by one slot, so a fleet's unused slots (max 200, 3 running) do not
+                    // send every turn that lands on them to the first target after them.
                     let n = self.members.len();
                     choice = (0..n)
                         .map(|k| (self.cursor + k) % n)
                         .find(|&i| Self::in_service(ctx, self.members[i].comp));
-                    self.cursor = (self.cursor + 1) % n.max(1);
+                    if let Some(i) = choice {
+                        self.cursor = (i + 1) % n;
+                    }
                 }
                 let Some(i) = choice else {
                     self.fail(id, ctx);
@@ -1063,6 +1068,34 @@ mod tests {
                 assert!(h.served.is_empty());
             }
         }
+    }
+
+    #[test]
+    fn fail_open_takes_the_registered_targets_in_turn_past_unused_slots() {
+        // A fleet's group has a slot for each instance it may ever run: here 10, of which only
+        // t0 and t1 are registered. Failing open, requests alternate between them; the cursor
+        // used to step one slot at a time, so each turn landing on an unused slot found t0 first
+        // and t0 got 9 requests of 10 (chapter 5 with max = 200: one server took everything).
+        let modes = vec![
+            vec![(5 * SEC, Mode::FailProbes)],
+            vec![(5 * SEC, Mode::FailProbes)],
+        ];
+        let requests: Vec<Time> = (0..20).map(|k| 21 * SEC + k * SEC / 10).collect();
+        let mut s = spec(
+            10,
+            Algorithm::LeastOutstanding,
+            Some((10 * SEC, 2 * SEC, 2, 1)),
+        );
+        s.fail_open = true;
+        let off: Vec<usize> = (2..10).collect();
+        let mut sim = world(s, modes, &off, &requests);
+        sim.run_until(30 * SEC);
+        let h = &sim.model;
+        assert_eq!(h.lb.healthy_count(), 0);
+        let served = targets(h);
+        assert_eq!(served.len(), 20);
+        let to_t0 = served.iter().filter(|&&k| k == 0).count();
+        assert_eq!((to_t0, 20 - to_t0), (10, 10), "served by {served:?}");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod charts;
 pub mod check;
 pub mod csv;
+pub mod forensics;
 pub mod html;
 pub mod output;
 pub mod results;

@@ -317,6 +317,10 @@ pub fn results_json(scn: &Scenario, run: &RunOutput) -> Value {
         "theory".into(),
         super::theory::theory_json(&super::theory::analyze(scn, run, scn.warmup)),
     );
+    doc.as_object_mut().expect("object").insert(
+        "forensics".into(),
+        super::forensics::analyze(scn, run).json(),
+    );
     if let Some(st) = &run.stopped {
         doc["run"].as_object_mut().expect("object").insert(
             "stopped_early".into(),

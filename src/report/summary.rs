@@ -651,6 +651,7 @@ pub fn summary_md(scn: &Scenario, run: &RunOutput) -> String {
             let _ = writeln!(s, "- {} — {}", clock(fi.at), fi.what);
         }
     }
+    s.push_str(&super::forensics::analyze(scn, run).markdown());
     by_route(&mut s, scn, run);
     s.push_str(&crate::model::cache::summary_section(
         &run.cards,

@@ -189,6 +189,7 @@ fn point(chapter: u32, name: &str, users: u32, p99: f64, errors: f64) -> Journey
         busiest: (errors > 0.0).then(|| ("web".to_string(), 0.99)),
         failure: (errors > 0.0).then_some((scalesim::model::request::Outcome::Refused, errors)),
         crashes: None,
+        first_failed: (errors > 0.0).then(|| "web's backlog, at 0:00:04 — <full>".to_string()),
         knees: Vec::new(),
     }
 }

@@ -12,6 +12,7 @@ mod compare; // `scalesim compare`: chapter 3 vs 4 under one workload, variants,
 mod database; // the database kind: replica lag and stale reads derived by hand, failover timing, the pool, faults, bad input
 mod edges; // every numeric key of the schema at its range edges: refused clearly, or runs clean
 mod exercise; // assignments: new --exercise hands out a file that fails; check grades a design passed, over budget, too small, or changed (refused unrun); formats; --handout
+mod forensics; // failure forensics: chapter 3's memory first, the retry storm's retries, a healthy run's headroom, chapter 5's death spiral in order
 mod fuzz; // a deterministic mutation fuzzer: 20,000 mutated scenarios never panic; accepted ones run clean
 mod hardening; // regressions of hard inputs: huge columns, deep --set, closed pipes, --jobs, symlinked outputs, size limits
 mod html; // index.html of a run and of the journey: self-contained, every reference resolves, hostile text escaped, the same bytes twice

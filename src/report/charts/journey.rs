@@ -305,6 +305,7 @@ mod tests {
             busiest: None,
             failure: None,
             crashes: None,
+            first_failed: None,
             knees: Vec::new(),
         }
     }

@@ -264,6 +264,7 @@ mod tests {
             busiest: None,
             failure: None,
             crashes: None,
+            first_failed: None,
             knees,
         }
     }
