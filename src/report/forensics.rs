@@ -54,6 +54,20 @@ pub struct Step {
     pub what: String,
 }
 
+impl Step {
+    /// The step in words: "web ran out of memory…", or for the users as a whole the thing they
+    /// saw ("No request succeeded (goodput 0)").
+    pub fn words(&self) -> String {
+        if self.component == "users" {
+            let mut c = self.what.chars();
+            c.next()
+                .map_or(String::new(), |f| f.to_uppercase().chain(c).collect())
+        } else {
+            format!("{} {}", self.component, self.what)
+        }
+    }
+}
+
 /// How much room the busiest CPU tier had, for a run in which nothing failed.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Headroom {
@@ -753,7 +767,7 @@ impl Forensics {
                     .iter()
                     .filter(|st| !st.what.starts_with('…'))
                     .take(3)
-                    .map(|st| format!("{} {} {}", clock(st.at), st.component, st.what))
+                    .map(|st| format!("{} {}", clock(st.at), st.words()))
                     .collect();
                 if !key.is_empty() {
                     let _ = write!(s, " Then: {}.", key.join("; "));
@@ -779,7 +793,7 @@ impl Forensics {
             c.what
         );
         if let Some(st) = self.cascade.iter().find(|st| !st.component.is_empty()) {
-            let _ = write!(s, "; then {} {} {}", clock(st.at), st.component, st.what);
+            let _ = write!(s, "; then {} {}", clock(st.at), st.words());
         }
         if let Some(n) = self.remedy_chapter {
             let _ = write!(s, " (addressed in chapter {n})");
@@ -823,7 +837,7 @@ impl Forensics {
                         if st.component.is_empty() {
                             format!("- {}", st.what)
                         } else {
-                            format!("- {} — {} {}", clock(st.at), st.component, st.what)
+                            format!("- {} — {}", clock(st.at), st.words())
                         },
                     ));
                 }
