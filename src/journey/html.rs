@@ -412,7 +412,7 @@ pub fn index_html(
                 };
                 let _ = writeln!(
                     b,
-                    "<p>Each tier's CPU saturates where the work arriving, λ·E[S], reaches its vCPUs                      (a fleet at its largest size): {}; {sim}. Latency climbs steeply as a tier nears                      its knee, so the objective goes at the level measured past it.</p>",
+                    "<p>Each tier's CPU saturates where the work arriving, λ·E[S], reaches its vCPUs (a fleet at its largest size; a tier the queueing formulas do not model, such as a database, by the utilization law: users ÷ its utilization): {}; {sim}. Latency climbs steeply as a tier nears its knee, so the objective goes at the level measured past it.</p>",
                     escape(&list.join(", "))
                 );
             }

@@ -391,6 +391,9 @@ pub fn analyze(scn: &Scenario, run: &RunOutput) -> Forensics {
                             so health checks are answered"
                     .into();
                 f.remedy_chapter = Some(4);
+            } else if let Some(text) = database_remedy(scn, c) {
+                f.remedy = text.into();
+                f.remedy_chapter = first_chapter(&f.remedy);
             } else {
                 f.remedy = summary::remedy(c.why, scn.chapter).to_string();
                 f.remedy_chapter = first_chapter(&f.remedy).or(scn.chapter);
@@ -440,6 +443,26 @@ fn p99_words(ms: f64) -> String {
 }
 
 /// The first "chapter N" or "chapters N" a remedy names.
+/// The remedy when the first cause is a database's CPU: more servers do not help there.
+fn database_remedy(scn: &Scenario, c: &Cause) -> Option<&'static str> {
+    if c.why != Why::Cpu {
+        return None;
+    }
+    let (db, part) = c.component.split_once('.').unwrap_or((&c.component, ""));
+    let is_db = scn
+        .components
+        .iter()
+        .any(|(n, k)| n == db && matches!(k, crate::model::kinds::ComponentSpec::Database(_)));
+    if !is_db {
+        return None;
+    }
+    Some(if part.starts_with("replica") {
+        "more read replicas share the reads, and a cache in front of the database answers most of them before they reach it (chapter 13)"
+    } else {
+        "read replicas take the reads off the primary (chapter 12) and a cache in front answers most of them before they reach the database (chapter 13); a bigger instance class only raises the ceiling"
+    })
+}
+
 fn first_chapter(text: &str) -> Option<u32> {
     let i = text.find("chapter")?;
     text[i..]
@@ -682,15 +705,27 @@ fn cascade(scn: &Scenario, run: &RunOutput, first: Option<&Cause>) -> Vec<Step> 
             .max();
         if mean < target && peak_desired.is_none_or(|d| d < max) {
             let at = troubled_rows.first().map_or(first.at, |r| r.start);
-            let held =
-                peak_desired.map_or("its starting size".to_string(), |d| format!("at most {d}"));
+            let held = peak_desired.map_or("its starting size (max".to_string(), |d| {
+                format!("at most {d} instances (max")
+            });
+            // Why the average stayed low: idle targets out of rotation, or instances waiting on
+            // something other than their CPU.
+            let member = format!("{name}[");
+            let dropped = run
+                .timeline
+                .iter()
+                .any(|e| e.kind == EventKind::Health && e.text.contains(&member));
+            let because = if dropped {
+                "targets out of rotation get no requests and sit idle, and they count in the average"
+            } else {
+                "its instances were waiting on something other than their CPU (their calls, a database), so their CPU stayed low however slow the answers were"
+            };
             summaries.push(Step {
                 at,
                 component: name.to_string(),
                 what: format!(
                     "did not scale out: over the windows in trouble its average CPU was {:.0} %, below its \
-                     {:.0} % target — targets out of rotation get no requests and sit idle, and they count \
-                     in the average — so it stayed at {held} of its max {max}",
+                     {:.0} % target — {because} — so it stayed at {held} {max})",
                     mean * 100.0,
                     target * 100.0
                 ),
