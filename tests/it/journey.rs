@@ -201,6 +201,39 @@ fn quick_journey_breaking_points_move_as_each_chapter_declares() {
     ] {
         assert!(tmp.join("q").join(f).exists(), "{f}");
     }
+    // A knee chart per chapter, and the theory's figures behind it in journey.json.
+    for ch in scenario::embedded::CHAPTERS {
+        let stem = format!("knee_ch{:02}", ch.number);
+        assert!(tmp.join("q").join(format!("{stem}.png")).exists(), "{stem}");
+    }
+    let web3 = &json["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["chapter"] == 3 && p["users"] == 1000)
+        .unwrap()["tiers"][0];
+    assert_eq!(web3["tier"], "web", "{web3}");
+    assert_eq!(web3["saturates_by"], "queueing_theory", "{web3}");
+    // Chapter 3's c5.4xlarge (16 vCPU) saturates between 1,000 and 10,000 users: where it broke.
+    let knee = web3["saturates_at_users"].as_f64().unwrap();
+    assert!((1_000.0..10_000.0).contains(&knee), "{web3}");
+    // journey.gif: the p99 chart gaining a chapter's line per frame, at the slide size.
+    let file = std::fs::File::open(tmp.join("q/journey.gif")).expect("journey.gif written");
+    let mut opts = gif::DecodeOptions::new();
+    opts.set_color_output(gif::ColorOutput::Indexed);
+    let mut dec = opts.read_info(file).expect("a GIF");
+    assert_eq!(
+        (u32::from(dec.width()), u32::from(dec.height())),
+        scalesim::report::charts::GIF_SIZE
+    );
+    let mut frames = 0;
+    while dec.read_next_frame().expect("frames decode").is_some() {
+        frames += 1;
+    }
+    assert!(
+        frames > scenario::embedded::CHAPTERS.len(),
+        "{frames} frames"
+    );
     // Off a terminal there is no progress bar: stderr stays empty.
     assert_eq!(stderr(&o), "");
 }
