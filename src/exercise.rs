@@ -299,13 +299,8 @@ pub fn budget_objective(budget: f64) -> Objective {
 /// The feedback paragraph of a grade: the saturated CPU, if one was, and the forensics' story of
 /// what failed first and what followed; for a run where nothing failed, the headroom.
 pub fn feedback(scn: &Scenario, run: &RunOutput) -> String {
-    use crate::report::summary::{analyze, remedy, tier_loads, Why, SATURATED};
-    let rows: Vec<_> = run
-        .metrics
-        .series
-        .iter()
-        .filter(|r| r.start >= scn.warmup)
-        .collect();
+    use crate::report::summary::{analyze, measured_rows, remedy, tier_loads, Why, SATURATED};
+    let rows = measured_rows(scn, run);
     let measured: u64 = rows.iter().map(|r| r.end - r.start).sum();
     let tiers = tier_loads(rows.iter().copied(), run);
     let a = analyze(run);

@@ -209,13 +209,17 @@ pub fn tier_loads<'a, 'r>(
     tiers
 }
 
-fn busiest_tiers(scn: &Scenario, run: &RunOutput) -> Option<String> {
-    let rows: Vec<_> = run
-        .metrics
+/// The windows after the warm-up: what a run's figures measure.
+pub fn measured_rows<'r>(scn: &Scenario, run: &'r RunOutput) -> Vec<&'r crate::metrics::WindowRow> {
+    run.metrics
         .series
         .iter()
         .filter(|r| r.start >= scn.warmup)
-        .collect();
+        .collect()
+}
+
+fn busiest_tiers(scn: &Scenario, run: &RunOutput) -> Option<String> {
+    let rows = measured_rows(scn, run);
     if run.tiers.is_empty() || rows.is_empty() {
         return None;
     }

@@ -105,3 +105,18 @@ pub fn listing(dir: &Path) -> Vec<String> {
     v.sort();
     v
 }
+
+/// A GIF's width, height and number of frames (every frame decoded).
+pub fn gif_frames(path: &Path) -> (u32, u32, usize) {
+    let file = fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut opts = gif::DecodeOptions::new();
+    opts.set_color_output(gif::ColorOutput::Indexed);
+    let mut dec = opts.read_info(file).expect("a GIF");
+    let size = (u32::from(dec.width()), u32::from(dec.height()));
+    let mut frames = 0;
+    while let Some(f) = dec.read_next_frame().expect("frames decode") {
+        assert!(f.width > 0 && f.height > 0);
+        frames += 1;
+    }
+    (size.0, size.1, frames)
+}

@@ -198,18 +198,7 @@ fn run_gif_decodes_with_frames_at_the_slide_size() {
     scn.gif = true;
     let tmp = Tmp::new("spans-gif");
     let (_, dir) = written(&scn, &tmp);
-    let file = std::fs::File::open(dir.join("run.gif")).expect("run.gif written");
-    let mut opts = gif::DecodeOptions::new();
-    opts.set_color_output(gif::ColorOutput::Indexed);
-    let mut dec = opts.read_info(file).expect("a GIF");
-    assert_eq!(
-        (u32::from(dec.width()), u32::from(dec.height())),
-        scalesim::report::charts::GIF_SIZE
-    );
-    let mut frames = 0;
-    while let Some(f) = dec.read_next_frame().expect("frames decode") {
-        assert!(f.width > 0 && f.height > 0);
-        frames += 1;
-    }
+    let (w, h, frames) = crate::common::gif_frames(&dir.join("run.gif"));
+    assert_eq!((w, h), scalesim::report::charts::GIF_SIZE);
     assert!(frames > 20, "{frames} frames");
 }
