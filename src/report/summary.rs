@@ -617,7 +617,7 @@ pub fn summary_md(scn: &Scenario, run: &RunOutput) -> String {
             if let Some(b) = bottleneck {
                 let _ = writeln!(
                     s,
-                    "\n**What went wrong first:** {}, at {}.",
+                    "\n**First sign of trouble:** {}, at {}.",
                     b.what,
                     clock(b.at)
                 );
