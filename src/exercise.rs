@@ -299,11 +299,10 @@ pub fn budget_objective(budget: f64) -> Objective {
 /// The feedback paragraph of a grade: the saturated CPU, if one was, and the forensics' story of
 /// what failed first and what followed; for a run where nothing failed, the headroom.
 pub fn feedback(scn: &Scenario, run: &RunOutput) -> String {
-    use crate::report::summary::{analyze, measured_rows, remedy, tier_loads, Why, SATURATED};
+    use crate::report::summary::{measured_rows, remedy, tier_loads, Why, SATURATED};
     let rows = measured_rows(scn, run);
     let measured: u64 = rows.iter().map(|r| r.end - r.start).sum();
     let tiers = tier_loads(rows.iter().copied(), run);
-    let a = analyze(run);
     let idea = |why: Why| remedy(why, scn.chapter);
     // What failed first and what followed, in order (report::forensics), when anything failed.
     let story = crate::report::forensics::analyze(scn, run);
@@ -332,24 +331,16 @@ pub fn feedback(scn: &Scenario, run: &RunOutput) -> String {
     if story.first.is_some() {
         return story.paragraph();
     }
-    let busiest = tiers.first().map_or(String::new(), |t| {
+    let busiest = story.headroom.as_ref().map_or(String::new(), |h| {
         format!(
             " The busiest CPU, {}'s, averaged {:.0} % busy.",
-            t.name,
-            t.mean * 100.0
+            h.tier,
+            h.mean * 100.0
         )
     });
-    match a.bottleneck {
-        Some(b) => format!(
-            "The first thing to go wrong: {} at {}.{busiest} What addresses it: {}.",
-            b.what,
-            crate::engine::time::clock(b.at),
-            idea(b.why)
-        ),
-        None => format!(
-            "Nothing saturated and nothing failed.{busiest} Capacity the load does not use is money: fewer or smaller instances, or a fleet that scales with the load (chapter 4), cut the bill."
-        ),
-    }
+    format!(
+        "Nothing saturated and nothing failed.{busiest} Capacity the load does not use is money: fewer or smaller instances, or a fleet that scales with the load (chapter 4), cut the bill."
+    )
 }
 
 /// The reasons a graded file did not pass, one line each: each fixed part changed, each

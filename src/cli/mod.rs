@@ -1029,12 +1029,12 @@ fn cmd_run(path: &str, flags: RunFlags) -> u8 {
             q(0.99),
             f.cost
         );
-        let a = report::summary::analyze(&result);
-        if let Some(b) = a.bottleneck {
+        if let Some(c) = report::forensics::analyze(&scn, &result).first {
             outln!(
-                "  first to go wrong: {} at {}",
-                b.what,
-                crate::engine::time::clock(b.at)
+                "  first to fail: {}'s {} at {}",
+                c.component,
+                c.resource,
+                crate::engine::time::clock(c.at)
             );
         }
         outln!("  wrote {} files to {}", files.len(), dir.display());

@@ -606,7 +606,9 @@ pub fn summary_md(scn: &Scenario, run: &RunOutput) -> String {
                 remedy(b.why, scn.chapter)
             );
         }
-        (Some(start), bottleneck) => {
+        // What failed first, what followed and what addresses it: the forensics' section below
+        // says it, in order, once.
+        (Some(start), _) => {
             let _ = writeln!(
                 s,
                 "Trouble began at {} and lasted until {} ({:.0} % of the run's windows had ≥ 1 % errors or p99 ≥ 1 s).",
@@ -614,19 +616,6 @@ pub fn summary_md(scn: &Scenario, run: &RunOutput) -> String {
                 clock(a.trouble_end.unwrap_or(start)),
                 a.troubled_fraction * 100.0
             );
-            if let Some(b) = bottleneck {
-                let _ = writeln!(
-                    s,
-                    "\n**First sign of trouble:** {}, at {}.",
-                    b.what,
-                    clock(b.at)
-                );
-                let _ = writeln!(
-                    s,
-                    "\n**What addresses it:** {}.",
-                    remedy(b.why, scn.chapter)
-                );
-            }
             if let Some(st) = storm(scn, run) {
                 let _ = writeln!(
                     s,
@@ -648,12 +637,6 @@ pub fn summary_md(scn: &Scenario, run: &RunOutput) -> String {
     }
     if let Some(line) = busiest_tiers(scn, run) {
         let _ = writeln!(s, "\n{line}");
-    }
-    if !a.firsts.is_empty() {
-        let _ = writeln!(s, "\nIn order of first appearance:\n");
-        for fi in &a.firsts {
-            let _ = writeln!(s, "- {} — {}", clock(fi.at), fi.what);
-        }
     }
     s.push_str(&super::forensics::analyze(scn, run).markdown());
     by_route(&mut s, scn, run);
